@@ -1,0 +1,312 @@
+// Package client is the Go client of the Fairway controller's /v1 HTTP API, used
+// by the node daemon and the command-line tools.
+package client
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/fairway-hpc/fairway/api"
+)
+
+// EnvAddr names the environment variable holding the controller address(es),
+// a comma-separated list of base URLs or host:port pairs.
+const EnvAddr = "FAIRWAY_ADDR"
+
+// DefaultAddr is used when neither an address nor FAIRWAY_ADDR is given.
+const DefaultAddr = "http://127.0.0.1:6817"
+
+// Error is an error answered by the controller.
+type Error struct {
+	Status int
+	Msg    string
+	Field  string
+}
+
+// Error implements error.
+func (e *Error) Error() string { return e.Msg }
+
+// IsNotFound reports whether err is a 404 from the controller.
+func IsNotFound(err error) bool {
+	var e *Error
+	return errors.As(err, &e) && e.Status == http.StatusNotFound
+}
+
+// Client talks to one or more controllers. Requests go to the first address
+// that answers; a controller that is not the leader forwards writes itself.
+type Client struct {
+	addrs []string
+	http  *http.Client
+}
+
+// New returns a client for the given comma-separated addresses; empty means
+// $FAIRWAY_ADDR, then DefaultAddr.
+func New(addrs string) *Client {
+	if addrs == "" {
+		addrs = os.Getenv(EnvAddr)
+	}
+	if addrs == "" {
+		addrs = DefaultAddr
+	}
+	var list []string
+	for _, a := range strings.Split(addrs, ",") {
+		a = strings.TrimSpace(a)
+		if a == "" {
+			continue
+		}
+		if !strings.Contains(a, "://") {
+			a = "http://" + a
+		}
+		list = append(list, strings.TrimRight(a, "/"))
+	}
+	return &Client{addrs: list, http: &http.Client{}}
+}
+
+// Addrs returns the controller base URLs the client uses.
+func (c *Client) Addrs() []string { return append([]string(nil), c.addrs...) }
+
+// do sends a request to the first controller that answers and decodes the JSON
+// answer into out (if non-nil). It returns the response's raft index header.
+func (c *Client) do(ctx context.Context, method, path string, in, out any) (uint64, error) {
+	var body []byte
+	if in != nil {
+		var err error
+		if body, err = json.Marshal(in); err != nil {
+			return 0, fmt.Errorf("encode request: %w", err)
+		}
+	}
+	var lastErr error
+	for _, base := range c.addrs {
+		req, err := http.NewRequestWithContext(ctx, method, base+path, bytes.NewReader(body))
+		if err != nil {
+			return 0, fmt.Errorf("build request %s %s: %w", method, path, err)
+		}
+		if in != nil {
+			req.Header.Set("Content-Type", "application/json")
+		}
+		resp, err := c.http.Do(req)
+		if err != nil {
+			if ctx.Err() != nil {
+				return 0, fmt.Errorf("%s %s: %w", method, path, ctx.Err())
+			}
+			lastErr = fmt.Errorf("controller %s: %w", base, err)
+			continue
+		}
+		idx, err := decode(resp, out)
+		if err != nil {
+			var apiErr *Error
+			if errors.As(err, &apiErr) && apiErr.Status == http.StatusServiceUnavailable {
+				lastErr = err // no leader here; try the next controller
+				continue
+			}
+			return idx, err
+		}
+		return idx, nil
+	}
+	if lastErr == nil {
+		lastErr = errors.New("no controller address configured")
+	}
+	return 0, lastErr
+}
+
+func decode(resp *http.Response, out any) (uint64, error) {
+	defer resp.Body.Close()
+	idx, _ := strconv.ParseUint(resp.Header.Get(api.IndexHeader), 10, 64)
+	data, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return idx, fmt.Errorf("read response: %w", err)
+	}
+	if resp.StatusCode >= 300 {
+		var e api.ErrorResponse
+		if json.Unmarshal(data, &e) != nil || e.Error == "" {
+			e.Error = strings.TrimSpace(string(data))
+		}
+		return idx, &Error{Status: resp.StatusCode, Msg: e.Error, Field: e.Field}
+	}
+	if out != nil && len(data) > 0 {
+		if err := json.Unmarshal(data, out); err != nil {
+			return idx, fmt.Errorf("decode response: %w", err)
+		}
+	}
+	return idx, nil
+}
+
+// QueryOptions are the blocking-query parameters of a read.
+type QueryOptions struct {
+	WaitIndex uint64        // return when the state index exceeds this
+	WaitTime  time.Duration // at most this long
+}
+
+func (q QueryOptions) values(v url.Values) url.Values {
+	if v == nil {
+		v = url.Values{}
+	}
+	if q.WaitIndex > 0 {
+		v.Set("index", strconv.FormatUint(q.WaitIndex, 10))
+	}
+	if q.WaitTime > 0 {
+		v.Set("wait", q.WaitTime.String())
+	}
+	return v
+}
+
+func withQuery(path string, v url.Values) string {
+	if len(v) == 0 {
+		return path
+	}
+	return path + "?" + v.Encode()
+}
+
+// Submit submits jobs atomically and returns their IDs.
+func (c *Client) Submit(ctx context.Context, specs ...api.JobSpec) ([]api.JobID, error) {
+	var resp api.SubmitResponse
+	if _, err := c.do(ctx, http.MethodPost, "/v1/jobs", api.SubmitRequest{Jobs: specs}, &resp); err != nil {
+		return nil, err
+	}
+	return resp.IDs, nil
+}
+
+// JobFilter selects jobs in Jobs.
+type JobFilter struct {
+	All  bool // include finished jobs still retained
+	IDs  []api.JobID
+	User string
+}
+
+// Jobs lists jobs.
+func (c *Client) Jobs(ctx context.Context, f JobFilter, q QueryOptions) (*api.JobsResponse, error) {
+	v := url.Values{}
+	if f.All {
+		v.Set("all", "1")
+	}
+	if len(f.IDs) > 0 {
+		ids := make([]string, len(f.IDs))
+		for i, id := range f.IDs {
+			ids[i] = id.String()
+		}
+		v.Set("id", strings.Join(ids, ","))
+	}
+	if f.User != "" {
+		v.Set("user", f.User)
+	}
+	var resp api.JobsResponse
+	if _, err := c.do(ctx, http.MethodGet, withQuery("/v1/jobs", q.values(v)), nil, &resp); err != nil {
+		return nil, err
+	}
+	return &resp, nil
+}
+
+// Job returns one job.
+func (c *Client) Job(ctx context.Context, id api.JobID) (*api.Job, error) {
+	var job api.Job
+	if _, err := c.do(ctx, http.MethodGet, "/v1/jobs/"+id.String(), nil, &job); err != nil {
+		return nil, err
+	}
+	return &job, nil
+}
+
+// Cancel cancels a job, or sends it a signal when signal is non-empty.
+func (c *Client) Cancel(ctx context.Context, id api.JobID, signal string) error {
+	_, err := c.do(ctx, http.MethodPost, "/v1/jobs/"+id.String()+"/cancel", api.CancelRequest{Signal: signal}, nil)
+	return err
+}
+
+// Hold holds a pending job.
+func (c *Client) Hold(ctx context.Context, id api.JobID) error {
+	_, err := c.do(ctx, http.MethodPost, "/v1/jobs/"+id.String()+"/hold", nil, nil)
+	return err
+}
+
+// Release releases a held job.
+func (c *Client) Release(ctx context.Context, id api.JobID) error {
+	_, err := c.do(ctx, http.MethodPost, "/v1/jobs/"+id.String()+"/release", nil, nil)
+	return err
+}
+
+// Requeue stops a running job and returns it to PENDING with the same ID.
+func (c *Client) Requeue(ctx context.Context, id api.JobID) error {
+	_, err := c.do(ctx, http.MethodPost, "/v1/jobs/"+id.String()+"/requeue", nil, nil)
+	return err
+}
+
+// Nodes lists nodes.
+func (c *Client) Nodes(ctx context.Context, q QueryOptions) (*api.NodesResponse, error) {
+	var resp api.NodesResponse
+	if _, err := c.do(ctx, http.MethodGet, withQuery("/v1/nodes", q.values(nil)), nil, &resp); err != nil {
+		return nil, err
+	}
+	return &resp, nil
+}
+
+// Partitions lists partitions.
+func (c *Client) Partitions(ctx context.Context) (*api.PartitionsResponse, error) {
+	var resp api.PartitionsResponse
+	if _, err := c.do(ctx, http.MethodGet, "/v1/partitions", nil, &resp); err != nil {
+		return nil, err
+	}
+	return &resp, nil
+}
+
+// Config returns the cluster configuration.
+func (c *Client) Config(ctx context.Context) (*api.ClusterConfig, error) {
+	var cfg api.ClusterConfig
+	if _, err := c.do(ctx, http.MethodGet, "/v1/config", nil, &cfg); err != nil {
+		return nil, err
+	}
+	return &cfg, nil
+}
+
+// SetConfig replaces the cluster configuration.
+func (c *Client) SetConfig(ctx context.Context, cfg api.ClusterConfig) error {
+	_, err := c.do(ctx, http.MethodPut, "/v1/config", cfg, nil)
+	return err
+}
+
+// Status describes the controller that answers.
+func (c *Client) Status(ctx context.Context) (*api.StatusResponse, error) {
+	var s api.StatusResponse
+	if _, err := c.do(ctx, http.MethodGet, "/v1/status", nil, &s); err != nil {
+		return nil, err
+	}
+	return &s, nil
+}
+
+// RegisterNode registers (or re-registers) a node daemon.
+func (c *Client) RegisterNode(ctx context.Context, req api.RegisterNodeRequest) (*api.RegisterNodeResponse, error) {
+	var resp api.RegisterNodeResponse
+	if _, err := c.do(ctx, http.MethodPost, "/v1/nodes/register", req, &resp); err != nil {
+		return nil, err
+	}
+	return &resp, nil
+}
+
+// Heartbeat tells the controller the node is alive.
+func (c *Client) Heartbeat(ctx context.Context, node string, req api.HeartbeatRequest) error {
+	_, err := c.do(ctx, http.MethodPost, "/v1/nodes/"+url.PathEscape(node)+"/heartbeat", req, nil)
+	return err
+}
+
+// ReportEvents sends job events; they are committed when it returns nil.
+func (c *Client) ReportEvents(ctx context.Context, node string, events []api.JobEvent) error {
+	_, err := c.do(ctx, http.MethodPost, "/v1/nodes/"+url.PathEscape(node)+"/events", api.EventsRequest{Events: events}, nil)
+	return err
+}
+
+// NodeJobs returns the jobs allocated on a node, blocking per q.
+func (c *Client) NodeJobs(ctx context.Context, node string, q QueryOptions) (*api.JobsResponse, error) {
+	var resp api.JobsResponse
+	if _, err := c.do(ctx, http.MethodGet, withQuery("/v1/nodes/"+url.PathEscape(node)+"/jobs", q.values(nil)), nil, &resp); err != nil {
+		return nil, err
+	}
+	return &resp, nil
+}

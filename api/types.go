@@ -1,0 +1,420 @@
+// Package api holds the types shared by the controller, the node daemon and the
+// command-line tools: job specifications, jobs, nodes, partitions, accounts, the
+// scheduler's plan and the HTTP request and response bodies of the /v1 API.
+//
+// The package has no logic beyond small helpers on these types; the HTTP client
+// lives in api/client and the command implementations in api/cli.
+package api
+
+import (
+	"fmt"
+	"time"
+)
+
+// JobID identifies a job. IDs are assigned by the controller's state machine,
+// start at 1 and are never reused.
+type JobID uint64
+
+// String formats the ID as Slurm prints it.
+func (id JobID) String() string { return fmt.Sprintf("%d", uint64(id)) }
+
+// JobState is a job's state, spelled as Slurm spells it.
+type JobState string
+
+// Job states. A job moves PENDING -> RUNNING -> one of the final states, or back to
+// PENDING when it is requeued.
+const (
+	JobPending     JobState = "PENDING"
+	JobRunning     JobState = "RUNNING"
+	JobCompleted   JobState = "COMPLETED"
+	JobFailed      JobState = "FAILED"
+	JobCancelled   JobState = "CANCELLED"
+	JobTimeout     JobState = "TIMEOUT"
+	JobNodeFail    JobState = "NODE_FAIL"
+	JobPreempted   JobState = "PREEMPTED"
+	JobOutOfMemory JobState = "OUT_OF_MEMORY"
+	JobRequeued    JobState = "REQUEUED" // only in a JobRun: the run ended and the job went back to PENDING
+)
+
+// Final reports whether the state is terminal for the job.
+func (s JobState) Final() bool {
+	switch s {
+	case JobPending, JobRunning, JobRequeued:
+		return false
+	}
+	return true
+}
+
+// Short returns Slurm's compact state code (squeue %t): PD, R, CD, F, CA, TO, NF, PR, OOM.
+func (s JobState) Short() string {
+	switch s {
+	case JobPending:
+		return "PD"
+	case JobRunning:
+		return "R"
+	case JobCompleted:
+		return "CD"
+	case JobFailed:
+		return "F"
+	case JobCancelled:
+		return "CA"
+	case JobTimeout:
+		return "TO"
+	case JobNodeFail:
+		return "NF"
+	case JobPreempted:
+		return "PR"
+	case JobOutOfMemory:
+		return "OOM"
+	case JobRequeued:
+		return "RQ"
+	}
+	return string(s)
+}
+
+// Pending reasons, as Slurm names them.
+const (
+	ReasonNone           = "None"
+	ReasonPriority       = "Priority"
+	ReasonResources      = "Resources"
+	ReasonHeldUser       = "JobHeldUser"
+	ReasonHeldAdmin      = "JobHeldAdmin"
+	ReasonPartitionDown  = "PartitionDown"
+	ReasonBeginTime      = "BeginTime"
+	ReasonDependency     = "Dependency"
+	ReasonNodeDown       = "NodeDown"
+	ReasonCancelled      = "Cancelled"
+	ReasonTimeLimit      = "TimeLimit"
+	ReasonNonZeroExit    = "NonZeroExitCode"
+	ReasonRequeued       = "Requeued"
+	ReasonLaunchFailed   = "LaunchFailed"
+	ReasonPartitionLimit = "PartitionTimeLimit"
+)
+
+// Mount is a bind mount into a container job (--container-mounts SRC:DST[:ro]).
+type Mount struct {
+	Source   string `json:"source"`
+	Target   string `json:"target"`
+	ReadOnly bool   `json:"read_only,omitempty"`
+}
+
+// Signal is a job's --signal request: deliver Signal AtSeconds before the time
+// limit (and use it as the checkpoint signal on preemption). BatchOnly is the B:
+// prefix (signal the batch shell only).
+type Signal struct {
+	Name      string `json:"name"` // e.g. "USR1", without the SIG prefix
+	AtSeconds int    `json:"at_seconds"`
+	BatchOnly bool   `json:"batch_only,omitempty"`
+}
+
+// JobSpec is what a user asks for. It is validated by Validate in the client and
+// again by the controller before anything is committed.
+type JobSpec struct {
+	Name       string   `json:"name"`
+	Partitions []string `json:"partitions,omitempty"` // empty: the default partition
+	Account    string   `json:"account,omitempty"`
+	User       string   `json:"user"`
+	UID        int      `json:"uid"`
+	GID        int      `json:"gid"`
+
+	Nodes         int    `json:"nodes"`          // -N, at least 1
+	NTasks        int    `json:"ntasks"`         // -n, at least 1
+	CPUsPerTask   int    `json:"cpus_per_task"`  // -c, at least 1
+	MemoryMB      int64  `json:"memory_mb"`      // --mem, per node; 0 = partition default
+	GPUs          int    `json:"gpus,omitempty"` // GPUs per node (--gres=gpu:N / --gpus spread over nodes)
+	GPUType       string `json:"gpu_type,omitempty"`
+	TimeLimitSecs int64  `json:"time_limit_secs"` // 0 = partition default
+
+	Script     string            `json:"script"` // full batch script text (for --wrap, a generated one)
+	WorkDir    string            `json:"work_dir"`
+	Stdout     string            `json:"stdout,omitempty"` // pattern with %j %x %A %a %u %N; empty = slurm-%j.out
+	Stderr     string            `json:"stderr,omitempty"` // empty = same file as stdout
+	Env        map[string]string `json:"env,omitempty"`    // the environment the job starts with
+	SubmitHost string            `json:"submit_host,omitempty"`
+
+	Hold     bool    `json:"hold,omitempty"`
+	Priority int     `json:"priority,omitempty"` // 0-99, orders jobs inside the account
+	Nice     int     `json:"nice,omitempty"`
+	Requeue  *bool   `json:"requeue,omitempty"` // nil = partition default (requeue)
+	Signal   *Signal `json:"signal,omitempty"`
+
+	ContainerImage  string  `json:"container_image,omitempty"` // oci-archive:PATH, docker-archive:PATH, dir:ROOTFS or a registry reference
+	ContainerMounts []Mount `json:"container_mounts,omitempty"`
+
+	Dependency string `json:"dependency,omitempty"` // Slurm --dependency expression (filled in by the scheduler issue)
+	BeginTime  int64  `json:"begin_time,omitempty"` // unix seconds
+}
+
+// Requeueable reports whether the job goes back to PENDING (rather than ending)
+// when its node fails or it is preempted.
+func (s *JobSpec) Requeueable() bool { return s.Requeue == nil || *s.Requeue }
+
+// TotalCPUsPerNode is the number of CPUs the job needs on each of its nodes.
+func (s *JobSpec) TotalCPUsPerNode() int {
+	nodes := max(s.Nodes, 1)
+	tasks := max(s.NTasks, 1)
+	perNode := (tasks + nodes - 1) / nodes
+	return perNode * max(s.CPUsPerTask, 1)
+}
+
+// NodeAlloc is what a job holds on one node.
+type NodeAlloc struct {
+	Node     string   `json:"node"`
+	CPUs     int      `json:"cpus"`
+	MemoryMB int64    `json:"memory_mb"`
+	GPUs     []int    `json:"gpus,omitempty"`      // GPU indices on the node
+	GPUUUIDs []string `json:"gpu_uuids,omitempty"` // matching UUIDs
+}
+
+// JobRun is one execution of a job; a requeued job has several. sacct prints one
+// line per run.
+type JobRun struct {
+	Run       int      `json:"run"` // 0 for the first run; equals the job's RestartCount while it runs
+	Nodes     []string `json:"nodes"`
+	StartTime int64    `json:"start_time"` // unix seconds
+	EndTime   int64    `json:"end_time,omitempty"`
+	State     JobState `json:"state"`
+	ExitCode  int      `json:"exit_code"`
+	Signal    int      `json:"signal,omitempty"` // signal that ended it, Slurm's "0:15"
+	Reason    string   `json:"reason,omitempty"`
+}
+
+// KillRequest tells the node daemon to stop a running job and why. The final
+// state the job reaches when it stops is State (CANCELLED, TIMEOUT, PREEMPTED)
+// or, for requeues, PENDING again.
+type KillRequest struct {
+	State       JobState `json:"state"`   // the state the job ends in
+	Requeue     bool     `json:"requeue"` // return the job to PENDING instead
+	Reason      string   `json:"reason"`
+	Signal      string   `json:"signal,omitempty"` // first signal to send; empty = TERM
+	GraceSecs   int      `json:"grace_secs,omitempty"`
+	RequestedAt int64    `json:"requested_at"`
+}
+
+// Job is a submitted job and everything the controller knows about it.
+type Job struct {
+	ID        JobID    `json:"id"`
+	Spec      JobSpec  `json:"spec"`
+	State     JobState `json:"state"`
+	Reason    string   `json:"reason,omitempty"` // pending reason, or why it ended
+	Partition string   `json:"partition"`        // the partition it runs or ran in; first requested while pending
+
+	SubmitTime int64 `json:"submit_time"` // unix seconds; kept across requeues
+	StartTime  int64 `json:"start_time,omitempty"`
+	EndTime    int64 `json:"end_time,omitempty"`
+	// ExpectedStart is the scheduler's estimate for a pending job (unix seconds, 0 = unknown).
+	ExpectedStart int64 `json:"expected_start,omitempty"`
+
+	Alloc        []NodeAlloc  `json:"alloc,omitempty"` // while RUNNING; the first node runs the batch script
+	RestartCount int          `json:"restart_count"`
+	Runs         []JobRun     `json:"runs,omitempty"`
+	Kill         *KillRequest `json:"kill,omitempty"` // set while a running job is being stopped
+
+	ExitCode int `json:"exit_code"`
+	Signal   int `json:"signal,omitempty"`
+
+	Priority uint32 `json:"priority"` // as last computed by the scheduler
+	// StdoutPath and StderrPath are the patterns expanded for this job (empty %N until it runs).
+	StdoutPath string `json:"stdout_path"`
+	StderrPath string `json:"stderr_path"`
+}
+
+// NodeNames lists the nodes of the job's allocation.
+func (j *Job) NodeNames() []string {
+	names := make([]string, len(j.Alloc))
+	for i, a := range j.Alloc {
+		names[i] = a.Node
+	}
+	return names
+}
+
+// RunTime is how long the current or last run has been running at now.
+func (j *Job) RunTime(now time.Time) time.Duration {
+	if j.StartTime == 0 {
+		return 0
+	}
+	end := now.Unix()
+	if j.State != JobRunning && j.EndTime != 0 {
+		end = j.EndTime
+	}
+	if end < j.StartTime {
+		return 0
+	}
+	return time.Duration(end-j.StartTime) * time.Second
+}
+
+// NodeState is a node's state as sinfo shows it.
+type NodeState string
+
+// Node states. IDLE, MIXED and ALLOCATED are derived from allocations; DOWN and
+// DRAIN are set by liveness checks and administrators.
+const (
+	NodeIdle      NodeState = "IDLE"
+	NodeMixed     NodeState = "MIXED"
+	NodeAllocated NodeState = "ALLOCATED"
+	NodeDown      NodeState = "DOWN"
+	NodeDrain     NodeState = "DRAIN"
+	NodeUnknown   NodeState = "UNKNOWN"
+)
+
+// GPU is one GPU device on a node.
+type GPU struct {
+	Index    int    `json:"index"`
+	UUID     string `json:"uuid"`
+	Type     string `json:"type"` // e.g. "h100"
+	Minor    int    `json:"minor"`
+	MemoryMB int64  `json:"memory_mb,omitempty"`
+	Healthy  bool   `json:"healthy"`
+}
+
+// NodeResources is what a node offers to jobs.
+type NodeResources struct {
+	CPUs     int   `json:"cpus"`
+	MemoryMB int64 `json:"memory_mb"`
+	GPUs     []GPU `json:"gpus,omitempty"`
+}
+
+// Node is a registered node daemon.
+type Node struct {
+	Name          string        `json:"name"`
+	Addr          string        `json:"addr"` // host:port of the node daemon's HTTP server (metrics)
+	Resources     NodeResources `json:"resources"`
+	Partitions    []string      `json:"partitions"`
+	State         NodeState     `json:"state"` // DOWN/DRAIN stored; IDLE/MIXED/ALLOCATED derived when read
+	Reason        string        `json:"reason,omitempty"`
+	LastHeartbeat int64         `json:"last_heartbeat"` // unix seconds, from the leader's clock
+	BootTime      int64         `json:"boot_time,omitempty"`
+	// Used is derived from running jobs when the node is read through the API.
+	Used NodeResources `json:"used"`
+}
+
+// PreemptMode says what happens to a preempted job.
+type PreemptMode string
+
+// Preemption modes.
+const (
+	PreemptOff     PreemptMode = "off"
+	PreemptRequeue PreemptMode = "requeue"
+	PreemptCancel  PreemptMode = "cancel"
+)
+
+// Partition is a pool of nodes with limits and defaults.
+type Partition struct {
+	Name            string      `json:"name"`
+	Nodes           []string    `json:"nodes,omitempty"` // empty: every node that names this partition when it registers
+	Default         bool        `json:"default,omitempty"`
+	MaxTimeSecs     int64       `json:"max_time_secs,omitempty"`     // 0 = unlimited
+	DefaultTimeSecs int64       `json:"default_time_secs,omitempty"` // 0 = MaxTimeSecs, or one hour when both are 0
+	DefMemPerNodeMB int64       `json:"def_mem_per_node_mb,omitempty"`
+	PriorityTier    int         `json:"priority_tier,omitempty"`
+	PriorityFactor  float64     `json:"priority_factor,omitempty"`
+	PreemptMode     PreemptMode `json:"preempt_mode,omitempty"`
+	GraceSecs       int         `json:"grace_secs,omitempty"`
+	State           string      `json:"state,omitempty"` // UP (default) or DOWN
+}
+
+// Account is a node of the fair-share tree. Users are leaves named "user@account"
+// or plain accounts without children.
+type Account struct {
+	Name   string `json:"name"`
+	Parent string `json:"parent,omitempty"` // empty: child of root
+	Shares int    `json:"shares"`
+	// Guarantees maps partition name to guaranteed GPUs (the scheduler issue uses it).
+	Guarantees map[string]int `json:"guarantees,omitempty"`
+	// MaxRunningJobs and MaxGPUs are limits; 0 = none.
+	MaxRunningJobs int `json:"max_running_jobs,omitempty"`
+	MaxGPUs        int `json:"max_gpus,omitempty"`
+}
+
+// ClusterConfig is the replicated cluster configuration.
+type ClusterConfig struct {
+	Partitions []Partition `json:"partitions"`
+	Accounts   []Account   `json:"accounts,omitempty"`
+	// NodeDownAfterSecs: a node that has not heartbeated for this long is marked DOWN.
+	NodeDownAfterSecs int64 `json:"node_down_after_secs"`
+	// JobRetentionSecs: finished jobs stay queryable this long (sacct, squeue -t all).
+	JobRetentionSecs int64 `json:"job_retention_secs"`
+	// DefaultAccount is used when a job names none.
+	DefaultAccount string `json:"default_account,omitempty"`
+}
+
+// DefaultPartition returns the partition marked default, else the first one.
+func (c *ClusterConfig) DefaultPartition() (Partition, bool) {
+	for _, p := range c.Partitions {
+		if p.Default {
+			return p, true
+		}
+	}
+	if len(c.Partitions) > 0 {
+		return c.Partitions[0], true
+	}
+	return Partition{}, false
+}
+
+// Partition finds a partition by name.
+func (c *ClusterConfig) Partition(name string) (Partition, bool) {
+	for _, p := range c.Partitions {
+		if p.Name == name {
+			return p, true
+		}
+	}
+	return Partition{}, false
+}
+
+// Start is one job start in a scheduler plan.
+type Start struct {
+	JobID     JobID       `json:"job_id"`
+	Partition string      `json:"partition"`
+	Alloc     []NodeAlloc `json:"alloc"`
+}
+
+// Preemption is one job the plan stops to make room.
+type Preemption struct {
+	JobID  JobID  `json:"job_id"`
+	Reason string `json:"reason"` // "reclaim" or "priority"
+	For    JobID  `json:"for"`    // the job it makes room for
+}
+
+// PendingInfo is the scheduler's explanation for a job it did not start.
+type PendingInfo struct {
+	JobID         JobID  `json:"job_id"`
+	Reason        string `json:"reason"`
+	Priority      uint32 `json:"priority"`
+	ExpectedStart int64  `json:"expected_start,omitempty"`
+}
+
+// Plan is the outcome of one scheduling pass. It is committed through raft and
+// verified against the state at apply time: a start that no longer fits is dropped.
+type Plan struct {
+	Now         int64         `json:"now"`
+	Starts      []Start       `json:"starts,omitempty"`
+	Preemptions []Preemption  `json:"preemptions,omitempty"`
+	Pending     []PendingInfo `json:"pending,omitempty"`
+}
+
+// JobEventKind says what happened to a job on its node.
+type JobEventKind string
+
+// Job event kinds reported by node daemons.
+const (
+	EventStarted    JobEventKind = "started"
+	EventExited     JobEventKind = "exited"
+	EventLaunchFail JobEventKind = "launch_failed"
+	// EventLost: the node was assigned the run but has no trace of it (for
+	// example after a reboot); the job is requeued or ends NODE_FAIL.
+	EventLost JobEventKind = "lost"
+)
+
+// JobEvent is a node daemon's report about one run of a job. Events are
+// idempotent: the controller ignores an event for a run that is not current, or
+// an exit for a run that already ended.
+type JobEvent struct {
+	JobID    JobID        `json:"job_id"`
+	Run      int          `json:"run"` // the job's RestartCount when the run started
+	Node     string       `json:"node"`
+	Kind     JobEventKind `json:"kind"`
+	ExitCode int          `json:"exit_code"`
+	Signal   int          `json:"signal,omitempty"`
+	OOM      bool         `json:"oom,omitempty"`
+	Message  string       `json:"message,omitempty"`
+}
