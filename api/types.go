@@ -125,7 +125,8 @@ type JobSpec struct {
 	GPUType       string `json:"gpu_type,omitempty"`
 	TimeLimitSecs int64  `json:"time_limit_secs"` // 0 = partition default
 
-	Script     string            `json:"script"` // full batch script text (for --wrap, a generated one)
+	Script     string            `json:"script"`         // full batch script text (for --wrap, a generated one)
+	Args       []string          `json:"args,omitempty"` // arguments after the script name (sbatch script.sh ARGS...): $1, $2, ...
 	WorkDir    string            `json:"work_dir"`
 	Stdout     string            `json:"stdout,omitempty"` // pattern with %j %x %A %a %u %N; empty = slurm-%j.out
 	Stderr     string            `json:"stderr,omitempty"` // empty = same file as stdout

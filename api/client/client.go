@@ -77,7 +77,31 @@ func (c *Client) Addrs() []string { return append([]string(nil), c.addrs...) }
 
 // do sends a request to the first controller that answers and decodes the JSON
 // answer into out (if non-nil). It returns the response's raft index header.
+//
+// While no controller can answer because none knows a raft leader yet (an
+// election, or a controller catching up after a restart: 503), it retries for
+// up to RetryUnavailable.
 func (c *Client) do(ctx context.Context, method, path string, in, out any) (uint64, error) {
+	deadline := time.Now().Add(RetryUnavailable)
+	for {
+		idx, err := c.doOnce(ctx, method, path, in, out)
+		var apiErr *Error
+		if err == nil || !errors.As(err, &apiErr) || apiErr.Status != http.StatusServiceUnavailable || time.Now().After(deadline) {
+			return idx, err
+		}
+		select {
+		case <-ctx.Done():
+			return idx, err
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
+}
+
+// RetryUnavailable is how long a request is retried while the controllers
+// answer 503 (no leader yet).
+const RetryUnavailable = 15 * time.Second
+
+func (c *Client) doOnce(ctx context.Context, method, path string, in, out any) (uint64, error) {
 	var body []byte
 	if in != nil {
 		var err error

@@ -1,0 +1,280 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	ucli "github.com/urfave/cli/v2"
+
+	"github.com/fairway-hpc/fairway/api/client"
+)
+
+// SlurmNames are the names under which the fairway binary acts as the Slurm
+// command of that name (argv[0], usually a link made by install-shims).
+func SlurmNames() []string {
+	return []string{"sbatch", "squeue", "scancel", "sinfo", "sacct", "scontrol", "srun"}
+}
+
+// invocation is one run of a Slurm-compatible command.
+type invocation struct {
+	env  *Env
+	name string // the Slurm name, used in messages: "sbatch"
+	opts optSet
+	args []string // positional arguments
+	addr string   // controller address(es); "" means $FAIRWAY_ADDR, then the default
+}
+
+// client returns a controller client for the invocation's address.
+func (inv *invocation) client() *client.Client {
+	addr := inv.addr
+	if addr == "" {
+		addr = inv.env.Getenv(client.EnvAddr)
+	}
+	return client.New(addr)
+}
+
+// view returns the formatting context at the controller's time now (unix
+// seconds), or the local clock when the controller sent none.
+func (inv *invocation) view(now int64) *view {
+	if now == 0 {
+		now = inv.env.Now().Unix()
+	}
+	return &view{now: now, loc: inv.env.Location}
+}
+
+// slurmCommand is a Slurm-compatible command.
+type slurmCommand struct {
+	name      string // Slurm name: "sbatch"
+	usage     string
+	argsUsage string
+	opts      func() []*opt
+	mode      parseMode
+	run       func(ctx context.Context, inv *invocation) error
+}
+
+func slurmCommands() []slurmCommand {
+	return []slurmCommand{
+		{name: "sbatch", usage: "submit a batch script", argsUsage: "[script [args...]]", opts: sbatchOpts, mode: stopAtPositional, run: sbatch},
+		{name: "squeue", usage: "list pending and running jobs", argsUsage: "", opts: squeueOpts, mode: permute, run: squeue},
+		{name: "scancel", usage: "cancel or signal jobs", argsUsage: "[job_id...]", opts: scancelOpts, mode: permute, run: scancel},
+		{name: "sinfo", usage: "show partitions and nodes", argsUsage: "", opts: sinfoOpts, mode: permute, run: sinfo},
+		{name: "sacct", usage: "show accounting records of jobs, one line per run", argsUsage: "", opts: sacctOpts, mode: permute, run: sacct},
+		{name: "scontrol", usage: "show jobs, nodes and partitions; hold, release and requeue jobs", argsUsage: "show job|node|partition [name] | hold|release|requeue job_id[,job_id...] | show hostnames|hostlist LIST", opts: scontrolOpts, mode: permute, run: scontrol},
+		{name: "srun", usage: "run a job step (tasks) inside a batch job", argsUsage: "command [args...]", opts: srunOpts, mode: stopAtPositional, run: srun},
+	}
+}
+
+// aliases maps the fairway client subcommands to the Slurm command they run
+// and the arguments they put first.
+type alias struct {
+	name, usage, argsUsage string
+	slurm                  string
+	prefix                 []string
+}
+
+func aliases() []alias {
+	return []alias{
+		{name: "submit", usage: "submit a batch script (sbatch)", argsUsage: "[script [args...]]", slurm: "sbatch"},
+		{name: "queue", usage: "list pending and running jobs (squeue)", argsUsage: "", slurm: "squeue"},
+		{name: "cancel", usage: "cancel or signal jobs (scancel)", argsUsage: "[job_id...]", slurm: "scancel"},
+		{name: "nodes", usage: "show partitions and nodes (sinfo)", argsUsage: "", slurm: "sinfo"},
+		{name: "show", usage: "show a job, node or partition (scontrol show)", argsUsage: "job|node|partition [name]", slurm: "scontrol", prefix: []string{"show"}},
+		{name: "history", usage: "show accounting records of jobs (sacct)", argsUsage: "", slurm: "sacct"},
+		{name: "hold", usage: "hold pending jobs (scontrol hold)", argsUsage: "job_id[,job_id...]", slurm: "scontrol", prefix: []string{"hold"}},
+		{name: "release", usage: "release held jobs (scontrol release)", argsUsage: "job_id[,job_id...]", slurm: "scontrol", prefix: []string{"release"}},
+		{name: "requeue", usage: "requeue jobs (scontrol requeue)", argsUsage: "job_id[,job_id...]", slurm: "scontrol", prefix: []string{"requeue"}},
+	}
+}
+
+// exitError ends a command with a status after its message was printed.
+type exitError struct{ code int }
+
+func (e *exitError) Error() string { return fmt.Sprintf("exit status %d", e.code) }
+
+// ExitCode implements ucli.ExitCoder.
+func (e *exitError) ExitCode() int { return e.code }
+
+// App returns the fairway application for this process (see NewApp). The
+// lead adds the daemon subcommands (ctld, noded, dev, ...) through daemons.
+func App(daemons []*ucli.Command) *ucli.App { return NewApp(DefaultEnv(), daemons) }
+
+// NewApp returns the fairway application: the client subcommands (submit,
+// queue, cancel, nodes, show, history, hold, release, requeue), the
+// Slurm-named commands (sbatch, squeue, ...; hidden, also reached through
+// argv[0] by Run), install-shims, and the given daemon subcommands. Errors of
+// the client commands are printed on env's Stderr as "<command>: error: ..."
+// and returned as ucli.ExitCoder values; the app never calls os.Exit.
+func NewApp(env *Env, daemons []*ucli.Command) *ucli.App {
+	env = env.withDefaults()
+	app := &ucli.App{
+		Name:            "fairway",
+		Usage:           "a Slurm-style batch system for GPU clusters",
+		Writer:          env.Stdout,
+		ErrWriter:       env.Stderr,
+		Reader:          env.Stdin,
+		HideVersion:     true,
+		ExitErrHandler:  func(*ucli.Context, error) {},
+		HideHelpCommand: true,
+		Flags:           []ucli.Flag{&ucli.StringFlag{Name: "addr", Usage: addrOpt().usage}},
+	}
+	cmds := slurmCommands()
+	byName := map[string]slurmCommand{}
+	for _, sc := range cmds {
+		byName[sc.name] = sc
+	}
+	for _, a := range aliases() {
+		sc := byName[a.slurm]
+		app.Commands = append(app.Commands, commandFor(env, sc, a.name, a.usage, a.argsUsage, a.prefix, false))
+	}
+	for _, sc := range cmds {
+		app.Commands = append(app.Commands, commandFor(env, sc, sc.name, sc.usage, sc.argsUsage, nil, true))
+	}
+	app.Commands = append(app.Commands, installShimsCommand(env))
+	app.Commands = append(app.Commands, daemons...)
+	return app
+}
+
+// commandFor wraps a Slurm command as a urfave/cli command that parses its own
+// arguments.
+func commandFor(env *Env, sc slurmCommand, name, usage, argsUsage string, prefix []string, hidden bool) *ucli.Command {
+	table := newOptTable(sc.opts())
+	cmd := &ucli.Command{
+		Name:            name,
+		Usage:           usage,
+		ArgsUsage:       argsUsage,
+		Hidden:          hidden,
+		SkipFlagParsing: true,
+		HideHelp:        true,
+		HideHelpCommand: true,
+		Flags:           table.flags(),
+	}
+	cmd.Action = func(c *ucli.Context) error {
+		args := append(append([]string(nil), prefix...), c.Args().Slice()...)
+		set, pos, err := table.parse(args, sc.mode, "")
+		if err != nil {
+			return report(env, sc.name, err)
+		}
+		if set.flag("help") {
+			ucli.HelpPrinter(env.Stdout, ucli.CommandHelpTemplate, cmd)
+			return nil
+		}
+		inv := &invocation{env: env, name: sc.name, opts: set, args: pos, addr: set.str("addr")}
+		if inv.addr == "" {
+			for _, cc := range c.Lineage()[1:] {
+				if a := cc.String("addr"); a != "" {
+					inv.addr = a
+					break
+				}
+			}
+		}
+		if err := sc.run(c.Context, inv); err != nil {
+			return report(env, sc.name, err)
+		}
+		return nil
+	}
+	return cmd
+}
+
+// report prints a command's error as Slurm does and turns it into an exit status.
+func report(env *Env, name string, err error) error {
+	var ee *exitError
+	if errors.As(err, &ee) {
+		return ee
+	}
+	fmt.Fprintf(env.Stderr, "%s: error: %v\n", name, err)
+	return &exitError{code: 1}
+}
+
+// Main runs the fairway binary for args (os.Args) and returns its exit status.
+// When args[0]'s base name is one of SlurmNames it acts as that command.
+func Main(ctx context.Context, args []string, daemons []*ucli.Command) int {
+	return Run(ctx, DefaultEnv(), args, daemons)
+}
+
+// Run is Main with an explicit Env.
+func Run(ctx context.Context, env *Env, args []string, daemons []*ucli.Command) int {
+	env = env.withDefaults()
+	app := NewApp(env, daemons)
+	if len(args) > 0 {
+		base := filepath.Base(args[0])
+		for _, n := range SlurmNames() {
+			if base == n {
+				app.Name = n
+				args = append([]string{args[0], n}, args[1:]...)
+				break
+			}
+		}
+	} else {
+		args = []string{"fairway"}
+	}
+	err := app.RunContext(ctx, args)
+	if err == nil {
+		return 0
+	}
+	var coder ucli.ExitCoder
+	if errors.As(err, &coder) {
+		var ee *exitError
+		if !errors.As(err, &ee) && err.Error() != "" {
+			fmt.Fprintln(env.Stderr, err.Error())
+		}
+		return coder.ExitCode()
+	}
+	fmt.Fprintf(env.Stderr, "%s: error: %v\n", app.Name, err)
+	return 1
+}
+
+func installShimsCommand(env *Env) *ucli.Command {
+	return &ucli.Command{
+		Name:      "install-shims",
+		Usage:     "make sbatch, squeue, scancel, sinfo, sacct, scontrol and srun links to this binary in DIR",
+		ArgsUsage: "DIR",
+		Flags: []ucli.Flag{
+			&ucli.BoolFlag{Name: "force", Usage: "replace existing files that are not links"},
+		},
+		Action: func(c *ucli.Context) error {
+			if c.NArg() != 1 {
+				return report(env, "install-shims", errors.New("usage: fairway install-shims DIR"))
+			}
+			if err := installShims(env, c.Args().First(), c.Bool("force")); err != nil {
+				return report(env, "install-shims", err)
+			}
+			return nil
+		},
+	}
+}
+
+// installShims links every Slurm name in dir to the running binary.
+func installShims(env *Env, dir string, force bool) error {
+	exe, err := env.Executable()
+	if err != nil {
+		return fmt.Errorf("find this binary: %w", err)
+	}
+	if resolved, err := filepath.EvalSymlinks(exe); err == nil {
+		exe = resolved
+	}
+	if exe, err = filepath.Abs(exe); err != nil {
+		return fmt.Errorf("find this binary: %w", err)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("create %s: %w", dir, err)
+	}
+	for _, name := range SlurmNames() {
+		link := filepath.Join(dir, name)
+		if fi, err := os.Lstat(link); err == nil {
+			if fi.Mode()&os.ModeSymlink == 0 && !force {
+				return fmt.Errorf("%s exists and is not a link (use --force to replace it)", link)
+			}
+			if err := os.Remove(link); err != nil {
+				return fmt.Errorf("replace %s: %w", link, err)
+			}
+		}
+		if err := os.Symlink(exe, link); err != nil {
+			return fmt.Errorf("link %s: %w", link, err)
+		}
+		fmt.Fprintf(env.Stdout, "%s -> %s\n", link, exe)
+	}
+	return nil
+}

@@ -1,0 +1,473 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/fairway-hpc/fairway/api"
+	"github.com/fairway-hpc/fairway/api/cli/slurmtime"
+	"github.com/fairway-hpc/fairway/api/client"
+)
+
+const (
+	sacctDefaultFormat = "JobID,JobName,Partition,Account,AllocCPUS,State,ExitCode"
+	sacctBriefFormat   = "JobID,State,ExitCode"
+	sacctLongFormat    = "JobID,JobIDRaw,JobName,Partition,User,Account,AllocCPUS,AllocTRES,ReqMem,Timelimit,Submit,Start,End,Elapsed,State,ExitCode,Restarts,NodeList,Reason"
+)
+
+func sacctOpts() []*opt {
+	return []*opt{
+		{long: "jobs", short: 'j', aliases: []string{"job"}, usage: "only these job ids (comma-separated, or repeat the option)"},
+		{long: "format", short: 'o', usage: "fields to print, e.g. JobID,JobName%30,State,ExitCode"},
+		{long: "parsable2", short: 'P', kind: optFlag, usage: "fields separated by |, without a trailing |"},
+		{long: "parsable", short: 'p', kind: optFlag, usage: "fields separated by |, with a trailing |"},
+		{long: "delimiter", usage: "field separator for --parsable/--parsable2 (default |)"},
+		{long: "noheader", short: 'n', kind: optFlag, usage: "do not print the header"},
+		{long: "allocations", short: 'X', kind: optFlag, usage: "only job allocations, not steps (Fairway has no steps)"},
+		{long: "name", aliases: []string{"jobname"}, usage: "only jobs with these names (comma-separated)"},
+		{long: "starttime", short: 'S', usage: "only jobs active after this time (default: midnight today, or the epoch with -j/-s)"},
+		{long: "endtime", short: 'E', usage: "only jobs active before this time (default: now)"},
+		{long: "state", short: 's', aliases: []string{"states"}, usage: "only records in these states (CD,F,CA,TO,NF,PR,OOM,RQ,PD,R or long names)"},
+		{long: "user", short: 'u', aliases: []string{"uid"}, usage: "only jobs of these users (comma-separated)"},
+		{long: "allusers", short: 'a', kind: optFlag, usage: "jobs of all users"},
+		{long: "partition", short: 'r', usage: "only jobs in these partitions (comma-separated)"},
+		{long: "account", short: 'A', aliases: []string{"accounts"}, usage: "only jobs of these accounts (comma-separated)"},
+		{long: "brief", short: 'b', kind: optFlag, usage: "print JobID, State and ExitCode only"},
+		{long: "long", short: 'l', kind: optFlag, usage: "print many fields"},
+		{long: "duplicates", short: 'D', kind: optFlag, ignored: true},
+		{long: "units", unsupported: "not supported"},
+		{long: "verbose", short: 'v', kind: optFlag, ignored: true},
+		addrOpt(),
+		helpOpt('h'),
+	}
+}
+
+// sacctField is one sacct column. Its width follows printf: positive values
+// are right-justified, negative ones left-justified.
+type sacctField struct {
+	name  string
+	width int
+}
+
+// sacctWidth returns the canonical name of a sacct field and its default
+// width (Slurm's), or ok=false for an unknown field.
+func sacctWidth(name string) (string, int, bool) {
+	fields := []sacctField{
+		{"Account", 10}, {"AllocCPUS", 10}, {"AllocNodes", 10}, {"AllocTRES", 10}, {"Comment", 14},
+		{"DerivedExitCode", 15}, {"Elapsed", 10}, {"ElapsedRaw", 10}, {"Eligible", 19}, {"End", 19},
+		{"ExitCode", 8}, {"GID", 6}, {"Group", 9}, {"JobID", -12}, {"JobIDRaw", -12}, {"JobName", 10},
+		{"NCPUS", 10}, {"NNodes", 8}, {"NodeList", 15}, {"NTasks", 8}, {"Partition", 10}, {"Priority", 10},
+		{"QOS", 10}, {"Reason", 22}, {"ReqCPUS", 8}, {"ReqMem", 10}, {"ReqNodes", 8}, {"ReqTRES", 10},
+		{"Restarts", 8}, {"Start", 19}, {"State", 10}, {"StdErr", 20}, {"StdIn", 20}, {"StdOut", 20},
+		{"Submit", 19}, {"Suspended", 10}, {"Timelimit", 10}, {"TimelimitRaw", 10}, {"UID", 6},
+		{"User", 9}, {"WorkDir", 20}, {"Container", 19},
+	}
+	for _, f := range fields {
+		if strings.EqualFold(f.name, name) {
+			return f.name, f.width, true
+		}
+	}
+	return "", 0, false
+}
+
+// parseSacctFormat parses a --format list: names with optional %width.
+func parseSacctFormat(s string) ([]sacctField, error) {
+	var out []sacctField
+	for _, item := range splitList(s) {
+		name, width, hasWidth := strings.Cut(item, "%")
+		canon, w, ok := sacctWidth(name)
+		if !ok {
+			return nil, &api.FieldError{Field: "--format", Value: name, Msg: "invalid field requested; fields are JobID, JobName, Partition, Account, User, State, ExitCode, Start, End, Elapsed, Submit, NodeList, AllocCPUS, AllocTRES, ReqMem, Timelimit, Restarts, Reason and more (see --help)"}
+		}
+		if hasWidth {
+			n, err := strconv.Atoi(width)
+			if err != nil || n == 0 {
+				return nil, &api.FieldError{Field: "--format", Value: item, Msg: "the width after % must be a non-zero number, as in JobName%30"}
+			}
+			w = n
+		}
+		out = append(out, sacctField{name: canon, width: w})
+	}
+	if len(out) == 0 {
+		return nil, &api.FieldError{Field: "--format", Value: s, Msg: "no fields given"}
+	}
+	return out, nil
+}
+
+// sacctRow is one accounting record: one run of a job.
+type sacctRow struct {
+	job          *api.Job
+	state        api.JobState
+	start, end   int64
+	nodes        []string
+	code, signal int
+	reason       string
+	current      bool
+}
+
+// sacctRows returns a job's records: its earlier runs (requeued, preempted,
+// node failures) with their own state, then its current or last run.
+func sacctRows(j *api.Job) []sacctRow {
+	var rows []sacctRow
+	for _, r := range j.Runs {
+		if r.Run >= j.RestartCount {
+			continue
+		}
+		rows = append(rows, sacctRow{job: j, state: r.State, start: r.StartTime, end: r.EndTime,
+			nodes: r.Nodes, code: r.ExitCode, signal: r.Signal, reason: r.Reason})
+	}
+	cur := sacctRow{job: j, state: j.State, start: j.StartTime, end: j.EndTime, nodes: jobNodes(j),
+		code: j.ExitCode, signal: j.Signal, reason: j.Reason, current: true}
+	if j.State == api.JobPending {
+		cur.start, cur.end, cur.nodes = 0, 0, nil
+	}
+	return append(rows, cur)
+}
+
+func (v *view) elapsed(r sacctRow) int64 {
+	switch {
+	case r.start == 0:
+		return 0
+	case r.end != 0 && (!r.current || r.state != api.JobRunning):
+		return max(r.end-r.start, 0)
+	}
+	return max(v.now-r.start, 0)
+}
+
+// sacctValue is the value of one field for a record.
+func (v *view) sacctValue(r sacctRow, field string) string {
+	j, s := r.job, &r.job.Spec
+	switch field {
+	case "JobID", "JobIDRaw":
+		return j.ID.String()
+	case "JobName":
+		return s.Name
+	case "Partition":
+		return partitionList(j)
+	case "Account":
+		return s.Account
+	case "User":
+		return s.User
+	case "UID":
+		return strconv.Itoa(s.UID)
+	case "GID", "Group":
+		return strconv.Itoa(s.GID)
+	case "State":
+		return string(r.state)
+	case "ExitCode":
+		return exitCode(r.code, r.signal)
+	case "DerivedExitCode":
+		return "0:0"
+	case "Start":
+		return v.date(r.start)
+	case "End":
+		if r.current && r.state == api.JobRunning {
+			return "Unknown"
+		}
+		return v.date(r.end)
+	case "Submit":
+		return v.date(j.SubmitTime)
+	case "Eligible":
+		return v.date(max(j.SubmitTime, s.BeginTime))
+	case "Elapsed":
+		return slurmtime.Clock(v.elapsed(r))
+	case "ElapsedRaw":
+		return strconv.FormatInt(v.elapsed(r), 10)
+	case "NodeList":
+		if len(r.nodes) == 0 {
+			return "None assigned"
+		}
+		return nodeList(r.nodes)
+	case "NNodes", "AllocNodes":
+		if len(r.nodes) == 0 {
+			if field == "AllocNodes" {
+				return "0"
+			}
+			return strconv.Itoa(max(s.Nodes, 1))
+		}
+		return strconv.Itoa(len(r.nodes))
+	case "AllocCPUS", "NCPUS":
+		if r.start == 0 {
+			return "0"
+		}
+		if r.current {
+			return strconv.Itoa(allocCPUs(j))
+		}
+		return strconv.Itoa(s.TotalCPUsPerNode() * max(len(r.nodes), 1))
+	case "ReqCPUS":
+		return strconv.Itoa(s.TotalCPUsPerNode() * max(s.Nodes, 1))
+	case "ReqNodes":
+		return strconv.Itoa(max(s.Nodes, 1))
+	case "NTasks":
+		return ""
+	case "AllocTRES":
+		if r.start == 0 {
+			return ""
+		}
+		if r.current {
+			if t, ok := v.allocTRES(j); ok {
+				return t.sacctString()
+			}
+			return ""
+		}
+		n := max(len(r.nodes), 1)
+		t := tres{cpu: s.TotalCPUsPerNode() * n, node: n, memMB: v.memoryMB(j) * int64(n), gpu: s.GPUs * n, gpuType: s.GPUType}
+		return t.sacctString()
+	case "ReqTRES":
+		return v.reqTRES(j).sacctString()
+	case "ReqMem":
+		return memString(v.memoryMB(j))
+	case "Timelimit", "TimelimitRaw":
+		secs, unlimited, known := v.timeLimit(j)
+		switch {
+		case unlimited:
+			return "UNLIMITED"
+		case !known:
+			return "Partition_Limit"
+		case field == "TimelimitRaw":
+			return strconv.FormatInt((secs+59)/60, 10)
+		}
+		return slurmtime.Clock(secs)
+	case "Restarts":
+		return strconv.Itoa(j.RestartCount)
+	case "Reason":
+		if r.reason == "" {
+			return api.ReasonNone
+		}
+		return r.reason
+	case "Priority":
+		return strconv.FormatUint(uint64(j.Priority), 10)
+	case "QOS":
+		return "normal"
+	case "WorkDir":
+		return s.WorkDir
+	case "StdOut":
+		if j.StdoutPath != "" {
+			return j.StdoutPath
+		}
+		return defaultOutput(j)
+	case "StdErr":
+		if j.StderrPath != "" {
+			return j.StderrPath
+		}
+		return defaultOutput(j)
+	case "StdIn":
+		return "/dev/null"
+	case "Comment":
+		return ""
+	case "Suspended":
+		return "00:00:00"
+	case "Container":
+		return s.ContainerImage
+	}
+	return ""
+}
+
+// sacctCell formats one value as Slurm's print_fields_str does: cut to the
+// width with a "+" marking the cut, justified by the width's sign, followed by
+// a space.
+func sacctCell(value string, width int) string {
+	w := width
+	if w < 0 {
+		w = -w
+	}
+	if len([]rune(value)) > w {
+		value = string([]rune(value)[:w-1]) + "+"
+	}
+	if width > 0 {
+		return fmt.Sprintf("%*s ", w, value)
+	}
+	return fmt.Sprintf("%-*s ", w, value)
+}
+
+// sacctFilter selects records.
+type sacctFilter struct {
+	ids        map[api.JobID]bool
+	users      map[string]bool
+	names      map[string]bool
+	partitions map[string]bool
+	accounts   map[string]bool
+	states     map[api.JobState]bool
+	start, end int64 // window, unix seconds
+}
+
+func (f *sacctFilter) job(j *api.Job) bool {
+	switch {
+	case f.ids != nil && !f.ids[j.ID]:
+		return false
+	case f.users != nil && !f.users[j.Spec.User] && !f.users[strconv.Itoa(j.Spec.UID)]:
+		return false
+	case f.names != nil && !f.names[j.Spec.Name]:
+		return false
+	case f.accounts != nil && !f.accounts[j.Spec.Account]:
+		return false
+	case j.SubmitTime > f.end:
+		return false
+	case j.EndTime != 0 && j.State.Final() && j.EndTime < f.start:
+		return false
+	}
+	if f.partitions != nil {
+		ok := f.partitions[j.Partition]
+		for _, p := range j.Spec.Partitions {
+			ok = ok || f.partitions[p]
+		}
+		return ok
+	}
+	return true
+}
+
+// sacct prints accounting records as Slurm's sacct does.
+func sacct(ctx context.Context, inv *invocation) error {
+	o := inv.opts
+	format := sacctDefaultFormat
+	switch {
+	case o.flag("brief"):
+		format = sacctBriefFormat
+	case o.flag("long"):
+		format = sacctLongFormat
+	}
+	if env := inv.env.Getenv("SACCT_FORMAT"); env != "" {
+		format = env
+	}
+	if o.has("format") {
+		format = o.str("format")
+	}
+	fields, err := parseSacctFormat(format)
+	if err != nil {
+		return err
+	}
+
+	now := inv.env.Now().In(inv.env.Location)
+	f := sacctFilter{end: now.Unix()}
+	ids, err := parseJobIDs(valuesOf(o, "jobs"), "--jobs")
+	if err != nil {
+		return err
+	}
+	if len(ids) > 0 {
+		f.ids = map[api.JobID]bool{}
+		for _, id := range ids {
+			f.ids[id] = true
+		}
+	}
+	if o.has("state") {
+		if f.states, err = parseStates(o.str("state"), "--state"); err != nil {
+			return err
+		}
+	}
+	if len(ids) == 0 && !o.has("state") {
+		y, m, d := now.Date()
+		f.start = time.Date(y, m, d, 0, 0, 0, 0, now.Location()).Unix()
+	}
+	if o.has("starttime") {
+		t, err := slurmtime.ParseDate(o.str("starttime"), now, true)
+		if err != nil {
+			return &api.FieldError{Field: "--starttime", Value: o.str("starttime"), Msg: err.Error()}
+		}
+		f.start = t.Unix()
+	}
+	if o.has("endtime") {
+		t, err := slurmtime.ParseDate(o.str("endtime"), now, true)
+		if err != nil {
+			return &api.FieldError{Field: "--endtime", Value: o.str("endtime"), Msg: err.Error()}
+		}
+		f.end = t.Unix()
+	}
+	users := splitList(o.str("user"))
+	if len(users) == 0 && !o.flag("allusers") {
+		me, err := inv.env.User()
+		if err != nil {
+			return err
+		}
+		if me.UID != 0 {
+			users = []string{me.Name}
+		}
+	}
+	f.users = setOf(users)
+	f.names = setOf(splitList(o.str("name")))
+	f.partitions = setOf(splitList(o.str("partition")))
+	f.accounts = setOf(splitList(o.str("account")))
+
+	c := inv.client()
+	filter := client.JobFilter{All: true, IDs: ids}
+	if len(users) == 1 {
+		filter.User = users[0]
+	}
+	resp, err := c.Jobs(ctx, filter, client.QueryOptions{})
+	if err != nil {
+		return fmt.Errorf("list jobs: %w", err)
+	}
+	v := inv.view(resp.Now)
+	if v.parts, err = fetchPartitions(ctx, c); err != nil {
+		return err
+	}
+	var rows []sacctRow
+	for _, j := range sortedJobs(resp.Jobs) {
+		if !f.job(j) {
+			continue
+		}
+		for _, r := range sacctRows(j) {
+			if f.states == nil || f.states[r.state] {
+				rows = append(rows, r)
+			}
+		}
+	}
+	_, err = fmt.Fprint(inv.env.Stdout, v.renderSacct(fields, rows, sacctStyle{
+		parsable:  o.flag("parsable") || o.flag("parsable2"),
+		trailing:  o.flag("parsable") && !o.flag("parsable2"),
+		delimiter: o.str("delimiter"),
+		header:    !o.flag("noheader"),
+	}))
+	return err
+}
+
+// sacctStyle is how sacct lays out its output.
+type sacctStyle struct {
+	parsable  bool
+	trailing  bool   // --parsable: a delimiter after the last field too
+	delimiter string // "" means "|"
+	header    bool
+}
+
+func (v *view) renderSacct(fields []sacctField, rows []sacctRow, st sacctStyle) string {
+	delim := st.delimiter
+	if delim == "" {
+		delim = "|"
+	}
+	var b strings.Builder
+	line := func(header bool, value func(sacctField) string) {
+		for i, fl := range fields {
+			val := value(fl)
+			switch {
+			case !st.parsable && header:
+				w := max(fl.width, -fl.width)
+				if len(val) > w {
+					val = val[:w]
+				}
+				b.WriteString(sacctCell(val, fl.width))
+			case !st.parsable:
+				b.WriteString(sacctCell(val, fl.width))
+			case i == len(fields)-1 && !st.trailing:
+				b.WriteString(val)
+			default:
+				b.WriteString(val + delim)
+			}
+		}
+		b.WriteString("\n")
+	}
+	if st.header {
+		line(true, func(fl sacctField) string { return fl.name })
+		if !st.parsable {
+			for _, fl := range fields {
+				b.WriteString(strings.Repeat("-", max(fl.width, -fl.width)) + " ")
+			}
+			b.WriteString("\n")
+		}
+	}
+	for _, r := range rows {
+		line(false, func(fl sacctField) string { return v.sacctValue(r, fl.name) })
+	}
+	return b.String()
+}

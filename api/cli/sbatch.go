@@ -1,0 +1,470 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/fairway-hpc/fairway/api"
+	"github.com/fairway-hpc/fairway/api/cli/slurmtime"
+	"github.com/fairway-hpc/fairway/api/client"
+)
+
+func sbatchOpts() []*opt {
+	ign := func(long string, short byte, kind optKind) *opt {
+		return &opt{long: long, short: short, kind: kind, ignored: true}
+	}
+	return []*opt{
+		{long: "job-name", short: 'J', usage: "job name (default: the script's file name)"},
+		{long: "partition", short: 'p', usage: "partition(s), comma-separated: the job starts in whichever lets it start first"},
+		{long: "nodes", short: 'N', usage: "number of nodes (default 1)"},
+		{long: "ntasks", short: 'n', usage: "number of tasks (default: one per node)"},
+		{long: "ntasks-per-node", usage: "tasks per node (when --ntasks is not given)"},
+		{long: "cpus-per-task", short: 'c', usage: "CPUs per task (default 1)"},
+		{long: "mem", key: "memory", usage: "memory per node, e.g. 16G (units K, M, G, T; default M)"},
+		{long: "mem-per-cpu", key: "memory", usage: "memory per CPU, e.g. 4G"},
+		{long: "gres", key: "gpus", usage: "GPUs per node: gpu:N or gpu:TYPE:N"},
+		{long: "gpus", short: 'G', key: "gpus", usage: "GPUs in total, spread evenly over the nodes: N or TYPE:N"},
+		{long: "gpus-per-node", key: "gpus", usage: "GPUs per node: N or TYPE:N"},
+		{long: "gpus-per-task", key: "gpus", usage: "GPUs per task: N or TYPE:N"},
+		{long: "time", short: 't', usage: "time limit: M, M:S, H:M:S, D-H, D-H:M, D-H:M:S or UNLIMITED"},
+		{long: "output", short: 'o', usage: "stdout file pattern (%j job id, %x name, %u user, %N node, %%); default slurm-%j.out"},
+		{long: "error", short: 'e', usage: "stderr file pattern (default: the --output file)"},
+		{long: "chdir", short: 'D', aliases: []string{"workdir"}, usage: "working directory of the job (default: the current directory)"},
+		{long: "export", usage: "environment to pass: ALL (default), NONE, or [ALL,]VAR[=value],..."},
+		{long: "wrap", usage: "run this shell command instead of a script"},
+		{long: "parsable", kind: optFlag, usage: "print only the job id"},
+		{long: "hold", short: 'H', kind: optFlag, usage: "submit the job held (release it with scontrol release)"},
+		{long: "account", short: 'A', usage: "account to charge"},
+		{long: "priority", usage: "job priority within its account, 0 (lowest) to 99"},
+		{long: "nice", kind: optOptional, def: "100", usage: "lower the job's priority by this much (default 100)"},
+		{long: "requeue", key: "requeue", kind: optFlag, set: "true", usage: "requeue the job when preempted or its node fails (the default)"},
+		{long: "no-requeue", key: "requeue", kind: optFlag, set: "false", usage: "never requeue the job"},
+		{long: "signal", usage: "[B:]SIG[@TIME]: send SIG TIME seconds (default 60) before the time limit, and on preemption"},
+		{long: "container-image", usage: "run in a container: oci-archive:PATH, docker-archive:PATH, dir:ROOTFS or an image reference"},
+		{long: "container-mounts", usage: "bind mounts SRC:DST[:ro],... for --container-image"},
+		{long: "dependency", short: 'd', usage: "Slurm dependency expression, e.g. afterok:42"},
+		{long: "begin", short: 'b', usage: "start no earlier than this time, e.g. now+1hour or 2025-01-31T12:00:00"},
+		{long: "wait", short: 'W', kind: optFlag, usage: "wait for the job to end and exit with its exit code"},
+		{long: "array", short: 'a', unsupported: "job arrays are not supported; submit one job per task"},
+		{long: "nodelist", short: 'w', unsupported: "choosing nodes is not supported; use --partition"},
+		{long: "exclude", short: 'x', unsupported: "excluding nodes is not supported"},
+		{long: "input", short: 'i', unsupported: "batch jobs read no standard input"},
+		ign("qos", 'q', optValue), ign("mail-type", 0, optValue), ign("mail-user", 0, optValue),
+		ign("comment", 0, optValue), ign("constraint", 'C', optValue), ign("reservation", 0, optValue),
+		ign("licenses", 'L', optValue), ign("wckey", 0, optValue), ign("open-mode", 0, optValue),
+		ign("distribution", 'm', optValue), ign("tmp", 0, optValue), ign("hint", 0, optValue),
+		ign("time-min", 0, optValue), ign("deadline", 0, optValue), ign("cluster", 'M', optValue),
+		ign("clusters", 0, optValue), ign("cpus-per-gpu", 0, optValue), ign("mem-per-gpu", 0, optValue),
+		ign("gres-flags", 0, optValue), ign("threads-per-core", 0, optValue), ign("cores-per-socket", 0, optValue),
+		ign("sockets-per-node", 0, optValue), ign("profile", 0, optValue), ign("mpi", 0, optValue),
+		ign("exclusive", 0, optOptional), ign("no-kill", 'k', optOptional), ign("get-user-env", 0, optOptional),
+		ign("propagate", 0, optOptional), ign("kill-on-invalid-dep", 0, optValue),
+		ign("oversubscribe", 's', optFlag), ign("overcommit", 'O', optFlag), ign("quiet", 'Q', optFlag),
+		ign("verbose", 'v', optFlag), ign("contiguous", 0, optFlag),
+		addrOpt(),
+		helpOpt('h'),
+	}
+}
+
+// sbatchEnvVars maps the input environment variables sbatch honours to the
+// options they set. The command line overrides them; they override #SBATCH.
+func sbatchEnvVars() [][2]string {
+	return [][2]string{
+		{"SBATCH_ACCOUNT", "--account"}, {"SBATCH_PARTITION", "--partition"}, {"SBATCH_TIMELIMIT", "--time"},
+		{"SBATCH_JOB_NAME", "--job-name"}, {"SBATCH_EXPORT", "--export"}, {"SBATCH_GRES", "--gres"},
+		{"SBATCH_GPUS", "--gpus"}, {"SBATCH_MEM_PER_NODE", "--mem"}, {"SBATCH_MEM_PER_CPU", "--mem-per-cpu"},
+		{"SBATCH_SIGNAL", "--signal"}, {"SBATCH_CONTAINER_IMAGE", "--container-image"},
+		{"SBATCH_CONTAINER_MOUNTS", "--container-mounts"},
+	}
+}
+
+// sbatch submits a batch job.
+func sbatch(ctx context.Context, inv *invocation) error {
+	spec, err := buildSpec(inv)
+	if err != nil {
+		return err
+	}
+	c := inv.client()
+	ids, err := c.Submit(ctx, spec)
+	if err != nil {
+		var ce *client.Error
+		if errors.As(err, &ce) {
+			return fmt.Errorf("Batch job submission failed: %s", ce.Msg)
+		}
+		return fmt.Errorf("Batch job submission failed: %w", err)
+	}
+	if len(ids) != 1 {
+		return fmt.Errorf("Batch job submission failed: the controller returned %d job ids for one job", len(ids))
+	}
+	id := ids[0]
+	if inv.opts.flag("parsable") {
+		fmt.Fprintln(inv.env.Stdout, id)
+	} else {
+		fmt.Fprintf(inv.env.Stdout, "Submitted batch job %d\n", id)
+	}
+	if inv.opts.flag("wait") {
+		return waitForJob(ctx, c, id)
+	}
+	return nil
+}
+
+// waitForJob blocks until the job ends and returns its exit status as an exitError.
+func waitForJob(ctx context.Context, c *client.Client, id api.JobID) error {
+	var index uint64
+	for {
+		resp, err := c.Jobs(ctx, client.JobFilter{All: true, IDs: []api.JobID{id}}, client.QueryOptions{WaitIndex: index, WaitTime: waitPoll})
+		if err != nil {
+			return fmt.Errorf("wait for job %d: %w", id, err)
+		}
+		for _, j := range resp.Jobs {
+			if j.ID != id || !j.State.Final() {
+				continue
+			}
+			switch {
+			case j.State == api.JobCompleted:
+				return nil
+			case j.ExitCode != 0:
+				return &exitError{code: j.ExitCode}
+			case j.Signal != 0:
+				return &exitError{code: 128 + j.Signal}
+			}
+			return &exitError{code: 1}
+		}
+		if resp.Index == index && index != 0 && len(resp.Jobs) == 0 {
+			return fmt.Errorf("wait for job %d: the job is gone", id)
+		}
+		index = resp.Index
+	}
+}
+
+// buildSpec turns sbatch's script, directives, environment and options into
+// a validated job specification. It reads the script and checks local paths
+// but sends nothing.
+func buildSpec(inv *invocation) (api.JobSpec, error) {
+	env := inv.env
+	cmd := inv.opts
+	cwd, err := env.Getwd()
+	if err != nil {
+		return api.JobSpec{}, fmt.Errorf("current directory: %w", err)
+	}
+	var script, name, label string
+	var scriptArgs []string
+	switch {
+	case cmd.has("wrap"):
+		if len(inv.args) > 0 {
+			return api.JobSpec{}, &api.FieldError{Field: "--wrap", Value: cmd.str("wrap"), Msg: "script arguments are not permitted with --wrap: " + strings.Join(inv.args, " ")}
+		}
+		script, name, label = "#!/bin/sh\n"+cmd.str("wrap")+"\n", "wrap", "--wrap"
+	case len(inv.args) > 0:
+		path := inv.args[0]
+		if !filepath.IsAbs(path) {
+			path = filepath.Join(cwd, path)
+		}
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return api.JobSpec{}, fmt.Errorf("Unable to open file %s: %w", inv.args[0], unwrapPathErr(err))
+		}
+		script, name, label = string(data), filepath.Base(inv.args[0]), filepath.Base(inv.args[0])
+		scriptArgs = inv.args[1:]
+	default:
+		data, err := io.ReadAll(env.Stdin)
+		if err != nil {
+			return api.JobSpec{}, fmt.Errorf("read the batch script from standard input: %w", err)
+		}
+		script, name, label = string(data), "sbatch", "standard input"
+	}
+	if err := checkScript(script, label); err != nil {
+		return api.JobSpec{}, err
+	}
+	table := newOptTable(sbatchOpts())
+	directives, err := parseDirectives(table, script, label)
+	if err != nil {
+		return api.JobSpec{}, err
+	}
+	fromEnv := optSet{}
+	for _, ev := range sbatchEnvVars() {
+		if val := env.Getenv(ev[0]); val != "" {
+			o, err := table.lookupLong(strings.TrimPrefix(ev[1], "--"))
+			if err != nil {
+				return api.JobSpec{}, err
+			}
+			fromEnv[o.keyName()] = []optVal{{name: ev[1], value: val, src: "$" + ev[0]}}
+		}
+	}
+	o := directives.overlay(fromEnv).overlay(cmd)
+
+	id, err := env.User()
+	if err != nil {
+		return api.JobSpec{}, err
+	}
+	spec := api.JobSpec{
+		Name:    name,
+		User:    id.Name,
+		UID:     id.UID,
+		GID:     id.GID,
+		Script:  script,
+		Args:    scriptArgs,
+		WorkDir: cwd,
+	}
+	if host, err := env.Hostname(); err == nil {
+		spec.SubmitHost = host
+	}
+	if err := applyOptions(&spec, o, cwd, env); err != nil {
+		return api.JobSpec{}, err
+	}
+	if err := api.ValidateSpec(&spec, nil); err != nil {
+		return api.JobSpec{}, err
+	}
+	return spec, nil
+}
+
+// unwrapPathErr drops the path os.PathError repeats.
+func unwrapPathErr(err error) error {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+// checkScript refuses what Slurm refuses: an empty script, one without "#!",
+// DOS line breaks and NUL bytes.
+func checkScript(script, label string) error {
+	switch {
+	case strings.TrimSpace(script) == "":
+		return &api.FieldError{Field: "script", Value: label, Msg: "the batch script is empty"}
+	case !strings.HasPrefix(script, "#!"):
+		return &api.FieldError{Field: "script", Value: label, Msg: "this does not look like a batch script: the first line must start with #! followed by the path to an interpreter, for instance #!/bin/sh"}
+	case strings.Contains(script, "\r\n"):
+		return &api.FieldError{Field: "script", Value: label, Msg: "the batch script contains DOS line breaks (\\r\\n) instead of UNIX ones (\\n); convert it with dos2unix"}
+	case strings.ContainsRune(script, 0):
+		return &api.FieldError{Field: "script", Value: label, Msg: "the batch script contains a NUL character"}
+	}
+	return nil
+}
+
+// parseDirectives reads the #SBATCH lines at the top of a script: after the
+// "#!" line, until the first line that is neither blank nor a comment, as
+// Slurm does. Errors name the line.
+func parseDirectives(table *optTable, script, label string) (optSet, error) {
+	out := optSet{}
+	lines := strings.Split(script, "\n")
+	for i := 1; i < len(lines); i++ {
+		line := lines[i]
+		trimmed := strings.TrimSpace(line)
+		if trimmed == "" {
+			continue
+		}
+		rest, ok := strings.CutPrefix(line, "#SBATCH")
+		if !ok || (rest != "" && rest[0] != ' ' && rest[0] != '\t') {
+			if strings.HasPrefix(trimmed, "#") {
+				continue
+			}
+			break
+		}
+		src := fmt.Sprintf("%s line %d", label, i+1)
+		tokens, err := splitDirective(rest)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", src, &api.FieldError{Field: "#SBATCH directive", Value: strings.TrimSpace(rest), Msg: err.Error()})
+		}
+		set, pos, err := table.parse(tokens, permute, src)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", src, err)
+		}
+		if len(pos) > 0 {
+			return nil, fmt.Errorf("%s: %w", src, &api.FieldError{Field: "#SBATCH directive", Value: pos[0], Msg: "not an option; directives look like #SBATCH --time=1:00:00"})
+		}
+		for k, vs := range set {
+			out[k] = append(out[k], vs...)
+		}
+	}
+	return out, nil
+}
+
+// splitDirective splits the text after #SBATCH into words as Slurm does:
+// whitespace separates words, quotes group them, and a word starting with #
+// starts a comment.
+func splitDirective(s string) ([]string, error) {
+	var words []string
+	var cur strings.Builder
+	inWord := false
+	var quote rune
+	for _, r := range s {
+		switch {
+		case quote != 0:
+			if r == quote {
+				quote = 0
+			} else {
+				cur.WriteRune(r)
+			}
+		case r == '"' || r == '\'':
+			quote, inWord = r, true
+		case r == ' ' || r == '\t':
+			if inWord {
+				words = append(words, cur.String())
+				cur.Reset()
+				inWord = false
+			}
+		case r == '#' && !inWord:
+			return words, nil
+		default:
+			cur.WriteRune(r)
+			inWord = true
+		}
+	}
+	if quote != 0 {
+		return nil, fmt.Errorf("unterminated %c quote", quote)
+	}
+	if inWord {
+		words = append(words, cur.String())
+	}
+	return words, nil
+}
+
+// applyOptions sets the spec's fields from the merged options.
+func applyOptions(spec *api.JobSpec, o optSet, cwd string, env *Env) error {
+	get := o.last
+	if v, ok := get("job-name"); ok {
+		spec.Name = v.value
+	}
+	if v, ok := get("partition"); ok {
+		parts := splitList(v.value)
+		if len(parts) == 0 {
+			return v.wrap(&api.FieldError{Field: "--partition", Value: v.value, Msg: "want a partition name or a comma-separated list such as gpu,cpu"})
+		}
+		spec.Partitions = parts
+	}
+	if v, ok := get("account"); ok {
+		spec.Account = v.value
+	}
+	var err error
+	spec.Nodes = 1
+	if v, ok := get("nodes"); ok {
+		if spec.Nodes, err = positiveInt(v, "a node count such as 2"); err != nil {
+			return err
+		}
+	}
+	spec.NTasks = spec.Nodes
+	if v, ok := get("ntasks-per-node"); ok {
+		n, err := positiveInt(v, "a task count such as 4")
+		if err != nil {
+			return err
+		}
+		spec.NTasks = n * spec.Nodes
+	}
+	if v, ok := get("ntasks"); ok {
+		if spec.NTasks, err = positiveInt(v, "a task count such as 8"); err != nil {
+			return err
+		}
+	}
+	spec.CPUsPerTask = 1
+	if v, ok := get("cpus-per-task"); ok {
+		if spec.CPUsPerTask, err = positiveInt(v, "a CPU count such as 4"); err != nil {
+			return err
+		}
+	}
+	if v, ok := get("memory"); ok {
+		mb, err := parseMemMB(v.value, v.name)
+		if err != nil {
+			return v.wrap(err)
+		}
+		if v.name == "--mem-per-cpu" {
+			mb *= int64(spec.TotalCPUsPerNode())
+		}
+		spec.MemoryMB = mb
+	}
+	if v, ok := get("gpus"); ok {
+		if err := applyGPUs(spec, v); err != nil {
+			return v.wrap(err)
+		}
+	}
+	if v, ok := get("time"); ok {
+		secs, unlimited, err := slurmtime.ParseLimit(v.value)
+		if err != nil {
+			return v.wrap(&api.FieldError{Field: "--time", Value: v.value, Msg: slurmtime.LimitForms})
+		}
+		if unlimited || secs == 0 {
+			secs = api.TimeLimitUnlimited
+		}
+		spec.TimeLimitSecs = secs
+	}
+	if v, ok := get("chdir"); ok {
+		if v.value == "" {
+			return v.wrap(&api.FieldError{Field: "--chdir", Value: v.value, Msg: "want a directory"})
+		}
+		dir := v.value
+		if !filepath.IsAbs(dir) {
+			dir = filepath.Join(cwd, dir)
+		}
+		spec.WorkDir = filepath.Clean(dir)
+	}
+	spec.Stdout = o.str("output")
+	spec.Stderr = o.str("error")
+	exp, _ := get("export")
+	if spec.Env, err = exportEnv(exp.value, env.Environ()); err != nil {
+		return exp.wrap(err)
+	}
+	spec.Hold = o.flag("hold")
+	if v, ok := get("priority"); ok {
+		n, err := strconv.Atoi(strings.TrimSpace(v.value))
+		if err != nil || n < 0 || n > api.MaxPriority {
+			return v.wrap(&api.FieldError{Field: "--priority", Value: v.value, Msg: fmt.Sprintf("want a number from 0 (lowest) to %d (highest)", api.MaxPriority)})
+		}
+		spec.Priority = n
+	}
+	if v, ok := get("nice"); ok {
+		n, err := strconv.Atoi(strings.TrimSpace(v.value))
+		if err != nil {
+			return v.wrap(&api.FieldError{Field: "--nice", Value: v.value, Msg: "want a whole number such as 100"})
+		}
+		spec.Nice = n
+	}
+	if v, ok := get("requeue"); ok {
+		b := v.value == "true"
+		spec.Requeue = &b
+	}
+	if v, ok := get("signal"); ok {
+		if spec.Signal, err = parseSignalSpec(v.value); err != nil {
+			return v.wrap(err)
+		}
+	}
+	if v, ok := get("container-image"); ok {
+		if spec.ContainerImage, err = resolveImage(v.value, cwd); err != nil {
+			return v.wrap(err)
+		}
+	}
+	if v, ok := get("container-mounts"); ok {
+		if spec.ContainerMounts, err = parseMounts(v.value, cwd); err != nil {
+			return v.wrap(err)
+		}
+	}
+	if v, ok := get("dependency"); ok {
+		if strings.TrimSpace(v.value) == "" {
+			return v.wrap(&api.FieldError{Field: "--dependency", Value: v.value, Msg: "want an expression such as afterok:42"})
+		}
+		spec.Dependency = strings.TrimSpace(v.value)
+	}
+	if v, ok := get("begin"); ok {
+		t, err := slurmtime.ParseDate(v.value, env.Now().In(env.Location), false)
+		if err != nil {
+			return v.wrap(&api.FieldError{Field: "--begin", Value: v.value, Msg: err.Error()})
+		}
+		spec.BeginTime = t.Unix()
+	}
+	return nil
+}
+
+// positiveInt parses an option's value as a number of at least 1.
+func positiveInt(v optVal, what string) (int, error) {
+	n, err := strconv.Atoi(strings.TrimSpace(v.value))
+	if err != nil || n < 1 || n > 1<<20 {
+		return 0, v.wrap(&api.FieldError{Field: v.name, Value: v.value, Msg: "want " + what})
+	}
+	return n, nil
+}

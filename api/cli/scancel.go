@@ -1,0 +1,168 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/fairway-hpc/fairway/api"
+	"github.com/fairway-hpc/fairway/api/client"
+)
+
+func scancelOpts() []*opt {
+	return []*opt{
+		{long: "signal", short: 's', usage: "send this signal (USR1, TERM, 10, ...) instead of cancelling"},
+		{long: "user", short: 'u', usage: "cancel the jobs of this user"},
+		{long: "me", kind: optFlag, usage: "cancel my jobs"},
+		{long: "name", short: 'n', aliases: []string{"jobname"}, usage: "cancel the jobs with this name"},
+		{long: "partition", short: 'p', usage: "cancel the jobs in this partition"},
+		{long: "state", short: 't', aliases: []string{"states"}, usage: "cancel the jobs in this state (PENDING, RUNNING)"},
+		{long: "account", short: 'A', usage: "cancel the jobs of this account"},
+		{long: "quiet", short: 'Q', kind: optFlag, usage: "print no messages for errors"},
+		{long: "batch", short: 'b', kind: optFlag, ignored: true},
+		{long: "full", short: 'f', kind: optFlag, ignored: true},
+		{long: "verbose", short: 'v', kind: optFlag, ignored: true},
+		{long: "interactive", short: 'i', unsupported: "not supported"},
+		addrOpt(),
+		helpOpt('h'),
+	}
+}
+
+// normalizeSignal checks a signal given by name (USR1, SIGUSR1) or number and
+// returns its name without the SIG prefix.
+func normalizeSignal(s, option string) (string, error) {
+	up := strings.TrimPrefix(strings.ToUpper(strings.TrimSpace(s)), "SIG")
+	if n, err := strconv.Atoi(up); err == nil {
+		if name, ok := signalName(n); ok {
+			return name, nil
+		}
+	} else if _, ok := signalNumber(up); ok {
+		return up, nil
+	}
+	return "", &api.FieldError{Field: option, Value: s, Msg: "unknown signal; use a name such as USR1, TERM or KILL, or a number"}
+}
+
+// signalNames lists Linux signal names by number (index 0 unused).
+func signalNames() []string {
+	return []string{"", "HUP", "INT", "QUIT", "ILL", "TRAP", "ABRT", "BUS", "FPE", "KILL", "USR1", "SEGV",
+		"USR2", "PIPE", "ALRM", "TERM", "STKFLT", "CHLD", "CONT", "STOP", "TSTP", "TTIN",
+		"TTOU", "URG", "XCPU", "XFSZ", "VTALRM", "PROF", "WINCH", "IO", "PWR", "SYS"}
+}
+
+func signalName(n int) (string, bool) {
+	names := signalNames()
+	if n <= 0 || n >= len(names) {
+		return "", false
+	}
+	return names[n], true
+}
+
+func signalNumber(name string) (int, bool) {
+	for i, n := range signalNames() {
+		if i > 0 && n == name {
+			return i, true
+		}
+	}
+	if name == "POLL" {
+		return 29, true
+	}
+	return 0, false
+}
+
+// scancel cancels or signals jobs as Slurm's scancel does.
+func scancel(ctx context.Context, inv *invocation) error {
+	o := inv.opts
+	ids, err := parseJobIDs(inv.args, "job id")
+	if err != nil {
+		return err
+	}
+	signal := ""
+	if o.has("signal") {
+		if signal, err = normalizeSignal(o.str("signal"), "--signal"); err != nil {
+			return err
+		}
+	}
+	filtered := o.has("user") || o.flag("me") || o.has("name") || o.has("partition") || o.has("state") || o.has("account")
+	if len(ids) == 0 && !filtered {
+		return errors.New("No job identification provided")
+	}
+	c := inv.client()
+	if filtered {
+		if ids, err = scancelSelect(ctx, inv, c, ids); err != nil {
+			return err
+		}
+	}
+	failed := false
+	for _, id := range ids {
+		err := c.Cancel(ctx, id, signal)
+		if err == nil {
+			continue
+		}
+		failed = true
+		if o.flag("quiet") {
+			continue
+		}
+		msg := err.Error()
+		if client.IsNotFound(err) {
+			msg = "Invalid job id specified"
+		}
+		what := "Kill job error"
+		if signal != "" {
+			what = "Signal job error"
+		}
+		fmt.Fprintf(inv.env.Stderr, "%s: error: %s on job id %d: %s\n", inv.name, what, id, msg)
+	}
+	if failed {
+		return &exitError{code: 1}
+	}
+	return nil
+}
+
+// scancelSelect returns the active jobs that match scancel's filters (and,
+// when ids are given, are among them).
+func scancelSelect(ctx context.Context, inv *invocation, c *client.Client, ids []api.JobID) ([]api.JobID, error) {
+	o := inv.opts
+	f := squeueFilter{states: map[api.JobState]bool{api.JobPending: true, api.JobRunning: true}}
+	if o.has("state") {
+		states, err := parseStates(o.str("state"), "--state")
+		if err != nil {
+			return nil, err
+		}
+		f.states = states
+	}
+	users := splitList(o.str("user"))
+	if o.flag("me") {
+		me, err := inv.env.User()
+		if err != nil {
+			return nil, err
+		}
+		users = append(users, me.Name)
+	}
+	f.users = setOf(users)
+	f.names = setOf(splitList(o.str("name")))
+	f.partitions = setOf(splitList(o.str("partition")))
+	if len(ids) > 0 {
+		f.ids = map[api.JobID]bool{}
+		for _, id := range ids {
+			f.ids[id] = true
+		}
+	}
+	filter := client.JobFilter{IDs: ids}
+	if len(users) == 1 {
+		filter.User = users[0]
+	}
+	resp, err := c.Jobs(ctx, filter, client.QueryOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("list jobs: %w", err)
+	}
+	accounts := setOf(splitList(o.str("account")))
+	var out []api.JobID
+	for _, j := range sortedJobs(resp.Jobs) {
+		if f.match(j) && (accounts == nil || accounts[j.Spec.Account]) {
+			out = append(out, j.ID)
+		}
+	}
+	return out, nil
+}

@@ -1,0 +1,498 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/fairway-hpc/fairway/api"
+	"github.com/fairway-hpc/fairway/api/cli/hostlist"
+	"github.com/fairway-hpc/fairway/api/cli/slurmtime"
+	"github.com/fairway-hpc/fairway/api/client"
+)
+
+func scontrolOpts() []*opt {
+	return []*opt{
+		{long: "oneliner", short: 'o', kind: optFlag, usage: "print each record on one line"},
+		{long: "details", short: 'd', kind: optFlag, ignored: true},
+		{long: "all", short: 'a', kind: optFlag, ignored: true},
+		{long: "quiet", short: 'Q', kind: optFlag, usage: "print no messages for errors"},
+		{long: "verbose", short: 'v', kind: optFlag, ignored: true},
+		addrOpt(),
+		helpOpt('h'),
+	}
+}
+
+// record is a scontrol "show" record: lines of Key=Value tokens.
+type record [][]string
+
+// render prints a record as scontrol does: the first line, then the others
+// indented by three spaces, then a blank line; or all on one line.
+func (r record) render(oneLine bool) string {
+	var b strings.Builder
+	if oneLine {
+		var all []string
+		for _, l := range r {
+			all = append(all, l...)
+		}
+		b.WriteString(strings.Join(all, " ") + "\n")
+		return b.String()
+	}
+	for i, l := range r {
+		if i > 0 {
+			b.WriteString("   ")
+		}
+		b.WriteString(strings.Join(l, " ") + "\n")
+	}
+	b.WriteString("\n")
+	return b.String()
+}
+
+func kv(k string, v any) string { return fmt.Sprintf("%s=%v", k, v) }
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// idName prints "name(id)" as scontrol prints users and groups.
+func idName(name string, id int) string {
+	if name == "" {
+		name = "(null)"
+	}
+	return fmt.Sprintf("%s(%d)", name, id)
+}
+
+// jobRecord is scontrol show job for one job. groupName resolves the job's group.
+func (v *view) jobRecord(j *api.Job, groupName string) record {
+	s := &j.Spec
+	pending := j.State == api.JobPending
+	limit := "NOT_SET"
+	if secs, unlimited, known := v.timeLimit(j); unlimited {
+		limit = "UNLIMITED"
+	} else if known {
+		limit = slurmtime.Clock(secs)
+	}
+	eligible := j.SubmitTime
+	if s.BeginTime > eligible {
+		eligible = s.BeginTime
+	}
+	start, end := "Unknown", "Unknown"
+	switch {
+	case pending && j.ExpectedStart != 0:
+		start = v.date(j.ExpectedStart)
+		if secs, unlimited, known := v.timeLimit(j); known && !unlimited {
+			end = v.date(j.ExpectedStart + secs)
+		}
+	case !pending && j.StartTime != 0:
+		start = v.date(j.StartTime)
+		end = v.endTime(j, "Unknown")
+	}
+	nodes := jobNodes(j)
+	numNodes := strconv.Itoa(numNodes(j))
+	if pending {
+		numNodes = fmt.Sprintf("%d-%d", max(s.Nodes, 1), max(s.Nodes, 1))
+	}
+	tasks := max(s.NTasks, max(s.Nodes, 1))
+	alloc := "(null)"
+	if t, ok := v.allocTRES(j); ok {
+		alloc = t.scontrolString()
+	}
+	stdout := j.StdoutPath
+	if stdout == "" {
+		stdout = defaultOutput(j)
+	}
+	stderr := j.StderrPath
+	if stderr == "" {
+		stderr = stdout
+		if s.Stderr != "" {
+			stderr = s.Stderr
+		}
+	}
+	submitHost := s.SubmitHost
+	if submitHost == "" {
+		submitHost = "(null)"
+	}
+	r := record{
+		{kv("JobId", j.ID), kv("JobName", s.Name)},
+		{kv("UserId", idName(s.User, s.UID)), kv("GroupId", idName(groupName, s.GID)), kv("MCS_label", "N/A")},
+		{kv("Priority", j.Priority), kv("Nice", s.Nice), kv("Account", orNull(s.Account)), kv("QOS", "normal")},
+		{kv("JobState", j.State), kv("Reason", reason(j)), kv("Dependency", orNull(s.Dependency))},
+		{kv("Requeue", boolInt(s.Requeueable())), kv("Restarts", j.RestartCount), kv("BatchFlag", 1), kv("Reboot", 0), kv("ExitCode", exitCode(j.ExitCode, j.Signal))},
+		{kv("RunTime", slurmtime.Clock(v.runTime(j))), kv("TimeLimit", limit), kv("TimeMin", "N/A")},
+		{kv("SubmitTime", v.date(j.SubmitTime)), kv("EligibleTime", v.date(eligible))},
+		{kv("AccrueTime", v.date(eligible))},
+		{kv("StartTime", start), kv("EndTime", end), kv("Deadline", "N/A")},
+		{kv("Partition", partitionList(j)), kv("AllocNode:Sid", submitHost+":0")},
+		{kv("ReqNodeList", "(null)"), kv("ExcNodeList", "(null)")},
+		{kv("NodeList", orNull(nodeList(nodes)))},
+	}
+	if len(nodes) > 0 && !pending {
+		r = append(r, []string{kv("BatchHost", nodes[0])})
+	}
+	r = append(r,
+		[]string{kv("NumNodes", numNodes), kv("NumCPUs", numCPUs(j)), kv("NumTasks", tasks), kv("CPUs/Task", max(s.CPUsPerTask, 1)), kv("ReqB:S:C:T", "0:0:*:*")},
+		[]string{kv("ReqTRES", v.reqTRES(j).scontrolString())},
+		[]string{kv("AllocTRES", alloc)},
+		[]string{kv("Socks/Node", "*"), kv("NtasksPerN:B:S:C", "0:0:*:*"), kv("CoreSpec", "*")},
+		[]string{kv("MinCPUsNode", s.TotalCPUsPerNode()), kv("MinMemoryNode", memString(v.memoryMB(j))), kv("MinTmpDiskNode", 0)},
+		[]string{kv("Features", "(null)"), kv("DelayBoot", "00:00:00")},
+		[]string{kv("OverSubscribe", "OK"), kv("Contiguous", 0), kv("Licenses", "(null)"), kv("Network", "(null)")},
+		[]string{kv("Command", "(null)")},
+		[]string{kv("WorkDir", s.WorkDir)},
+		[]string{kv("StdErr", stderr)},
+		[]string{kv("StdIn", "/dev/null")},
+		[]string{kv("StdOut", stdout)},
+	)
+	if s.GPUs > 0 {
+		r = append(r, []string{kv("TresPerNode", gresString(s))})
+	}
+	if s.ContainerImage != "" {
+		r = append(r, []string{kv("Container", s.ContainerImage)})
+	}
+	return r
+}
+
+// defaultOutput is the output file of a job whose expanded path the
+// controller did not report: its --output pattern or slurm-%j.out in its
+// working directory, with %j and %x filled in.
+func defaultOutput(j *api.Job) string {
+	p := j.Spec.Stdout
+	if p == "" {
+		p = "slurm-%j.out"
+	}
+	p = strings.NewReplacer("%j", j.ID.String(), "%A", j.ID.String(), "%x", j.Spec.Name, "%u", j.Spec.User, "%%", "%").Replace(p)
+	if !strings.HasPrefix(p, "/") && j.Spec.WorkDir != "" {
+		p = strings.TrimSuffix(j.Spec.WorkDir, "/") + "/" + p
+	}
+	return p
+}
+
+// nodeRecord is scontrol show node for one node.
+func (v *view) nodeRecord(n *api.Node) record {
+	state := string(n.State)
+	if n.State == api.NodeDrain {
+		switch {
+		case n.Used.CPUs == 0 && len(n.Used.GPUs) == 0:
+			state = "IDLE+DRAIN"
+		case n.Used.CPUs >= n.Resources.CPUs:
+			state = "ALLOCATED+DRAIN"
+		default:
+			state = "MIXED+DRAIN"
+		}
+	}
+	gres := nodeGres(n)
+	cfg := tres{cpu: n.Resources.CPUs, memMB: n.Resources.MemoryMB, gpu: len(n.Resources.GPUs)}
+	used := fmt.Sprintf("cpu=%d,mem=%s", n.Used.CPUs, memString(n.Used.MemoryMB))
+	if len(n.Used.GPUs) > 0 {
+		used += fmt.Sprintf(",gres/gpu=%d", len(n.Used.GPUs))
+	}
+	if n.Used.CPUs == 0 && n.Used.MemoryMB == 0 && len(n.Used.GPUs) == 0 {
+		used = ""
+	}
+	cfgTRES := fmt.Sprintf("cpu=%d,mem=%s,billing=%d", cfg.cpu, memString(cfg.memMB), cfg.cpu)
+	if cfg.gpu > 0 {
+		cfgTRES += fmt.Sprintf(",gres/gpu=%d", cfg.gpu)
+	}
+	addr, host := n.Addr, n.Name
+	if h, _, ok := strings.Cut(addr, ":"); ok {
+		addr = h
+	}
+	if addr == "" {
+		addr = n.Name
+	}
+	r := record{
+		{kv("NodeName", n.Name), kv("CoresPerSocket", 1)},
+		{kv("CPUAlloc", n.Used.CPUs), kv("CPUEfctv", n.Resources.CPUs), kv("CPUTot", n.Resources.CPUs), kv("CPULoad", "N/A")},
+		{kv("AvailableFeatures", "(null)")},
+		{kv("ActiveFeatures", "(null)")},
+		{kv("Gres", gres)},
+		{kv("NodeAddr", addr), kv("NodeHostName", host)},
+		{kv("RealMemory", n.Resources.MemoryMB), kv("AllocMem", n.Used.MemoryMB), kv("FreeMem", "N/A"), kv("Sockets", n.Resources.CPUs), kv("Boards", 1)},
+		{kv("State", state), kv("ThreadsPerCore", 1), kv("TmpDisk", 0), kv("Weight", 1), kv("Owner", "N/A"), kv("MCS_label", "N/A")},
+		{kv("Partitions", strings.Join(n.Partitions, ","))},
+		{kv("BootTime", bootTime(v, n.BootTime)), kv("SlurmdStartTime", v.date(n.LastHeartbeat))},
+		{kv("LastBusyTime", "Unknown")},
+		{kv("CfgTRES", cfgTRES)},
+		{kv("AllocTRES", used)},
+	}
+	if n.Reason != "" {
+		r = append(r, []string{kv("Reason", n.Reason)})
+	}
+	return r
+}
+
+func bootTime(v *view, t int64) string {
+	if t == 0 {
+		return "None"
+	}
+	return v.date(t)
+}
+
+// partitionRecord is scontrol show partition for one partition.
+func partitionRecord(p api.Partition, nodes []*api.Node) record {
+	yesNo := func(b bool) string {
+		if b {
+			return "YES"
+		}
+		return "NO"
+	}
+	maxTime := "UNLIMITED"
+	if p.MaxTimeSecs > 0 {
+		maxTime = slurmtime.Clock(p.MaxTimeSecs)
+	}
+	defTime := "NONE"
+	if p.DefaultTimeSecs > 0 {
+		defTime = slurmtime.Clock(p.DefaultTimeSecs)
+	}
+	defMem := "UNLIMITED"
+	if p.DefMemPerNodeMB > 0 {
+		defMem = strconv.FormatInt(p.DefMemPerNodeMB, 10)
+	}
+	var names []string
+	var cpus int
+	var mem int64
+	var gpus int
+	for _, n := range nodes {
+		names = append(names, n.Name)
+		cpus += n.Resources.CPUs
+		mem += n.Resources.MemoryMB
+		gpus += len(n.Resources.GPUs)
+	}
+	state := "UP"
+	if !p.Up() {
+		state = p.State
+	}
+	preempt := strings.ToUpper(string(p.PreemptMode))
+	if preempt == "" {
+		preempt = "OFF"
+	}
+	t := fmt.Sprintf("cpu=%d,mem=%s,node=%d,billing=%d", cpus, memString(mem), len(nodes), cpus)
+	if gpus > 0 {
+		t += fmt.Sprintf(",gres/gpu=%d", gpus)
+	}
+	return record{
+		{kv("PartitionName", p.Name)},
+		{kv("AllowGroups", "ALL"), kv("AllowAccounts", "ALL"), kv("AllowQos", "ALL")},
+		{kv("AllocNodes", "ALL"), kv("Default", yesNo(p.Default)), kv("QoS", "N/A")},
+		{kv("DefaultTime", defTime), kv("DisableRootJobs", "NO"), kv("ExclusiveUser", "NO"), kv("GraceTime", p.GraceSecs), kv("Hidden", "NO")},
+		{kv("MaxNodes", "UNLIMITED"), kv("MaxTime", maxTime), kv("MinNodes", 0), kv("LLN", "NO"), kv("MaxCPUsPerNode", "UNLIMITED")},
+		{kv("Nodes", orNull(hostlist.Compress(names)))},
+		{kv("PriorityJobFactor", 1), kv("PriorityTier", p.PriorityTier), kv("RootOnly", "NO"), kv("ReqResv", "NO"), kv("OverSubscribe", "NO")},
+		{kv("OverTimeLimit", "NONE"), kv("PreemptMode", preempt)},
+		{kv("State", state), kv("TotalCPUs", cpus), kv("TotalNodes", len(nodes)), kv("SelectTypeParameters", "NONE")},
+		{kv("JobDefaults", "(null)")},
+		{kv("DefMemPerNode", defMem), kv("MaxMemPerNode", "UNLIMITED")},
+		{kv("TRES", t)},
+	}
+}
+
+// scontrol implements the scontrol subcommands Fairway supports.
+func scontrol(ctx context.Context, inv *invocation) error {
+	if len(inv.args) == 0 {
+		return errors.New("no command given; use show job|node|partition [name], hold|release|requeue JOBID, or show hostnames LIST")
+	}
+	verb, rest := strings.ToLower(inv.args[0]), inv.args[1:]
+	switch verb {
+	case "show":
+		if len(rest) == 0 {
+			return errors.New("show what? use show job|node|partition [name], show hostnames LIST or show hostlist LIST")
+		}
+		return scontrolShow(ctx, inv, strings.ToLower(rest[0]), rest[1:])
+	case "hold", "uhold", "release", "requeue":
+		return scontrolJobAction(ctx, inv, verb, rest)
+	}
+	return &api.FieldError{Field: "command", Value: inv.args[0], Msg: "unknown scontrol command; use show, hold, release or requeue"}
+}
+
+func scontrolShow(ctx context.Context, inv *invocation, what string, args []string) error {
+	oneLine := inv.opts.flag("oneliner")
+	out := inv.env.Stdout
+	switch what {
+	case "hostnames", "hostname":
+		list := strings.Join(args, ",")
+		if list == "" {
+			list = inv.env.Getenv("SLURM_JOB_NODELIST")
+		}
+		if list == "" {
+			return errors.New("show hostnames needs a host list (or $SLURM_JOB_NODELIST)")
+		}
+		hosts, err := hostlist.Expand(list)
+		if err != nil {
+			return err
+		}
+		for _, h := range hosts {
+			fmt.Fprintln(out, h)
+		}
+		return nil
+	case "hostlist", "hostlistsorted":
+		var hosts []string
+		for _, a := range args {
+			h, err := hostlist.Expand(a)
+			if err != nil {
+				return err
+			}
+			hosts = append(hosts, h...)
+		}
+		fmt.Fprintln(out, hostlist.Compress(hosts))
+		return nil
+	case "job", "jobs", "jobid":
+		return showJobs(ctx, inv, args, oneLine)
+	case "node", "nodes":
+		return showNodes(ctx, inv, args, oneLine)
+	case "partition", "partitions", "part":
+		return showPartitions(ctx, inv, args, oneLine)
+	}
+	return &api.FieldError{Field: "show", Value: what, Msg: "unknown entity; use job, node, partition, hostnames or hostlist"}
+}
+
+func showJobs(ctx context.Context, inv *invocation, args []string, oneLine bool) error {
+	c := inv.client()
+	ids, err := parseJobIDs(args, "job id")
+	if err != nil {
+		return err
+	}
+	var jobs []*api.Job
+	var now int64
+	if len(ids) == 0 {
+		resp, err := c.Jobs(ctx, client.JobFilter{All: true}, client.QueryOptions{})
+		if err != nil {
+			return fmt.Errorf("list jobs: %w", err)
+		}
+		jobs, now = sortedJobs(resp.Jobs), resp.Now
+		if len(jobs) == 0 {
+			fmt.Fprintln(inv.env.Stdout, "No jobs in the system")
+			return nil
+		}
+	} else {
+		for _, id := range ids {
+			j, err := c.Job(ctx, id)
+			if client.IsNotFound(err) {
+				return errors.New("slurm_load_jobs error: Invalid job id specified")
+			}
+			if err != nil {
+				return fmt.Errorf("get job %d: %w", id, err)
+			}
+			jobs = append(jobs, j)
+		}
+	}
+	v := inv.view(now)
+	if v.parts, err = fetchPartitions(ctx, c); err != nil {
+		return err
+	}
+	var b strings.Builder
+	for _, j := range jobs {
+		b.WriteString(v.jobRecord(j, inv.env.GroupName(j.Spec.GID)).render(oneLine))
+	}
+	_, err = fmt.Fprint(inv.env.Stdout, b.String())
+	return err
+}
+
+func showNodes(ctx context.Context, inv *invocation, args []string, oneLine bool) error {
+	resp, err := inv.client().Nodes(ctx, client.QueryOptions{})
+	if err != nil {
+		return fmt.Errorf("list nodes: %w", err)
+	}
+	nodes := append([]*api.Node(nil), resp.Nodes...)
+	sort.SliceStable(nodes, func(i, j int) bool { return hostlist.Less(nodes[i].Name, nodes[j].Name) })
+	if len(args) > 0 {
+		want, err := hostlist.Expand(strings.Join(args, ","))
+		if err != nil {
+			return err
+		}
+		byName := map[string]*api.Node{}
+		for _, n := range nodes {
+			byName[n.Name] = n
+		}
+		nodes = nil
+		for _, name := range want {
+			n, ok := byName[name]
+			if !ok {
+				return fmt.Errorf("Node %s not found", name)
+			}
+			nodes = append(nodes, n)
+		}
+	}
+	v := inv.view(resp.Now)
+	var b strings.Builder
+	for _, n := range nodes {
+		b.WriteString(v.nodeRecord(n).render(oneLine))
+	}
+	_, err = fmt.Fprint(inv.env.Stdout, b.String())
+	return err
+}
+
+func showPartitions(ctx context.Context, inv *invocation, args []string, oneLine bool) error {
+	d, err := fetchSinfoData(ctx, inv.client())
+	if err != nil {
+		return err
+	}
+	parts := d.parts
+	if len(args) > 0 {
+		parts = nil
+		for _, name := range args {
+			found := false
+			for _, p := range d.parts {
+				if p.Name == name {
+					parts = append(parts, p)
+					found = true
+				}
+			}
+			if !found {
+				return fmt.Errorf("Partition %s not found", name)
+			}
+		}
+	}
+	var b strings.Builder
+	for _, p := range parts {
+		b.WriteString(partitionRecord(p, d.members(p)).render(oneLine))
+	}
+	_, err = fmt.Fprint(inv.env.Stdout, b.String())
+	return err
+}
+
+// scontrolJobAction holds, releases or requeues jobs; it goes on after a
+// failure and reports every one.
+func scontrolJobAction(ctx context.Context, inv *invocation, verb string, args []string) error {
+	ids, err := parseJobIDs(args, "job id")
+	if err != nil {
+		return err
+	}
+	if len(ids) == 0 {
+		return fmt.Errorf("%s needs a job id", verb)
+	}
+	c := inv.client()
+	failed := false
+	for _, id := range ids {
+		var err error
+		switch verb {
+		case "hold", "uhold":
+			err = c.Hold(ctx, id)
+		case "release":
+			err = c.Release(ctx, id)
+		case "requeue":
+			err = c.Requeue(ctx, id)
+		}
+		if err == nil {
+			continue
+		}
+		failed = true
+		if inv.opts.flag("quiet") {
+			continue
+		}
+		msg := err.Error()
+		if client.IsNotFound(err) {
+			msg = "Invalid job id specified"
+		}
+		fmt.Fprintf(inv.env.Stderr, "%s: error: %s job %d: %s\n", inv.name, verb, id, msg)
+	}
+	if failed {
+		return &exitError{code: 1}
+	}
+	return nil
+}

@@ -1,0 +1,214 @@
+package api
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func testConfig() *ClusterConfig {
+	return &ClusterConfig{
+		Partitions: []Partition{
+			{Name: "cpu", Default: true, MaxTimeSecs: 3600},
+			{Name: "gpu", MaxTimeSecs: 86400},
+			{Name: "debug"},
+		},
+		Accounts: []Account{{Name: "search", Shares: 10}, {Name: "alice@search", Parent: "search", Shares: 1}},
+	}
+}
+
+func validSpec() JobSpec {
+	return JobSpec{Name: "train", User: "alice", UID: 1000, GID: 1000, Script: "#!/bin/bash\necho hi\n", WorkDir: "/home/alice"}
+}
+
+// fieldOf returns the FieldError's field, "" for nil, or "not a FieldError".
+func fieldOf(t *testing.T, err error) string {
+	t.Helper()
+	if err == nil {
+		return ""
+	}
+	var fe *FieldError
+	if !errors.As(err, &fe) {
+		return "not a FieldError: " + err.Error()
+	}
+	return fe.Field
+}
+
+func TestValidateSpec(t *testing.T) {
+	yes := true
+	tests := []struct {
+		name      string
+		edit      func(s *JobSpec)
+		field     string // "" = valid
+		msgSubstr string
+	}{
+		{name: "valid minimal", edit: func(s *JobSpec) {}},
+		{name: "valid full", edit: func(s *JobSpec) {
+			s.Partitions = []string{"gpu", "cpu"}
+			s.Account = "alice@search"
+			s.Nodes, s.NTasks, s.CPUsPerTask, s.MemoryMB = 2, 16, 4, 64000
+			s.GPUs, s.GPUType, s.TimeLimitSecs = 8, "h100", 7200
+			s.Priority, s.Nice, s.Requeue = 99, -5, &yes
+			s.Signal = &Signal{Name: "USR1", AtSeconds: 120, BatchOnly: true}
+			s.ContainerImage = "nvcr.io#nvidia/pytorch:24.01-py3"
+			s.ContainerMounts = []Mount{{Source: "/data", Target: "/data", ReadOnly: true}}
+			s.Env = map[string]string{"BASH_FUNC_ml%%": "() { :; }"}
+		}},
+		{name: "root account always exists", edit: func(s *JobSpec) { s.Account = "root" }},
+		{name: "unknown partition lists known", edit: func(s *JobSpec) { s.Partitions = []string{"h200"} },
+			field: "--partition", msgSubstr: "known partitions: cpu, gpu, debug"},
+		{name: "partition named twice", edit: func(s *JobSpec) { s.Partitions = []string{"gpu", "gpu"} }, field: "--partition"},
+		{name: "empty partition name", edit: func(s *JobSpec) { s.Partitions = []string{"gpu", ""} }, field: "--partition"},
+		{name: "unknown account", edit: func(s *JobSpec) { s.Account = "vision" }, field: "--account", msgSubstr: "known accounts: root, search, alice@search"},
+		{name: "negative memory", edit: func(s *JobSpec) { s.MemoryMB = -5 }, field: "--mem"},
+		{name: "negative nodes", edit: func(s *JobSpec) { s.Nodes = -1 }, field: "--nodes"},
+		{name: "fewer tasks than nodes", edit: func(s *JobSpec) { s.Nodes, s.NTasks = 4, 2 }, field: "--ntasks"},
+		{name: "negative ntasks", edit: func(s *JobSpec) { s.NTasks = -2 }, field: "--ntasks"},
+		{name: "negative cpus per task", edit: func(s *JobSpec) { s.CPUsPerTask = -2 }, field: "--cpus-per-task"},
+		{name: "negative gpus", edit: func(s *JobSpec) { s.GPUs = -1 }, field: "--gres"},
+		{name: "gpu type without count", edit: func(s *JobSpec) { s.GPUType = "h100" }, field: "--gres"},
+		{name: "bad gpu type", edit: func(s *JobSpec) { s.GPUs, s.GPUType = 1, "h 100" }, field: "--gres"},
+		{name: "negative time", edit: func(s *JobSpec) { s.TimeLimitSecs = -1 }, field: "--time"},
+		{name: "time above default partition max", edit: func(s *JobSpec) { s.TimeLimitSecs = 7200 },
+			field: "--time", msgSubstr: "cpu allows at most 01:00:00"},
+		{name: "time fits one of several partitions", edit: func(s *JobSpec) { s.Partitions, s.TimeLimitSecs = []string{"cpu", "gpu"}, 7200 }},
+		{name: "time above every requested partition", edit: func(s *JobSpec) { s.Partitions, s.TimeLimitSecs = []string{"cpu", "gpu"}, 2*86400 },
+			field: "--time", msgSubstr: "gpu allows at most 1-00:00:00"},
+		{name: "unlimited partition", edit: func(s *JobSpec) { s.Partitions, s.TimeLimitSecs = []string{"debug"}, 30*86400 }},
+		{name: "no time limit in an unlimited partition", edit: func(s *JobSpec) { s.Partitions, s.TimeLimitSecs = []string{"debug"}, TimeLimitUnlimited }},
+		{name: "no time limit in a limited partition", edit: func(s *JobSpec) { s.TimeLimitSecs = TimeLimitUnlimited },
+			field: "--time", msgSubstr: `"UNLIMITED": exceeds`},
+		{name: "NUL in script argument", edit: func(s *JobSpec) { s.Args = []string{"a\x00b"} }, field: "args"},
+		{name: "priority too high", edit: func(s *JobSpec) { s.Priority = 100 }, field: "--priority", msgSubstr: "0 (lowest) to 99"},
+		{name: "priority negative", edit: func(s *JobSpec) { s.Priority = -1 }, field: "--priority"},
+		{name: "nice too large", edit: func(s *JobSpec) { s.Nice = 1 << 40 }, field: "--nice"},
+		{name: "empty script", edit: func(s *JobSpec) { s.Script = "  \n" }, field: "script", msgSubstr: "--wrap"},
+		{name: "script without shebang", edit: func(s *JobSpec) { s.Script = "echo hi\n" }, field: "script", msgSubstr: "#!"},
+		{name: "relative chdir", edit: func(s *JobSpec) { s.WorkDir = "run/1" }, field: "--chdir", msgSubstr: "absolute"},
+		{name: "empty chdir is the node's default", edit: func(s *JobSpec) { s.WorkDir = "" }},
+		{name: "missing user", edit: func(s *JobSpec) { s.User = "" }, field: "user"},
+		{name: "negative uid", edit: func(s *JobSpec) { s.UID = -1 }, field: "uid"},
+		{name: "control chars in name", edit: func(s *JobSpec) { s.Name = "a\nb" }, field: "--job-name"},
+		{name: "env name with =", edit: func(s *JobSpec) { s.Env = map[string]string{"A=B": "c"} }, field: "--export"},
+		{name: "unknown signal", edit: func(s *JobSpec) { s.Signal = &Signal{Name: "FOO"} }, field: "--signal"},
+		{name: "signal with SIG prefix", edit: func(s *JobSpec) { s.Signal = &Signal{Name: "SIGUSR2", AtSeconds: 60} }},
+		{name: "signal time too large", edit: func(s *JobSpec) { s.Signal = &Signal{Name: "USR1", AtSeconds: 70000} }, field: "--signal"},
+		{name: "negative begin", edit: func(s *JobSpec) { s.BeginTime = -1 }, field: "--begin"},
+		{name: "oci archive", edit: func(s *JobSpec) { s.ContainerImage = "oci-archive:/images/job.tar" }},
+		{name: "docker reference", edit: func(s *JobSpec) {
+			s.ContainerImage = "docker://localhost:5000/team/img@sha256:" + strings.Repeat("a", 64)
+		}},
+		{name: "plain image name", edit: func(s *JobSpec) { s.ContainerImage = "ubuntu:22.04" }},
+		{name: "relative archive path", edit: func(s *JobSpec) { s.ContainerImage = "oci-archive:job.tar" }, field: "--container-image"},
+		{name: "bare path image", edit: func(s *JobSpec) { s.ContainerImage = "/images/job.tar" }, field: "--container-image", msgSubstr: "oci-archive:"},
+		{name: "upper case image", edit: func(s *JobSpec) { s.ContainerImage = "Ubuntu" }, field: "--container-image"},
+		{name: "mounts without image", edit: func(s *JobSpec) { s.ContainerMounts = []Mount{{Source: "/a", Target: "/a"}} }, field: "--container-mounts"},
+		{name: "relative mount", edit: func(s *JobSpec) {
+			s.ContainerImage, s.ContainerMounts = "ubuntu", []Mount{{Source: "data", Target: "/data"}}
+		}, field: "--container-mounts"},
+		{name: "request larger than any node is accepted", edit: func(s *JobSpec) { s.Nodes, s.GPUs, s.MemoryMB = 1000, 64, 1<<30 }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			spec := validSpec()
+			tt.edit(&spec)
+			err := ValidateSpec(&spec, testConfig())
+			if diff := cmp.Diff(tt.field, fieldOf(t, err)); diff != "" {
+				t.Fatalf("field (-want +got):\n%s\nerror: %v", diff, err)
+			}
+			if tt.msgSubstr != "" && !strings.Contains(err.Error(), tt.msgSubstr) {
+				t.Errorf("error %q does not mention %q", err, tt.msgSubstr)
+			}
+		})
+	}
+}
+
+func TestValidateSpecWithoutConfig(t *testing.T) {
+	spec := validSpec()
+	spec.Partitions, spec.Account, spec.TimeLimitSecs = []string{"anything"}, "anyone", 1<<30
+	if err := ValidateSpec(&spec, nil); err != nil {
+		t.Errorf("client-side validation needs no config, got %v", err)
+	}
+	spec.MemoryMB = -1
+	if got := fieldOf(t, ValidateSpec(&spec, nil)); got != "--mem" {
+		t.Errorf("field = %q, want --mem", got)
+	}
+}
+
+func TestValidateSpecNoPartitions(t *testing.T) {
+	spec := validSpec()
+	got := fieldOf(t, ValidateSpec(&spec, &ClusterConfig{}))
+	if got != "--partition" {
+		t.Errorf("field = %q, want --partition", got)
+	}
+}
+
+func TestValidateConfig(t *testing.T) {
+	tests := []struct {
+		name  string
+		edit  func(c *ClusterConfig)
+		field string
+	}{
+		{name: "valid", edit: func(c *ClusterConfig) {}},
+		{name: "no partitions", edit: func(c *ClusterConfig) { c.Partitions = nil }, field: "partitions"},
+		{name: "duplicate partition", edit: func(c *ClusterConfig) { c.Partitions[1].Name = "cpu" }, field: "partitions[1].name"},
+		{name: "bad partition name", edit: func(c *ClusterConfig) { c.Partitions[2].Name = "a b" }, field: "partitions[2].name"},
+		{name: "two defaults", edit: func(c *ClusterConfig) { c.Partitions[1].Default = true }, field: "partitions[1].default"},
+		{name: "negative max time", edit: func(c *ClusterConfig) { c.Partitions[0].MaxTimeSecs = -1 }, field: "partitions[0].max_time_secs"},
+		{name: "default above max", edit: func(c *ClusterConfig) { c.Partitions[0].DefaultTimeSecs = 7200 }, field: "partitions[0].default_time_secs"},
+		{name: "bad preempt mode", edit: func(c *ClusterConfig) { c.Partitions[0].PreemptMode = "suspend" }, field: "partitions[0].preempt_mode"},
+		{name: "bad state", edit: func(c *ClusterConfig) { c.Partitions[0].State = "DRAIN" }, field: "partitions[0].state"},
+		{name: "duplicate node", edit: func(c *ClusterConfig) { c.Partitions[0].Nodes = []string{"n1", "n1"} }, field: "partitions[0].nodes"},
+		{name: "account named root", edit: func(c *ClusterConfig) { c.Accounts[0].Name = "root" }, field: "accounts[0].name"},
+		{name: "duplicate account", edit: func(c *ClusterConfig) { c.Accounts[1].Name = "search" }, field: "accounts[1].name"},
+		{name: "unknown parent", edit: func(c *ClusterConfig) { c.Accounts[1].Parent = "vision" }, field: "accounts[1].parent"},
+		{name: "cycle", edit: func(c *ClusterConfig) { c.Accounts[0].Parent = "alice@search" }, field: "accounts[0].parent"},
+		{name: "negative shares", edit: func(c *ClusterConfig) { c.Accounts[0].Shares = -1 }, field: "accounts[0].shares"},
+		{name: "guarantee in unknown partition", edit: func(c *ClusterConfig) { c.Accounts[0].Guarantees = map[string]int{"h200": 8} }, field: "accounts[0].guarantees"},
+		{name: "unknown default account", edit: func(c *ClusterConfig) { c.DefaultAccount = "vision" }, field: "default_account"},
+		{name: "negative retention", edit: func(c *ClusterConfig) { c.JobRetentionSecs = -1 }, field: "job_retention_secs"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := testConfig()
+			tt.edit(cfg)
+			err := ValidateConfig(cfg)
+			if diff := cmp.Diff(tt.field, fieldOf(t, err)); diff != "" {
+				t.Errorf("field (-want +got):\n%s\nerror: %v", diff, err)
+			}
+		})
+	}
+}
+
+func TestDefaults(t *testing.T) {
+	tests := []struct {
+		name     string
+		part     Partition
+		spec     JobSpec
+		wantTime int64
+		wantMem  int64
+	}{
+		{name: "built-in defaults", wantTime: DefaultTimeLimitSecs, wantMem: DefaultMemPerNodeMB},
+		{name: "max time is the default", part: Partition{MaxTimeSecs: 600, DefMemPerNodeMB: 2048}, wantTime: 600, wantMem: 2048},
+		{name: "default time", part: Partition{MaxTimeSecs: 600, DefaultTimeSecs: 60}, wantTime: 60, wantMem: DefaultMemPerNodeMB},
+		{name: "job's own", part: Partition{DefaultTimeSecs: 60, DefMemPerNodeMB: 2048}, spec: JobSpec{TimeLimitSecs: 5, MemoryMB: 7}, wantTime: 5, wantMem: 7},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := []int64{tt.spec.TimeLimitIn(tt.part), tt.spec.MemoryIn(tt.part)}
+			if diff := cmp.Diff([]int64{tt.wantTime, tt.wantMem}, got); diff != "" {
+				t.Errorf("time, memory (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestFormatDuration(t *testing.T) {
+	got := []string{FormatDuration(59), FormatDuration(3600), FormatDuration(86400 + 61)}
+	want := []string{"00:00:59", "01:00:00", "1-00:01:01"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+}

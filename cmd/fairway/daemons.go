@@ -1,0 +1,140 @@
+package main
+
+import (
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/fairway-hpc/fairway/contrib/devcluster"
+	"github.com/fairway-hpc/fairway/ctld"
+	"github.com/fairway-hpc/fairway/noded"
+	"github.com/fairway-hpc/fairway/raftstore"
+)
+
+// daemonCommands returns the daemon subcommands of the fairway binary; each
+// only maps its flags onto its package's Config and calls Run.
+func daemonCommands() []*cli.Command {
+	return []*cli.Command{ctldCommand(), nodedCommand(), devCommand()}
+}
+
+func logger(c *cli.Context) *slog.Logger {
+	level := slog.LevelInfo
+	if c.Bool("debug") {
+		level = slog.LevelDebug
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+}
+
+var debugFlag = &cli.BoolFlag{Name: "debug", Usage: "log at debug level"}
+
+func ctldCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "ctld",
+		Usage: "run a controller (raft member, HTTP API, scheduler when leader)",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "id", Value: "ctld1", Usage: "raft server ID of this controller"},
+			&cli.StringFlag{Name: "data-dir", Value: "/var/lib/fairway/ctld", Usage: "raft log, stable store and snapshots"},
+			&cli.StringFlag{Name: "http-addr", Value: "127.0.0.1:6817", Usage: "HTTP API address (listen and advertise)"},
+			&cli.StringFlag{Name: "raft-addr", Value: "127.0.0.1:6818", Usage: "raft transport address"},
+			&cli.BoolFlag{Name: "bootstrap", Usage: "create a new cluster when the data dir holds no raft state"},
+			&cli.StringFlag{Name: "peers", Usage: "initial voters for --bootstrap: id=raftaddr,id=raftaddr (this controller included)"},
+			&cli.StringFlag{Name: "join", Usage: "HTTP address of a running controller to join as a voter"},
+			&cli.StringFlag{Name: "config", Usage: "cluster configuration (JSON api.ClusterConfig) applied at first start"},
+			&cli.DurationFlag{Name: "node-down-after", Usage: "mark a node DOWN after this long without heartbeat (overrides the cluster config)"},
+			&cli.DurationFlag{Name: "sched-interval", Usage: "periodic scheduling pass interval"},
+			debugFlag,
+		},
+		Action: func(c *cli.Context) error {
+			peers, err := parsePeers(c.String("peers"))
+			if err != nil {
+				return err
+			}
+			return ctld.Run(c.Context, ctld.Config{
+				ID: c.String("id"), DataDir: c.String("data-dir"),
+				HTTPAddr: c.String("http-addr"), RaftAddr: c.String("raft-addr"),
+				Bootstrap: c.Bool("bootstrap"), Peers: peers, Join: c.String("join"),
+				ClusterConfigFile: c.String("config"),
+				NodeDownAfter:     c.Duration("node-down-after"),
+				SchedInterval:     c.Duration("sched-interval"),
+				Logger:            logger(c),
+			})
+		},
+	}
+}
+
+func parsePeers(s string) ([]raftstore.Peer, error) {
+	var peers []raftstore.Peer
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p == "" {
+			continue
+		}
+		id, addr, ok := strings.Cut(p, "=")
+		if !ok || id == "" || addr == "" {
+			return nil, fmt.Errorf("invalid --peers entry %q: want id=host:port", p)
+		}
+		peers = append(peers, raftstore.Peer{ID: id, RaftAddr: addr})
+	}
+	return peers, nil
+}
+
+func nodedCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "noded",
+		Usage: "run a node daemon (registers, runs the jobs the controller assigns)",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "name", Usage: "node name (default: host name)"},
+			&cli.StringFlag{Name: "controller", Usage: "controller address(es), comma-separated (default $FAIRWAY_ADDR)"},
+			&cli.StringFlag{Name: "listen", Value: "127.0.0.1:6819", Usage: "address for /metrics and /healthz (empty: none)"},
+			&cli.StringFlag{Name: "state-dir", Value: "/var/lib/fairway/noded", Usage: "per-run records, scripts and status files"},
+			&cli.IntFlag{Name: "cpus", Usage: "CPUs offered (default: all)"},
+			&cli.Int64Flag{Name: "memory", Usage: "memory offered in MB (default: all)"},
+			&cli.StringSliceFlag{Name: "partition", Aliases: []string{"partitions"}, Usage: "partitions the node joins"},
+			&cli.StringFlag{Name: "containerd-socket", Value: devcluster.SystemContainerdSocket, Usage: "containerd's socket"},
+			&cli.StringFlag{Name: "containerd-namespace", Value: "fairway", Usage: "containerd namespace of job containers"},
+			&cli.DurationFlag{Name: "heartbeat", Usage: "heartbeat interval (default 10s)"},
+			&cli.StringFlag{Name: "cgroup-parent", Value: "fairway", Usage: "cgroup below which job cgroups are made"},
+			debugFlag,
+		},
+		Action: func(c *cli.Context) error {
+			return noded.Run(c.Context, noded.Config{
+				Name: c.String("name"), ControllerAddrs: c.String("controller"),
+				ListenAddr: c.String("listen"), StateDir: c.String("state-dir"),
+				CPUs: c.Int("cpus"), MemoryMB: c.Int64("memory"), Partitions: c.StringSlice("partition"),
+				ContainerdSocket: c.String("containerd-socket"), ContainerdNamespace: c.String("containerd-namespace"),
+				HeartbeatInterval: c.Duration("heartbeat"), CgroupParent: c.String("cgroup-parent"),
+				Logger: logger(c),
+			})
+		},
+	}
+}
+
+func devCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "dev",
+		Usage: "run a one-machine cluster (containerd if needed, a controller, a node daemon) with a demo job",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "dir", Value: "/var/lib/fairway-dev", Usage: "state of the dev cluster"},
+			&cli.StringFlag{Name: "http-addr", Value: "127.0.0.1:6817", Usage: "controller HTTP address"},
+			&cli.StringFlag{Name: "raft-addr", Value: "127.0.0.1:6818", Usage: "controller raft address"},
+			&cli.StringFlag{Name: "node-addr", Value: "127.0.0.1:6819", Usage: "node daemon metrics address"},
+			&cli.StringFlag{Name: "node-name", Value: "node1", Usage: "node name"},
+			&cli.StringFlag{Name: "containerd-socket", Usage: "containerd socket (default: the system one if running, else a private one)"},
+			debugFlag,
+		},
+		Action: func(c *cli.Context) error {
+			dir, err := filepath.Abs(c.String("dir"))
+			if err != nil {
+				return err
+			}
+			return devcluster.Run(c.Context, devcluster.Options{
+				Dir: dir, HTTPAddr: c.String("http-addr"), RaftAddr: c.String("raft-addr"),
+				NodeAddr: c.String("node-addr"), NodeName: c.String("node-name"),
+				ContainerdSocket: c.String("containerd-socket"), Out: c.App.Writer, Logger: logger(c),
+			})
+		},
+	}
+}

@@ -1,0 +1,324 @@
+package main
+
+// End-to-end harness: builds the real fairway binary and its Slurm-named links,
+// runs a private containerd, controllers and node daemons as separate processes,
+// and drives them through the command line as a user would.
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/fairway-hpc/fairway/contrib/devcluster"
+	"github.com/fairway-hpc/fairway/noded/testimage"
+)
+
+// e2eEnv is shared by every end-to-end test in the package: one binary build and
+// one private containerd.
+type e2eEnv struct {
+	binDir      string // fairway and the Slurm-named links
+	containerd  string // socket path, "" when containerd is not available
+	imageOCI    string // oci-archive of the test image
+	imageDocker string // docker-archive of the test image
+}
+
+var e2e e2eEnv // set once in TestMain, read-only afterwards
+
+func TestMain(m *testing.M) {
+	os.Exit(runE2EMain(m))
+}
+
+func runE2EMain(m *testing.M) int {
+	dir, err := os.MkdirTemp("", "fairway-e2e-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "e2e:", err)
+		return 1
+	}
+	defer os.RemoveAll(dir)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+
+	e2e.binDir = filepath.Join(dir, "bin")
+	build := exec.CommandContext(ctx, "go", "build", "-o", filepath.Join(e2e.binDir, "fairway"), ".")
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "e2e: build fairway:", err)
+		return 1
+	}
+	if out, err := exec.CommandContext(ctx, filepath.Join(e2e.binDir, "fairway"), "install-shims", e2e.binDir).CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "e2e: install-shims: %v: %s\n", err, out)
+		return 1
+	}
+
+	ctrd, err := devcluster.StartContainerd(ctx, filepath.Join(dir, "containerd"))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "e2e: containerd:", err)
+		return 1
+	}
+	defer ctrd.Stop()
+	e2e.containerd = ctrd.Socket
+
+	if err := buildTestImages(ctx, dir); err != nil {
+		fmt.Fprintln(os.Stderr, "e2e: test image:", err)
+		return 1
+	}
+	return m.Run()
+}
+
+func tail(s string, n int) string {
+	if len(s) > n {
+		return s[len(s)-n:]
+	}
+	return s
+}
+
+// freeAddr returns a free 127.0.0.1 TCP address.
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+// daemon is a fairway daemon process that a test can kill and restart.
+type daemon struct {
+	t    *testing.T
+	name string
+	args []string
+	log  string
+	cmd  *exec.Cmd
+}
+
+func (d *daemon) start() {
+	d.t.Helper()
+	logf, err := os.OpenFile(d.log, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+	if err != nil {
+		d.t.Fatal(err)
+	}
+	d.cmd = exec.Command(filepath.Join(e2e.binDir, "fairway"), d.args...)
+	d.cmd.Stdout, d.cmd.Stderr = logf, logf
+	d.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := d.cmd.Start(); err != nil {
+		d.t.Fatalf("start %s: %v", d.name, err)
+	}
+	go func() { _ = d.cmd.Wait(); logf.Close() }()
+}
+
+// kill9 kills the daemon process (not its jobs) with SIGKILL.
+func (d *daemon) kill9() {
+	if d.cmd != nil && d.cmd.Process != nil {
+		_ = d.cmd.Process.Signal(syscall.SIGKILL)
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+func (d *daemon) stop() {
+	if d.cmd != nil && d.cmd.Process != nil {
+		_ = d.cmd.Process.Signal(syscall.SIGTERM)
+		done := make(chan struct{})
+		go func() {
+			for d.cmd.ProcessState == nil {
+				time.Sleep(50 * time.Millisecond)
+			}
+			close(done)
+		}()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			_ = d.cmd.Process.Signal(syscall.SIGKILL)
+		}
+	}
+}
+
+func (d *daemon) logTail() string {
+	data, _ := os.ReadFile(d.log)
+	return tail(string(data), 3000)
+}
+
+// cluster is one controller and one node daemon.
+type cluster struct {
+	t       *testing.T
+	dir     string
+	ctldURL string
+	ctld    *daemon
+	noded   *daemon
+	workDir string
+}
+
+type clusterOpts struct {
+	nodeDownAfter string // e.g. "3s"
+}
+
+func newCluster(t *testing.T, opts clusterOpts) *cluster {
+	t.Helper()
+	if opts.nodeDownAfter == "" {
+		opts.nodeDownAfter = "30s"
+	}
+	dir := t.TempDir()
+	httpAddr, raftAddr, nodeAddr := freeAddr(t), freeAddr(t), freeAddr(t)
+	c := &cluster{t: t, dir: dir, ctldURL: "http://" + httpAddr, workDir: filepath.Join(dir, "work")}
+	if err := os.MkdirAll(c.workDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	c.ctld = &daemon{t: t, name: "ctld", log: filepath.Join(dir, "ctld.log"), args: []string{
+		"ctld", "--id", "c1", "--data-dir", filepath.Join(dir, "ctld"),
+		"--http-addr", httpAddr, "--raft-addr", raftAddr, "--bootstrap",
+		"--node-down-after", opts.nodeDownAfter, "--sched-interval", "500ms",
+	}}
+	c.noded = &daemon{t: t, name: "noded", log: filepath.Join(dir, "noded.log"), args: []string{
+		"noded", "--name", "node1", "--controller", c.ctldURL, "--listen", nodeAddr,
+		"--state-dir", filepath.Join(dir, "noded"), "--cpus", "2", "--memory", "2048",
+		"--containerd-socket", e2e.containerd, "--containerd-namespace", "fairway-e2e-" + filepath.Base(dir),
+		"--heartbeat", "1s",
+	}}
+	c.ctld.start()
+	c.noded.start()
+	t.Cleanup(func() {
+		c.noded.stop()
+		c.ctld.stop()
+		if t.Failed() {
+			t.Logf("ctld log:\n%s", c.ctld.logTail())
+			t.Logf("noded log:\n%s", c.noded.logTail())
+		}
+	})
+	c.waitFor("node1 to be idle", 60*time.Second, func() bool {
+		out, _, err := c.run("sinfo", "-N", "-h", "-o", "%N %t")
+		return err == nil && strings.Contains(out, "node1 idle")
+	})
+	return c
+}
+
+// run runs a command (a Slurm-named link or fairway) as a user would, in the
+// cluster's work directory, and returns stdout, stderr and the error.
+func (c *cluster) run(name string, args ...string) (string, string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, filepath.Join(e2e.binDir, name), args...)
+	cmd.Dir = c.workDir
+	cmd.Env = append(os.Environ(), "FAIRWAY_ADDR="+c.ctldURL, "PATH="+e2e.binDir+":"+os.Getenv("PATH"))
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	return stdout.String(), stderr.String(), err
+}
+
+// must runs a command that has to succeed and returns its stdout.
+func (c *cluster) must(name string, args ...string) string {
+	c.t.Helper()
+	out, errOut, err := c.run(name, args...)
+	if err != nil {
+		c.t.Fatalf("%s %s: %v\nstdout: %s\nstderr: %s", name, strings.Join(args, " "), err, out, errOut)
+	}
+	return out
+}
+
+// waitFor polls cond until it holds or the deadline passes.
+func (c *cluster) waitFor(what string, timeout time.Duration, cond func() bool) {
+	c.t.Helper()
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		if cond() {
+			return
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+	c.t.Fatalf("timed out after %v waiting for %s", timeout, what)
+}
+
+// writeScript writes a batch script into the work directory.
+func (c *cluster) writeScript(name, text string) string {
+	c.t.Helper()
+	p := filepath.Join(c.workDir, name)
+	if err := os.WriteFile(p, []byte(text), 0o755); err != nil {
+		c.t.Fatal(err)
+	}
+	return p
+}
+
+// sbatch submits with --parsable and returns the job id.
+func (c *cluster) sbatch(args ...string) string {
+	c.t.Helper()
+	out := c.must("sbatch", append([]string{"--parsable"}, args...)...)
+	id := strings.TrimSpace(out)
+	if id == "" || strings.ContainsAny(id, " \n") {
+		c.t.Fatalf("sbatch --parsable printed %q", out)
+	}
+	return id
+}
+
+// sacctRows returns sacct's parsable rows (JobID|State|ExitCode|NodeList) for a job.
+func (c *cluster) sacctRows(id string) []string {
+	c.t.Helper()
+	out := c.must("sacct", "-j", id, "-P", "-n", "-o", "JobID,State,ExitCode,NodeList")
+	var rows []string
+	for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
+		if l != "" {
+			rows = append(rows, l)
+		}
+	}
+	return rows
+}
+
+// state returns the job's current long state name from squeue -t all.
+func (c *cluster) state(id string) string {
+	out, _, err := c.run("squeue", "-h", "-t", "all", "-j", id, "-o", "%T")
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(out)
+}
+
+// waitState waits for the job to reach state.
+func (c *cluster) waitState(id, state string, timeout time.Duration) {
+	c.t.Helper()
+	var last string
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		last = c.state(id)
+		if last == state {
+			return
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+	c.t.Fatalf("job %s: want state %s, still %q after %v", id, state, last, timeout)
+}
+
+// job fetches the job through the HTTP API, as the dashboard and tools see it.
+func (c *cluster) job(id string) map[string]any {
+	c.t.Helper()
+	resp, err := http.Get(c.ctldURL + "/v1/jobs/" + id)
+	if err != nil {
+		c.t.Fatalf("get job %s: %v", id, err)
+	}
+	defer resp.Body.Close()
+	var m map[string]any
+	if err := json.NewDecoder(resp.Body).Decode(&m); err != nil {
+		c.t.Fatalf("decode job %s: %v", id, err)
+	}
+	return m
+}
+
+// buildTestImages writes the test image (busybox and a marker file) as an OCI
+// archive and as a docker archive.
+func buildTestImages(ctx context.Context, dir string) error {
+	opts := testimage.Options{Files: map[string][]byte{"/etc/fairway-test-image": []byte("fairway test image\n")}}
+	e2e.imageOCI = filepath.Join(dir, "image-oci.tar")
+	e2e.imageDocker = filepath.Join(dir, "image-docker.tar")
+	if err := testimage.BuildOCIArchive(ctx, e2e.imageOCI, opts); err != nil {
+		return err
+	}
+	return testimage.BuildDockerArchive(ctx, e2e.imageDocker, opts)
+}

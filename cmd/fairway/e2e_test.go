@@ -1,0 +1,242 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestE2EHostAndContainerJobsComplete: a plain host script and a script in a
+// container built from an OCI archive both go PD/R -> COMPLETED with 0:0, and
+// their output files hold what they printed.
+func TestE2EHostAndContainerJobsComplete(t *testing.T) {
+	c := newCluster(t, clusterOpts{})
+
+	host := c.writeScript("host.sh", "#!/bin/sh\n#SBATCH -J hostjob\n#SBATCH -o host-%j.out\necho hello from $SLURM_JOB_NAME job $SLURM_JOB_ID on $SLURMD_NODENAME\n")
+	hostID := c.sbatch(host)
+
+	ctr := c.writeScript("ctr.sh", "#!/bin/sh\n#SBATCH -J ctrjob\n#SBATCH --container-image=oci-archive:"+e2e.imageOCI+"\n#SBATCH -o ctr-%j.out\necho hello from a container; cat /etc/fairway-test-image\n")
+	ctrID := c.sbatch(ctr)
+
+	dockerID := c.sbatch("-J", "dockerjob", "--container-image=docker-archive:"+e2e.imageDocker, "-o", "docker-%j.out", "--wrap", "echo docker archive ok")
+
+	// squeue shows them while they are pending or running.
+	out := c.must("squeue", "-h", "-o", "%i %j %t", "-j", hostID+","+ctrID+","+dockerID)
+	for _, id := range []string{hostID, ctrID, dockerID} {
+		if !strings.Contains(out, id+" ") && c.state(id) != "COMPLETED" {
+			t.Errorf("squeue does not list job %s while active:\n%s", id, out)
+		}
+	}
+
+	for _, id := range []string{hostID, ctrID, dockerID} {
+		c.waitState(id, "COMPLETED", 120*time.Second)
+		rows := c.sacctRows(id)
+		if len(rows) != 1 || rows[0] != id+"|COMPLETED|0:0|node1" {
+			t.Errorf("sacct for job %s = %q, want one row %q", id, rows, id+"|COMPLETED|0:0|node1")
+		}
+	}
+
+	wantFile(t, filepath.Join(c.workDir, "host-"+hostID+".out"), "hello from hostjob job "+hostID+" on node1\n")
+	wantFile(t, filepath.Join(c.workDir, "ctr-"+ctrID+".out"), "hello from a container\nfairway test image\n")
+	wantFile(t, filepath.Join(c.workDir, "docker-"+dockerID+".out"), "docker archive ok\n")
+
+	// Finished jobs leave squeue's default view but stay in sacct.
+	// (squeue -j ID still shows it, as Slurm does while it remembers the job.)
+	if out := c.must("squeue", "-h", "-o", "%i"); strings.TrimSpace(out) != "" {
+		t.Errorf("squeue still lists finished jobs by default: %q", out)
+	}
+	if out := c.must("squeue", "-h", "-o", "%i %T", "-j", hostID); strings.TrimSpace(out) != hostID+" COMPLETED" {
+		t.Errorf("squeue -j %s = %q, want the job COMPLETED", hostID, out)
+	}
+}
+
+func wantFile(t *testing.T, path, want string) {
+	t.Helper()
+	got, err := os.ReadFile(path)
+	if err != nil {
+		t.Errorf("output file: %v", err)
+		return
+	}
+	if string(got) != want {
+		t.Errorf("%s = %q, want %q", filepath.Base(path), got, want)
+	}
+}
+
+// TestE2EFailureTimeoutCancel: a failing job ends FAILED with its exit code; a
+// job past its time limit ends TIMEOUT; scancel of running jobs leaves no
+// container or process behind.
+func TestE2EFailureTimeoutCancel(t *testing.T) {
+	c := newCluster(t, clusterOpts{})
+
+	failID := c.sbatch("-J", "fails", "--wrap", "echo about to fail; exit 3")
+	timeoutID := c.sbatch("-J", "slow", "-t", "0:03", "--wrap", "sleep 300")
+	c.waitState(failID, "FAILED", 60*time.Second)
+	if rows := c.sacctRows(failID); len(rows) != 1 || rows[0] != failID+"|FAILED|3:0|node1" {
+		t.Errorf("sacct of failing job = %q, want %q", rows, failID+"|FAILED|3:0|node1")
+	}
+	c.waitState(timeoutID, "TIMEOUT", 90*time.Second)
+
+	marker := fmt.Sprintf("sleep %d", 3000+os.Getpid()%1000) // unique among this machine's processes
+	hostID := c.sbatch("-J", "hostsleep", "--wrap", marker)
+	ctrID := c.sbatch("-J", "ctrsleep", "--container-image=oci-archive:"+e2e.imageOCI, "--wrap", "sleep 300")
+	c.waitState(hostID, "RUNNING", 60*time.Second)
+	c.waitState(ctrID, "RUNNING", 60*time.Second)
+	c.waitFor("the container job's task to run", 60*time.Second, func() bool { return len(c.containers()) > 0 })
+	c.waitFor("the host job's process to run", 30*time.Second, func() bool { return processesMatching(marker) > 0 })
+
+	c.must("scancel", hostID, ctrID)
+	c.waitState(hostID, "CANCELLED", 60*time.Second)
+	c.waitState(ctrID, "CANCELLED", 60*time.Second)
+	c.waitFor("no container left", 30*time.Second, func() bool { return len(c.containers()) == 0 })
+	c.waitFor("no host job process left", 30*time.Second, func() bool { return processesMatching(marker) == 0 })
+}
+
+// containers lists the node daemon's containers through containerd's own CLI.
+func (c *cluster) containers() []string {
+	ns := "fairway-e2e-" + filepath.Base(c.dir)
+	out, err := exec.Command("ctr", "-a", e2e.containerd, "-n", ns, "containers", "ls", "-q").Output()
+	if err != nil {
+		c.t.Fatalf("ctr containers ls: %v", err)
+	}
+	return strings.Fields(string(out))
+}
+
+// processesMatching counts live processes whose command line contains s.
+func processesMatching(s string) int {
+	n := 0
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		cmdline, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
+		if err != nil || len(cmdline) == 0 {
+			continue
+		}
+		if strings.Contains(strings.ReplaceAll(string(cmdline), "\x00", " "), s) {
+			n++
+		}
+	}
+	return n
+}
+
+// TestE2ENodedKilledMidJob: kill -9 of the node daemon while jobs run, then a
+// restart: the jobs finish and each end is reported exactly once.
+func TestE2ENodedKilledMidJob(t *testing.T) {
+	c := newCluster(t, clusterOpts{})
+	hostID := c.sbatch("-J", "survivor", "-o", "survivor.out", "--wrap", "sleep 6; echo survived")
+	ctrID := c.sbatch("-J", "ctrsurvivor", "-o", "ctrsurvivor.out", "--container-image=oci-archive:"+e2e.imageOCI, "--wrap", "sleep 6; echo survived too")
+	c.waitState(hostID, "RUNNING", 60*time.Second)
+	c.waitState(ctrID, "RUNNING", 60*time.Second)
+	time.Sleep(time.Second) // let both launch on the node
+
+	c.noded.kill9()
+	time.Sleep(8 * time.Second) // both jobs end while the daemon is down
+	c.noded.start()
+
+	for _, id := range []string{hostID, ctrID} {
+		c.waitState(id, "COMPLETED", 90*time.Second)
+		if rows := c.sacctRows(id); len(rows) != 1 || rows[0] != id+"|COMPLETED|0:0|node1" {
+			t.Errorf("sacct of job %s after noded restart = %q, want exactly one COMPLETED run", id, rows)
+		}
+	}
+	wantFile(t, filepath.Join(c.workDir, "survivor.out"), "survived\n")
+	wantFile(t, filepath.Join(c.workDir, "ctrsurvivor.out"), "survived too\n")
+	c.waitFor("containers cleaned up after reattach", 30*time.Second, func() bool { return len(c.containers()) == 0 })
+}
+
+// TestE2ECtldKilled: kill -9 of the controller, then a restart: every job it
+// acknowledged is still there, in its state.
+func TestE2ECtldKilled(t *testing.T) {
+	c := newCluster(t, clusterOpts{})
+	doneID := c.sbatch("--wrap", "true")
+	c.waitState(doneID, "COMPLETED", 60*time.Second)
+	var held []string
+	for i := 0; i < 20; i++ {
+		held = append(held, c.sbatch("-H", "-J", "held", "--wrap", "true"))
+	}
+	c.ctld.kill9()
+	c.ctld.start()
+	c.waitFor("controller back", 60*time.Second, func() bool {
+		_, _, err := c.run("squeue", "-h")
+		return err == nil
+	})
+	if got := c.state(doneID); got != "COMPLETED" {
+		t.Errorf("job %s after controller restart: %q, want COMPLETED", doneID, got)
+	}
+	out := c.must("squeue", "-h", "-o", "%i %t %R", "-t", "all")
+	for _, id := range held {
+		if !strings.Contains(out, id+" PD (JobHeldUser)") {
+			t.Errorf("held job %s missing or changed after controller restart:\n%s", id, out)
+		}
+	}
+	// The cluster keeps working: a released job runs.
+	c.must("scontrol", "release", held[0])
+	c.waitState(held[0], "COMPLETED", 60*time.Second)
+}
+
+// TestE2ENodeStopsHeartbeating: a node that stops heartbeating is marked DOWN;
+// its requeueable job goes back to PENDING, a --no-requeue job ends NODE_FAIL.
+func TestE2ENodeStopsHeartbeating(t *testing.T) {
+	c := newCluster(t, clusterOpts{nodeDownAfter: "3s"})
+	reqID := c.sbatch("-J", "requeueme", "-c", "1", "--wrap", "sleep 300")
+	noReqID := c.sbatch("-J", "noreq", "-c", "1", "--no-requeue", "--wrap", "sleep 300")
+	c.waitState(reqID, "RUNNING", 60*time.Second)
+	c.waitState(noReqID, "RUNNING", 60*time.Second)
+
+	c.noded.kill9()
+	c.waitFor("node1 DOWN in sinfo", 60*time.Second, func() bool {
+		out, _, err := c.run("sinfo", "-N", "-h", "-o", "%N %t")
+		return err == nil && strings.Contains(out, "node1 down")
+	})
+	c.waitState(reqID, "PENDING", 30*time.Second)
+	c.waitState(noReqID, "NODE_FAIL", 30*time.Second)
+	if got := c.job(reqID)["restart_count"]; got != float64(1) {
+		t.Errorf("requeued job restart_count = %v, want 1", got)
+	}
+	// Leave no orphans: the job processes of the dead daemon are still there;
+	// the restarted daemon must stop what it no longer owns.
+	c.noded.start()
+	c.waitState(reqID, "RUNNING", 60*time.Second)
+	c.must("scancel", reqID)
+	c.waitState(reqID, "CANCELLED", 60*time.Second)
+}
+
+// TestE2EBadInputChangesNothing: bad input is refused with a message naming the
+// field, and nothing is submitted.
+func TestE2EBadInputChangesNothing(t *testing.T) {
+	c := newCluster(t, clusterOpts{})
+	malformed := c.writeScript("malformed.sh", "#!/bin/sh\n#SBATCH --nodes\necho hi\n")
+	cases := []struct {
+		name string
+		args []string
+		want string // must appear in stderr
+	}{
+		{"unknown partition", []string{"-p", "nosuch", "--wrap", "true"}, "nosuch"},
+		{"negative memory", []string{"--mem=-5", "--wrap", "true"}, "--mem"},
+		{"bad time", []string{"--time=abc", "--wrap", "true"}, "--time"},
+		{"bad gres", []string{"--gres=gpu:x", "--wrap", "true"}, "--gres"},
+		{"malformed directive", []string{malformed}, "line 2"},
+		{"missing image", []string{"--container-image=oci-archive:/nonexistent/image.tar", "--wrap", "true"}, "/nonexistent/image.tar"},
+	}
+	before := c.must("squeue", "-h", "-t", "all")
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			out, errOut, err := c.run("sbatch", tc.args...)
+			if err == nil {
+				t.Fatalf("sbatch %v succeeded: %s", tc.args, out)
+			}
+			if !strings.Contains(errOut, tc.want) {
+				t.Errorf("sbatch %v: stderr %q does not mention %q", tc.args, errOut, tc.want)
+			}
+		})
+	}
+	_, errOut, err := c.run("scancel", "99999")
+	if err == nil || !strings.Contains(errOut, "Invalid job id") {
+		t.Errorf("scancel of unknown id: err=%v stderr=%q, want an Invalid job id error", err, errOut)
+	}
+	if after := c.must("squeue", "-h", "-t", "all"); after != before {
+		t.Errorf("bad input changed the queue:\nbefore: %q\nafter:  %q", before, after)
+	}
+}

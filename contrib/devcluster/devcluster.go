@@ -1,0 +1,193 @@
+package devcluster
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/fairway-hpc/fairway/api"
+	"github.com/fairway-hpc/fairway/api/client"
+	"github.com/fairway-hpc/fairway/ctld"
+	"github.com/fairway-hpc/fairway/noded"
+	"github.com/fairway-hpc/fairway/noded/testimage"
+)
+
+// Options configure a development cluster.
+type Options struct {
+	Dir      string // state of every daemon, the demo image and the demo jobs' output
+	HTTPAddr string // the controller's API address, e.g. 127.0.0.1:6817
+	RaftAddr string // the controller's raft address
+	NodeAddr string // the node daemon's metrics address
+	NodeName string
+	// ContainerdSocket: empty uses the system containerd when it is running, else
+	// starts a private one under Dir.
+	ContainerdSocket string
+	Out              io.Writer // where the tour is printed
+	Logger           *slog.Logger
+}
+
+// Run starts containerd (if needed), a controller and a node daemon, runs a demo
+// host job and a demo container job, prints how to submit more, and keeps the
+// cluster running until ctx is cancelled.
+func Run(ctx context.Context, opts Options) error {
+	if err := os.MkdirAll(opts.Dir, 0o755); err != nil {
+		return fmt.Errorf("dev dir: %w", err)
+	}
+	logger := opts.Logger
+	socket := opts.ContainerdSocket
+	if socket == "" {
+		if WaitSocket(ctx, SystemContainerdSocket, time.Second) == nil {
+			socket = SystemContainerdSocket
+		} else {
+			ctrd, err := StartContainerd(ctx, filepath.Join(opts.Dir, "containerd"))
+			if err != nil {
+				return err
+			}
+			defer ctrd.Stop()
+			socket = ctrd.Socket
+			logger.Info("started a private containerd", "socket", socket)
+		}
+	}
+	image := filepath.Join(opts.Dir, "demo-image.tar")
+	if err := testimage.BuildOCIArchive(ctx, image, testimage.Options{
+		Files: map[string][]byte{"/etc/fairway-test-image": []byte("fairway test image\n")},
+	}); err != nil {
+		return fmt.Errorf("build demo image: %w", err)
+	}
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	errs := make(chan error, 2)
+	go func() {
+		errs <- ctld.Run(ctx, ctld.Config{
+			ID: "ctld1", DataDir: filepath.Join(opts.Dir, "ctld"),
+			HTTPAddr: opts.HTTPAddr, RaftAddr: opts.RaftAddr, Bootstrap: true,
+			Logger: logger.With("daemon", "ctld"),
+		})
+	}()
+	addr := "http://" + opts.HTTPAddr
+	go func() {
+		errs <- noded.Run(ctx, noded.Config{
+			Name: opts.NodeName, ControllerAddrs: addr, ListenAddr: opts.NodeAddr,
+			StateDir: filepath.Join(opts.Dir, "noded"), ContainerdSocket: socket,
+			ContainerdNamespace: "fairway", Logger: logger.With("daemon", "noded"),
+		})
+	}()
+
+	cl := client.New(addr)
+	if err := waitNode(ctx, cl, opts.NodeName, errs); err != nil {
+		return err
+	}
+	if err := demo(ctx, cl, opts, image); err != nil {
+		return err
+	}
+	fmt.Fprintf(opts.Out, `
+Fairway is running: controller http://%s, node %s.
+In another shell:
+  export PATH=%s:$PATH FAIRWAY_ADDR=%s
+  sbatch --wrap 'echo hello; sleep 5'
+  sbatch --container-image=oci-archive:%s --wrap 'cat /etc/fairway-test-image'
+  squeue; sacct; sinfo; scontrol show node %s
+Press Ctrl-C to stop (jobs keep their state in %s).
+`, opts.HTTPAddr, opts.NodeName, binDir(), addr, image, opts.NodeName, opts.Dir)
+
+	select {
+	case <-ctx.Done():
+		cancel()
+		// Both daemons return on cancellation; wait for them to shut down.
+		for range 2 {
+			if err := <-errs; err != nil && !errors.Is(err, context.Canceled) {
+				logger.Warn("daemon stopped", "err", err)
+			}
+		}
+		return nil
+	case err := <-errs:
+		return fmt.Errorf("a daemon stopped: %w", err)
+	}
+}
+
+func binDir() string {
+	exe, err := os.Executable()
+	if err != nil {
+		return "bin"
+	}
+	return filepath.Dir(exe)
+}
+
+func waitNode(ctx context.Context, cl *client.Client, name string, errs <-chan error) error {
+	deadline := time.After(60 * time.Second)
+	for {
+		if resp, err := cl.Nodes(ctx, client.QueryOptions{}); err == nil {
+			for _, n := range resp.Nodes {
+				if n.Name == name && n.State != api.NodeDown {
+					return nil
+				}
+			}
+		}
+		select {
+		case err := <-errs:
+			return fmt.Errorf("a daemon stopped before the node registered: %w", err)
+		case <-deadline:
+			return fmt.Errorf("node %s did not register within 60s", name)
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+// demo submits a host job and a container job and prints how they ended.
+func demo(ctx context.Context, cl *client.Client, opts Options, image string) error {
+	user := os.Getenv("USER")
+	if user == "" {
+		user = "root"
+	}
+	work := filepath.Join(opts.Dir, "demo")
+	if err := os.MkdirAll(work, 0o755); err != nil {
+		return fmt.Errorf("demo dir: %w", err)
+	}
+	specs := []api.JobSpec{
+		{Name: "demo-host", User: user, UID: os.Getuid(), GID: os.Getgid(), Nodes: 1, NTasks: 1, CPUsPerTask: 1,
+			WorkDir: work, Stdout: "demo-host-%j.out",
+			Script: "#!/bin/sh\necho \"hello from job $SLURM_JOB_ID ($SLURM_JOB_NAME) on $SLURMD_NODENAME, a host process\"\n"},
+		{Name: "demo-container", User: user, UID: os.Getuid(), GID: os.Getgid(), Nodes: 1, NTasks: 1, CPUsPerTask: 1,
+			WorkDir: work, Stdout: "demo-container-%j.out", ContainerImage: "oci-archive:" + image,
+			Script: "#!/bin/sh\necho \"hello from job $SLURM_JOB_ID ($SLURM_JOB_NAME), in a container:\"; cat /etc/fairway-test-image\n"},
+	}
+	ids, err := cl.Submit(ctx, specs...)
+	if err != nil {
+		return fmt.Errorf("submit demo jobs: %w", err)
+	}
+	for _, id := range ids {
+		job, err := waitFinal(ctx, cl, id)
+		if err != nil {
+			return err
+		}
+		out, _ := os.ReadFile(job.StdoutPath)
+		fmt.Fprintf(opts.Out, "demo job %d (%s): %s, exit %d:%d, output %s:\n  %s\n", job.ID, job.Spec.Name,
+			job.State, job.ExitCode, job.Signal, job.StdoutPath, strings.ReplaceAll(strings.TrimSpace(string(out)), "\n", "\n  "))
+	}
+	return nil
+}
+
+func waitFinal(ctx context.Context, cl *client.Client, id api.JobID) (*api.Job, error) {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	var index uint64
+	for {
+		resp, err := cl.Jobs(ctx, client.JobFilter{All: true, IDs: []api.JobID{id}}, client.QueryOptions{WaitIndex: index, WaitTime: 10 * time.Second})
+		if err != nil {
+			return nil, fmt.Errorf("wait for demo job %d: %w", id, err)
+		}
+		index = resp.Index
+		if len(resp.Jobs) == 1 && resp.Jobs[0].State.Final() {
+			return resp.Jobs[0], nil
+		}
+	}
+}

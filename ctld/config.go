@@ -1,0 +1,162 @@
+package ctld
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"time"
+
+	"github.com/fairway-hpc/fairway/api"
+	"github.com/fairway-hpc/fairway/raftstore"
+	"github.com/fairway-hpc/fairway/sched"
+)
+
+// Defaults of the controller's settings.
+const (
+	// DefaultSchedInterval is how often the leader runs a scheduling pass when
+	// nothing changes.
+	DefaultSchedInterval = time.Second
+	// DefaultNodeDownAfter is used when the cluster configuration sets no
+	// NodeDownAfterSecs.
+	DefaultNodeDownAfter = 30 * time.Second
+	// DefaultJobRetention is used when the cluster configuration sets no
+	// JobRetentionSecs.
+	DefaultJobRetention = 7 * 24 * time.Hour
+	// MaxBlockingWait caps the wait of a blocking query; it is also the wait
+	// of a query that gives an index and no wait.
+	MaxBlockingWait = 5 * time.Minute
+)
+
+// Config configures one controller.
+type Config struct {
+	// ID names this controller in the raft configuration.
+	ID string
+	// DataDir holds the raft log, stable store and snapshots.
+	DataDir string
+	// HTTPAddr is the host:port the API listens on and the address other
+	// controllers forward writes to; it must be reachable by them.
+	HTTPAddr string
+	// Listener, when set, is used for the API instead of listening on
+	// HTTPAddr (tests pass a listener on 127.0.0.1:0). HTTPAddr defaults to
+	// its address.
+	Listener net.Listener
+	// RaftAddr is the host:port of the raft transport.
+	RaftAddr string
+	// Bootstrap creates a new cluster of Peers (or of this controller alone
+	// when Peers is empty) if DataDir holds no raft state yet.
+	Bootstrap bool
+	// Peers is the initial raft configuration for Bootstrap, this controller
+	// included.
+	Peers []raftstore.Peer
+	// Join, when set, is the HTTP address of a running controller; this
+	// controller asks it (POST /v1/cluster/join) to add it as a voter, and
+	// retries until that succeeds.
+	Join string
+	// ClusterConfigFile is a JSON api.ClusterConfig applied by the first
+	// leader when the replicated state has no configuration yet. Without it,
+	// DefaultClusterConfig is applied.
+	ClusterConfigFile string
+	// SchedInterval is how often the leader schedules when nothing changes
+	// (DefaultSchedInterval when 0). Any state change also triggers a pass,
+	// debounced by 50 ms.
+	SchedInterval time.Duration
+	// NodeDownAfter, when non-zero, overrides the cluster configuration's
+	// NodeDownAfterSecs.
+	NodeDownAfter time.Duration
+	// Scheduler computes the plans (sched.FirstFit when nil).
+	Scheduler sched.Scheduler
+	// Clock returns the current time (time.Now when nil). Submit times,
+	// heartbeats, time limits and liveness use it.
+	Clock func() time.Time
+	// Logger receives the controller's logs (slog.Default when nil).
+	Logger *slog.Logger
+}
+
+// DefaultClusterConfig is the configuration a new cluster starts with when
+// no ClusterConfigFile is given: one default partition "main" without a
+// maximum time limit, a default time limit of one hour and requeue on
+// preemption; nodes DOWN after 30 s without heartbeat; finished jobs kept for
+// seven days.
+func DefaultClusterConfig() api.ClusterConfig {
+	return api.ClusterConfig{
+		Partitions: []api.Partition{{
+			Name:            "main",
+			Default:         true,
+			DefaultTimeSecs: 3600,
+			PreemptMode:     api.PreemptRequeue,
+		}},
+		NodeDownAfterSecs: int64(DefaultNodeDownAfter / time.Second),
+		JobRetentionSecs:  int64(DefaultJobRetention / time.Second),
+	}
+}
+
+// LoadClusterConfig reads and validates a JSON cluster configuration file.
+// Unknown fields are errors, so that a misspelt setting is not ignored.
+func LoadClusterConfig(path string) (api.ClusterConfig, error) {
+	var cfg api.ClusterConfig
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return cfg, fmt.Errorf("read cluster config: %w", err)
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&cfg); err != nil {
+		return cfg, fmt.Errorf("parse cluster config %s: %w", path, err)
+	}
+	if err := api.ValidateConfig(&cfg); err != nil {
+		return cfg, fmt.Errorf("cluster config %s: %w", path, err)
+	}
+	return cfg, nil
+}
+
+// withDefaults fills the zero settings and checks the required ones.
+func (c Config) withDefaults() (Config, error) {
+	if c.ID == "" {
+		return c, fmt.Errorf("controller config: ID is required")
+	}
+	if c.DataDir == "" {
+		return c, fmt.Errorf("controller config: DataDir is required")
+	}
+	if c.RaftAddr == "" {
+		return c, fmt.Errorf("controller config: RaftAddr is required")
+	}
+	if c.HTTPAddr == "" && c.Listener == nil {
+		return c, fmt.Errorf("controller config: HTTPAddr is required")
+	}
+	if c.SchedInterval <= 0 {
+		c.SchedInterval = DefaultSchedInterval
+	}
+	if c.Scheduler == nil {
+		c.Scheduler = sched.FirstFit{}
+	}
+	if c.Clock == nil {
+		c.Clock = time.Now
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	return c, nil
+}
+
+// nodeDownAfter is how long a node may go without heartbeat before it is
+// marked DOWN.
+func (c *Controller) nodeDownAfter(cfg *api.ClusterConfig) time.Duration {
+	switch {
+	case c.cfg.NodeDownAfter > 0:
+		return c.cfg.NodeDownAfter
+	case cfg.NodeDownAfterSecs > 0:
+		return time.Duration(cfg.NodeDownAfterSecs) * time.Second
+	}
+	return DefaultNodeDownAfter
+}
+
+// jobRetention is how long finished jobs are kept.
+func jobRetention(cfg *api.ClusterConfig) time.Duration {
+	if cfg.JobRetentionSecs > 0 {
+		return time.Duration(cfg.JobRetentionSecs) * time.Second
+	}
+	return DefaultJobRetention
+}

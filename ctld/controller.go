@@ -1,0 +1,219 @@
+// Package ctld is the Fairway controller: the /v1 HTTP API over the
+// raft-replicated state (writes on a follower are forwarded to the leader),
+// and, on the leader, the scheduling loop that commits plans, the time-limit
+// and node-liveness checks, and the garbage collection of old jobs.
+package ctld
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/fairway-hpc/fairway/api"
+	"github.com/fairway-hpc/fairway/raftstore"
+)
+
+// Controller is a running controller. Create it with Start and stop it with
+// Close (or use Run).
+type Controller struct {
+	cfg     Config
+	log     *slog.Logger
+	store   *raftstore.Store
+	metrics *metrics
+	live    *liveness
+	initial api.ClusterConfig // applied by the first leader when the state has none
+
+	ln        net.Listener
+	advertise string // HTTP host:port other controllers reach us at
+	srv       *http.Server
+	transport *http.Transport // forwarding to the leader
+
+	stopCtx context.Context // cancelled by Close: ends loops and blocking queries
+	stop    context.CancelFunc
+	wg      sync.WaitGroup
+	closeMu sync.Mutex
+	closed  bool
+}
+
+// Run starts a controller and blocks until ctx is done, then shuts it down
+// cleanly (background loops stopped, HTTP requests drained, raft closed).
+func Run(ctx context.Context, cfg Config) error {
+	c, err := Start(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	<-ctx.Done()
+	return c.Close()
+}
+
+// Start opens the raft store, starts serving the API and the leadership
+// watcher, and returns once the API listens. ctx bounds only the start; the
+// controller runs until Close.
+func Start(ctx context.Context, cfg Config) (*Controller, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	initial := DefaultClusterConfig()
+	if cfg.ClusterConfigFile != "" {
+		if initial, err = LoadClusterConfig(cfg.ClusterConfigFile); err != nil {
+			return nil, err
+		}
+	}
+	ln := cfg.Listener
+	if ln == nil {
+		if ln, err = net.Listen("tcp", cfg.HTTPAddr); err != nil {
+			return nil, fmt.Errorf("controller %s: listen on %s: %w", cfg.ID, cfg.HTTPAddr, err)
+		}
+	}
+	advertise := cfg.HTTPAddr
+	if advertise == "" || strings.HasSuffix(advertise, ":0") {
+		advertise = ln.Addr().String()
+	}
+	log := cfg.Logger.With("controller", cfg.ID)
+	store, err := raftstore.Open(ctx, raftstore.Config{
+		ID:        cfg.ID,
+		DataDir:   cfg.DataDir,
+		RaftAddr:  cfg.RaftAddr,
+		HTTPAddr:  advertise,
+		Bootstrap: cfg.Bootstrap,
+		Peers:     cfg.Peers,
+		Logger:    log,
+	})
+	if err != nil {
+		ln.Close()
+		return nil, fmt.Errorf("controller %s: %w", cfg.ID, err)
+	}
+	stopCtx, stop := context.WithCancel(context.Background())
+	c := &Controller{
+		cfg:       cfg,
+		log:       log,
+		store:     store,
+		live:      newLiveness(),
+		initial:   initial,
+		ln:        ln,
+		advertise: advertise,
+		transport: &http.Transport{MaxIdleConnsPerHost: 64, IdleConnTimeout: time.Minute},
+		stopCtx:   stopCtx,
+		stop:      stop,
+	}
+	c.metrics = newMetrics(store)
+	c.srv = &http.Server{
+		Handler:           c.routes(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	c.wg.Add(2)
+	go func() {
+		defer c.wg.Done()
+		if err := c.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("ctld: HTTP server failed", "err", err)
+		}
+	}()
+	go func() {
+		defer c.wg.Done()
+		c.watchLeadership(stopCtx)
+	}()
+	if cfg.Join != "" {
+		c.wg.Add(1)
+		go func() {
+			defer c.wg.Done()
+			c.join(stopCtx)
+		}()
+	}
+	log.Info("ctld: controller started", "http", advertise, "raft", cfg.RaftAddr)
+	return c, nil
+}
+
+// Addr is the HTTP address (host:port) the controller serves and advertises.
+func (c *Controller) Addr() string { return c.advertise }
+
+// Store is the controller's raft store (for tests and embedding tools).
+func (c *Controller) Store() *raftstore.Store { return c.store }
+
+// Close stops the controller: the leader loop ends, the HTTP server stops
+// accepting and waits (up to 10 s) for requests in flight, blocking queries
+// return at once, and the raft store is closed. It is safe to call twice.
+func (c *Controller) Close() error {
+	c.closeMu.Lock()
+	defer c.closeMu.Unlock()
+	if c.closed {
+		return nil
+	}
+	c.closed = true
+	c.stop()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	httpErr := c.srv.Shutdown(ctx)
+	c.wg.Wait()
+	c.transport.CloseIdleConnections()
+	storeErr := c.store.Close()
+	c.log.Info("ctld: controller stopped")
+	if httpErr != nil {
+		return fmt.Errorf("controller %s: shut down HTTP: %w", c.cfg.ID, httpErr)
+	}
+	if storeErr != nil {
+		return fmt.Errorf("controller %s: close store: %w", c.cfg.ID, storeErr)
+	}
+	return nil
+}
+
+// now is the controller's clock.
+func (c *Controller) now() time.Time { return c.cfg.Clock() }
+
+// JoinRequest asks the leader to add a controller to the raft configuration
+// as a voter (POST /v1/cluster/join).
+type JoinRequest struct {
+	ID       string `json:"id"`
+	RaftAddr string `json:"raft_addr"`
+}
+
+// join asks the controller at cfg.Join to add this one as a voter, retrying
+// every second until it succeeds or ctx ends.
+func (c *Controller) join(ctx context.Context) {
+	body, _ := json.Marshal(JoinRequest{ID: c.cfg.ID, RaftAddr: c.cfg.RaftAddr})
+	url := c.cfg.Join
+	if !strings.Contains(url, "://") {
+		url = "http://" + url
+	}
+	url = strings.TrimRight(url, "/") + "/v1/cluster/join"
+	client := &http.Client{Transport: c.transport, Timeout: 30 * time.Second}
+	for {
+		err := func() error {
+			req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
+			if err != nil {
+				return err
+			}
+			req.Header.Set("Content-Type", "application/json")
+			resp, err := client.Do(req)
+			if err != nil {
+				return err
+			}
+			defer resp.Body.Close()
+			if resp.StatusCode != http.StatusOK {
+				var e api.ErrorResponse
+				_ = json.NewDecoder(resp.Body).Decode(&e)
+				return fmt.Errorf("%s: %s", resp.Status, e.Error)
+			}
+			return nil
+		}()
+		if err == nil {
+			c.log.Info("ctld: joined the cluster", "via", c.cfg.Join)
+			return
+		}
+		c.log.Warn("ctld: join failed; retrying", "via", c.cfg.Join, "err", err)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(time.Second):
+		}
+	}
+}

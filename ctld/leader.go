@@ -1,0 +1,310 @@
+package ctld
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+
+	"github.com/fairway-hpc/fairway/api"
+	"github.com/fairway-hpc/fairway/raftstore"
+	"github.com/fairway-hpc/fairway/sched"
+)
+
+// schedDebounce is the least time the leader waits after a state change
+// before it schedules, so that a burst of changes costs one pass.
+const schedDebounce = 50 * time.Millisecond
+
+// leadershipPoll is how often leadership is re-checked besides the store's
+// leadership notifications.
+const leadershipPoll = 200 * time.Millisecond
+
+// retentionInterval is how often the leader looks for expired jobs.
+const retentionInterval = time.Minute
+
+// watchLeadership runs the leader loop while this controller is the
+// established leader, until ctx ends. The store reports leadership on
+// LeaderCh once its state reflects every earlier commit and its HTTP address
+// is recorded; raft's own state is polled as well, so that a lost leadership
+// stops the loop promptly.
+func (c *Controller) watchLeadership(ctx context.Context) {
+	type leaderRun struct {
+		cancel context.CancelFunc
+		done   chan struct{}
+	}
+	var (
+		cur         *leaderRun
+		established bool
+	)
+	stopLeading := func() {
+		if cur != nil {
+			cur.cancel()
+			<-cur.done
+			cur = nil
+			c.log.Info("ctld: leader loop stopped")
+		}
+	}
+	defer stopLeading()
+	tick := time.NewTicker(leadershipPoll)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case established = <-c.store.LeaderCh():
+		case <-tick.C:
+		}
+		leader := established && c.store.IsLeader()
+		if leader && cur == nil {
+			run := &leaderRun{done: make(chan struct{})}
+			var lctx context.Context
+			lctx, run.cancel = context.WithCancel(ctx)
+			cur = run
+			go func() {
+				defer close(run.done)
+				c.lead(lctx)
+			}()
+		} else if !leader {
+			stopLeading()
+		}
+	}
+}
+
+// lead is the leader loop: it applies the initial cluster configuration if
+// there is none, restarts every node's heartbeat timer, and then runs a pass
+// after every state change (debounced) and every SchedInterval, and the
+// retention check every minute.
+func (c *Controller) lead(ctx context.Context) {
+	c.log.Info("ctld: became leader; starting leader loop")
+	if !c.establish(ctx) {
+		return
+	}
+	dirty := make(chan struct{}, 1)
+	var watcher sync.WaitGroup
+	defer watcher.Wait()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel() // runs before watcher.Wait
+	watcher.Add(1)
+	go func() {
+		defer watcher.Done()
+		var last uint64
+		for ctx.Err() == nil {
+			idx := c.store.WaitIndex(ctx, last)
+			if idx > last {
+				last = idx
+				select {
+				case dirty <- struct{}{}:
+				default:
+				}
+			}
+		}
+	}()
+	ticker := time.NewTicker(c.cfg.SchedInterval)
+	defer ticker.Stop()
+	retention := time.NewTicker(retentionInterval)
+	defer retention.Stop()
+	// A pass waits at least three times as long as the previous pass took
+	// (and one triggered by changes at least schedDebounce), so that under
+	// a storm of submissions a long queue costs the leader at most about a
+	// quarter of a CPU.
+	var (
+		debounce     <-chan time.Time
+		nextEarliest time.Time
+	)
+	runPass := func() {
+		start := time.Now()
+		c.pass(ctx)
+		nextEarliest = time.Now().Add(3 * time.Since(start))
+	}
+	runPass()
+	c.expireJobs(ctx)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-dirty:
+			if debounce == nil {
+				debounce = time.After(max(schedDebounce, time.Until(nextEarliest)))
+			}
+		case <-debounce:
+			debounce = nil
+			runPass()
+		case <-ticker.C:
+			if time.Now().After(nextEarliest) {
+				runPass()
+			}
+		case <-retention.C:
+			c.expireJobs(ctx)
+		}
+	}
+}
+
+// establish does the leader's setup, retrying until it succeeds or the
+// leadership (ctx) ends.
+func (c *Controller) establish(ctx context.Context) bool {
+	for {
+		err := c.establishOnce(ctx)
+		if err == nil {
+			return true
+		}
+		if ctx.Err() != nil || errors.Is(err, raftstore.ErrNotLeader) {
+			return false
+		}
+		c.log.Warn("ctld: leader setup failed; retrying", "err", err)
+		select {
+		case <-ctx.Done():
+			return false
+		case <-time.After(time.Second):
+		}
+	}
+}
+
+func (c *Controller) establishOnce(ctx context.Context) error {
+	st := c.store.State()
+	if cfg := st.Config(); len(cfg.Partitions) == 0 {
+		if _, err := c.apply(ctx, raftstore.SetConfig{Config: c.initial}); err != nil {
+			return err
+		}
+		c.log.Info("ctld: applied the initial cluster configuration", "partitions", len(c.initial.Partitions))
+	}
+	var names []string
+	for _, n := range st.Nodes() {
+		names = append(names, n.Name)
+	}
+	c.live.reset(names, c.now())
+	return nil
+}
+
+// pass is one round of the leader's duties on a fresh snapshot: mark silent
+// nodes DOWN, stop jobs past their time limit, then schedule. The active jobs
+// are read once per pass: copying them is the pass's main cost.
+func (c *Controller) pass(ctx context.Context) {
+	st := c.store.State()
+	now := c.now()
+	cfg := st.Config()
+	if len(cfg.Partitions) == 0 {
+		return
+	}
+	nodes := st.Nodes()
+	if c.checkLiveness(ctx, nodes, &cfg, now) {
+		// Jobs on the nodes just marked DOWN were requeued or ended.
+		st = c.store.State()
+		cfg, nodes = st.Config(), st.Nodes()
+	}
+	jobs := st.ActiveJobs()
+	// A job asked to stop keeps its resources until it exits, so the
+	// snapshot stays valid for scheduling after time-limit kills.
+	c.checkTimeLimits(ctx, jobs, &cfg, now)
+	c.schedule(ctx, sched.Input{Now: now.Unix(), Config: cfg, Nodes: nodes, Jobs: jobs})
+}
+
+// checkLiveness marks DOWN the nodes whose last heartbeat is older than the
+// node-down timeout. It reports whether it committed anything.
+func (c *Controller) checkLiveness(ctx context.Context, nodes []*api.Node, cfg *api.ClusterConfig, now time.Time) bool {
+	after := c.nodeDownAfter(cfg)
+	changed := false
+	for _, n := range nodes {
+		if n.State == api.NodeDown {
+			continue
+		}
+		last := c.live.lastSeen(n.Name, now)
+		if now.Sub(last) <= after {
+			continue
+		}
+		res, err := c.apply(ctx, raftstore.MarkNodeDown{Now: now.Unix(), Node: n.Name, Reason: "Not responding"})
+		if err != nil {
+			c.log.Warn("ctld: cannot mark node DOWN", "node", n.Name, "err", err)
+			continue
+		}
+		changed = true
+		jobs, _ := res.([]api.JobID)
+		c.log.Warn("ctld: node marked DOWN: no heartbeat", "node", n.Name,
+			"last_heartbeat", last.Format(time.RFC3339), "jobs_affected", jobs)
+	}
+	return changed
+}
+
+// checkTimeLimits asks running jobs past their time limit to stop, ending
+// TIMEOUT.
+func (c *Controller) checkTimeLimits(ctx context.Context, jobs []*api.Job, cfg *api.ClusterConfig, now time.Time) {
+	for _, j := range jobs {
+		if j.State != api.JobRunning || j.Kill != nil || j.StartTime == 0 {
+			continue
+		}
+		p, _ := cfg.Partition(j.Partition)
+		limit := j.Spec.TimeLimitIn(p)
+		if api.Unlimited(limit) || j.StartTime+limit > now.Unix() {
+			continue
+		}
+		kill := api.KillRequest{State: api.JobTimeout, Reason: api.ReasonTimeLimit, RequestedAt: now.Unix()}
+		if _, err := c.apply(ctx, raftstore.KillJob{Now: now.Unix(), ID: j.ID, Kill: kill}); err != nil {
+			c.log.Warn("ctld: cannot stop job at its time limit", "job", j.ID, "err", err)
+			continue
+		}
+		c.log.Info("ctld: job reached its time limit", "job", j.ID, "limit", api.FormatDuration(limit))
+	}
+}
+
+// schedule runs the scheduler and commits the plan when it starts a job or
+// changes a pending job's reason or priority. Only the pending entries that
+// differ from the jobs' current values are sent.
+func (c *Controller) schedule(ctx context.Context, in sched.Input) {
+	jobs := in.Jobs
+	start := time.Now()
+	plan := c.cfg.Scheduler.Schedule(in)
+	c.metrics.schedPass.Observe(time.Since(start).Seconds())
+
+	byID := make(map[api.JobID]*api.Job, len(jobs))
+	for _, j := range jobs {
+		byID[j.ID] = j
+	}
+	pending := plan.Pending[:0]
+	for _, p := range plan.Pending {
+		if j := byID[p.JobID]; j == nil || j.Reason != p.Reason || j.Priority != p.Priority || j.ExpectedStart != p.ExpectedStart {
+			pending = append(pending, p)
+		}
+	}
+	plan.Pending = pending
+	if len(plan.Starts) == 0 && len(plan.Preemptions) == 0 && len(plan.Pending) == 0 {
+		return
+	}
+	res, err := c.apply(ctx, raftstore.ApplyPlan{Plan: plan})
+	if err != nil {
+		if ctx.Err() == nil {
+			c.log.Warn("ctld: cannot commit plan", "err", err)
+		}
+		return
+	}
+	started, _ := res.([]api.JobID)
+	if len(started) > 0 || len(plan.Starts) > 0 {
+		c.log.Info("ctld: plan committed", "starts", len(plan.Starts), "started", started, "pending_updates", len(plan.Pending))
+	}
+	if len(started) < len(plan.Starts) {
+		c.log.Warn("ctld: plan starts rejected at apply", "planned", len(plan.Starts), "applied", len(started))
+	}
+}
+
+// expireJobs garbage-collects finished jobs older than the retention time;
+// it commits only when there is one.
+func (c *Controller) expireJobs(ctx context.Context) {
+	st := c.store.State()
+	cfg := st.Config()
+	now := c.now()
+	before := now.Add(-jobRetention(&cfg)).Unix()
+	expired := false
+	for _, j := range st.Jobs() {
+		if j.State.Final() && j.EndTime < before {
+			expired = true
+			break
+		}
+	}
+	if !expired {
+		return
+	}
+	res, err := c.apply(ctx, raftstore.ExpireJobs{Now: now.Unix(), Before: before})
+	if err != nil {
+		c.log.Warn("ctld: cannot expire old jobs", "err", err)
+		return
+	}
+	c.log.Info("ctld: expired finished jobs", "count", res)
+}

@@ -1,0 +1,183 @@
+package noded
+
+import (
+	"bufio"
+	"fmt"
+	"log/slog"
+	"os"
+	"path"
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/fairway-hpc/fairway/api"
+)
+
+// Config configures a node daemon. Zero values get the defaults named on
+// each field.
+type Config struct {
+	// Name is the node's name; default the host name.
+	Name string
+	// ControllerAddrs is the comma-separated list of controller addresses;
+	// default $FAIRWAY_ADDR, then the client's default. Jobs see it as
+	// FAIRWAY_ADDR.
+	ControllerAddrs string
+	// ListenAddr is the HTTP address serving /metrics and /healthz; empty
+	// serves nothing. The address is sent to the controller when registering.
+	ListenAddr string
+	// StateDir holds one directory per run the node knows (its record, the
+	// batch script, the host wrapper's pid and status files); default
+	// /var/lib/fairway/noded. Job users must be able to traverse it.
+	StateDir string
+	// CPUs and MemoryMB are what the node offers; default what the machine has.
+	CPUs     int
+	MemoryMB int64
+	// GPUs is the node's GPU inventory. When it is non-empty, host jobs may use
+	// only the GPU device nodes of their allocation.
+	GPUs []api.GPU
+	// Partitions the node joins.
+	Partitions []string
+	// ContainerdSocket is containerd's address; default
+	// /run/containerd/containerd.sock. ContainerdNamespace is the namespace of
+	// job containers; default "fairway".
+	ContainerdSocket    string
+	ContainerdNamespace string
+	// HeartbeatInterval is the time between heartbeats; default 10s.
+	HeartbeatInterval time.Duration
+	// CgroupParent is the cgroup below which job cgroups are made, as
+	// PARENT/NODE/job-ID-RUN; default "fairway".
+	CgroupParent string
+	// KillGrace is how long a job gets between the first signal of a kill and
+	// SIGKILL when the kill request names no grace time; default 5s.
+	KillGrace time.Duration
+	// ToolsBinary is bind-mounted into image-based containers as
+	// /usr/local/bin/fairway (and the Slurm command names); default the
+	// running executable; "-" mounts nothing.
+	ToolsBinary string
+	// Logger receives the daemon's logs; default discards them.
+	Logger *slog.Logger
+	// Clock tells the time and waits; default the real clock.
+	Clock Clock
+}
+
+// withDefaults returns cfg with every zero field set to its default.
+func (cfg Config) withDefaults() (Config, error) {
+	if cfg.Name == "" {
+		h, err := os.Hostname()
+		if err != nil {
+			return cfg, fmt.Errorf("node name: %w", err)
+		}
+		cfg.Name = h
+	}
+	if cfg.StateDir == "" {
+		cfg.StateDir = "/var/lib/fairway/noded"
+	}
+	if cfg.CPUs <= 0 {
+		cfg.CPUs = runtime.NumCPU()
+	}
+	if cfg.MemoryMB <= 0 {
+		mb, err := memTotalMB("/proc/meminfo")
+		if err != nil {
+			return cfg, fmt.Errorf("detect memory: %w", err)
+		}
+		cfg.MemoryMB = mb
+	}
+	if cfg.ContainerdSocket == "" {
+		cfg.ContainerdSocket = "/run/containerd/containerd.sock"
+	}
+	if cfg.ContainerdNamespace == "" {
+		cfg.ContainerdNamespace = "fairway"
+	}
+	if cfg.HeartbeatInterval <= 0 {
+		cfg.HeartbeatInterval = 10 * time.Second
+	}
+	if cfg.CgroupParent == "" {
+		cfg.CgroupParent = "fairway"
+	}
+	if cfg.KillGrace <= 0 {
+		cfg.KillGrace = 5 * time.Second
+	}
+	if cfg.ToolsBinary == "" {
+		if exe, err := os.Executable(); err == nil {
+			cfg.ToolsBinary = exe
+		}
+	}
+	if cfg.ToolsBinary == "-" {
+		cfg.ToolsBinary = ""
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = realClock{}
+	}
+	return cfg, nil
+}
+
+// cgroupParent is the node's cgroup: /PARENT/NODE.
+func (cfg Config) cgroupParent() string {
+	return path.Join("/", cfg.CgroupParent, sanitizeName(cfg.Name))
+}
+
+func sanitizeName(s string) string {
+	return strings.Map(func(r rune) rune {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '-', r == '_', r == '.':
+			return r
+		}
+		return '_'
+	}, s)
+}
+
+// memTotalMB reads MemTotal from a meminfo file.
+func memTotalMB(file string) (int64, error) {
+	f, err := os.Open(file)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		fields := strings.Fields(sc.Text())
+		if len(fields) >= 2 && fields[0] == "MemTotal:" {
+			kb, err := strconv.ParseInt(fields[1], 10, 64)
+			if err != nil {
+				return 0, fmt.Errorf("bad MemTotal line %q", sc.Text())
+			}
+			return kb / 1024, nil
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return 0, err
+	}
+	return 0, fmt.Errorf("%s has no MemTotal", file)
+}
+
+// bootTime reads the boot time (unix seconds) from /proc/stat; 0 if unknown.
+func bootTime() int64 {
+	f, err := os.Open("/proc/stat")
+	if err != nil {
+		return 0
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), "btime "); ok {
+			n, _ := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+			return n
+		}
+	}
+	return 0
+}
+
+// Clock tells the time and waits. Tests may drive a daemon with a fake one.
+type Clock interface {
+	Now() time.Time
+	After(d time.Duration) <-chan time.Time
+}
+
+type realClock struct{}
+
+func (realClock) Now() time.Time                         { return time.Now() }
+func (realClock) After(d time.Duration) <-chan time.Time { return time.After(d) }

@@ -1,0 +1,188 @@
+package noded
+
+import (
+	"fmt"
+	"os"
+	"os/user"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/fairway-hpc/fairway/api"
+)
+
+// defaultPath is the search path of a host job whose environment has none.
+const defaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+// jobEnv returns the environment of a job's batch script on this node: the
+// job's own environment, then the Slurm variables (which win), sorted by name.
+func jobEnv(job *api.Job, alloc api.NodeAlloc, node, controllers string, usr *user.User) []string {
+	env := map[string]string{}
+	for k, v := range job.Spec.Env {
+		env[k] = v
+	}
+	setDefault := func(k, v string) {
+		if _, ok := env[k]; !ok && v != "" {
+			env[k] = v
+		}
+	}
+	setDefault("PATH", defaultPath)
+	if usr != nil {
+		setDefault("HOME", usr.HomeDir)
+		setDefault("USER", usr.Username)
+		setDefault("LOGNAME", usr.Username)
+	}
+
+	id := job.ID.String()
+	nodes := job.NodeNames()
+	ntasks := max(job.Spec.NTasks, 1)
+	cpusPerTask := max(job.Spec.CPUsPerTask, 1)
+	set := map[string]string{
+		"SLURM_JOB_ID":            id,
+		"SLURM_JOBID":             id,
+		"SLURM_JOB_NAME":          job.Spec.Name,
+		"SLURM_JOB_PARTITION":     job.Partition,
+		"SLURM_JOB_ACCOUNT":       job.Spec.Account,
+		"SLURM_JOB_USER":          job.Spec.User,
+		"SLURM_JOB_UID":           strconv.Itoa(job.Spec.UID),
+		"SLURM_JOB_GID":           strconv.Itoa(job.Spec.GID),
+		"SLURM_SUBMIT_DIR":        job.Spec.WorkDir,
+		"SLURM_SUBMIT_HOST":       job.Spec.SubmitHost,
+		"SLURM_JOB_NODELIST":      strings.Join(nodes, ","),
+		"SLURM_NODELIST":          strings.Join(nodes, ","),
+		"SLURM_NNODES":            strconv.Itoa(len(nodes)),
+		"SLURM_JOB_NUM_NODES":     strconv.Itoa(len(nodes)),
+		"SLURM_NTASKS":            strconv.Itoa(ntasks),
+		"SLURM_NPROCS":            strconv.Itoa(ntasks),
+		"SLURM_CPUS_PER_TASK":     strconv.Itoa(cpusPerTask),
+		"SLURM_CPUS_ON_NODE":      strconv.Itoa(alloc.CPUs),
+		"SLURM_JOB_CPUS_PER_NODE": strconv.Itoa(alloc.CPUs),
+		"SLURM_MEM_PER_NODE":      strconv.FormatInt(alloc.MemoryMB, 10),
+		"SLURM_RESTART_COUNT":     strconv.Itoa(job.RestartCount),
+		"SLURM_NODEID":            "0",
+		"SLURM_PROCID":            "0",
+		"SLURM_LOCALID":           "0",
+		"SLURMD_NODENAME":         node,
+		"SLURM_CLUSTER_NAME":      "fairway",
+		"FAIRWAY_JOB_ID":          id,
+		"FAIRWAY_ADDR":            controllers,
+	}
+	if n := len(alloc.GPUs); n > 0 {
+		visible := make([]string, n)
+		indices := make([]string, n)
+		for i, g := range alloc.GPUs {
+			visible[i] = strconv.Itoa(i)
+			indices[i] = strconv.Itoa(g)
+		}
+		set["CUDA_VISIBLE_DEVICES"] = strings.Join(visible, ",")
+		set["SLURM_JOB_GPUS"] = strings.Join(indices, ",")
+		set["SLURM_GPUS_ON_NODE"] = strconv.Itoa(n)
+	}
+	for k, v := range set {
+		if v == "" {
+			delete(env, k)
+			continue
+		}
+		env[k] = v
+	}
+	setDefault("FAIRWAY_CHECKPOINT_DIR", filepath.Join(job.Spec.WorkDir, ".fairway", "checkpoint", id))
+
+	out := make([]string, 0, len(env))
+	for k, v := range env {
+		out = append(out, k+"="+v)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// outputPath turns a job's stdout or stderr path into an absolute file name
+// on this node: it expands what the controller left of Slurm's filename
+// patterns (%N, the node, above all), resolves it against the working
+// directory, and falls back to slurm-%j.out.
+func outputPath(pattern string, job *api.Job, node string) string {
+	if pattern == "" {
+		pattern = "slurm-%j.out"
+	}
+	var b strings.Builder
+	for i := 0; i < len(pattern); i++ {
+		c := pattern[i]
+		if c != '%' || i+1 == len(pattern) {
+			b.WriteByte(c)
+			continue
+		}
+		i++
+		switch pattern[i] {
+		case '%':
+			b.WriteByte('%')
+		case 'j', 'A':
+			b.WriteString(job.ID.String())
+		case 'x':
+			b.WriteString(job.Spec.Name)
+		case 'u':
+			b.WriteString(job.Spec.User)
+		case 'N':
+			b.WriteString(node)
+		case 'n', 't':
+			b.WriteString("0")
+		default:
+			b.WriteByte('%')
+			b.WriteByte(pattern[i])
+		}
+	}
+	p := b.String()
+	if !filepath.IsAbs(p) {
+		p = filepath.Join(job.Spec.WorkDir, p)
+	}
+	return filepath.Clean(p)
+}
+
+// lookupUser finds the job's user by UID; nil when the node does not know it.
+func lookupUser(uid int) (*user.User, []int) {
+	u, err := user.LookupId(strconv.Itoa(uid))
+	if err != nil {
+		return nil, nil
+	}
+	ids, err := u.GroupIds()
+	if err != nil {
+		return u, nil
+	}
+	var groups []int
+	for _, s := range ids {
+		if g, err := strconv.Atoi(s); err == nil {
+			groups = append(groups, g)
+		}
+	}
+	return u, groups
+}
+
+// gpuDevices returns the device nodes a job needs for the GPUs it was given
+// (by index): /dev/nvidiaMINOR of each, plus the control and UVM devices,
+// those of them that exist on this host.
+func gpuDevices(inventory []api.GPU, indices []int) ([]string, error) {
+	if len(indices) == 0 {
+		return nil, nil
+	}
+	byIndex := map[int]api.GPU{}
+	for _, g := range inventory {
+		byIndex[g.Index] = g
+	}
+	var devs []string
+	for _, i := range indices {
+		g, ok := byIndex[i]
+		if !ok {
+			return nil, fmt.Errorf("GPU %d of the allocation is not in this node's inventory", i)
+		}
+		devs = append(devs, fmt.Sprintf("/dev/nvidia%d", g.Minor))
+	}
+	devs = append(devs, "/dev/nvidiactl", "/dev/nvidia-uvm", "/dev/nvidia-uvm-tools")
+	// Only nodes that exist can be allowed (a node with a fake inventory,
+	// as in tests, has none).
+	present := devs[:0]
+	for _, d := range devs {
+		if _, err := os.Stat(d); err == nil {
+			present = append(present, d)
+		}
+	}
+	return present, nil
+}

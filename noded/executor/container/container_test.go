@@ -1,0 +1,77 @@
+package container
+
+import (
+	"context"
+	"testing"
+
+	"github.com/containerd/containerd/v2/core/containers"
+	"github.com/containerd/containerd/v2/pkg/oci"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/fairway-hpc/fairway/noded/executor"
+)
+
+func TestContainerID(t *testing.T) {
+	got := ContainerID(executor.Ref{JobID: 12, Run: 3, Node: "gpu/7 a"})
+	if want := "fairway-gpu_7_a-12-3"; got != want {
+		t.Errorf("ContainerID = %q, want %q", got, want)
+	}
+}
+
+func TestContainerEnvKeepsImageSearchPaths(t *testing.T) {
+	got := containerEnv([]string{"PATH=/host/bin", "HOME=/home/a", "LD_LIBRARY_PATH=/host/lib", "SLURM_JOB_ID=1"})
+	want := []string{"HOME=/home/a", "SLURM_JOB_ID=1"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("containerEnv (-want +got):\n%s", diff)
+	}
+}
+
+func TestSpecArgs(t *testing.T) {
+	e := &Executor{cfg: Config{CgroupParent: "/fairway/n1", ToolsBinary: "/usr/bin/fairway"}}
+	tests := []struct {
+		name   string
+		script string
+		stderr string
+		want   []string
+	}{
+		{"shebang script runs directly", "#!/usr/bin/env python3\n", "/w/out", []string{ScriptPath, "a"}},
+		{"plain script joins stderr to stdout", "echo hi\n", "/w/out",
+			[]string{"/bin/sh", "-c", `exec 2>&1; exec "$@"`, "fairway-job", "/bin/sh", ScriptPath, "a"}},
+		{"separate stderr file", "echo hi\n", "/w/err",
+			[]string{"/bin/sh", "-c", `exec 2>>/.fairway/stderr; exec "$@"`, "fairway-job", "/bin/sh", ScriptPath, "a"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			spec := executor.Spec{
+				Ref: executor.Ref{JobID: 1}, Script: tc.script, Args: []string{"a"},
+				WorkDir: "/w", StdoutPath: "/w/out", StderrPath: tc.stderr, UID: 1000, GID: 1000,
+			}
+			s := &oci.Spec{Process: &specs.Process{}, Linux: &specs.Linux{}}
+			for _, opt := range e.specOpts(spec, "/state/runs/1-0/slurm_script", true) {
+				if err := opt(context.Background(), nil, &containers.Container{}, s); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if diff := cmp.Diff(tc.want, s.Process.Args); diff != "" {
+				t.Errorf("args (-want +got):\n%s", diff)
+			}
+			if s.Process.Cwd != "/w" || s.Process.User.UID != 1000 || s.Linux.CgroupsPath != "/fairway/n1/job-1-0" {
+				t.Errorf("cwd %q, uid %d, cgroup %q", s.Process.Cwd, s.Process.User.UID, s.Linux.CgroupsPath)
+			}
+			dests := map[string]bool{}
+			for _, m := range s.Mounts {
+				dests[m.Destination] = true
+			}
+			for _, d := range []string{ScriptPath, "/w", "/usr/local/bin/fairway", "/usr/local/bin/scontrol", "/usr/local/bin/srun"} {
+				if !dests[d] {
+					t.Errorf("no mount at %s", d)
+				}
+			}
+			if dests[stderrPath] != (tc.stderr != spec.StdoutPath) {
+				t.Errorf("stderr mount present = %v, want %v", dests[stderrPath], tc.stderr != spec.StdoutPath)
+			}
+		})
+	}
+}

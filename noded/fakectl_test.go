@@ -1,0 +1,246 @@
+package noded
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/fairway-hpc/fairway/api"
+)
+
+// fakeController implements the endpoints the node daemon calls, with a
+// tiny state machine: events end jobs, and every change raises the index that
+// blocking queries wait on.
+type fakeController struct {
+	t   *testing.T
+	srv *httptest.Server
+
+	mu         sync.Mutex
+	changed    chan struct{} // closed and replaced on every change
+	index      uint64
+	down       bool // answer 503 to everything
+	jobs       map[api.JobID]*api.Job
+	events     []api.JobEvent
+	registered map[string]api.RegisterNodeRequest
+	registers  int
+	heartbeats []api.HeartbeatRequest
+	requests   int
+}
+
+func newFakeController(t *testing.T) *fakeController {
+	f := &fakeController{
+		t:          t,
+		changed:    make(chan struct{}),
+		index:      1,
+		jobs:       map[api.JobID]*api.Job{},
+		registered: map[string]api.RegisterNodeRequest{},
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /v1/nodes/register", f.register)
+	mux.HandleFunc("POST /v1/nodes/{name}/heartbeat", f.heartbeat)
+	mux.HandleFunc("POST /v1/nodes/{name}/events", f.postEvents)
+	mux.HandleFunc("GET /v1/nodes/{name}/jobs", f.nodeJobs)
+	f.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		f.mu.Lock()
+		f.requests++
+		down := f.down
+		f.mu.Unlock()
+		if down {
+			writeJSON(w, http.StatusServiceUnavailable, api.ErrorResponse{Error: "no leader"})
+			return
+		}
+		mux.ServeHTTP(w, r)
+	}))
+	t.Cleanup(f.srv.Close)
+	return f
+}
+
+func (f *fakeController) addr() string { return f.srv.URL }
+
+// bump records a change; the caller holds f.mu.
+func (f *fakeController) bump() {
+	f.index++
+	close(f.changed)
+	f.changed = make(chan struct{})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func (f *fakeController) register(w http.ResponseWriter, r *http.Request) {
+	var req api.RegisterNodeRequest
+	if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
+		writeJSON(w, http.StatusBadRequest, api.ErrorResponse{Error: err.Error()})
+		return
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.registered[req.Name] = req
+	f.registers++
+	f.bump()
+	writeJSON(w, http.StatusOK, api.RegisterNodeResponse{Index: f.index, Node: api.Node{Name: req.Name}})
+}
+
+func (f *fakeController) heartbeat(w http.ResponseWriter, r *http.Request) {
+	var req api.HeartbeatRequest
+	if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
+		writeJSON(w, http.StatusBadRequest, api.ErrorResponse{Error: err.Error()})
+		return
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if _, ok := f.registered[r.PathValue("name")]; !ok {
+		writeJSON(w, http.StatusNotFound, api.ErrorResponse{Error: "unknown node"})
+		return
+	}
+	f.heartbeats = append(f.heartbeats, req)
+	writeJSON(w, http.StatusOK, api.ActionResponse{Index: f.index})
+}
+
+func (f *fakeController) postEvents(w http.ResponseWriter, r *http.Request) {
+	var req api.EventsRequest
+	if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
+		writeJSON(w, http.StatusBadRequest, api.ErrorResponse{Error: err.Error()})
+		return
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, ev := range req.Events {
+		f.events = append(f.events, ev)
+		job := f.jobs[ev.JobID]
+		if job == nil || job.State != api.JobRunning || job.RestartCount != ev.Run {
+			continue // idempotent: not the current run
+		}
+		switch ev.Kind {
+		case api.EventExited, api.EventLaunchFail, api.EventLost:
+			job.State = api.JobCompleted
+			if ev.Kind != api.EventExited || ev.ExitCode != 0 || ev.Signal != 0 {
+				job.State = api.JobFailed
+			}
+			job.Alloc = nil
+		}
+	}
+	f.bump()
+	writeJSON(w, http.StatusOK, api.ActionResponse{Index: f.index})
+}
+
+func (f *fakeController) nodeJobs(w http.ResponseWriter, r *http.Request) {
+	node := r.PathValue("name")
+	minIndex, _ := strconv.ParseUint(r.URL.Query().Get("index"), 10, 64)
+	wait, _ := time.ParseDuration(r.URL.Query().Get("wait"))
+	deadline := time.After(wait)
+	for {
+		f.mu.Lock()
+		if _, ok := f.registered[node]; !ok {
+			f.mu.Unlock()
+			writeJSON(w, http.StatusNotFound, api.ErrorResponse{Error: "unknown node"})
+			return
+		}
+		if f.index > minIndex || wait == 0 {
+			resp := api.JobsResponse{Index: f.index, Now: time.Now().Unix()}
+			for _, j := range f.jobs {
+				if j.State == api.JobRunning && len(j.Alloc) > 0 && j.Alloc[0].Node == node {
+					c := *j
+					resp.Jobs = append(resp.Jobs, &c)
+				}
+			}
+			f.mu.Unlock()
+			w.Header().Set(api.IndexHeader, strconv.FormatUint(resp.Index, 10))
+			writeJSON(w, http.StatusOK, resp)
+			return
+		}
+		ch := f.changed
+		f.mu.Unlock()
+		select {
+		case <-ch:
+		case <-deadline:
+			wait = 0
+		case <-r.Context().Done():
+			return
+		}
+	}
+}
+
+// addJob makes a job RUNNING on node with run number job.RestartCount.
+func (f *fakeController) addJob(job api.Job, node string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	job.State = api.JobRunning
+	if len(job.Alloc) == 0 {
+		job.Alloc = []api.NodeAlloc{{Node: node, CPUs: max(job.Spec.CPUsPerTask, 1), MemoryMB: job.Spec.MemoryMB}}
+	}
+	job.StartTime = time.Now().Unix()
+	f.jobs[job.ID] = &job
+	f.bump()
+}
+
+// kill sets a kill request on a running job.
+func (f *fakeController) kill(id api.JobID, k api.KillRequest) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	k.RequestedAt = time.Now().Unix()
+	f.jobs[id].Kill = &k
+	f.bump()
+}
+
+// drop removes a job from the node's list without any report (as when the
+// controller marked the node down and requeued the job elsewhere).
+func (f *fakeController) drop(id api.JobID) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.jobs[id].State = api.JobPending
+	f.jobs[id].Alloc = nil
+	f.bump()
+}
+
+func (f *fakeController) setDown(down bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.down = down
+}
+
+// eventsOf returns the events reported for a job, in order.
+func (f *fakeController) eventsOf(id api.JobID) []api.JobEvent {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []api.JobEvent
+	for _, ev := range f.events {
+		if ev.JobID == id {
+			out = append(out, ev)
+		}
+	}
+	return out
+}
+
+// waitEvent polls until a job has an event of the given kind and returns it.
+func (f *fakeController) waitEvent(t *testing.T, id api.JobID, kind api.JobEventKind, within time.Duration) api.JobEvent {
+	t.Helper()
+	var got api.JobEvent
+	waitFor(t, within, func() bool {
+		for _, ev := range f.eventsOf(id) {
+			if ev.Kind == kind {
+				got = ev
+				return true
+			}
+		}
+		return false
+	}, func() string { return fmt.Sprintf("job %d: no %s event (events: %+v)", id, kind, f.eventsOf(id)) })
+	return got
+}
+
+// countKinds counts a job's events by kind.
+func (f *fakeController) countKinds(id api.JobID) map[api.JobEventKind]int {
+	out := map[api.JobEventKind]int{}
+	for _, ev := range f.eventsOf(id) {
+		out[ev.Kind]++
+	}
+	return out
+}

@@ -1,0 +1,86 @@
+package noded
+
+import (
+	"net/http"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/fairway-hpc/fairway/api"
+)
+
+// Outcomes counted by fairway_noded_jobs_ended_total's "state" label.
+const (
+	outcomeCompleted    = "completed"
+	outcomeFailed       = "failed"
+	outcomeSignaled     = "signaled"
+	outcomeOutOfMemory  = "out_of_memory"
+	outcomeLaunchFailed = "launch_failed"
+	outcomeLost         = "lost"
+)
+
+// metrics are the daemon's Prometheus metrics, in a registry of its own.
+type metrics struct {
+	reg          *prometheus.Registry
+	launched     *prometheus.CounterVec
+	ended        *prometheus.CounterVec
+	running      prometheus.Gauge
+	reportErrors prometheus.Counter
+}
+
+func newMetrics(node string) *metrics {
+	labels := prometheus.Labels{"node": node}
+	m := &metrics{
+		reg: prometheus.NewRegistry(),
+		launched: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "fairway_noded_jobs_launched_total", Help: "Job runs launched, by executor.",
+			ConstLabels: labels,
+		}, []string{"executor"}),
+		ended: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "fairway_noded_jobs_ended_total", Help: "Job runs ended, by outcome.",
+			ConstLabels: labels,
+		}, []string{"state"}),
+		running: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "fairway_noded_running_jobs", Help: "Job runs running on the node.",
+			ConstLabels: labels,
+		}),
+		reportErrors: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "fairway_noded_event_report_errors_total", Help: "Failed attempts to report job events.",
+			ConstLabels: labels,
+		}),
+	}
+	m.reg.MustRegister(m.launched, m.ended, m.running, m.reportErrors,
+		prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
+	for _, o := range []string{outcomeCompleted, outcomeFailed, outcomeSignaled, outcomeOutOfMemory, outcomeLaunchFailed, outcomeLost} {
+		m.ended.WithLabelValues(o)
+	}
+	return m
+}
+
+// outcome classifies a final event for the ended counter.
+func outcome(ev *api.JobEvent) string {
+	switch {
+	case ev.Kind == api.EventLaunchFail:
+		return outcomeLaunchFailed
+	case ev.Kind == api.EventLost:
+		return outcomeLost
+	case ev.OOM:
+		return outcomeOutOfMemory
+	case ev.Signal != 0:
+		return outcomeSignaled
+	case ev.ExitCode != 0:
+		return outcomeFailed
+	}
+	return outcomeCompleted
+}
+
+// handler serves /metrics and /healthz.
+func (m *metrics) handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{}))
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/plain")
+		_, _ = w.Write([]byte("ok\n"))
+	})
+	return mux
+}

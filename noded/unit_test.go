@@ -1,0 +1,184 @@
+package noded
+
+import (
+	"os/user"
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/fairway-hpc/fairway/api"
+	"github.com/fairway-hpc/fairway/noded/executor"
+)
+
+func executorRef(node string, id api.JobID) executor.Ref {
+	return executor.Ref{JobID: id, Node: node}
+}
+
+func TestExitEvent(t *testing.T) {
+	tests := []struct {
+		name string
+		st   executor.ExitStatus
+		sent []int
+		want api.JobEvent
+	}{
+		{"success", executor.ExitStatus{Code: 0}, nil, api.JobEvent{Kind: api.EventExited}},
+		{"plain failure", executor.ExitStatus{Code: 3}, nil, api.JobEvent{Kind: api.EventExited, ExitCode: 3}},
+		{"143 without a TERM sent is an exit code", executor.ExitStatus{Code: 143}, nil, api.JobEvent{Kind: api.EventExited, ExitCode: 143}},
+		{"143 after TERM is the signal", executor.ExitStatus{Code: 143}, []int{15}, api.JobEvent{Kind: api.EventExited, Signal: 15}},
+		{"137 after USR1, TERM, KILL", executor.ExitStatus{Code: 137}, []int{10, 15, 9}, api.JobEvent{Kind: api.EventExited, Signal: 9}},
+		{"OOM kill", executor.ExitStatus{Code: 137, OOM: true}, nil, api.JobEvent{Kind: api.EventExited, Signal: 9, OOM: true}},
+		{"OOM of a child, script went on", executor.ExitStatus{Code: 1, OOM: true}, nil, api.JobEvent{Kind: api.EventExited, ExitCode: 1, OOM: true}},
+		{"message kept", executor.ExitStatus{Code: 137, Message: "m"}, []int{9}, api.JobEvent{Kind: api.EventExited, Signal: 9, Message: "m"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if diff := cmp.Diff(tc.want, exitEvent(tc.st, tc.sent)); diff != "" {
+				t.Errorf("exitEvent (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestOutputPath(t *testing.T) {
+	job := &api.Job{ID: 42, Spec: api.JobSpec{Name: "train", User: "ann", WorkDir: "/home/ann/run"}}
+	tests := []struct {
+		pattern string
+		want    string
+	}{
+		{"", "/home/ann/run/slurm-42.out"},
+		{"out/%x-%j.log", "/home/ann/run/out/train-42.log"},
+		{"/scratch/%u/%N.%j", "/scratch/ann/gpu7.42"},
+		{"/abs/already-expanded-42.out", "/abs/already-expanded-42.out"},
+		{"100%%-%q-%", "/home/ann/run/100%-%q-%"},
+		{"task%n-%t", "/home/ann/run/task0-0"},
+	}
+	for _, tc := range tests {
+		if got := outputPath(tc.pattern, job, "gpu7"); got != tc.want {
+			t.Errorf("outputPath(%q) = %q, want %q", tc.pattern, got, tc.want)
+		}
+	}
+}
+
+func TestJobEnv(t *testing.T) {
+	job := &api.Job{
+		ID:           7,
+		Partition:    "h100",
+		RestartCount: 2,
+		Spec: api.JobSpec{
+			Name: "sweep", User: "ann", UID: 1000, GID: 100, Account: "search",
+			NTasks: 4, CPUsPerTask: 2, WorkDir: "/home/ann",
+			Env: map[string]string{"PATH": "/opt/bin:/usr/bin", "SLURM_JOB_ID": "stale", "MY": "1"},
+		},
+		Alloc: []api.NodeAlloc{
+			{Node: "g1", CPUs: 8, MemoryMB: 16384, GPUs: []int{2, 5}},
+			{Node: "g2", CPUs: 8, MemoryMB: 16384, GPUs: []int{0, 1}},
+		},
+	}
+	usr := &user.User{Username: "ann", HomeDir: "/home/ann"}
+	got := map[string]string{}
+	for _, kv := range jobEnv(job, job.Alloc[0], "g1", "http://c1:6817,http://c2:6817", usr) {
+		k, v, _ := strings.Cut(kv, "=")
+		got[k] = v
+	}
+	want := map[string]string{
+		"PATH": "/opt/bin:/usr/bin", "MY": "1", "HOME": "/home/ann", "USER": "ann", "LOGNAME": "ann",
+		"SLURM_JOB_ID": "7", "SLURM_JOBID": "7", "SLURM_JOB_NAME": "sweep", "SLURM_JOB_PARTITION": "h100",
+		"SLURM_JOB_ACCOUNT": "search", "SLURM_JOB_USER": "ann", "SLURM_JOB_UID": "1000", "SLURM_JOB_GID": "100",
+		"SLURM_SUBMIT_DIR": "/home/ann", "SLURM_JOB_NODELIST": "g1,g2", "SLURM_NODELIST": "g1,g2",
+		"SLURM_NNODES": "2", "SLURM_JOB_NUM_NODES": "2", "SLURM_NTASKS": "4", "SLURM_NPROCS": "4",
+		"SLURM_CPUS_PER_TASK": "2", "SLURM_CPUS_ON_NODE": "8", "SLURM_JOB_CPUS_PER_NODE": "8",
+		"SLURM_MEM_PER_NODE": "16384", "SLURM_RESTART_COUNT": "2",
+		"SLURM_NODEID": "0", "SLURM_PROCID": "0", "SLURM_LOCALID": "0", "SLURMD_NODENAME": "g1",
+		"SLURM_CLUSTER_NAME": "fairway", "FAIRWAY_JOB_ID": "7", "FAIRWAY_ADDR": "http://c1:6817,http://c2:6817",
+		"CUDA_VISIBLE_DEVICES": "0,1", "SLURM_JOB_GPUS": "2,5", "SLURM_GPUS_ON_NODE": "2",
+		"FAIRWAY_CHECKPOINT_DIR": "/home/ann/.fairway/checkpoint/7",
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("jobEnv (-want +got):\n%s", diff)
+	}
+}
+
+func TestParseSignal(t *testing.T) {
+	tests := []struct {
+		in   string
+		want syscall.Signal
+		err  bool
+	}{
+		{"USR1", syscall.SIGUSR1, false},
+		{"SIGTERM", syscall.SIGTERM, false},
+		{"usr2", syscall.SIGUSR2, false},
+		{"9", syscall.SIGKILL, false},
+		{"NOPE", 0, true},
+		{"0", 0, true},
+	}
+	for _, tc := range tests {
+		got, err := parseSignal(tc.in)
+		if (err != nil) != tc.err || got != tc.want {
+			t.Errorf("parseSignal(%q) = %v, %v; want %v, error %v", tc.in, got, err, tc.want, tc.err)
+		}
+	}
+}
+
+func TestAdvertised(t *testing.T) {
+	tests := []struct{ addr, want string }{
+		{"[::]:9100", "n1:9100"},
+		{"0.0.0.0:9100", "n1:9100"},
+		{"10.0.0.5:9100", "10.0.0.5:9100"},
+	}
+	for _, tc := range tests {
+		if got := advertised(tc.addr, "n1"); got != tc.want {
+			t.Errorf("advertised(%q) = %q, want %q", tc.addr, got, tc.want)
+		}
+	}
+}
+
+func TestGPUDevicesSkipsMissingNodes(t *testing.T) {
+	inv := []api.GPU{{Index: 0, Minor: 0}, {Index: 1, Minor: 7}}
+	devs, err := gpuDevices(inv, []int{1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range devs {
+		if d == "/dev/nvidia0" {
+			t.Errorf("devices %v include a GPU that was not allocated", devs)
+		}
+	}
+	if _, err := gpuDevices(inv, []int{3}); err == nil {
+		t.Error("GPU 3 is not in the inventory, want an error")
+	}
+}
+
+func TestStoreRoundTrip(t *testing.T) {
+	s, err := newStore(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs := []*record{
+		{JobID: 3, Run: 0, Executor: kindHost, Launched: true, SignalsSent: []int{15}},
+		{JobID: 3, Run: 1, Executor: kindContainer, End: &api.JobEvent{JobID: 3, Run: 1, Kind: api.EventLost}},
+	}
+	for _, r := range recs {
+		if err := s.save(r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, bad, err := s.load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(recs, got); diff != "" {
+		t.Errorf("load (-want +got):\n%s", diff)
+	}
+	if len(bad) != 0 {
+		t.Errorf("bad = %v", bad)
+	}
+	if err := s.remove(runKey{3, 0}); err != nil {
+		t.Fatal(err)
+	}
+	got, _, _ = s.load()
+	if len(got) != 1 || got[0].Run != 1 {
+		t.Errorf("after remove: %+v", got)
+	}
+}

@@ -1,0 +1,422 @@
+package raftstore
+
+import (
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+
+	"github.com/fairway-hpc/fairway/api"
+	memdb "github.com/hashicorp/go-memdb"
+)
+
+// writer applies one command inside a memdb write transaction. Stored
+// objects are never modified: a handler copies an object, changes the copy
+// and inserts it (copy-on-write), so read views taken earlier stay intact.
+type writer struct {
+	txn *memdb.Txn
+	log *slog.Logger
+}
+
+// meta returns the meta row (read-only).
+func (w *writer) meta() *meta { return getMeta(w.txn) }
+
+// put inserts or replaces an object.
+func (w *writer) put(table string, obj any) error {
+	if err := w.txn.Insert(table, obj); err != nil {
+		return fmt.Errorf("insert into %s: %w", table, err)
+	}
+	return nil
+}
+
+// job returns a stored job (read-only) or an ErrNotFound error.
+func (w *writer) job(id api.JobID) (*api.Job, error) {
+	j := getJob(w.txn, id)
+	if j == nil {
+		return nil, notFoundf("job %d not found", id)
+	}
+	return j, nil
+}
+
+// submitJobs applies SubmitJobs.
+func (w *writer) submitJobs(c *SubmitJobs) ([]api.JobID, error) {
+	if len(c.Specs) == 0 {
+		return nil, &api.FieldError{Field: "jobs", Value: "", Msg: "at least one job is required"}
+	}
+	m := *w.meta()
+	ids := make([]api.JobID, 0, len(c.Specs))
+	for _, spec := range c.Specs {
+		part, err := submitPartition(&m.Config, &spec)
+		if err != nil {
+			return nil, err
+		}
+		j := &api.Job{
+			ID:         m.NextJobID,
+			Spec:       copySpec(spec),
+			State:      api.JobPending,
+			Reason:     api.ReasonPriority,
+			Partition:  part,
+			SubmitTime: c.Now,
+		}
+		if spec.Hold {
+			j.Reason = api.ReasonHeldUser
+		}
+		j.StdoutPath, j.StderrPath = outputPaths(j, "")
+		if err := w.put(tableJobs, j); err != nil {
+			return nil, fmt.Errorf("submit job %d: %w", j.ID, err)
+		}
+		ids = append(ids, j.ID)
+		m.NextJobID++
+	}
+	if err := w.put(tableMeta, &m); err != nil {
+		return nil, fmt.Errorf("submit jobs: %w", err)
+	}
+	return ids, nil
+}
+
+// submitPartition returns the partition a new job is listed in: the first it
+// names, or the default one. Named partitions must exist when the
+// configuration has any.
+func submitPartition(cfg *api.ClusterConfig, spec *api.JobSpec) (string, error) {
+	if len(spec.Partitions) == 0 {
+		p, _ := cfg.DefaultPartition()
+		return p.Name, nil
+	}
+	if len(cfg.Partitions) > 0 {
+		for _, name := range spec.Partitions {
+			if _, ok := cfg.Partition(name); !ok {
+				names := make([]string, len(cfg.Partitions))
+				for i, p := range cfg.Partitions {
+					names[i] = p.Name
+				}
+				return "", &api.FieldError{
+					Field: "partition",
+					Value: name,
+					Msg:   "no such partition; known partitions: " + strings.Join(names, ","),
+				}
+			}
+		}
+	}
+	return spec.Partitions[0], nil
+}
+
+// cancelJob applies CancelJob.
+func (w *writer) cancelJob(c *CancelJob) error {
+	j, err := w.job(c.ID)
+	if err != nil {
+		return err
+	}
+	nj := copyJob(j)
+	switch j.State {
+	case api.JobPending:
+		nj.State = api.JobCancelled
+		nj.Reason = c.Reason
+		if nj.Reason == "" {
+			nj.Reason = api.ReasonNone
+		}
+		nj.EndTime = c.Now
+		nj.ExpectedStart = 0
+	case api.JobRunning:
+		if k := j.Kill; k != nil && !k.Requeue && k.State == api.JobCancelled {
+			return nil // already being cancelled
+		}
+		nj.Kill = &api.KillRequest{State: api.JobCancelled, Reason: c.Reason, RequestedAt: c.Now}
+	default:
+		return conflictf("job %d already %s", c.ID, j.State)
+	}
+	return w.put(tableJobs, nj)
+}
+
+// holdJob applies HoldJob.
+func (w *writer) holdJob(c *HoldJob) error {
+	j, err := w.job(c.ID)
+	if err != nil {
+		return err
+	}
+	if j.State != api.JobPending {
+		return conflictf("job %d is %s: only pending jobs can be held", c.ID, j.State)
+	}
+	if j.Spec.Hold {
+		return nil
+	}
+	nj := copyJob(j)
+	nj.Spec.Hold = true
+	nj.Reason = api.ReasonHeldUser
+	nj.ExpectedStart = 0
+	return w.put(tableJobs, nj)
+}
+
+// releaseJob applies ReleaseJob.
+func (w *writer) releaseJob(c *ReleaseJob) error {
+	j, err := w.job(c.ID)
+	if err != nil {
+		return err
+	}
+	if j.State != api.JobPending {
+		return conflictf("job %d is %s: only pending jobs can be released", c.ID, j.State)
+	}
+	if !j.Spec.Hold {
+		return nil
+	}
+	nj := copyJob(j)
+	nj.Spec.Hold = false
+	nj.Reason = api.ReasonPriority
+	return w.put(tableJobs, nj)
+}
+
+// requeueJob applies RequeueJob.
+func (w *writer) requeueJob(c *RequeueJob) error {
+	j, err := w.job(c.ID)
+	if err != nil {
+		return err
+	}
+	nj := copyJob(j)
+	switch {
+	case j.State == api.JobPending:
+		return nil
+	case j.State == api.JobRunning:
+		if k := j.Kill; k != nil {
+			if k.Requeue {
+				return nil
+			}
+			return conflictf("job %d is already being stopped (%s)", c.ID, k.State)
+		}
+		nj.Kill = &api.KillRequest{
+			State:       api.JobPending,
+			Requeue:     true,
+			Reason:      api.ReasonRequeued,
+			RequestedAt: c.Now,
+		}
+	default: // finished: back to pending at once, as scontrol requeue does
+		nj.RestartCount++
+		resetForRequeue(nj)
+	}
+	return w.put(tableJobs, nj)
+}
+
+// killJob applies KillJob.
+func (w *writer) killJob(c *KillJob) error {
+	k := c.Kill
+	if k.Requeue {
+		if k.State == "" {
+			k.State = api.JobPending
+		}
+		if k.State != api.JobPending && k.State != api.JobPreempted {
+			return &api.FieldError{Field: "kill.state", Value: string(k.State), Msg: "a requeue ends in PENDING or PREEMPTED"}
+		}
+	} else if !k.State.Final() {
+		return &api.FieldError{Field: "kill.state", Value: string(k.State), Msg: "must be a final state such as CANCELLED, TIMEOUT or PREEMPTED"}
+	}
+	j, err := w.job(c.ID)
+	if err != nil {
+		return err
+	}
+	if j.State != api.JobRunning {
+		return conflictf("job %d is %s, not RUNNING", c.ID, j.State)
+	}
+	if j.Kill != nil {
+		return nil
+	}
+	if k.RequestedAt == 0 {
+		k.RequestedAt = c.Now
+	}
+	nj := copyJob(j)
+	nj.Kill = &k
+	return w.put(tableJobs, nj)
+}
+
+// expireJobs applies ExpireJobs.
+func (w *writer) expireJobs(c *ExpireJobs) (int, error) {
+	n := 0
+	for _, j := range allJobs(w.txn) {
+		if !j.State.Final() || j.EndTime >= c.Before {
+			continue
+		}
+		if err := w.txn.Delete(tableJobs, j); err != nil {
+			return 0, fmt.Errorf("expire job %d: %w", j.ID, err)
+		}
+		n++
+	}
+	return n, nil
+}
+
+// jobEvents applies JobEvents. Events that do not match the current run of a
+// running job on the reporting node are ignored.
+func (w *writer) jobEvents(c *JobEvents) error {
+	for _, ev := range c.Events {
+		node := c.Node
+		if node == "" {
+			node = ev.Node
+		}
+		ignore := func(why string) {
+			w.log.Debug("raftstore: ignoring job event", "job", ev.JobID, "run", ev.Run, "kind", ev.Kind, "node", node, "why", why)
+		}
+		if ev.Node != "" && ev.Node != node {
+			ignore("event names node " + ev.Node)
+			continue
+		}
+		j := getJob(w.txn, ev.JobID)
+		switch {
+		case j == nil:
+			ignore("no such job")
+			continue
+		case j.State != api.JobRunning:
+			ignore("job is " + string(j.State))
+			continue
+		case ev.Run != j.RestartCount:
+			ignore(fmt.Sprintf("current run is %d", j.RestartCount))
+			continue
+		case !slices.Contains(j.NodeNames(), node):
+			ignore("node is not in the job's allocation")
+			continue
+		}
+		var o outcome
+		switch ev.Kind {
+		case api.EventStarted:
+			continue
+		case api.EventExited:
+			o = exitOutcome(j, ev)
+		case api.EventLaunchFail:
+			o = outcome{
+				runState: api.JobFailed,
+				jobState: api.JobFailed,
+				reason:   api.ReasonLaunchFailed + ": " + ev.Message,
+				exitCode: ev.ExitCode,
+				signal:   ev.Signal,
+			}
+		case api.EventLost:
+			reason := "NodeFail: job lost by node " + node
+			if ev.Message != "" {
+				reason += ": " + ev.Message
+			}
+			o = lostOutcome(j, reason)
+		default:
+			ignore("unknown event kind")
+			continue
+		}
+		nj := copyJob(j)
+		endRun(nj, o, c.Now)
+		if err := w.put(tableJobs, nj); err != nil {
+			return fmt.Errorf("job %d event %s: %w", ev.JobID, ev.Kind, err)
+		}
+	}
+	return nil
+}
+
+// outcome is how a run ends: the state recorded in the run and the state the
+// job moves to (PENDING: requeued).
+type outcome struct {
+	runState api.JobState
+	jobState api.JobState
+	reason   string
+	exitCode int
+	signal   int
+}
+
+// exitOutcome decides how a run that exited ends.
+func exitOutcome(j *api.Job, ev api.JobEvent) outcome {
+	var o outcome
+	switch {
+	case j.Kill != nil:
+		o = killOutcome(j.Kill)
+	case ev.OOM:
+		o = outcome{runState: api.JobOutOfMemory, jobState: api.JobOutOfMemory, reason: "OutOfMemory"}
+	case ev.ExitCode == 0 && ev.Signal == 0:
+		o = outcome{runState: api.JobCompleted, jobState: api.JobCompleted, reason: api.ReasonNone}
+	case ev.Signal != 0:
+		o = outcome{runState: api.JobFailed, jobState: api.JobFailed, reason: fmt.Sprintf("RaisedSignal:%d", ev.Signal)}
+	default:
+		o = outcome{runState: api.JobFailed, jobState: api.JobFailed, reason: api.ReasonNonZeroExit}
+	}
+	o.exitCode, o.signal = ev.ExitCode, ev.Signal
+	return o
+}
+
+// killOutcome is how a run that was asked to stop ends: requeued (recorded
+// as PREEMPTED or REQUEUED) or in the kill's state.
+func killOutcome(k *api.KillRequest) outcome {
+	if k.Requeue {
+		o := outcome{runState: api.JobRequeued, jobState: api.JobPending, reason: k.Reason}
+		if k.State == api.JobPreempted {
+			o.runState = api.JobPreempted
+		}
+		if o.reason == "" {
+			o.reason = api.ReasonRequeued
+		}
+		return o
+	}
+	st := k.State
+	if !st.Final() {
+		st = api.JobCancelled
+	}
+	o := outcome{runState: st, jobState: st, reason: k.Reason}
+	if o.reason == "" {
+		switch st {
+		case api.JobTimeout:
+			o.reason = api.ReasonTimeLimit
+		case api.JobCancelled:
+			o.reason = api.ReasonCancelled
+		default:
+			o.reason = string(st)
+		}
+	}
+	return o
+}
+
+// lostOutcome is how a run whose node lost it (or went down) ends: recorded
+// NODE_FAIL, and the job requeued if it may be, else ending NODE_FAIL. A job
+// that was being stopped for good (cancelled, timed out) ends as the stop
+// asked instead of coming back.
+func lostOutcome(j *api.Job, reason string) outcome {
+	if k := j.Kill; k != nil && !k.Requeue {
+		return killOutcome(k)
+	}
+	o := outcome{runState: api.JobNodeFail, jobState: api.JobNodeFail, reason: reason}
+	if j.Kill != nil || j.Spec.Requeueable() {
+		o.jobState = api.JobPending
+	}
+	return o
+}
+
+// endRun ends the current run of a job (a copy being changed): the run is
+// recorded, and the job either ends or goes back to PENDING with its restart
+// count raised. Alloc and Kill are cleared either way.
+func endRun(j *api.Job, o outcome, now int64) {
+	for i := len(j.Runs) - 1; i >= 0; i-- {
+		if j.Runs[i].Run == j.RestartCount {
+			r := &j.Runs[i]
+			r.State = o.runState
+			r.EndTime = now
+			r.ExitCode = o.exitCode
+			r.Signal = o.signal
+			r.Reason = o.reason
+			break
+		}
+	}
+	if o.jobState == api.JobPending {
+		j.RestartCount++
+		resetForRequeue(j)
+		return
+	}
+	j.State = o.jobState
+	j.Reason = o.reason
+	j.EndTime = now
+	j.ExitCode = o.exitCode
+	j.Signal = o.signal
+	j.Alloc = nil
+	j.Kill = nil
+}
+
+// resetForRequeue makes a job PENDING for its next run. SubmitTime, Runs and
+// RestartCount are kept.
+func resetForRequeue(j *api.Job) {
+	j.State = api.JobPending
+	j.Reason = api.ReasonRequeued
+	j.StartTime = 0
+	j.EndTime = 0
+	j.ExpectedStart = 0
+	j.ExitCode = 0
+	j.Signal = 0
+	j.Alloc = nil
+	j.Kill = nil
+}

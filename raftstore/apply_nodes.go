@@ -1,0 +1,92 @@
+package raftstore
+
+import (
+	"fmt"
+	"slices"
+
+	"github.com/fairway-hpc/fairway/api"
+)
+
+// registerNode applies RegisterNode.
+func (w *writer) registerNode(c *RegisterNode) error {
+	req := c.Req
+	if req.Name == "" {
+		return &api.FieldError{Field: "name", Value: "", Msg: "a node name is required"}
+	}
+	n := &api.Node{
+		Name:          req.Name,
+		Addr:          req.Addr,
+		Resources:     copyResources(req.Resources),
+		Partitions:    slices.Clone(req.Partitions),
+		State:         api.NodeIdle,
+		LastHeartbeat: c.Now,
+		BootTime:      req.BootTime,
+	}
+	if old := getNode(w.txn, req.Name); old != nil && old.State == api.NodeDrain {
+		n.State, n.Reason = old.State, old.Reason
+	}
+	if err := w.put(tableNodes, n); err != nil {
+		return fmt.Errorf("register node %s: %w", req.Name, err)
+	}
+	return nil
+}
+
+// markNodeDown applies MarkNodeDown: the node goes DOWN and each job
+// running on it is requeued (run recorded NODE_FAIL) or ends NODE_FAIL.
+func (w *writer) markNodeDown(c *MarkNodeDown) ([]api.JobID, error) {
+	n := getNode(w.txn, c.Node)
+	if n == nil {
+		return nil, notFoundf("node %q not found", c.Node)
+	}
+	nn := copyNode(n)
+	nn.State = api.NodeDown
+	nn.Reason = c.Reason
+	if err := w.put(tableNodes, nn); err != nil {
+		return nil, fmt.Errorf("mark node %s down: %w", c.Node, err)
+	}
+	reason := "NodeFail: node " + c.Node + " down"
+	if c.Reason != "" {
+		reason += ": " + c.Reason
+	}
+	var affected []api.JobID
+	for _, j := range runningJobsOnNode(w.txn, c.Node) {
+		nj := copyJob(j)
+		endRun(nj, lostOutcome(j, reason), c.Now)
+		if err := w.put(tableJobs, nj); err != nil {
+			return nil, fmt.Errorf("mark node %s down: job %d: %w", c.Node, j.ID, err)
+		}
+		affected = append(affected, j.ID)
+	}
+	return affected, nil
+}
+
+// setConfig applies SetConfig. Partition names must be given and unique.
+func (w *writer) setConfig(c *SetConfig) error {
+	seen := map[string]bool{}
+	for _, p := range c.Config.Partitions {
+		if p.Name == "" {
+			return &api.FieldError{Field: "partitions", Value: "", Msg: "every partition needs a name"}
+		}
+		if seen[p.Name] {
+			return &api.FieldError{Field: "partitions", Value: p.Name, Msg: "partition names must be unique"}
+		}
+		seen[p.Name] = true
+	}
+	m := *w.meta()
+	m.Config = copyConfig(c.Config)
+	if err := w.put(tableMeta, &m); err != nil {
+		return fmt.Errorf("set config: %w", err)
+	}
+	return nil
+}
+
+// setControllerAddr applies SetControllerAddr.
+func (w *writer) setControllerAddr(c *SetControllerAddr) error {
+	if c.ID == "" {
+		return &api.FieldError{Field: "id", Value: "", Msg: "a controller ID is required"}
+	}
+	if err := w.put(tableControllers, &Controller{ID: c.ID, HTTPAddr: c.HTTPAddr}); err != nil {
+		return fmt.Errorf("set controller %s address: %w", c.ID, err)
+	}
+	return nil
+}

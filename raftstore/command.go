@@ -1,0 +1,207 @@
+package raftstore
+
+import (
+	"encoding/json"
+	"fmt"
+
+	"github.com/fairway-hpc/fairway/api"
+)
+
+// Command is a state change committed through raft. It is implemented only by
+// the command structs of this package. A command carries everything its
+// apply needs (the leader's clock, IDs chosen by the leader), so applying it
+// is a pure function of the state and the command.
+type Command interface {
+	commandType() commandType
+}
+
+// commandType is the first byte of every raft log entry this package writes;
+// the rest is the command as JSON. The values are stored in raft logs and
+// snapshots of running clusters: never renumber, only append.
+type commandType uint8
+
+const (
+	cmdSubmitJobs        commandType = 1
+	cmdCancelJob         commandType = 2
+	cmdHoldJob           commandType = 3
+	cmdReleaseJob        commandType = 4
+	cmdRequeueJob        commandType = 5
+	cmdKillJob           commandType = 6
+	cmdApplyPlan         commandType = 7
+	cmdJobEvents         commandType = 8
+	cmdRegisterNode      commandType = 9
+	cmdMarkNodeDown      commandType = 10
+	cmdSetConfig         commandType = 11
+	cmdSetControllerAddr commandType = 12
+	cmdExpireJobs        commandType = 13
+)
+
+// SubmitJobs adds jobs, atomically: all are accepted or none. Its result is
+// the []api.JobID assigned, in Specs order. A spec naming a partition the
+// configuration does not have is rejected with an *api.FieldError.
+type SubmitJobs struct {
+	Now   int64         `json:"now"` // submit time, unix seconds
+	Specs []api.JobSpec `json:"specs"`
+}
+
+// CancelJob cancels a job: a pending job ends CANCELLED at once, a running one
+// is asked to stop (Kill with State CANCELLED). Cancelling a finished job is an
+// ErrConflict, an unknown one ErrNotFound.
+type CancelJob struct {
+	Now    int64     `json:"now"`
+	ID     api.JobID `json:"id"`
+	Reason string    `json:"reason,omitempty"`
+}
+
+// HoldJob holds a pending job (reason JobHeldUser); the scheduler skips it.
+type HoldJob struct {
+	ID api.JobID `json:"id"`
+}
+
+// ReleaseJob releases a held pending job.
+type ReleaseJob struct {
+	ID api.JobID `json:"id"`
+}
+
+// RequeueJob puts a job back to PENDING: a running job is asked to stop
+// (Kill with Requeue), a finished one is requeued at once (as Slurm's
+// scontrol requeue does), a pending one is left as it is.
+type RequeueJob struct {
+	Now int64     `json:"now"`
+	ID  api.JobID `json:"id"`
+}
+
+// KillJob asks a running job to stop for the reason in Kill (time limit,
+// preemption). It does nothing when the job is already being stopped.
+type KillJob struct {
+	Now  int64           `json:"now"`
+	ID   api.JobID       `json:"id"`
+	Kill api.KillRequest `json:"kill"`
+}
+
+// ApplyPlan commits a scheduler plan after verifying it against the current
+// state. Its result is the []api.JobID of the starts that were applied; a
+// start that no longer fits is dropped.
+type ApplyPlan struct {
+	Plan api.Plan `json:"plan"`
+}
+
+// JobEvents records events reported by a node daemon. Events that do not
+// concern the current run of a running job on this node are ignored, so a
+// node may resend them safely.
+type JobEvents struct {
+	Now    int64          `json:"now"`
+	Node   string         `json:"node"` // the reporting node; empty: each event's Node
+	Events []api.JobEvent `json:"events"`
+}
+
+// RegisterNode inserts or updates a node. A DOWN node becomes usable again; a
+// drained node stays drained.
+type RegisterNode struct {
+	Now int64                   `json:"now"`
+	Req api.RegisterNodeRequest `json:"req"`
+}
+
+// MarkNodeDown marks a node DOWN and ends or requeues the jobs running on it.
+// Its result is the []api.JobID of the jobs affected.
+type MarkNodeDown struct {
+	Now    int64  `json:"now"`
+	Node   string `json:"node"`
+	Reason string `json:"reason"`
+}
+
+// SetConfig replaces the cluster configuration.
+type SetConfig struct {
+	Config api.ClusterConfig `json:"config"`
+}
+
+// SetControllerAddr records the HTTP address of a controller, so that
+// followers can forward writes to the leader.
+type SetControllerAddr struct {
+	ID       string `json:"id"`
+	HTTPAddr string `json:"http_addr"`
+}
+
+// ExpireJobs deletes finished jobs that ended before Before (unix seconds).
+// Its result is the number of jobs deleted (int).
+type ExpireJobs struct {
+	Now    int64 `json:"now"`
+	Before int64 `json:"before"`
+}
+
+func (SubmitJobs) commandType() commandType        { return cmdSubmitJobs }
+func (CancelJob) commandType() commandType         { return cmdCancelJob }
+func (HoldJob) commandType() commandType           { return cmdHoldJob }
+func (ReleaseJob) commandType() commandType        { return cmdReleaseJob }
+func (RequeueJob) commandType() commandType        { return cmdRequeueJob }
+func (KillJob) commandType() commandType           { return cmdKillJob }
+func (ApplyPlan) commandType() commandType         { return cmdApplyPlan }
+func (JobEvents) commandType() commandType         { return cmdJobEvents }
+func (RegisterNode) commandType() commandType      { return cmdRegisterNode }
+func (MarkNodeDown) commandType() commandType      { return cmdMarkNodeDown }
+func (SetConfig) commandType() commandType         { return cmdSetConfig }
+func (SetControllerAddr) commandType() commandType { return cmdSetControllerAddr }
+func (ExpireJobs) commandType() commandType        { return cmdExpireJobs }
+
+// encodeCommand writes a command as its type byte followed by its JSON.
+func encodeCommand(cmd Command) ([]byte, error) {
+	if cmd == nil {
+		return nil, fmt.Errorf("encode command: nil command")
+	}
+	body, err := json.Marshal(cmd)
+	if err != nil {
+		return nil, fmt.Errorf("encode command %T: %w", cmd, err)
+	}
+	out := make([]byte, 0, len(body)+1)
+	out = append(out, byte(cmd.commandType()))
+	return append(out, body...), nil
+}
+
+// newCommand returns an empty command of the given type, or nil.
+func newCommand(t commandType) Command {
+	switch t {
+	case cmdSubmitJobs:
+		return &SubmitJobs{}
+	case cmdCancelJob:
+		return &CancelJob{}
+	case cmdHoldJob:
+		return &HoldJob{}
+	case cmdReleaseJob:
+		return &ReleaseJob{}
+	case cmdRequeueJob:
+		return &RequeueJob{}
+	case cmdKillJob:
+		return &KillJob{}
+	case cmdApplyPlan:
+		return &ApplyPlan{}
+	case cmdJobEvents:
+		return &JobEvents{}
+	case cmdRegisterNode:
+		return &RegisterNode{}
+	case cmdMarkNodeDown:
+		return &MarkNodeDown{}
+	case cmdSetConfig:
+		return &SetConfig{}
+	case cmdSetControllerAddr:
+		return &SetControllerAddr{}
+	case cmdExpireJobs:
+		return &ExpireJobs{}
+	}
+	return nil
+}
+
+// decodeCommand reads a command written by encodeCommand. The result is a
+// pointer to the command struct.
+func decodeCommand(data []byte) (Command, error) {
+	if len(data) == 0 {
+		return nil, fmt.Errorf("decode command: empty log entry")
+	}
+	cmd := newCommand(commandType(data[0]))
+	if cmd == nil {
+		return nil, fmt.Errorf("decode command: unknown command type %d", data[0])
+	}
+	if err := json.Unmarshal(data[1:], cmd); err != nil {
+		return nil, fmt.Errorf("decode command type %d: %w", data[0], err)
+	}
+	return cmd, nil
+}

@@ -1,0 +1,137 @@
+package raftstore
+
+import (
+	"fmt"
+
+	"github.com/fairway-hpc/fairway/api"
+	memdb "github.com/hashicorp/go-memdb"
+)
+
+// Table and index names of the state store.
+const (
+	tableJobs        = "jobs"
+	tableNodes       = "nodes"
+	tableControllers = "controllers"
+	tableMeta        = "meta"
+
+	indexID    = "id"
+	indexState = "state" // jobs by state, then ID
+	indexNode  = "node"  // RUNNING jobs by the nodes of their allocation
+
+	metaKey = "cluster"
+)
+
+// meta is the single row of the meta table: the raft index the state
+// reflects, the job ID counter and the cluster configuration. It is replaced
+// as a whole, never modified in place.
+type meta struct {
+	Key       string
+	Index     uint64
+	NextJobID api.JobID
+	Config    api.ClusterConfig
+}
+
+// Controller is a row of the controllers table: the HTTP address a controller
+// advertises, so that followers can forward writes to the leader.
+type Controller struct {
+	ID       string `json:"id"`
+	HTTPAddr string `json:"http_addr"`
+}
+
+// schema returns the state store's schema. Jobs are ordered by ID (memdb's
+// uint index is big-endian); the state index lets the scheduler read the
+// active jobs without scanning finished ones, and the node index serves the
+// node daemons' assignment queries.
+func schema() *memdb.DBSchema {
+	return &memdb.DBSchema{
+		Tables: map[string]*memdb.TableSchema{
+			tableJobs: {
+				Name: tableJobs,
+				Indexes: map[string]*memdb.IndexSchema{
+					indexID: {
+						Name:    indexID,
+						Unique:  true,
+						Indexer: &memdb.UintFieldIndex{Field: "ID"},
+					},
+					indexState: {
+						Name:    indexState,
+						Indexer: &memdb.StringFieldIndex{Field: "State"},
+					},
+					indexNode: {
+						Name:         indexNode,
+						AllowMissing: true,
+						Indexer:      runningNodesIndex{},
+					},
+				},
+			},
+			tableNodes: {
+				Name: tableNodes,
+				Indexes: map[string]*memdb.IndexSchema{
+					indexID: {
+						Name:    indexID,
+						Unique:  true,
+						Indexer: &memdb.StringFieldIndex{Field: "Name"},
+					},
+				},
+			},
+			tableControllers: {
+				Name: tableControllers,
+				Indexes: map[string]*memdb.IndexSchema{
+					indexID: {
+						Name:    indexID,
+						Unique:  true,
+						Indexer: &memdb.StringFieldIndex{Field: "ID"},
+					},
+				},
+			},
+			tableMeta: {
+				Name: tableMeta,
+				Indexes: map[string]*memdb.IndexSchema{
+					indexID: {
+						Name:    indexID,
+						Unique:  true,
+						Indexer: &memdb.StringFieldIndex{Field: "Key"},
+					},
+				},
+			},
+		},
+	}
+}
+
+// runningNodesIndex indexes a RUNNING job under each node of its allocation.
+// Jobs in other states are not in the index.
+type runningNodesIndex struct{}
+
+// FromObject implements memdb.MultiIndexer.
+func (runningNodesIndex) FromObject(raw any) (bool, [][]byte, error) {
+	j, ok := raw.(*api.Job)
+	if !ok {
+		return false, nil, fmt.Errorf("node index: want *api.Job, got %T", raw)
+	}
+	if j.State != api.JobRunning || len(j.Alloc) == 0 {
+		return false, nil, nil
+	}
+	keys := make([][]byte, 0, len(j.Alloc))
+	for _, a := range j.Alloc {
+		keys = append(keys, nodeKey(a.Node))
+	}
+	return true, keys, nil
+}
+
+// FromArgs implements memdb.Indexer: the argument is a node name.
+func (runningNodesIndex) FromArgs(args ...any) ([]byte, error) {
+	if len(args) != 1 {
+		return nil, fmt.Errorf("node index: want one argument, got %d", len(args))
+	}
+	name, ok := args[0].(string)
+	if !ok {
+		return nil, fmt.Errorf("node index: want a string argument, got %T", args[0])
+	}
+	return nodeKey(name), nil
+}
+
+// nodeKey is a node name terminated by NUL, so that no name is a prefix of
+// another's key.
+func nodeKey(name string) []byte {
+	return append([]byte(name), 0)
+}

@@ -1,0 +1,339 @@
+package raftstore
+
+import (
+	"maps"
+	"slices"
+
+	"github.com/fairway-hpc/fairway/api"
+	memdb "github.com/hashicorp/go-memdb"
+)
+
+// State is a consistent, read-only view of the replicated state at one raft
+// index. It stays valid and unchanged however the store changes afterwards,
+// so the scheduler can work on it for as long as it likes. Every object it
+// returns is a copy the caller may modify.
+type State struct {
+	txn  *memdb.Txn
+	meta *meta
+}
+
+// newState wraps a memdb transaction.
+func newState(txn *memdb.Txn) *State {
+	return &State{txn: txn, meta: getMeta(txn)}
+}
+
+// Index returns the raft index of the last command the view reflects.
+func (st *State) Index() uint64 { return st.meta.Index }
+
+// Config returns the cluster configuration (the zero value if never set).
+func (st *State) Config() api.ClusterConfig { return copyConfig(st.meta.Config) }
+
+// NextJobID returns the ID the next submitted job will get.
+func (st *State) NextJobID() api.JobID { return st.meta.NextJobID }
+
+// Job returns a job by ID.
+func (st *State) Job(id api.JobID) (*api.Job, bool) {
+	j := getJob(st.txn, id)
+	if j == nil {
+		return nil, false
+	}
+	return copyJob(j), true
+}
+
+// Jobs returns every job, ordered by ID.
+func (st *State) Jobs() []*api.Job {
+	return copyJobs(allJobs(st.txn))
+}
+
+// ActiveJobs returns the PENDING and RUNNING jobs, ordered by ID.
+func (st *State) ActiveJobs() []*api.Job {
+	jobs := append(jobsInState(st.txn, api.JobPending), jobsInState(st.txn, api.JobRunning)...)
+	slices.SortFunc(jobs, func(a, b *api.Job) int { return cmpID(a.ID, b.ID) })
+	return copyJobs(jobs)
+}
+
+// JobsOnNode returns the RUNNING jobs with an allocation on the node (those
+// being stopped included), ordered by ID.
+func (st *State) JobsOnNode(name string) []*api.Job {
+	return copyJobs(runningJobsOnNode(st.txn, name))
+}
+
+// Node returns a node by name, with Used and State derived from the jobs
+// running on it.
+func (st *State) Node(name string) (*api.Node, bool) {
+	n := getNode(st.txn, name)
+	if n == nil {
+		return nil, false
+	}
+	return st.derivedNode(n), true
+}
+
+// Nodes returns every node ordered by name, with Used and State derived from
+// the jobs running on them: DOWN and DRAIN as stored, otherwise IDLE, MIXED or
+// ALLOCATED (all CPUs or all GPUs in use).
+func (st *State) Nodes() []*api.Node {
+	var out []*api.Node
+	it, err := st.txn.Get(tableNodes, indexID)
+	if err != nil {
+		return nil
+	}
+	for raw := it.Next(); raw != nil; raw = it.Next() {
+		out = append(out, st.derivedNode(raw.(*api.Node)))
+	}
+	return out
+}
+
+// Controllers returns the controllers that have recorded their HTTP address,
+// ordered by ID.
+func (st *State) Controllers() []Controller {
+	var out []Controller
+	it, err := st.txn.Get(tableControllers, indexID)
+	if err != nil {
+		return nil
+	}
+	for raw := it.Next(); raw != nil; raw = it.Next() {
+		out = append(out, *raw.(*Controller))
+	}
+	return out
+}
+
+// controller returns a controller's row.
+func (st *State) controller(id string) (Controller, bool) {
+	raw, err := st.txn.First(tableControllers, indexID, id)
+	if err != nil || raw == nil {
+		return Controller{}, false
+	}
+	return *raw.(*Controller), true
+}
+
+// controllerAddr returns the recorded HTTP address of a controller.
+func (st *State) controllerAddr(id string) string {
+	c, _ := st.controller(id)
+	return c.HTTPAddr
+}
+
+// derivedNode copies a stored node and fills Used and the derived state.
+func (st *State) derivedNode(stored *api.Node) *api.Node {
+	n := copyNode(stored)
+	n.Used = nodeUsage(stored, runningJobsOnNode(st.txn, stored.Name))
+	n.State = derivedNodeState(stored, n.Used)
+	return n
+}
+
+// derivedNodeState is DOWN or DRAIN as stored, else IDLE, MIXED or ALLOCATED
+// from the usage.
+func derivedNodeState(n *api.Node, used api.NodeResources) api.NodeState {
+	switch n.State {
+	case api.NodeDown, api.NodeDrain:
+		return n.State
+	}
+	allCPUs := n.Resources.CPUs > 0 && used.CPUs >= n.Resources.CPUs
+	allGPUs := len(n.Resources.GPUs) > 0 && len(used.GPUs) >= len(n.Resources.GPUs)
+	switch {
+	case allCPUs || allGPUs:
+		return api.NodeAllocated
+	case used.CPUs > 0 || used.MemoryMB > 0 || len(used.GPUs) > 0:
+		return api.NodeMixed
+	}
+	return api.NodeIdle
+}
+
+// nodeUsage sums the allocations the given running jobs hold on the node.
+// Used GPUs are listed in index order, as the node's inventory describes
+// them.
+func nodeUsage(n *api.Node, jobs []*api.Job) api.NodeResources {
+	var used api.NodeResources
+	usedGPU := map[int]string{}
+	for _, j := range jobs {
+		for _, a := range j.Alloc {
+			if a.Node != n.Name {
+				continue
+			}
+			used.CPUs += a.CPUs
+			used.MemoryMB += a.MemoryMB
+			for i, g := range a.GPUs {
+				uuid := ""
+				if i < len(a.GPUUUIDs) {
+					uuid = a.GPUUUIDs[i]
+				}
+				usedGPU[g] = uuid
+			}
+		}
+	}
+	for _, g := range n.Resources.GPUs {
+		if _, ok := usedGPU[g.Index]; ok {
+			used.GPUs = append(used.GPUs, g)
+			delete(usedGPU, g.Index)
+		}
+	}
+	// GPUs no longer in the inventory (the node re-registered with fewer)
+	// are still in use by their jobs.
+	for _, idx := range slices.Sorted(maps.Keys(usedGPU)) {
+		used.GPUs = append(used.GPUs, api.GPU{Index: idx, UUID: usedGPU[idx]})
+	}
+	return used
+}
+
+// getMeta reads the meta row; a fresh store has NextJobID 1.
+func getMeta(txn *memdb.Txn) *meta {
+	raw, err := txn.First(tableMeta, indexID, metaKey)
+	if err != nil || raw == nil {
+		return &meta{Key: metaKey, NextJobID: 1}
+	}
+	return raw.(*meta)
+}
+
+// getJob returns the stored job (read-only) or nil.
+func getJob(txn *memdb.Txn, id api.JobID) *api.Job {
+	raw, err := txn.First(tableJobs, indexID, id)
+	if err != nil || raw == nil {
+		return nil
+	}
+	return raw.(*api.Job)
+}
+
+// getNode returns the stored node (read-only) or nil.
+func getNode(txn *memdb.Txn, name string) *api.Node {
+	raw, err := txn.First(tableNodes, indexID, name)
+	if err != nil || raw == nil {
+		return nil
+	}
+	return raw.(*api.Node)
+}
+
+// allJobs returns the stored jobs (read-only) ordered by ID.
+func allJobs(txn *memdb.Txn) []*api.Job {
+	return collectJobs(txn.Get(tableJobs, indexID))
+}
+
+// jobsInState returns the stored jobs (read-only) in a state, ordered by ID.
+func jobsInState(txn *memdb.Txn, state api.JobState) []*api.Job {
+	return collectJobs(txn.Get(tableJobs, indexState, string(state)))
+}
+
+// runningJobsOnNode returns the stored RUNNING jobs (read-only) with an
+// allocation on the node, ordered by ID.
+func runningJobsOnNode(txn *memdb.Txn, name string) []*api.Job {
+	return collectJobs(txn.Get(tableJobs, indexNode, name))
+}
+
+// collectJobs drains a job iterator.
+func collectJobs(it memdb.ResultIterator, err error) []*api.Job {
+	if err != nil {
+		return nil
+	}
+	var out []*api.Job
+	for raw := it.Next(); raw != nil; raw = it.Next() {
+		out = append(out, raw.(*api.Job))
+	}
+	return out
+}
+
+// cmpID orders job IDs.
+func cmpID(a, b api.JobID) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// copyJobs deep-copies a list of jobs.
+func copyJobs(in []*api.Job) []*api.Job {
+	if in == nil {
+		return nil
+	}
+	out := make([]*api.Job, len(in))
+	for i, j := range in {
+		out[i] = copyJob(j)
+	}
+	return out
+}
+
+// copyJob deep-copies a job, so that neither side sees the other's changes.
+func copyJob(in *api.Job) *api.Job {
+	j := *in
+	j.Spec = copySpec(in.Spec)
+	if in.Alloc != nil {
+		j.Alloc = make([]api.NodeAlloc, len(in.Alloc))
+		for i, a := range in.Alloc {
+			j.Alloc[i] = copyAlloc(a)
+		}
+	}
+	if in.Runs != nil {
+		j.Runs = make([]api.JobRun, len(in.Runs))
+		for i, r := range in.Runs {
+			r.Nodes = slices.Clone(r.Nodes)
+			j.Runs[i] = r
+		}
+	}
+	if in.Kill != nil {
+		k := *in.Kill
+		j.Kill = &k
+	}
+	return &j
+}
+
+// copySpec deep-copies a job spec.
+func copySpec(in api.JobSpec) api.JobSpec {
+	s := in
+	s.Partitions = slices.Clone(in.Partitions)
+	s.Args = slices.Clone(in.Args)
+	s.Env = maps.Clone(in.Env)
+	if in.Requeue != nil {
+		r := *in.Requeue
+		s.Requeue = &r
+	}
+	if in.Signal != nil {
+		sig := *in.Signal
+		s.Signal = &sig
+	}
+	s.ContainerMounts = slices.Clone(in.ContainerMounts)
+	return s
+}
+
+// copyAlloc deep-copies a node allocation.
+func copyAlloc(in api.NodeAlloc) api.NodeAlloc {
+	a := in
+	a.GPUs = slices.Clone(in.GPUs)
+	a.GPUUUIDs = slices.Clone(in.GPUUUIDs)
+	return a
+}
+
+// copyNode deep-copies a node.
+func copyNode(in *api.Node) *api.Node {
+	n := *in
+	n.Resources = copyResources(in.Resources)
+	n.Used = copyResources(in.Used)
+	n.Partitions = slices.Clone(in.Partitions)
+	return &n
+}
+
+// copyResources deep-copies node resources.
+func copyResources(in api.NodeResources) api.NodeResources {
+	r := in
+	r.GPUs = slices.Clone(in.GPUs)
+	return r
+}
+
+// copyConfig deep-copies the cluster configuration.
+func copyConfig(in api.ClusterConfig) api.ClusterConfig {
+	c := in
+	if in.Partitions != nil {
+		c.Partitions = make([]api.Partition, len(in.Partitions))
+		for i, p := range in.Partitions {
+			p.Nodes = slices.Clone(p.Nodes)
+			c.Partitions[i] = p
+		}
+	}
+	if in.Accounts != nil {
+		c.Accounts = make([]api.Account, len(in.Accounts))
+		for i, a := range in.Accounts {
+			a.Guarantees = maps.Clone(a.Guarantees)
+			c.Accounts[i] = a
+		}
+	}
+	return c
+}

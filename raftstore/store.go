@@ -1,0 +1,440 @@
+package raftstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/raft"
+	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
+	bolt "go.etcd.io/bbolt"
+)
+
+// Peer is a controller of the cluster: its raft server ID and raft address.
+type Peer struct{ ID, RaftAddr string }
+
+// Config configures a Store.
+type Config struct {
+	ID        string // this controller's raft server ID
+	DataDir   string // holds raft.db (log and stable store) and snapshots/
+	RaftAddr  string // bind and advertise address for raft TCP, e.g. 127.0.0.1:6818
+	HTTPAddr  string // this controller's advertised HTTP API address, recorded for followers
+	Bootstrap bool   // bootstrap a new cluster if there is no existing state
+	Peers     []Peer // initial voters when bootstrapping (empty: just this one)
+	Logger    *slog.Logger
+}
+
+// Raft settings for a small cluster of controllers on a fast network.
+const (
+	heartbeatTimeout   = 500 * time.Millisecond
+	electionTimeout    = 500 * time.Millisecond
+	leaderLeaseTimeout = 500 * time.Millisecond
+	commitTimeout      = 5 * time.Millisecond
+	maxAppendEntries   = 256
+	snapshotThreshold  = 8192
+	trailingLogs       = 10240
+	snapshotsRetained  = 2
+	transportPool      = 3
+	transportTimeout   = 10 * time.Second
+	boltOpenTimeout    = time.Second
+	barrierTimeout     = 30 * time.Second
+	leaderRetryDelay   = 250 * time.Millisecond
+	waitLeaderPoll     = 20 * time.Millisecond
+)
+
+// Store is a controller's replica of the cluster state: a raft node whose
+// state machine is the go-memdb state store. Writes go through Apply on the
+// leader; reads use State on any replica.
+type Store struct {
+	cfg   Config
+	log   *slog.Logger
+	fsm   *fsm
+	raft  *raft.Raft
+	trans *raft.NetworkTransport
+	bolt  *raftboltdb.BoltStore
+
+	// bootIndex is the last raft log index on disk when the store opened;
+	// the replica is Ready once raft has applied up to it.
+	bootIndex uint64
+
+	leaderCh chan bool
+	ctx      context.Context // cancelled by Close
+	cancel   context.CancelFunc
+	wg       sync.WaitGroup
+
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// Open starts the raft node described by cfg, restoring its state from
+// cfg.DataDir. With cfg.Bootstrap and no existing state it bootstraps a new
+// cluster of cfg.Peers (this controller included). Open does not wait for a
+// leader: see WaitLeader.
+func Open(ctx context.Context, cfg Config) (*Store, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("open raft store: %w", err)
+	}
+	switch {
+	case cfg.ID == "":
+		return nil, fmt.Errorf("open raft store: a server ID is required")
+	case cfg.DataDir == "":
+		return nil, fmt.Errorf("open raft store %s: a data directory is required", cfg.ID)
+	case cfg.RaftAddr == "":
+		return nil, fmt.Errorf("open raft store %s: a raft address is required", cfg.ID)
+	}
+	logger := cfg.Logger
+	if logger == nil {
+		logger = slog.Default()
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("open raft store %s: %w", cfg.ID, err)
+	}
+	f, err := newFSM(logger)
+	if err != nil {
+		return nil, fmt.Errorf("open raft store %s: %w", cfg.ID, err)
+	}
+	s := &Store{cfg: cfg, log: logger, fsm: f, leaderCh: make(chan bool, 1)}
+	if err := s.start(); err != nil {
+		s.closeResources()
+		return nil, fmt.Errorf("open raft store %s: %w", cfg.ID, err)
+	}
+	s.ctx, s.cancel = context.WithCancel(context.Background())
+	s.wg.Add(1)
+	go s.watchLeadership()
+	return s, nil
+}
+
+// start opens the stores and the transport, bootstraps if asked, and starts
+// raft.
+func (s *Store) start() error {
+	cfg := s.cfg
+	hlog := newHCLog(s.log, "raft")
+	dbPath := filepath.Join(cfg.DataDir, "raft.db")
+	store, err := raftboltdb.New(raftboltdb.Options{
+		Path:        dbPath,
+		BoltOptions: &bolt.Options{Timeout: boltOpenTimeout},
+	})
+	if err != nil {
+		return fmt.Errorf("open %s: %w", dbPath, err)
+	}
+	s.bolt = store
+	if s.bootIndex, err = store.LastIndex(); err != nil {
+		return fmt.Errorf("read last log index: %w", err)
+	}
+	snaps, err := raft.NewFileSnapshotStoreWithLogger(cfg.DataDir, snapshotsRetained, hlog)
+	if err != nil {
+		return fmt.Errorf("snapshot store: %w", err)
+	}
+	advertise, err := net.ResolveTCPAddr("tcp", cfg.RaftAddr)
+	if err != nil {
+		return fmt.Errorf("raft address %q: %w", cfg.RaftAddr, err)
+	}
+	trans, err := raft.NewTCPTransportWithLogger(cfg.RaftAddr, advertise, transportPool, transportTimeout, hlog)
+	if err != nil {
+		return fmt.Errorf("raft transport on %s: %w", cfg.RaftAddr, err)
+	}
+	s.trans = trans
+
+	rc := raft.DefaultConfig()
+	rc.LocalID = raft.ServerID(cfg.ID)
+	rc.Logger = hlog
+	rc.HeartbeatTimeout = heartbeatTimeout
+	rc.ElectionTimeout = electionTimeout
+	rc.LeaderLeaseTimeout = leaderLeaseTimeout
+	rc.CommitTimeout = commitTimeout
+	rc.MaxAppendEntries = maxAppendEntries
+	rc.BatchApplyCh = true
+	rc.SnapshotThreshold = snapshotThreshold
+	rc.TrailingLogs = trailingLogs
+
+	if cfg.Bootstrap {
+		has, err := raft.HasExistingState(store, store, snaps)
+		if err != nil {
+			return fmt.Errorf("check existing state: %w", err)
+		}
+		if !has {
+			if err := raft.BootstrapCluster(rc, store, store, snaps, trans, bootstrapConfiguration(cfg)); err != nil {
+				return fmt.Errorf("bootstrap: %w", err)
+			}
+		}
+	}
+	r, err := raft.NewRaft(rc, s.fsm, store, store, snaps, trans)
+	if err != nil {
+		return fmt.Errorf("start raft: %w", err)
+	}
+	s.raft = r
+	return nil
+}
+
+// bootstrapConfiguration lists the initial voters: the peers, with this
+// controller added if they do not name it.
+func bootstrapConfiguration(cfg Config) raft.Configuration {
+	var c raft.Configuration
+	self := false
+	for _, p := range cfg.Peers {
+		self = self || p.ID == cfg.ID
+		c.Servers = append(c.Servers, raft.Server{
+			Suffrage: raft.Voter,
+			ID:       raft.ServerID(p.ID),
+			Address:  raft.ServerAddress(p.RaftAddr),
+		})
+	}
+	if !self {
+		c.Servers = append(c.Servers, raft.Server{
+			Suffrage: raft.Voter,
+			ID:       raft.ServerID(cfg.ID),
+			Address:  raft.ServerAddress(cfg.RaftAddr),
+		})
+	}
+	return c
+}
+
+// Ready reports whether this replica has applied every log entry it held on
+// disk when it opened. A restarted controller replays its log only once a
+// leader commits again; until then its state is older than what it already
+// acknowledged, and reads must not be served from it.
+func (s *Store) Ready() bool { return s.raft.AppliedIndex() >= s.bootIndex }
+
+// Close stops the raft node and closes its stores. It is safe to call more
+// than once.
+func (s *Store) Close() error {
+	s.closeOnce.Do(func() {
+		s.cancel()
+		var errs []error
+		if err := s.raft.Shutdown().Error(); err != nil {
+			errs = append(errs, fmt.Errorf("shut down raft: %w", err))
+		}
+		s.wg.Wait()
+		if err := s.closeResources(); err != nil {
+			errs = append(errs, err)
+		}
+		if err := errors.Join(errs...); err != nil {
+			s.closeErr = fmt.Errorf("close raft store %s: %w", s.cfg.ID, err)
+		}
+	})
+	return s.closeErr
+}
+
+// closeResources closes the transport and the log store (after raft has
+// shut down, or when it never started).
+func (s *Store) closeResources() error {
+	var errs []error
+	if s.trans != nil {
+		if err := s.trans.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("close transport: %w", err))
+		}
+	}
+	if s.bolt != nil {
+		if err := s.bolt.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("close raft.db: %w", err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// IsLeader reports whether this controller is the raft leader.
+func (s *Store) IsLeader() bool { return s.raft.State() == raft.Leader }
+
+// LeaderID returns the raft server ID of the current leader, or "" if none
+// is known.
+func (s *Store) LeaderID() string {
+	_, id := s.raft.LeaderWithID()
+	return string(id)
+}
+
+// LeaderHTTPAddr returns the HTTP address the current leader recorded in the
+// replicated controllers table, or "" if unknown.
+func (s *Store) LeaderHTTPAddr() string {
+	id := s.LeaderID()
+	if id == "" {
+		return ""
+	}
+	return s.State().controllerAddr(id)
+}
+
+// LeaderCh delivers true when this controller has become the leader and its
+// state reflects every earlier leader's commits (after a raft barrier and the
+// recording of its HTTP address), and false when it loses leadership. Only
+// the latest value is kept when the receiver is slow; use one receiver.
+func (s *Store) LeaderCh() <-chan bool { return s.leaderCh }
+
+// WaitLeader blocks until the cluster has a leader (this controller or
+// another) or ctx is done.
+func (s *Store) WaitLeader(ctx context.Context) error {
+	t := time.NewTicker(waitLeaderPoll)
+	defer t.Stop()
+	for s.LeaderID() == "" {
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("wait for raft leader: %w", ctx.Err())
+		case <-t.C:
+		}
+	}
+	return nil
+}
+
+// AddVoter adds a controller to the cluster as a voter. Only the leader can.
+func (s *Store) AddVoter(ctx context.Context, id, raftAddr string) error {
+	if !s.IsLeader() {
+		return ErrNotLeader
+	}
+	f := s.raft.AddVoter(raft.ServerID(id), raft.ServerAddress(raftAddr), 0, timeoutFrom(ctx))
+	if err := waitFuture(ctx, f); err != nil {
+		return fmt.Errorf("add voter %s at %s: %w", id, raftAddr, err)
+	}
+	return nil
+}
+
+// Apply commits a command through raft and returns its result once it is
+// applied here. Only the leader can apply: others get ErrNotLeader. A
+// command the state rejects returns its validation error (an *api.FieldError,
+// or one matching ErrNotFound or ErrConflict) and changes nothing. When ctx
+// ends first, the command may still be committed.
+func (s *Store) Apply(ctx context.Context, cmd Command) (any, error) {
+	data, err := encodeCommand(cmd)
+	if err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("apply %T: %w", cmd, err)
+	}
+	if !s.IsLeader() {
+		return nil, ErrNotLeader
+	}
+	f := s.raft.Apply(data, timeoutFrom(ctx))
+	if err := waitFuture(ctx, f); err != nil {
+		return nil, fmt.Errorf("apply %T: %w", cmd, err)
+	}
+	res, ok := f.Response().(*applyResult)
+	if !ok {
+		return nil, fmt.Errorf("apply %T: unexpected response %T", cmd, f.Response())
+	}
+	return res.value, res.err
+}
+
+// timeoutFrom is the time left before ctx's deadline, or 0 (no limit).
+func timeoutFrom(ctx context.Context) time.Duration {
+	if d, ok := ctx.Deadline(); ok {
+		return max(time.Until(d), time.Millisecond)
+	}
+	return 0
+}
+
+// waitFuture waits for a raft future or ctx, mapping raft's not-leader
+// errors to ErrNotLeader.
+func waitFuture(ctx context.Context, f raft.Future) error {
+	done := make(chan error, 1)
+	go func() { done <- f.Error() }()
+	var err error
+	select {
+	case err = <-done:
+	case <-ctx.Done():
+		return fmt.Errorf("outcome unknown: %w", ctx.Err())
+	}
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, raft.ErrNotLeader), errors.Is(err, raft.ErrLeadershipTransferInProgress):
+		return ErrNotLeader
+	case errors.Is(err, raft.ErrLeadershipLost):
+		return fmt.Errorf("leadership lost, outcome unknown: %w", err)
+	}
+	return err
+}
+
+// State returns a consistent read-only view of the current state.
+func (s *Store) State() *State { return s.fsm.state() }
+
+// Index returns the raft index of the last command applied here.
+func (s *Store) Index() uint64 {
+	idx, _ := s.fsm.watch()
+	return idx
+}
+
+// WaitIndex blocks until a command after index after has been applied here,
+// or ctx is done, and returns the applied index.
+func (s *Store) WaitIndex(ctx context.Context, after uint64) uint64 {
+	for {
+		idx, changed := s.fsm.watch()
+		if idx > after {
+			return idx
+		}
+		select {
+		case <-ctx.Done():
+			return idx
+		case <-changed:
+		}
+	}
+}
+
+// watchLeadership follows raft's leadership changes. On gaining leadership
+// it waits for a barrier (so the state reflects every commit of earlier
+// leaders), records this controller's HTTP address, and only then reports
+// true on LeaderCh.
+func (s *Store) watchLeadership() {
+	defer s.wg.Done()
+	raftCh := s.raft.LeaderCh()
+	var retry <-chan time.Time
+	leader := false
+	for {
+		select {
+		case <-s.ctx.Done():
+			return
+		case leader = <-raftCh:
+		case <-retry:
+		}
+		retry = nil
+		if !leader {
+			s.notifyLeader(false)
+			continue
+		}
+		if s.raft.State() != raft.Leader {
+			continue // a false notification follows
+		}
+		if err := s.establishLeadership(); err != nil {
+			if s.ctx.Err() != nil {
+				return
+			}
+			s.log.Warn("raftstore: establishing leadership failed; retrying", "err", err)
+			retry = time.After(leaderRetryDelay)
+			continue
+		}
+		s.log.Info("raftstore: this controller is the leader", "id", s.cfg.ID)
+		s.notifyLeader(true)
+	}
+}
+
+// establishLeadership runs a barrier and records this controller's HTTP
+// address unless the state already has it.
+func (s *Store) establishLeadership() error {
+	if err := waitFuture(s.ctx, s.raft.Barrier(barrierTimeout)); err != nil {
+		return fmt.Errorf("barrier: %w", err)
+	}
+	if c, ok := s.State().controller(s.cfg.ID); ok && c.HTTPAddr == s.cfg.HTTPAddr {
+		return nil
+	}
+	if _, err := s.Apply(s.ctx, SetControllerAddr{ID: s.cfg.ID, HTTPAddr: s.cfg.HTTPAddr}); err != nil {
+		return fmt.Errorf("record HTTP address: %w", err)
+	}
+	return nil
+}
+
+// notifyLeader puts v on LeaderCh, replacing an unread value.
+func (s *Store) notifyLeader(v bool) {
+	select {
+	case s.leaderCh <- v:
+		return
+	default:
+	}
+	select {
+	case <-s.leaderCh:
+	default:
+	}
+	s.leaderCh <- v
+}
