@@ -152,6 +152,7 @@ func (d *daemon) logTail() string {
 type cluster struct {
 	t       *testing.T
 	dir     string
+	ns      string // containerd namespace and cgroup parent of this test's node
 	ctldURL string
 	ctld    *daemon
 	noded   *daemon
@@ -168,8 +169,11 @@ func newCluster(t *testing.T, opts clusterOpts) *cluster {
 		opts.nodeDownAfter = "30s"
 	}
 	dir := t.TempDir()
+	// Containers and cgroups are named per test, so a test never meets what
+	// an earlier one left behind.
+	ns := "fairway-e2e-" + strings.ToLower(strings.NewReplacer("/", "-", "_", "-").Replace(t.Name()))
 	httpAddr, raftAddr, nodeAddr := freeAddr(t), freeAddr(t), freeAddr(t)
-	c := &cluster{t: t, dir: dir, ctldURL: "http://" + httpAddr, workDir: filepath.Join(dir, "work")}
+	c := &cluster{t: t, dir: dir, ns: ns, ctldURL: "http://" + httpAddr, workDir: filepath.Join(dir, "work")}
 	if err := os.MkdirAll(c.workDir, 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -181,7 +185,7 @@ func newCluster(t *testing.T, opts clusterOpts) *cluster {
 	c.noded = &daemon{t: t, name: "noded", log: filepath.Join(dir, "noded.log"), args: []string{
 		"noded", "--name", "node1", "--controller", c.ctldURL, "--listen", nodeAddr,
 		"--state-dir", filepath.Join(dir, "noded"), "--cpus", "2", "--memory", "2048",
-		"--containerd-socket", e2e.containerd, "--containerd-namespace", "fairway-e2e-" + filepath.Base(dir),
+		"--containerd-socket", e2e.containerd, "--containerd-namespace", ns, "--cgroup-parent", ns,
 		"--heartbeat", "1s",
 	}}
 	c.ctld.start()
@@ -193,6 +197,7 @@ func newCluster(t *testing.T, opts clusterOpts) *cluster {
 			t.Logf("ctld log:\n%s", c.ctld.logTail())
 			t.Logf("noded log:\n%s", c.noded.logTail())
 		}
+		c.killLeftovers()
 	})
 	c.waitFor("node1 to be idle", 60*time.Second, func() bool {
 		out, _, err := c.run("sinfo", "-N", "-h", "-o", "%N %t")
@@ -321,4 +326,33 @@ func buildTestImages(ctx context.Context, dir string) error {
 		return err
 	}
 	return testimage.BuildDockerArchive(ctx, e2e.imageDocker, opts)
+}
+
+// killLeftovers stops whatever jobs a test left running: containers in the
+// test's namespace and processes in its cgroups. (Jobs outlive their daemon by
+// design, so stopping the daemons does not stop them.)
+func (c *cluster) killLeftovers() {
+	ctr := func(args ...string) []string {
+		out, _ := exec.Command("ctr", append([]string{"-a", e2e.containerd, "-n", c.ns}, args...)...).Output()
+		return strings.Fields(string(out))
+	}
+	for _, id := range ctr("containers", "ls", "-q") {
+		ctr("tasks", "kill", "-a", "-s", "SIGKILL", id)
+		time.Sleep(100 * time.Millisecond)
+		ctr("tasks", "delete", "-f", id)
+		ctr("containers", "delete", id)
+	}
+	_ = filepath.WalkDir(filepath.Join("/sys/fs/cgroup/pids", c.ns), func(p string, d os.DirEntry, err error) error {
+		if err != nil || d.Name() != "cgroup.procs" {
+			return nil
+		}
+		data, _ := os.ReadFile(p)
+		for _, f := range strings.Fields(string(data)) {
+			var pid int
+			if _, err := fmt.Sscan(f, &pid); err == nil && pid > 1 {
+				_ = syscall.Kill(pid, syscall.SIGKILL)
+			}
+		}
+		return nil
+	})
 }

@@ -97,8 +97,7 @@ func TestE2EFailureTimeoutCancel(t *testing.T) {
 
 // containers lists the node daemon's containers through containerd's own CLI.
 func (c *cluster) containers() []string {
-	ns := "fairway-e2e-" + filepath.Base(c.dir)
-	out, err := exec.Command("ctr", "-a", e2e.containerd, "-n", ns, "containers", "ls", "-q").Output()
+	out, err := exec.Command("ctr", "-a", e2e.containerd, "-n", c.ns, "containers", "ls", "-q").Output()
 	if err != nil {
 		c.t.Fatalf("ctr containers ls: %v", err)
 	}
