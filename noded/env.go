@@ -66,7 +66,10 @@ func jobEnv(job *api.Job, alloc api.NodeAlloc, node, controllers string, usr *us
 		"SLURMD_NODENAME":         node,
 		"SLURM_CLUSTER_NAME":      "fairway",
 		"FAIRWAY_JOB_ID":          id,
-		"FAIRWAY_ADDR":            controllers,
+		// FAIRWAY_RUN_ID names this run uniquely (job, restart, start time):
+		// srun keys its step counter on it.
+		"FAIRWAY_RUN_ID": fmt.Sprintf("%s.%d.%d", id, job.RestartCount, job.StartTime),
+		"FAIRWAY_ADDR":   controllers,
 	}
 	if n := len(alloc.GPUs); n > 0 {
 		visible := make([]string, n)

@@ -91,7 +91,7 @@ func TestJobEnv(t *testing.T) {
 		"SLURM_CPUS_PER_TASK": "2", "SLURM_CPUS_ON_NODE": "8", "SLURM_JOB_CPUS_PER_NODE": "8",
 		"SLURM_MEM_PER_NODE": "16384", "SLURM_RESTART_COUNT": "2",
 		"SLURM_NODEID": "0", "SLURM_PROCID": "0", "SLURM_LOCALID": "0", "SLURMD_NODENAME": "g1",
-		"SLURM_CLUSTER_NAME": "fairway", "FAIRWAY_JOB_ID": "7", "FAIRWAY_ADDR": "http://c1:6817,http://c2:6817",
+		"SLURM_CLUSTER_NAME": "fairway", "FAIRWAY_JOB_ID": "7", "FAIRWAY_RUN_ID": "7.2.0", "FAIRWAY_ADDR": "http://c1:6817,http://c2:6817",
 		"CUDA_VISIBLE_DEVICES": "0,1", "SLURM_JOB_GPUS": "2,5", "SLURM_GPUS_ON_NODE": "2",
 		"FAIRWAY_CHECKPOINT_DIR": "/home/ann/.fairway/checkpoint/7",
 	}

@@ -139,9 +139,13 @@ func srun(ctx context.Context, inv *invocation) error {
 }
 
 // nextStepID returns this srun's step id within the job (0, 1, ...), kept in a
-// counter file in $TMPDIR (or /tmp) locked with flock. It returns 0 when the
-// counter cannot be kept.
+// counter file in $TMPDIR (or /tmp) locked with flock. The file is named by
+// FAIRWAY_RUN_ID (unique per run of a job, set by the node daemon), else by the
+// job ID. It returns 0 when the counter cannot be kept.
 func nextStepID(env *Env, jobID string) int {
+	if run := env.Getenv("FAIRWAY_RUN_ID"); run != "" {
+		jobID = run
+	}
 	dir := env.Getenv("TMPDIR")
 	if dir == "" {
 		dir = os.TempDir()

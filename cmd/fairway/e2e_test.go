@@ -239,3 +239,27 @@ func TestE2EBadInputChangesNothing(t *testing.T) {
 		t.Errorf("bad input changed the queue:\nbefore: %q\nafter:  %q", before, after)
 	}
 }
+
+// TestE2ESrunStepsInsideBatchJob: srun inside a batch job runs its tasks on the
+// allocation with Slurm's per-task variables, per-task output files, and its
+// exit code is the step's; scontrol show job and sacct see the job.
+func TestE2ESrunStepsInsideBatchJob(t *testing.T) {
+	c := newCluster(t, clusterOpts{})
+	script := c.writeScript("steps.sh", `#!/bin/sh
+#SBATCH -J steps
+#SBATCH -n 2
+#SBATCH -o steps.out
+srun -n 2 -o step-%j-%t.out sh -c 'echo task $SLURM_PROCID of $SLURM_NTASKS step $SLURM_STEP_ID'
+srun -n 1 sh -c 'exit 7'
+echo second step exited $?
+`)
+	id := c.sbatch(script)
+	c.waitState(id, "COMPLETED", 60*time.Second)
+	wantFile(t, filepath.Join(c.workDir, "step-"+id+"-0.out"), "task 0 of 2 step 0\n")
+	wantFile(t, filepath.Join(c.workDir, "step-"+id+"-1.out"), "task 1 of 2 step 0\n")
+	// As in Slurm, srun reports the failed task on stderr (the same file here).
+	wantFile(t, filepath.Join(c.workDir, "steps.out"), "srun: error: node1: task 0: Exited with exit code 7\nsecond step exited 7\n")
+	if out := c.must("scontrol", "show", "job", id); !strings.Contains(out, "JobState=COMPLETED") || !strings.Contains(out, "NumTasks=2") {
+		t.Errorf("scontrol show job %s:\n%s", id, out)
+	}
+}
