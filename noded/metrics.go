@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/fairway-hpc/fairway/api"
@@ -50,7 +51,7 @@ func newMetrics(node string) *metrics {
 		}),
 	}
 	m.reg.MustRegister(m.launched, m.ended, m.running, m.reportErrors,
-		prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	for _, o := range []string{outcomeCompleted, outcomeFailed, outcomeSignaled, outcomeOutOfMemory, outcomeLaunchFailed, outcomeLost} {
 		m.ended.WithLabelValues(o)
 	}

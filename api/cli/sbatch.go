@@ -95,11 +95,14 @@ func sbatch(ctx context.Context, inv *invocation) error {
 	if err != nil {
 		var ce *client.Error
 		if errors.As(err, &ce) {
+			//lint:ignore ST1005 Slurm's exact message, which scripts match
 			return fmt.Errorf("Batch job submission failed: %s", ce.Msg)
 		}
+		//lint:ignore ST1005 Slurm's exact message, which scripts match
 		return fmt.Errorf("Batch job submission failed: %w", err)
 	}
 	if len(ids) != 1 {
+		//lint:ignore ST1005 Slurm's exact message, which scripts match
 		return fmt.Errorf("Batch job submission failed: the controller returned %d job ids for one job", len(ids))
 	}
 	id := ids[0]
@@ -168,6 +171,7 @@ func buildSpec(inv *invocation) (api.JobSpec, error) {
 		}
 		data, err := os.ReadFile(path)
 		if err != nil {
+			//lint:ignore ST1005 Slurm's exact message, which scripts match
 			return api.JobSpec{}, fmt.Errorf("Unable to open file %s: %w", inv.args[0], unwrapPathErr(err))
 		}
 		script, name, label = string(data), filepath.Base(inv.args[0]), filepath.Base(inv.args[0])

@@ -86,6 +86,7 @@ func scancel(ctx context.Context, inv *invocation) error {
 	}
 	filtered := o.has("user") || o.flag("me") || o.has("name") || o.has("partition") || o.has("state") || o.has("account")
 	if len(ids) == 0 && !filtered {
+		//lint:ignore ST1005 Slurm's exact message, which scripts match
 		return errors.New("No job identification provided")
 	}
 	c := inv.client()

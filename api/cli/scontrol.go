@@ -413,6 +413,7 @@ func showNodes(ctx context.Context, inv *invocation, args []string, oneLine bool
 		for _, name := range want {
 			n, ok := byName[name]
 			if !ok {
+				//lint:ignore ST1005 Slurm's exact message, which scripts match
 				return fmt.Errorf("Node %s not found", name)
 			}
 			nodes = append(nodes, n)
@@ -444,6 +445,7 @@ func showPartitions(ctx context.Context, inv *invocation, args []string, oneLine
 				}
 			}
 			if !found {
+				//lint:ignore ST1005 Slurm's exact message, which scripts match
 				return fmt.Errorf("Partition %s not found", name)
 			}
 		}

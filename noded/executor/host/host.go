@@ -423,7 +423,8 @@ func writeFileAtomic(name, data string) error {
 	if err != nil {
 		return fmt.Errorf("write %s: %w", name, err)
 	}
-	if _, err := f.WriteString(data); err == nil {
+	_, err = f.WriteString(data)
+	if err == nil {
 		err = f.Sync()
 	}
 	if cerr := f.Close(); err == nil {
