@@ -142,8 +142,11 @@ type JobSpec struct {
 	ContainerImage  string  `json:"container_image,omitempty"` // oci-archive:PATH, docker-archive:PATH, dir:ROOTFS or a registry reference
 	ContainerMounts []Mount `json:"container_mounts,omitempty"`
 
-	Dependency string `json:"dependency,omitempty"` // Slurm --dependency expression (filled in by the scheduler issue)
+	Dependency string `json:"dependency,omitempty"` // Slurm --dependency expression: after, afterok, afternotok, afterany, singleton; "," = all, "?" = any
 	BeginTime  int64  `json:"begin_time,omitempty"` // unix seconds
+	QOS        string `json:"qos,omitempty"`
+	// Array is the --array expression ("0-15:4%4", "1,3,5"); empty for a plain job.
+	Array string `json:"array,omitempty"`
 }
 
 // Requeueable reports whether the job goes back to PENDING (rather than ending)
@@ -190,6 +193,8 @@ type KillRequest struct {
 	Signal      string   `json:"signal,omitempty"` // first signal to send; empty = TERM
 	GraceSecs   int      `json:"grace_secs,omitempty"`
 	RequestedAt int64    `json:"requested_at"`
+	// For is the job a preemption makes room for.
+	For JobID `json:"for,omitempty"`
 }
 
 // Job is a submitted job and everything the controller knows about it.
@@ -213,6 +218,15 @@ type Job struct {
 
 	ExitCode int `json:"exit_code"`
 	Signal   int `json:"signal,omitempty"`
+
+	// ArrayJobID and ArrayTaskID are set on a task of a job array. The array's
+	// own record (ID == ArrayJobID, ArrayTaskID < 0) holds the tasks not yet
+	// started in ArrayPending, so a 100,000-task array costs one record until
+	// its tasks start.
+	ArrayJobID   JobID `json:"array_job_id,omitempty"`
+	ArrayTaskID  int   `json:"array_task_id,omitempty"`
+	ArrayPending []int `json:"array_pending,omitempty"` // on the array record: task ids not yet started, ascending
+	ArrayMaxRun  int   `json:"array_max_run,omitempty"` // the %N throttle; 0 = none
 
 	Priority uint32 `json:"priority"` // as last computed by the scheduler
 	// StdoutPath and StderrPath are the patterns expanded for this job (empty %N until it runs).
@@ -325,6 +339,17 @@ type Account struct {
 	// MaxRunningJobs and MaxGPUs are limits; 0 = none.
 	MaxRunningJobs int `json:"max_running_jobs,omitempty"`
 	MaxGPUs        int `json:"max_gpus,omitempty"`
+	// MaxRunningJobsPerUser and MaxGPUsPerUser limit each user of the account; 0 = none.
+	MaxRunningJobsPerUser int `json:"max_running_jobs_per_user,omitempty"`
+	MaxGPUsPerUser        int `json:"max_gpus_per_user,omitempty"`
+	// SharesParent is Slurm's FairShare=parent: the account is flattened into
+	// its parent's level.
+	SharesParent bool `json:"shares_parent,omitempty"`
+	// WeightFactor, when set, replaces shares AWS Batch style: an account's
+	// share is proportional to 1/WeightFactor among its siblings.
+	WeightFactor float64 `json:"weight_factor,omitempty"`
+	// Users are the account's user associations (fair-share leaves).
+	Users []AccountUser `json:"users,omitempty"`
 }
 
 // ClusterConfig is the replicated cluster configuration.
@@ -337,6 +362,12 @@ type ClusterConfig struct {
 	JobRetentionSecs int64 `json:"job_retention_secs"`
 	// DefaultAccount is used when a job names none.
 	DefaultAccount string `json:"default_account,omitempty"`
+	// QOS lists the qualities of service; a job names one with --qos.
+	QOS []QOS `json:"qos,omitempty"`
+	// Scheduling configures priorities, fair share, backfill and preemption.
+	Scheduling SchedulingConfig `json:"scheduling"`
+	// MaxArraySize caps the tasks of one job array (Slurm's MaxArraySize, default 100001: indices 0-100000).
+	MaxArraySize int `json:"max_array_size,omitempty"`
 }
 
 // DefaultPartition returns the partition marked default, else the first one.
@@ -364,9 +395,12 @@ func (c *ClusterConfig) Partition(name string) (Partition, bool) {
 
 // Start is one job start in a scheduler plan.
 type Start struct {
-	JobID     JobID       `json:"job_id"`
-	Partition string      `json:"partition"`
-	Alloc     []NodeAlloc `json:"alloc"`
+	JobID JobID `json:"job_id"`
+	// ArrayTaskID, for a start of a job array's record, is the task that starts:
+	// the FSM splits it off into a job of its own with a new ID.
+	ArrayTaskID *int        `json:"array_task_id,omitempty"`
+	Partition   string      `json:"partition"`
+	Alloc       []NodeAlloc `json:"alloc"`
 }
 
 // Preemption is one job the plan stops to make room.
