@@ -1,5 +1,11 @@
 package api
 
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+)
+
 // HTTP API, version 1. Every response body is JSON. Errors are returned with a
 // 4xx/5xx status and an ErrorResponse body. Reads accept blocking-query
 // parameters: ?index=N&wait=30s returns as soon as the state's raft index is
@@ -7,12 +13,14 @@ package api
 // carries the index it reflects in the IndexHeader header and in its Index field.
 //
 //	POST /v1/jobs                      SubmitRequest -> SubmitResponse
-//	GET  /v1/jobs                      ?all=1 (include finished), ?id=1,2, ?user=u, ?index, ?wait -> JobsResponse
+//	GET  /v1/jobs                      ?all=1 (include finished), ?id=1,2 (a job array's id: the whole array), ?user=u, ?index, ?wait -> JobsResponse
 //	GET  /v1/jobs/{id}                 -> Job
 //	POST /v1/jobs/{id}/cancel          CancelRequest -> ActionResponse
 //	POST /v1/jobs/{id}/hold            -> ActionResponse
 //	POST /v1/jobs/{id}/release         -> ActionResponse
 //	POST /v1/jobs/{id}/requeue         -> ActionResponse
+//	GET  /v1/priorities                ?id=1,2, ?user=u -> PrioritiesResponse (sprio: pending jobs' priority factors)
+//	GET  /v1/shares                    -> SharesResponse (sshare: the fair-share tree with usage)
 //	GET  /v1/nodes                     ?index, ?wait -> NodesResponse
 //	POST /v1/nodes/register            RegisterNodeRequest -> RegisterNodeResponse
 //	POST /v1/nodes/{name}/heartbeat    HeartbeatRequest -> ActionResponse
@@ -23,6 +31,12 @@ package api
 //	PUT  /v1/config                    ClusterConfig -> ActionResponse
 //	GET  /v1/status                    -> StatusResponse
 //	GET  /metrics                      Prometheus text
+
+// In the job paths, {id} is a job ID ("12") or a task of a job array
+// ("12_3"). Cancelling an array's job ID cancels every task of the array,
+// pending or running; cancelling "12_3" cancels that task only (a task that
+// has not started is split off and ends CANCELLED). The other actions on
+// "12_3" act on the task's own job.
 
 // IndexHeader carries the raft index a read reflects.
 const IndexHeader = "X-Fairway-Index"
@@ -68,6 +82,10 @@ type PartitionsResponse struct {
 // CancelRequest cancels a job, or with Signal set only signals it (scancel --signal).
 type CancelRequest struct {
 	Signal string `json:"signal,omitempty"`
+	// JobOnly cancels the job named and not the rest of its job array: for
+	// an array job ID, the tasks that have not started but none that has
+	// (scancel with filters cancels the jobs that match, one by one).
+	JobOnly bool `json:"job_only,omitempty"`
 }
 
 // ActionResponse acknowledges a committed change.
@@ -117,4 +135,99 @@ type StatusResponse struct {
 	LeaderAddr string `json:"leader_addr"` // HTTP address of the leader
 	Index      uint64 `json:"index"`
 	Now        int64  `json:"now"`
+}
+
+// PriorityRow is one pending job's priority as sprio shows it: each factor
+// already multiplied by its weight, and their sum.
+type PriorityRow struct {
+	JobID     JobID   `json:"job_id"`
+	Partition string  `json:"partition"`
+	User      string  `json:"user"`
+	Account   string  `json:"account"`
+	QOSName   string  `json:"qos_name,omitempty"`
+	Priority  float64 `json:"priority"`
+	Age       float64 `json:"age"`
+	FairShare float64 `json:"fair_share"`
+	JobSize   float64 `json:"job_size"`
+	// PartitionF is the weighted partition factor.
+	PartitionF float64 `json:"partition_factor"`
+	QOS        float64 `json:"qos"`
+	Nice       float64 `json:"nice"`
+	// TRES holds the weighted per-resource factors by resource name.
+	TRES map[string]float64 `json:"tres,omitempty"`
+}
+
+// PrioritiesResponse lists the pending jobs' priority factors (GET
+// /v1/priorities) with the weights they were computed with.
+type PrioritiesResponse struct {
+	Index   uint64          `json:"index"`
+	Now     int64           `json:"now"`
+	Weights PriorityWeights `json:"weights"`
+	Rows    []PriorityRow   `json:"rows"`
+}
+
+// ShareRow is one association of the fair-share tree as sshare shows it:
+// an account (User empty) or a user of an account.
+type ShareRow struct {
+	Account string `json:"account"`
+	User    string `json:"user,omitempty"`
+	// Depth is the row's depth in the tree: 0 for root, 1 for root's
+	// children and users, and so on.
+	Depth     int `json:"depth"`
+	RawShares int `json:"raw_shares"`
+	// SharesParent is FairShare=parent: the row has no shares of its own.
+	SharesParent bool    `json:"shares_parent,omitempty"`
+	NormShares   float64 `json:"norm_shares"`
+	RawUsage     float64 `json:"raw_usage"`
+	NormUsage    float64 `json:"norm_usage"`
+	EffectvUsage float64 `json:"effectv_usage"`
+	FairShare    float64 `json:"fair_share"`
+	LevelFS      float64 `json:"level_fs"`
+}
+
+// SharesResponse is the fair-share tree in tree order (GET /v1/shares).
+type SharesResponse struct {
+	Index uint64 `json:"index"`
+	Now   int64  `json:"now"`
+	// Algorithm is FairShareFairTree or FairShareClassic.
+	Algorithm string     `json:"algorithm"`
+	UsageAt   int64      `json:"usage_at"` // when usage was last accrued (unix seconds)
+	Rows      []ShareRow `json:"rows"`
+}
+
+// MarshalJSON implements json.Marshaler: an infinite LevelFS (an association
+// with shares and no usage) is written as the string "inf".
+func (r ShareRow) MarshalJSON() ([]byte, error) {
+	type plain ShareRow
+	out := struct {
+		plain
+		LevelFS any `json:"level_fs"`
+	}{plain(r), r.LevelFS}
+	if math.IsInf(r.LevelFS, 1) {
+		out.LevelFS = "inf"
+	}
+	return json.Marshal(out)
+}
+
+// UnmarshalJSON implements json.Unmarshaler, reading what MarshalJSON writes.
+func (r *ShareRow) UnmarshalJSON(data []byte) error {
+	type plain ShareRow
+	var in struct {
+		plain
+		LevelFS json.RawMessage `json:"level_fs"`
+	}
+	if err := json.Unmarshal(data, &in); err != nil {
+		return fmt.Errorf("decode share row: %w", err)
+	}
+	*r = ShareRow(in.plain)
+	switch s := string(in.LevelFS); s {
+	case "", "null":
+	case `"inf"`:
+		r.LevelFS = math.Inf(1)
+	default:
+		if err := json.Unmarshal(in.LevelFS, &r.LevelFS); err != nil {
+			return fmt.Errorf("decode share row level_fs %s: %w", s, err)
+		}
+	}
+	return nil
 }

@@ -222,11 +222,13 @@ type Job struct {
 	// ArrayJobID and ArrayTaskID are set on a task of a job array. The array's
 	// own record (ID == ArrayJobID, ArrayTaskID < 0) holds the tasks not yet
 	// started in ArrayPending, so a 100,000-task array costs one record until
-	// its tasks start.
-	ArrayJobID   JobID `json:"array_job_id,omitempty"`
-	ArrayTaskID  int   `json:"array_task_id,omitempty"`
-	ArrayPending []int `json:"array_pending,omitempty"` // on the array record: task ids not yet started, ascending
-	ArrayMaxRun  int   `json:"array_max_run,omitempty"` // the %N throttle; 0 = none
+	// its tasks start. A task that starts is split off into a job of its own
+	// with a new ID; the last one takes over the record itself (as in Slurm,
+	// the array job ID then names that task). See IsArrayRecord, IsArrayTask.
+	ArrayJobID   JobID   `json:"array_job_id,omitempty"`
+	ArrayTaskID  int     `json:"array_task_id,omitempty"`
+	ArrayPending TaskIDs `json:"array_pending,omitempty"` // on the array record: task ids not yet started, ascending (JSON: a range list such as "4-15")
+	ArrayMaxRun  int     `json:"array_max_run,omitempty"` // the %N throttle; 0 = none
 
 	Priority uint32 `json:"priority"` // as last computed by the scheduler
 	// StdoutPath and StderrPath are the patterns expanded for this job (empty %N until it runs).
@@ -280,6 +282,9 @@ type GPU struct {
 	Minor    int    `json:"minor"`
 	MemoryMB int64  `json:"memory_mb,omitempty"`
 	Healthy  bool   `json:"healthy"`
+	// HealthReason says why an unhealthy GPU was withdrawn (an XID error,
+	// ECC errors, the GPU fell off the bus); empty while it is healthy.
+	HealthReason string `json:"health_reason,omitempty"`
 }
 
 // NodeResources is what a node offers to jobs.

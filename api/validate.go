@@ -2,6 +2,8 @@ package api
 
 import (
 	"fmt"
+	"maps"
+	"math"
 	"path"
 	"regexp"
 	"slices"
@@ -123,7 +125,8 @@ func ValidateSpec(spec *JobSpec, cfg *ClusterConfig) error {
 	}
 	for _, check := range []func(*JobSpec, *ClusterConfig) *FieldError{
 		checkPartitions, checkAccount, checkIdentity, checkResources, checkTime,
-		checkScript, checkFiles, checkScheduling, checkSignal, checkContainer,
+		checkScript, checkFiles, checkScheduling, checkQOS, checkArraySpec, checkDependency,
+		checkSignal, checkContainer,
 	} {
 		if err := check(spec, cfg); err != nil {
 			return err
@@ -335,6 +338,51 @@ func checkScheduling(spec *JobSpec, _ *ClusterConfig) *FieldError {
 	return nil
 }
 
+// DefaultQOS is the quality of service every cluster has, as in Slurm: a
+// job may name it even when the configuration lists no QOS.
+const DefaultQOS = "normal"
+
+func checkQOS(spec *JobSpec, cfg *ClusterConfig) *FieldError {
+	if spec.QOS == "" {
+		return nil
+	}
+	if !nameRE.MatchString(spec.QOS) {
+		return fieldErr("--qos", spec.QOS, "must be a QOS name of letters, digits and . _ @ -")
+	}
+	if cfg == nil || spec.QOS == DefaultQOS {
+		return nil
+	}
+	names := []string{DefaultQOS}
+	for _, q := range cfg.QOS {
+		if q.Name == spec.QOS {
+			return nil
+		}
+		if q.Name != DefaultQOS {
+			names = append(names, q.Name)
+		}
+	}
+	return fieldErr("--qos", spec.QOS, "no such QOS; known QOS: %s", strings.Join(names, ", "))
+}
+
+func checkArraySpec(spec *JobSpec, cfg *ClusterConfig) *FieldError {
+	if spec.Array == "" {
+		return nil
+	}
+	maxSize := ClientMaxArraySize
+	if cfg != nil {
+		maxSize = cfg.MaxArraySizeOrDefault()
+	}
+	return checkArray(spec.Array, maxSize)
+}
+
+func checkDependency(spec *JobSpec, _ *ClusterConfig) *FieldError {
+	if spec.Dependency == "" {
+		return nil
+	}
+	_, err := parseDependency(spec.Dependency)
+	return err
+}
+
 func checkSignal(spec *JobSpec, _ *ClusterConfig) *FieldError {
 	s := spec.Signal
 	if s == nil {
@@ -410,7 +458,15 @@ func ValidateConfig(cfg *ClusterConfig) error {
 	if err := validateAccounts(cfg); err != nil {
 		return err
 	}
+	if err := validateQOS(cfg.QOS); err != nil {
+		return err
+	}
+	if err := validateScheduling(&cfg.Scheduling); err != nil {
+		return err
+	}
 	switch {
+	case cfg.MaxArraySize < 0 || cfg.MaxArraySize > ClientMaxArraySize:
+		return fieldErr("max_array_size", itoa(cfg.MaxArraySize), "must be from 1 to %d, or 0 for the default (%d)", ClientMaxArraySize, DefaultMaxArraySize)
 	case cfg.NodeDownAfterSecs < 0:
 		return fieldErr("node_down_after_secs", itoa(cfg.NodeDownAfterSecs), "must be 0 (the default) or more seconds")
 	case cfg.JobRetentionSecs < 0:
@@ -464,6 +520,76 @@ func validatePartitions(parts []Partition) *FieldError {
 	return nil
 }
 
+func validateQOS(list []QOS) *FieldError {
+	seen := map[string]bool{}
+	for i, q := range list {
+		f := func(name string) string { return fmt.Sprintf("qos[%d].%s", i, name) }
+		switch {
+		case !nameRE.MatchString(q.Name):
+			return fieldErr(f("name"), q.Name, "must be a name of letters, digits and . _ @ -, at most 64 characters")
+		case seen[q.Name]:
+			return fieldErr(f("name"), q.Name, "QOS names must be unique")
+		case q.Priority < 0:
+			return fieldErr(f("priority"), itoa(q.Priority), "must be 0 or more")
+		case !slices.Contains([]PreemptMode{"", PreemptOff, PreemptRequeue, PreemptCancel}, q.PreemptMode):
+			return fieldErr(f("preempt_mode"), string(q.PreemptMode), "must be off, requeue or cancel")
+		case q.GraceSecs < 0:
+			return fieldErr(f("grace_secs"), itoa(q.GraceSecs), "must be 0 or more seconds")
+		case q.MinRuntimeSecs < 0:
+			return fieldErr(f("min_runtime_secs"), itoa(q.MinRuntimeSecs), "must be 0 or more seconds")
+		}
+		seen[q.Name] = true
+	}
+	return nil
+}
+
+func validateScheduling(s *SchedulingConfig) *FieldError {
+	ff := func(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
+	bad := func(v float64) bool { return v < 0 || math.IsNaN(v) || math.IsInf(v, 0) }
+	w := s.Weights
+	for _, c := range []struct {
+		name string
+		v    float64
+	}{{"age", w.Age}, {"fair_share", w.FairShare}, {"job_size", w.JobSize}, {"partition", w.Partition}, {"qos", w.QOS}} {
+		if bad(c.v) {
+			return fieldErr("scheduling.weights."+c.name, ff(c.v), "must be 0 or more")
+		}
+	}
+	for _, k := range slices.Sorted(maps.Keys(w.TRES)) {
+		if v := w.TRES[k]; bad(v) {
+			return fieldErr("scheduling.weights.tres", k+"="+ff(v), "must be 0 or more")
+		}
+	}
+	for _, k := range slices.Sorted(maps.Keys(s.BillingWeights)) {
+		if v := s.BillingWeights[k]; bad(v) {
+			return fieldErr("scheduling.billing_weights", k+"="+ff(v), "must be 0 or more")
+		}
+	}
+	switch {
+	case w.MaxAgeSecs < 0:
+		return fieldErr("scheduling.weights.max_age_secs", itoa(w.MaxAgeSecs), "must be 0 (the default, 7 days) or more seconds")
+	case !slices.Contains([]string{"", FairShareFairTree, FairShareClassic}, s.FairShare):
+		return fieldErr("scheduling.fair_share", s.FairShare, "must be %s or %s", FairShareFairTree, FairShareClassic)
+	case s.UsageHalfLifeSecs < 0:
+		return fieldErr("scheduling.usage_half_life_secs", itoa(s.UsageHalfLifeSecs), "must be 0 (the default, 7 days) or more seconds")
+	case s.UsageResetSecs < 0:
+		return fieldErr("scheduling.usage_reset_secs", itoa(s.UsageResetSecs), "must be 0 (never) or more seconds")
+	case !slices.Contains([]string{"", BackfillNone, BackfillEASY, BackfillConservative, BackfillWindowed}, s.Backfill.Mode):
+		return fieldErr("scheduling.backfill.mode", s.Backfill.Mode, "must be none, easy, conservative or windowed")
+	case s.Backfill.Reservations < 0:
+		return fieldErr("scheduling.backfill.reservations", itoa(s.Backfill.Reservations), "must be 0 (the default) or more")
+	case s.Backfill.WindowSecs < 0:
+		return fieldErr("scheduling.backfill.window_secs", itoa(s.Backfill.WindowSecs), "must be 0 (the default) or more seconds")
+	case s.Backfill.MaxJobs < 0:
+		return fieldErr("scheduling.backfill.max_jobs", itoa(s.Backfill.MaxJobs), "must be 0 (all) or more")
+	case !slices.Contains([]string{"", QueuePriority, QueueFCFS, QueueSJF}, s.QueueOrder):
+		return fieldErr("scheduling.queue_order", s.QueueOrder, "must be priority, fcfs or sjf")
+	case s.PreemptMinRuntimeSecs < 0:
+		return fieldErr("scheduling.preempt_min_runtime_secs", itoa(s.PreemptMinRuntimeSecs), "must be 0 or more seconds")
+	}
+	return nil
+}
+
 func validateAccounts(cfg *ClusterConfig) *FieldError {
 	parent := map[string]string{}
 	for i, a := range cfg.Accounts {
@@ -479,6 +605,25 @@ func validateAccounts(cfg *ClusterConfig) *FieldError {
 			return fieldErr(f("max_running_jobs"), itoa(a.MaxRunningJobs), "must be 0 (no limit) or more")
 		case a.MaxGPUs < 0:
 			return fieldErr(f("max_gpus"), itoa(a.MaxGPUs), "must be 0 (no limit) or more")
+		case a.MaxRunningJobsPerUser < 0:
+			return fieldErr(f("max_running_jobs_per_user"), itoa(a.MaxRunningJobsPerUser), "must be 0 (no limit) or more")
+		case a.MaxGPUsPerUser < 0:
+			return fieldErr(f("max_gpus_per_user"), itoa(a.MaxGPUsPerUser), "must be 0 (no limit) or more")
+		case a.WeightFactor < 0 || math.IsNaN(a.WeightFactor) || math.IsInf(a.WeightFactor, 0):
+			return fieldErr(f("weight_factor"), strconv.FormatFloat(a.WeightFactor, 'g', -1, 64), "must be 0 (unset) or a positive number")
+		}
+		users := map[string]bool{}
+		for j, u := range a.Users {
+			uf := fmt.Sprintf("accounts[%d].users[%d]", i, j)
+			switch {
+			case u.Name == "" || strings.ContainsAny(u.Name, "/:\x00\n"):
+				return fieldErr(uf+".name", u.Name, "must be a user name")
+			case users[u.Name]:
+				return fieldErr(uf+".name", u.Name, "a user is listed once per account")
+			case u.Shares < 0:
+				return fieldErr(uf+".shares", itoa(u.Shares), "must be 0 or more")
+			}
+			users[u.Name] = true
 		}
 		for part, n := range a.Guarantees {
 			if _, ok := cfg.Partition(part); !ok {

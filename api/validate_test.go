@@ -1,7 +1,9 @@
 package api
 
 import (
+	"encoding/json"
 	"errors"
+	"math"
 	"strings"
 	"testing"
 
@@ -16,6 +18,7 @@ func testConfig() *ClusterConfig {
 			{Name: "debug"},
 		},
 		Accounts: []Account{{Name: "search", Shares: 10}, {Name: "alice@search", Parent: "search", Shares: 1}},
+		QOS:      []QOS{{Name: "high", Priority: 10}},
 	}
 }
 
@@ -109,6 +112,28 @@ func TestValidateSpec(t *testing.T) {
 			s.ContainerImage, s.ContainerMounts = "ubuntu", []Mount{{Source: "data", Target: "/data"}}
 		}, field: "--container-mounts"},
 		{name: "request larger than any node is accepted", edit: func(s *JobSpec) { s.Nodes, s.GPUs, s.MemoryMB = 1000, 64, 1<<30 }},
+		{name: "array with step and throttle", edit: func(s *JobSpec) { s.Array = "0-15:4%4" }},
+		{name: "array list", edit: func(s *JobSpec) { s.Array = "1,3,5-7" }},
+		{name: "array at the default MaxArraySize", edit: func(s *JobSpec) { s.Array = "0-100000" }},
+		{name: "array beyond the default MaxArraySize", edit: func(s *JobSpec) { s.Array = "0-100001" },
+			field: "--array", msgSubstr: "MaxArraySize is 100001, so indices go from 0 to 100000"},
+		{name: "array range backwards", edit: func(s *JobSpec) { s.Array = "7-3" }, field: "--array", msgSubstr: "ends before it starts"},
+		{name: "array zero step", edit: func(s *JobSpec) { s.Array = "0-7:0" }, field: "--array"},
+		{name: "array negative index", edit: func(s *JobSpec) { s.Array = "-1-3" }, field: "--array"},
+		{name: "array empty item", edit: func(s *JobSpec) { s.Array = "1,,3" }, field: "--array"},
+		{name: "array bad throttle", edit: func(s *JobSpec) { s.Array = "1-3%0" }, field: "--array", msgSubstr: "after %"},
+		{name: "array only a throttle", edit: func(s *JobSpec) { s.Array = "%4" }, field: "--array"},
+		{name: "dependency all of", edit: func(s *JobSpec) { s.Dependency = "afterok:12:13_2,afterany:14,singleton" }},
+		{name: "dependency any of", edit: func(s *JobSpec) { s.Dependency = "afternotok:12?after:13+5" }},
+		{name: "dependency mixed separators", edit: func(s *JobSpec) { s.Dependency = "afterok:1,afterok:2?afterok:3" },
+			field: "--dependency", msgSubstr: "not both"},
+		{name: "dependency unknown type", edit: func(s *JobSpec) { s.Dependency = "afterfun:1" }, field: "--dependency", msgSubstr: `unknown dependency type "afterfun"`},
+		{name: "dependency without job", edit: func(s *JobSpec) { s.Dependency = "afterok" }, field: "--dependency"},
+		{name: "dependency bad job id", edit: func(s *JobSpec) { s.Dependency = "afterok:x" }, field: "--dependency"},
+		{name: "dependency delay only after after", edit: func(s *JobSpec) { s.Dependency = "afterok:4+5" }, field: "--dependency"},
+		{name: "qos normal always exists", edit: func(s *JobSpec) { s.QOS = "normal" }},
+		{name: "configured qos", edit: func(s *JobSpec) { s.QOS = "high" }},
+		{name: "unknown qos", edit: func(s *JobSpec) { s.QOS = "urgent" }, field: "--qos", msgSubstr: "known QOS: normal, high"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -131,9 +156,159 @@ func TestValidateSpecWithoutConfig(t *testing.T) {
 	if err := ValidateSpec(&spec, nil); err != nil {
 		t.Errorf("client-side validation needs no config, got %v", err)
 	}
+	spec.QOS, spec.Array = "any-qos", "0-4000000"
+	if err := ValidateSpec(&spec, nil); err != nil {
+		t.Errorf("client-side validation knows no QOS list or MaxArraySize, got %v", err)
+	}
 	spec.MemoryMB = -1
 	if got := fieldOf(t, ValidateSpec(&spec, nil)); got != "--mem" {
 		t.Errorf("field = %q, want --mem", got)
+	}
+}
+
+func TestValidateSpecArraySizeFromConfig(t *testing.T) {
+	cfg := testConfig()
+	cfg.MaxArraySize = 10
+	spec := validSpec()
+	spec.Array = "0-9"
+	if err := ValidateSpec(&spec, cfg); err != nil {
+		t.Errorf("0-9 with MaxArraySize 10: %v", err)
+	}
+	spec.Array = "5-10"
+	if err := ValidateSpec(&spec, cfg); err == nil || !strings.Contains(err.Error(), "indices go from 0 to 9") {
+		t.Errorf("5-10 with MaxArraySize 10: %v, want an error naming the largest index 9", err)
+	}
+}
+
+func TestParseArray(t *testing.T) {
+	tests := []struct {
+		expr    string
+		want    ArraySpec
+		compact string // TaskIDs.String
+		display string // TaskIDs.Display
+	}{
+		{"0-15:4%4", ArraySpec{Tasks: TaskIDs{0, 4, 8, 12}, MaxRun: 4}, "0-12:4", "0-12:4"},
+		{"0-8:4", ArraySpec{Tasks: TaskIDs{0, 4, 8}}, "0-8:4", "0,4,8"},
+		{"1,3,5-7", ArraySpec{Tasks: TaskIDs{1, 3, 5, 6, 7}}, "1-5:2,6-7", "1,3,5-7"},
+		{"7,3,3,1-2", ArraySpec{Tasks: TaskIDs{1, 2, 3, 7}}, "1-3,7", "1-3,7"},
+		{"0-40:10", ArraySpec{Tasks: TaskIDs{0, 10, 20, 30, 40}}, "0-40:10", "0-40:10"},
+		{" 5 ", ArraySpec{Tasks: TaskIDs{5}}, "5", "5"},
+		{"2,4", ArraySpec{Tasks: TaskIDs{2, 4}}, "2,4", "2,4"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.expr, func(t *testing.T) {
+			got, err := ParseArray(tt.expr, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("(-want +got):\n%s", diff)
+			}
+			if s := got.Tasks.String(); s != tt.compact {
+				t.Errorf("String() = %q, want %q", s, tt.compact)
+			}
+			if s := got.Tasks.Display(); s != tt.display {
+				t.Errorf("Display() = %q, want %q", s, tt.display)
+			}
+			back, err := ParseArray(got.Tasks.String(), 0)
+			if err != nil || !cmp.Equal(back.Tasks, got.Tasks) {
+				t.Errorf("String() does not parse back: %v %v", back.Tasks, err)
+			}
+		})
+	}
+}
+
+func TestTaskIDsJSON(t *testing.T) {
+	type rec struct {
+		Pending TaskIDs `json:"pending,omitempty"`
+	}
+	big, _ := ParseArray("0-99999", 0)
+	tests := []struct {
+		in   rec
+		json string
+	}{
+		{rec{Pending: big.Tasks}, `{"pending":"0-99999"}`},
+		{rec{Pending: TaskIDs{1, 3, 5, 6, 7}}, `{"pending":"1-5:2,6-7"}`},
+		{rec{}, `{}`},
+	}
+	for _, tt := range tests {
+		data, err := json.Marshal(tt.in)
+		if err != nil || string(data) != tt.json {
+			t.Errorf("marshal %v = %s, %v; want %s", tt.in.Pending.String(), data, err, tt.json)
+		}
+		var back rec
+		if err := json.Unmarshal(data, &back); err != nil || !cmp.Equal(tt.in, back) {
+			t.Errorf("unmarshal %s = %v, %v", data, back.Pending.String(), err)
+		}
+	}
+	var fromList rec
+	if err := json.Unmarshal([]byte(`{"pending":[5,1,3]}`), &fromList); err != nil || !cmp.Equal(TaskIDs{1, 3, 5}, fromList.Pending) {
+		t.Errorf("a JSON list of numbers reads as %v, %v", fromList.Pending, err)
+	}
+}
+
+func TestTaskIDsWithout(t *testing.T) {
+	ids := TaskIDs{1, 2, 5, 9}
+	if got := ids.Without(1); !cmp.Equal(TaskIDs{2, 5, 9}, got) {
+		t.Errorf("Without(1) = %v", got)
+	}
+	if got := ids.Without(5); !cmp.Equal(TaskIDs{1, 2, 9}, got) {
+		t.Errorf("Without(5) = %v", got)
+	}
+	if got := ids.Without(4); !cmp.Equal(ids, got) {
+		t.Errorf("Without(4) = %v", got)
+	}
+	if !cmp.Equal(TaskIDs{1, 2, 5, 9}, ids) {
+		t.Errorf("Without changed the list: %v", ids)
+	}
+}
+
+func TestJobDisplayID(t *testing.T) {
+	tests := []struct {
+		job  Job
+		want string
+	}{
+		{Job{ID: 7}, "7"},
+		{Job{ID: 14, ArrayJobID: 12, ArrayTaskID: 3}, "12_3"},
+		{Job{ID: 12, ArrayJobID: 12, ArrayTaskID: 0}, "12_0"},
+		{Job{ID: 12, ArrayJobID: 12, ArrayTaskID: -1, ArrayPending: TaskIDs{4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15}, ArrayMaxRun: 4}, "12_[4-15%4]"},
+		{Job{ID: 12, ArrayJobID: 12, ArrayTaskID: -1, ArrayPending: TaskIDs{1, 3, 5, 6}}, "12_[1,3,5-6]"},
+	}
+	for _, tt := range tests {
+		if got := tt.job.DisplayID(); got != tt.want {
+			t.Errorf("DisplayID() = %q, want %q", got, tt.want)
+		}
+	}
+}
+
+func TestParseJobRef(t *testing.T) {
+	three := 3
+	for in, want := range map[string]JobRef{"12": {ID: 12}, "12_3": {ID: 12, Task: &three}} {
+		got, err := ParseJobRef(in)
+		if err != nil || !cmp.Equal(want, got) || got.String() != in {
+			t.Errorf("ParseJobRef(%q) = %v, %v", in, got, err)
+		}
+	}
+	for _, bad := range []string{"", "0", "x", "12_", "12_x", "12_-1", "_3", "+5"} {
+		if _, err := ParseJobRef(bad); err == nil {
+			t.Errorf("ParseJobRef(%q) succeeded", bad)
+		}
+	}
+}
+
+func TestParseDependency(t *testing.T) {
+	two := 2
+	got, err := ParseDependency("afterok:12:13_2?after:14+5?singleton")
+	want := Dependency{Any: true, Terms: []DependencyTerm{
+		{Type: DepAfterOK, Jobs: []JobRef{{ID: 12}, {ID: 13, Task: &two}}},
+		{Type: DepAfter, Jobs: []JobRef{{ID: 14}}, DelayMins: 5},
+		{Type: DepSingleton},
+	}}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
 	}
 }
 
@@ -169,6 +344,16 @@ func TestValidateConfig(t *testing.T) {
 		{name: "guarantee in unknown partition", edit: func(c *ClusterConfig) { c.Accounts[0].Guarantees = map[string]int{"h200": 8} }, field: "accounts[0].guarantees"},
 		{name: "unknown default account", edit: func(c *ClusterConfig) { c.DefaultAccount = "vision" }, field: "default_account"},
 		{name: "negative retention", edit: func(c *ClusterConfig) { c.JobRetentionSecs = -1 }, field: "job_retention_secs"},
+		{name: "duplicate qos", edit: func(c *ClusterConfig) { c.QOS = append(c.QOS, QOS{Name: "high"}) }, field: "qos[1].name"},
+		{name: "bad qos preempt mode", edit: func(c *ClusterConfig) { c.QOS[0].PreemptMode = "suspend" }, field: "qos[0].preempt_mode"},
+		{name: "array size too large", edit: func(c *ClusterConfig) { c.MaxArraySize = 5000000 }, field: "max_array_size"},
+		{name: "user listed twice", edit: func(c *ClusterConfig) {
+			c.Accounts[0].Users = []AccountUser{{Name: "bob", Shares: 1}, {Name: "bob", Shares: 2}}
+		}, field: "accounts[0].users[1].name"},
+		{name: "negative weight factor", edit: func(c *ClusterConfig) { c.Accounts[0].WeightFactor = -1 }, field: "accounts[0].weight_factor"},
+		{name: "unknown fair share algorithm", edit: func(c *ClusterConfig) { c.Scheduling.FairShare = "fifo" }, field: "scheduling.fair_share"},
+		{name: "negative weight", edit: func(c *ClusterConfig) { c.Scheduling.Weights.Age = -1 }, field: "scheduling.weights.age"},
+		{name: "unknown backfill mode", edit: func(c *ClusterConfig) { c.Scheduling.Backfill.Mode = "aggressive" }, field: "scheduling.backfill.mode"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -210,5 +395,26 @@ func TestFormatDuration(t *testing.T) {
 	want := []string{"00:00:59", "01:00:00", "1-00:01:01"}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)
+	}
+}
+
+func TestShareRowJSON(t *testing.T) {
+	rows := []ShareRow{
+		{Account: "ml", User: "alice", Depth: 2, RawShares: 1, NormShares: 0.5, LevelFS: math.Inf(1)},
+		{Account: "root", NormShares: 1, RawUsage: 12.5, LevelFS: 0.25},
+	}
+	data, err := json.Marshal(rows)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(data), `"level_fs":"inf"`) || !strings.Contains(string(data), `"level_fs":0.25`) {
+		t.Errorf("JSON %s: want level_fs \"inf\" and 0.25", data)
+	}
+	var back []ShareRow
+	if err := json.Unmarshal(data, &back); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(rows, back); diff != "" {
+		t.Errorf("round trip (-want +got):\n%s", diff)
 	}
 }

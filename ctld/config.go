@@ -28,6 +28,9 @@ const (
 	// MaxBlockingWait caps the wait of a blocking query; it is also the wait
 	// of a query that gives an index and no wait.
 	MaxBlockingWait = 5 * time.Minute
+	// DefaultUsageInterval is how often the leader commits the fair-share
+	// usage accrual (raftstore.AccrueUsage).
+	DefaultUsageInterval = 30 * time.Second
 )
 
 // Config configures one controller.
@@ -66,8 +69,13 @@ type Config struct {
 	// NodeDownAfter, when non-zero, overrides the cluster configuration's
 	// NodeDownAfterSecs.
 	NodeDownAfter time.Duration
-	// Scheduler computes the plans (sched.FirstFit when nil).
+	// Scheduler computes the plans (sched.New(), the multifactor scheduler,
+	// when nil).
 	Scheduler sched.Scheduler
+	// UsageInterval is how often the leader accrues fair-share usage
+	// (DefaultUsageInterval when 0). Usage is also accrued when a controller
+	// becomes leader; runs that end in between are charged as they end.
+	UsageInterval time.Duration
 	// Clock returns the current time (time.Now when nil). Submit times,
 	// heartbeats, time limits and liveness use it.
 	Clock func() time.Time
@@ -130,7 +138,10 @@ func (c Config) withDefaults() (Config, error) {
 		c.SchedInterval = DefaultSchedInterval
 	}
 	if c.Scheduler == nil {
-		c.Scheduler = sched.FirstFit{}
+		c.Scheduler = sched.New()
+	}
+	if c.UsageInterval <= 0 {
+		c.UsageInterval = DefaultUsageInterval
 	}
 	if c.Clock == nil {
 		c.Clock = time.Now

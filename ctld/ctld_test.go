@@ -183,6 +183,10 @@ func TestBadInput(t *testing.T) {
 		{"unknown account", func(s *api.JobSpec) { s.Account = "vision" }, "--account", ""},
 		{"negative nodes", func(s *api.JobSpec) { s.Nodes = -1 }, "--nodes", ""},
 		{"bad image", func(s *api.JobSpec) { s.ContainerImage = "oci-archive:rel.tar" }, "--container-image", ""},
+		{"array beyond MaxArraySize", func(s *api.JobSpec) { s.Array = "0-100001" }, "--array", "indices go from 0 to 100000"},
+		{"bad array", func(s *api.JobSpec) { s.Array = "1-3%" }, "--array", ""},
+		{"bad dependency", func(s *api.JobSpec) { s.Dependency = "afterwards:1" }, "--dependency", `unknown dependency type "afterwards"`},
+		{"unknown QOS", func(s *api.JobSpec) { s.QOS = "urgent" }, "--qos", "known QOS: normal"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -37,6 +37,8 @@ func (c *Controller) routes() http.Handler {
 	mux.HandleFunc("GET /v1/jobs", c.handleJobs)
 	mux.HandleFunc("GET /v1/jobs/{id}", c.handleJob)
 	mux.HandleFunc("POST /v1/jobs/{id}/cancel", c.leaderOnly(c.handleCancel))
+	mux.HandleFunc("GET /v1/priorities", c.handlePriorities)
+	mux.HandleFunc("GET /v1/shares", c.handleShares)
 	mux.HandleFunc("POST /v1/jobs/{id}/hold", c.leaderOnly(c.handleJobAction(func(now int64, id api.JobID) raftstore.Command {
 		return raftstore.HoldJob{ID: id}
 	})))
@@ -207,15 +209,36 @@ func parseWait(s string) (time.Duration, error) {
 	return d, err
 }
 
-// jobID parses the {id} path segment.
-func jobID(w http.ResponseWriter, r *http.Request) (api.JobID, bool) {
+// jobRef parses the {id} path segment: a job ID ("12") or a task of a job
+// array ("12_3").
+func jobRef(w http.ResponseWriter, r *http.Request) (api.JobRef, bool) {
 	s := r.PathValue("id")
-	n, err := strconv.ParseUint(s, 10, 64)
-	if err != nil || n == 0 {
+	ref, err := api.ParseJobRef(s)
+	if err != nil {
 		writeError(w, http.StatusBadRequest, msgInvalidJobID+": "+strconv.Quote(s), "id")
+		return api.JobRef{}, false
+	}
+	return ref, true
+}
+
+// taskJobID resolves a job reference to the ID of the job an action on it
+// acts on: the job itself, or a started array task's own job. A task that
+// has not started has no job of its own yet: that is answered 409 (act on
+// the whole array by its job ID), an unknown task 404.
+func (c *Controller) taskJobID(w http.ResponseWriter, ref api.JobRef) (api.JobID, bool) {
+	if ref.Task == nil {
+		return ref.ID, true
+	}
+	j, ok := c.store.State().ArrayTask(ref.ID, *ref.Task)
+	switch {
+	case !ok:
+		writeError(w, http.StatusNotFound, msgInvalidJobID, "")
+		return 0, false
+	case j.IsArrayRecord():
+		writeError(w, http.StatusConflict, fmt.Sprintf("task %s has not started yet; act on the whole array with %d", ref, ref.ID), "")
 		return 0, false
 	}
-	return api.JobID(n), true
+	return j.ID, true
 }
 
 // fillDefaults sets what the controller decides for a submitted spec: the
@@ -322,9 +345,22 @@ func (c *Controller) handleJobs(w http.ResponseWriter, r *http.Request) {
 	var jobs []*api.Job
 	switch {
 	case len(ids) > 0:
+		// A job array's id lists the whole array: its record and its tasks.
+		seen := map[api.JobID]bool{}
 		for _, id := range ids {
-			if j, ok := st.Job(id); ok && (all || !j.State.Final()) {
-				jobs = append(jobs, j)
+			j, ok := st.Job(id)
+			if !ok {
+				continue
+			}
+			members := []*api.Job{j}
+			if j.ArrayJobID == j.ID {
+				members = st.ArrayJobs(id)
+			}
+			for _, m := range members {
+				if !seen[m.ID] && (all || !m.State.Final()) {
+					seen[m.ID] = true
+					jobs = append(jobs, m)
+				}
 			}
 		}
 	case all:
@@ -341,8 +377,10 @@ func (c *Controller) handleJobs(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, api.JobsResponse{Index: st.Index(), Now: c.now().Unix(), Jobs: jobs})
 }
 
+// handleJob answers one job; ARRAYID_TASK names a task of a job array (its
+// own job once started, the array's record while it is pending there).
 func (c *Controller) handleJob(w http.ResponseWriter, r *http.Request) {
-	id, ok := jobID(w, r)
+	ref, ok := jobRef(w, r)
 	if !ok {
 		return
 	}
@@ -350,7 +388,13 @@ func (c *Controller) handleJob(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	j, found := st.Job(id)
+	var j *api.Job
+	var found bool
+	if ref.Task != nil {
+		j, found = st.ArrayTask(ref.ID, *ref.Task)
+	} else {
+		j, found = st.Job(ref.ID)
+	}
 	if !found {
 		writeError(w, http.StatusNotFound, msgInvalidJobID, "")
 		return
@@ -358,10 +402,11 @@ func (c *Controller) handleJob(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, j)
 }
 
-// handleCancel cancels a job. Signalling without cancelling (scancel
-// --signal) is not supported yet: it is answered 501 and changes nothing.
+// handleCancel cancels a job: an array job ID cancels the whole array,
+// ARRAYID_TASK one task. Signalling without cancelling (scancel --signal) is
+// not supported yet: it is answered 501 and changes nothing.
 func (c *Controller) handleCancel(w http.ResponseWriter, r *http.Request) {
-	id, ok := jobID(w, r)
+	ref, ok := jobRef(w, r)
 	if !ok {
 		return
 	}
@@ -371,7 +416,14 @@ func (c *Controller) handleCancel(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if req.Signal != "" {
-		if _, found := c.store.State().Job(id); !found {
+		st := c.store.State()
+		found := false
+		if ref.Task != nil {
+			_, found = st.ArrayTask(ref.ID, *ref.Task)
+		} else {
+			_, found = st.Job(ref.ID)
+		}
+		if !found {
 			writeError(w, http.StatusNotFound, msgInvalidJobID, "")
 			return
 		}
@@ -379,14 +431,18 @@ func (c *Controller) handleCancel(w http.ResponseWriter, r *http.Request) {
 			"signalling a job without cancelling it (scancel --signal) is not supported yet; scancel without --signal stops the job", "signal")
 		return
 	}
-	c.commitAction(w, r, raftstore.CancelJob{Now: c.now().Unix(), ID: id, Reason: "cancelled by user"})
+	c.commitAction(w, r, raftstore.CancelJob{Now: c.now().Unix(), ID: ref.ID, Task: ref.Task, JobOnly: req.JobOnly, Reason: "cancelled by user"})
 }
 
 // handleJobAction returns a handler committing the command mk builds for the
-// job in the path.
+// job in the path (a started array task's own job for ARRAYID_TASK).
 func (c *Controller) handleJobAction(mk func(now int64, id api.JobID) raftstore.Command) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		id, ok := jobID(w, r)
+		ref, ok := jobRef(w, r)
+		if !ok {
+			return
+		}
+		id, ok := c.taskJobID(w, ref)
 		if !ok {
 			return
 		}

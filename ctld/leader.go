@@ -72,8 +72,15 @@ func (c *Controller) watchLeadership(ctx context.Context) {
 
 // lead is the leader loop: it applies the initial cluster configuration if
 // there is none, restarts every node's heartbeat timer, and then runs a pass
-// after every state change (debounced) and every SchedInterval, and the
-// retention check every minute.
+// after every state change (debounced) and every SchedInterval, the
+// fair-share usage accrual every UsageInterval (and once at the start), and
+// the retention check every minute.
+//
+// Usage is not accrued before every pass: a commit per pass would cost the
+// raft log and the submit path a write for every burst of submissions, and
+// fair-share factors that lag by at most UsageInterval change no decision
+// that matters (Slurm recomputes them every PriorityCalcPeriod, 5 minutes by
+// default).
 func (c *Controller) lead(ctx context.Context) {
 	c.log.Info("ctld: became leader; starting leader loop")
 	if !c.establish(ctx) {
@@ -103,6 +110,8 @@ func (c *Controller) lead(ctx context.Context) {
 	defer ticker.Stop()
 	retention := time.NewTicker(retentionInterval)
 	defer retention.Stop()
+	accrual := time.NewTicker(c.cfg.UsageInterval)
+	defer accrual.Stop()
 	// A pass waits at least three times as long as the previous pass took
 	// (and one triggered by changes at least schedDebounce), so that under
 	// a storm of submissions a long queue costs the leader at most about a
@@ -116,6 +125,7 @@ func (c *Controller) lead(ctx context.Context) {
 		c.pass(ctx)
 		nextEarliest = time.Now().Add(3 * time.Since(start))
 	}
+	c.accrueUsage(ctx)
 	runPass()
 	c.expireJobs(ctx)
 	for {
@@ -135,6 +145,8 @@ func (c *Controller) lead(ctx context.Context) {
 			}
 		case <-retention.C:
 			c.expireJobs(ctx)
+		case <-accrual.C:
+			c.accrueUsage(ctx)
 		}
 	}
 }
@@ -195,7 +207,21 @@ func (c *Controller) pass(ctx context.Context) {
 	// A job asked to stop keeps its resources until it exits, so the
 	// snapshot stays valid for scheduling after time-limit kills.
 	c.checkTimeLimits(ctx, jobs, &cfg, now)
-	c.schedule(ctx, sched.Input{Now: now.Unix(), Config: cfg, Nodes: nodes, Jobs: jobs})
+	c.schedule(ctx, schedInput(st, now.Unix(), cfg, nodes, jobs))
+}
+
+// schedInput is the scheduler's view of a state: its nodes and active jobs,
+// the fair-share usage, and every retained job for dependencies.
+func schedInput(st *raftstore.State, now int64, cfg api.ClusterConfig, nodes []*api.Node, jobs []*api.Job) sched.Input {
+	usage, _ := st.Usage()
+	return sched.Input{Now: now, Config: cfg, Nodes: nodes, Jobs: jobs, Usage: usage, Lookup: st.Job}
+}
+
+// accrueUsage commits the fair-share usage accrual up to now.
+func (c *Controller) accrueUsage(ctx context.Context) {
+	if _, err := c.apply(ctx, raftstore.AccrueUsage{Now: c.now().Unix()}); err != nil && ctx.Err() == nil {
+		c.log.Warn("ctld: cannot accrue fair-share usage", "err", err)
+	}
 }
 
 // checkLiveness marks DOWN the nodes whose last heartbeat is older than the

@@ -61,6 +61,14 @@ func (w *writer) submitJobs(c *SubmitJobs) ([]api.JobID, error) {
 		if spec.Hold {
 			j.Reason = api.ReasonHeldUser
 		}
+		if spec.Array != "" {
+			arr, err := api.ParseArray(spec.Array, m.Config.MaxArraySizeOrDefault())
+			if err != nil {
+				return nil, err
+			}
+			j.ArrayJobID, j.ArrayTaskID = j.ID, -1
+			j.ArrayPending, j.ArrayMaxRun = arr.Tasks, arr.MaxRun
+		}
 		j.StdoutPath, j.StderrPath = outputPaths(j, "")
 		if err := w.put(tableJobs, j); err != nil {
 			return nil, fmt.Errorf("submit job %d: %w", j.ID, err)
@@ -102,10 +110,66 @@ func submitPartition(cfg *api.ClusterConfig, spec *api.JobSpec) (string, error) 
 
 // cancelJob applies CancelJob.
 func (w *writer) cancelJob(c *CancelJob) error {
-	j, err := w.job(c.ID)
+	if c.Task != nil {
+		return w.cancelTask(c, *c.Task)
+	}
+	j := getJob(w.txn, c.ID)
+	switch {
+	case j == nil && !c.JobOnly && len(arrayJobs(w.txn, c.ID)) > 0:
+		return w.cancelArray(c) // the record expired; tasks remain
+	case j == nil:
+		return notFoundf("job %d not found", c.ID)
+	case j.ArrayJobID == j.ID && !c.JobOnly:
+		return w.cancelArray(c)
+	}
+	return w.cancelOne(c, j)
+}
+
+// cancelArray cancels every active job of the array c.ID: the record with
+// the tasks that have not started, and the tasks pending or running. It is
+// an ErrConflict when none is active.
+func (w *writer) cancelArray(c *CancelJob) error {
+	jobs := arrayJobs(w.txn, c.ID)
+	cancelled := false
+	for _, j := range jobs {
+		if j.State.Final() {
+			continue
+		}
+		if err := w.cancelOne(c, j); err != nil {
+			return err
+		}
+		cancelled = true
+	}
+	if !cancelled {
+		if rec := getJob(w.txn, c.ID); rec != nil {
+			return conflictf("job array %d already %s", c.ID, rec.State)
+		}
+		return conflictf("job array %d already ended", c.ID)
+	}
+	return nil
+}
+
+// cancelTask cancels one task of the array c.ID: its own job when it has
+// one, else it is split off the array's record and ends CANCELLED.
+func (w *writer) cancelTask(c *CancelJob, task int) error {
+	for _, j := range arrayJobs(w.txn, c.ID) {
+		if j.IsArrayTask() && j.ArrayTaskID == task {
+			return w.cancelOne(c, j)
+		}
+	}
+	rec := getJob(w.txn, c.ID)
+	if rec == nil || !rec.IsArrayRecord() || rec.State != api.JobPending || !rec.ArrayPending.Contains(task) {
+		return notFoundf("job %d_%d not found", c.ID, task)
+	}
+	nj, err := w.splitTask(rec, task)
 	if err != nil {
 		return err
 	}
+	return w.cancelOne(c, nj)
+}
+
+// cancelOne cancels one job (not its array).
+func (w *writer) cancelOne(c *CancelJob, j *api.Job) error {
 	nj := copyJob(j)
 	switch j.State {
 	case api.JobPending:
@@ -122,9 +186,52 @@ func (w *writer) cancelJob(c *CancelJob) error {
 		}
 		nj.Kill = &api.KillRequest{State: api.JobCancelled, Reason: c.Reason, RequestedAt: c.Now}
 	default:
-		return conflictf("job %d already %s", c.ID, j.State)
+		return conflictf("job %d already %s", j.ID, j.State)
 	}
 	return w.put(tableJobs, nj)
+}
+
+// splitTask takes a pending task off a job array's record and returns it as
+// a PENDING job of its own, stored with the updated record: a new job ID
+// from the counter, the record's spec with Array cleared, its submit time,
+// partition, priority and reason. When it is the record's last pending task
+// the record itself becomes the task (its ID is the array job ID), as Slurm
+// does with an array's last task.
+func (w *writer) splitTask(rec *api.Job, task int) (*api.Job, error) {
+	var t *api.Job
+	if len(rec.ArrayPending) == 1 {
+		t = copyJob(rec)
+	} else {
+		m := *w.meta()
+		t = &api.Job{
+			ID:         m.NextJobID,
+			Spec:       copySpec(rec.Spec),
+			State:      api.JobPending,
+			Reason:     rec.Reason,
+			Partition:  rec.Partition,
+			SubmitTime: rec.SubmitTime,
+			Priority:   rec.Priority,
+			ArrayJobID: rec.ID,
+		}
+		m.NextJobID++
+		if err := w.put(tableMeta, &m); err != nil {
+			return nil, fmt.Errorf("split task %d_%d: %w", rec.ID, task, err)
+		}
+		nr := *rec // the task list is never modified in place: sharing it is safe
+		nr.ArrayPending = rec.ArrayPending.Without(task)
+		if err := w.put(tableJobs, &nr); err != nil {
+			return nil, fmt.Errorf("split task %d_%d: %w", rec.ID, task, err)
+		}
+	}
+	t.Spec.Array = ""
+	t.ArrayTaskID = task
+	t.ArrayPending, t.ArrayMaxRun = nil, 0
+	t.ExpectedStart = 0
+	t.StdoutPath, t.StderrPath = outputPaths(t, "")
+	if err := w.put(tableJobs, t); err != nil {
+		return nil, fmt.Errorf("split task %d_%d: %w", rec.ID, task, err)
+	}
+	return t, nil
 }
 
 // holdJob applies HoldJob.
@@ -220,6 +327,16 @@ func (w *writer) killJob(c *KillJob) error {
 	if k.RequestedAt == 0 {
 		k.RequestedAt = c.Now
 	}
+	if k.State == api.JobPreempted {
+		cfg := w.meta().Config
+		_, grace := preemptSettings(&cfg, j)
+		if k.Signal == "" {
+			k.Signal = checkpointSignal(j)
+		}
+		if k.GraceSecs == 0 {
+			k.GraceSecs = grace
+		}
+	}
 	nj := copyJob(j)
 	nj.Kill = &k
 	return w.put(tableJobs, nj)
@@ -293,6 +410,9 @@ func (w *writer) jobEvents(c *JobEvents) error {
 		default:
 			ignore("unknown event kind")
 			continue
+		}
+		if err := w.chargeRun(j, c.Now); err != nil {
+			return fmt.Errorf("job %d event %s: %w", ev.JobID, ev.Kind, err)
 		}
 		nj := copyJob(j)
 		endRun(nj, o, c.Now)

@@ -50,6 +50,9 @@ func (w *writer) markNodeDown(c *MarkNodeDown) ([]api.JobID, error) {
 	}
 	var affected []api.JobID
 	for _, j := range runningJobsOnNode(w.txn, c.Node) {
+		if err := w.chargeRun(j, c.Now); err != nil {
+			return nil, fmt.Errorf("mark node %s down: job %d: %w", c.Node, j.ID, err)
+		}
 		nj := copyJob(j)
 		endRun(nj, lostOutcome(j, reason), c.Now)
 		if err := w.put(tableJobs, nj); err != nil {

@@ -6,6 +6,7 @@ import (
 	"slices"
 
 	"github.com/fairway-hpc/fairway/api"
+	memdb "github.com/hashicorp/go-memdb"
 )
 
 // errStartDropped marks a plan start that did not verify.
@@ -34,9 +35,9 @@ func (w *writer) applyPlan(c *ApplyPlan) ([]api.JobID, error) {
 			return nil, err
 		}
 		if err := w.put(tableJobs, nj); err != nil {
-			return nil, fmt.Errorf("start job %d: %w", s.JobID, err)
+			return nil, fmt.Errorf("start job %d: %w", nj.ID, err)
 		}
-		started = append(started, s.JobID)
+		started = append(started, nj.ID)
 	}
 	for _, pi := range p.Pending {
 		if err := w.setPending(pi); err != nil {
@@ -46,19 +47,50 @@ func (w *writer) applyPlan(c *ApplyPlan) ([]api.JobID, error) {
 	return started, nil
 }
 
+// preemptSettings returns the preempt mode and grace time of a job: its
+// QOS's where the QOS sets them, else its partition's.
+func preemptSettings(cfg *api.ClusterConfig, j *api.Job) (api.PreemptMode, int) {
+	part, _ := cfg.Partition(j.Partition)
+	mode, grace := part.PreemptMode, part.GraceSecs
+	if j.Spec.QOS != "" {
+		for _, q := range cfg.QOS {
+			if q.Name != j.Spec.QOS {
+				continue
+			}
+			if q.PreemptMode != "" {
+				mode = q.PreemptMode
+			}
+			if q.GraceSecs > 0 {
+				grace = q.GraceSecs
+			}
+		}
+	}
+	return mode, grace
+}
+
+// checkpointSignal is the signal a preempted job gets first: its --signal,
+// else USR1.
+func checkpointSignal(j *api.Job) string {
+	if j.Spec.Signal != nil && j.Spec.Signal.Name != "" {
+		return j.Spec.Signal.Name
+	}
+	return "USR1"
+}
+
 // preempt asks a running job to stop for a plan's preemption: with its
-// checkpoint signal (its --signal, else USR1) and its partition's grace
-// time, requeued unless the job or the partition's preempt mode says not.
+// checkpoint signal (its --signal, else USR1) and the grace time of its QOS
+// or partition, requeued unless the job or the preempt mode says not. A job
+// whose preempt mode is off is not preempted.
 func (w *writer) preempt(cfg *api.ClusterConfig, pr api.Preemption, now int64) error {
 	j := getJob(w.txn, pr.JobID)
 	if j == nil || j.State != api.JobRunning || j.Kill != nil {
 		w.log.Info("raftstore: plan preemption skipped: job not running or already stopping", "job", pr.JobID)
 		return nil
 	}
-	part, _ := cfg.Partition(j.Partition)
-	sig := "USR1"
-	if j.Spec.Signal != nil && j.Spec.Signal.Name != "" {
-		sig = j.Spec.Signal.Name
+	mode, grace := preemptSettings(cfg, j)
+	if mode == api.PreemptOff {
+		w.log.Info("raftstore: plan preemption skipped: the job's preempt mode is off", "job", pr.JobID)
+		return nil
 	}
 	reason := "Preempted"
 	if pr.Reason != "" {
@@ -70,11 +102,12 @@ func (w *writer) preempt(cfg *api.ClusterConfig, pr api.Preemption, now int64) e
 	nj := copyJob(j)
 	nj.Kill = &api.KillRequest{
 		State:       api.JobPreempted,
-		Requeue:     j.Spec.Requeueable() && part.PreemptMode != api.PreemptCancel,
+		Requeue:     j.Spec.Requeueable() && mode != api.PreemptCancel,
 		Reason:      reason,
-		Signal:      sig,
-		GraceSecs:   part.GraceSecs,
+		Signal:      checkpointSignal(j),
+		GraceSecs:   grace,
 		RequestedAt: now,
+		For:         pr.For,
 	}
 	return w.put(tableJobs, nj)
 }
@@ -83,7 +116,10 @@ func (w *writer) preempt(cfg *api.ClusterConfig, pr api.Preemption, now int64) e
 // started job. The error wraps errStartDropped when the start does not
 // verify: the job is not pending or is held, the partition is not the job's
 // or is down, a node is missing, DOWN, DRAIN or outside the partition, or the
-// allocation does not fit what the node has free.
+// allocation does not fit what the node has free; for a job array, the task
+// is not pending or the array already runs as many tasks as its throttle
+// allows. A verified start of an array task splits the task off the record
+// (see splitTask) before it starts.
 func (w *writer) verifyStart(cfg *api.ClusterConfig, s api.Start, now int64) (*api.Job, error) {
 	drop := func(format string, args ...any) error {
 		return fmt.Errorf("job %d: %s: %w", s.JobID, fmt.Sprintf(format, args...), errStartDropped)
@@ -96,6 +132,14 @@ func (w *writer) verifyStart(cfg *api.ClusterConfig, s api.Start, now int64) (*a
 		return nil, drop("job is %s", j.State)
 	case j.Spec.Hold:
 		return nil, drop("job is held")
+	case j.IsArrayRecord() && s.ArrayTaskID == nil:
+		return nil, drop("the start of job array %d names no task", j.ID)
+	case j.IsArrayRecord() && !j.ArrayPending.Contains(*s.ArrayTaskID):
+		return nil, drop("task %d of job array %d is not pending", *s.ArrayTaskID, j.ID)
+	case j.IsArrayRecord() && j.ArrayMaxRun > 0 && runningTasks(w.txn, j.ID) >= j.ArrayMaxRun:
+		return nil, drop("job array %d already runs %d tasks, its limit (%%%d)", j.ID, j.ArrayMaxRun, j.ArrayMaxRun)
+	case !j.IsArrayRecord() && s.ArrayTaskID != nil && !(j.IsArrayTask() && j.ArrayTaskID == *s.ArrayTaskID):
+		return nil, drop("job is not task %d of a job array", *s.ArrayTaskID)
 	}
 	part := s.Partition
 	if part == "" {
@@ -120,6 +164,13 @@ func (w *writer) verifyStart(cfg *api.ClusterConfig, s api.Start, now int64) (*a
 			return nil, drop("%v", err)
 		}
 		alloc[i] = na
+	}
+	if j.IsArrayRecord() {
+		task, err := w.splitTask(j, *s.ArrayTaskID)
+		if err != nil {
+			return nil, err
+		}
+		j = task
 	}
 	nj := copyJob(j)
 	nj.State = api.JobRunning
@@ -243,4 +294,23 @@ func (w *writer) setPending(pi api.PendingInfo) error {
 		return fmt.Errorf("pending job %d: %w", pi.JobID, err)
 	}
 	return nil
+}
+
+// arrayJobs returns the stored jobs (read-only) of the job array id — its
+// record and its tasks — ordered by ID.
+func arrayJobs(txn *memdb.Txn, id api.JobID) []*api.Job {
+	jobs := collectJobs(txn.Get(tableJobs, indexArray, id))
+	slices.SortFunc(jobs, func(a, b *api.Job) int { return cmpID(a.ID, b.ID) })
+	return jobs
+}
+
+// runningTasks counts the RUNNING tasks of the job array id.
+func runningTasks(txn *memdb.Txn, id api.JobID) int {
+	n := 0
+	for _, j := range collectJobs(txn.Get(tableJobs, indexArray, id)) {
+		if j.State == api.JobRunning {
+			n++
+		}
+	}
+	return n
 }

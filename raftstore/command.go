@@ -34,11 +34,19 @@ const (
 	cmdSetConfig         commandType = 11
 	cmdSetControllerAddr commandType = 12
 	cmdExpireJobs        commandType = 13
+	cmdAccrueUsage       commandType = 14
 )
 
 // SubmitJobs adds jobs, atomically: all are accepted or none. Its result is
 // the []api.JobID assigned, in Specs order. A spec naming a partition the
-// configuration does not have is rejected with an *api.FieldError.
+// configuration does not have, or with an invalid --array expression, is
+// rejected with an *api.FieldError.
+//
+// A spec with Array set becomes one record, however many tasks it has: a
+// PENDING job whose ID is the array job ID (ArrayJobID = ID, ArrayTaskID =
+// -1), with the task indices in ArrayPending and the %N throttle in
+// ArrayMaxRun. Tasks become jobs of their own only when a plan starts them
+// (see ApplyPlan).
 type SubmitJobs struct {
 	Now   int64         `json:"now"` // submit time, unix seconds
 	Specs []api.JobSpec `json:"specs"`
@@ -47,10 +55,20 @@ type SubmitJobs struct {
 // CancelJob cancels a job: a pending job ends CANCELLED at once, a running one
 // is asked to stop (Kill with State CANCELLED). Cancelling a finished job is an
 // ErrConflict, an unknown one ErrNotFound.
+//
+// For a job array, ID is the array job ID. Without Task the whole array is
+// cancelled: the tasks that have not started (the record ends CANCELLED)
+// and every task that is pending or running. With Task only that task is:
+// a task that has not started is split off the record into a job of its
+// own (a new ID) that ends CANCELLED at once. With JobOnly the job ID is
+// cancelled alone: for an array job ID, its record (the tasks that have not
+// started) but no task that has.
 type CancelJob struct {
-	Now    int64     `json:"now"`
-	ID     api.JobID `json:"id"`
-	Reason string    `json:"reason,omitempty"`
+	Now     int64     `json:"now"`
+	ID      api.JobID `json:"id"`
+	Task    *int      `json:"task,omitempty"`
+	JobOnly bool      `json:"job_only,omitempty"`
+	Reason  string    `json:"reason,omitempty"`
 }
 
 // HoldJob holds a pending job (reason JobHeldUser); the scheduler skips it.
@@ -72,7 +90,9 @@ type RequeueJob struct {
 }
 
 // KillJob asks a running job to stop for the reason in Kill (time limit,
-// preemption). It does nothing when the job is already being stopped.
+// preemption). It does nothing when the job is already being stopped. A
+// preemption (State PREEMPTED) that names no signal or grace time gets the
+// job's checkpoint signal and its QOS's (else its partition's) grace time.
 type KillJob struct {
 	Now  int64           `json:"now"`
 	ID   api.JobID       `json:"id"`
@@ -80,15 +100,29 @@ type KillJob struct {
 }
 
 // ApplyPlan commits a scheduler plan after verifying it against the current
-// state. Its result is the []api.JobID of the starts that were applied; a
+// state. Its result is the []api.JobID of the jobs the applied starts ran; a
 // start that no longer fits is dropped.
+//
+// A start with ArrayTaskID names a job array's record and one of its
+// pending tasks: the task is removed from the record and split off into a
+// job of its own (the next job ID; ArrayJobID the record's ID; the spec
+// copied with Array cleared; the submit time kept), which starts. When the
+// last pending task starts, the record itself becomes that task, as in
+// Slurm, so the array job ID stays a job. A start beyond the array's %N
+// throttle is dropped.
+//
+// A preemption asks the job to stop with its checkpoint signal and the
+// grace time and preempt mode of its QOS, else of its partition: requeue
+// (the default; PENDING again when it stops, if the job may be requeued),
+// cancel (it ends PREEMPTED) or off (the preemption is dropped).
 type ApplyPlan struct {
 	Plan api.Plan `json:"plan"`
 }
 
 // JobEvents records events reported by a node daemon. Events that do not
 // concern the current run of a running job on this node are ignored, so a
-// node may resend them safely.
+// node may resend them safely. A run that ends is charged its fair-share
+// usage since the last accrual (see AccrueUsage).
 type JobEvents struct {
 	Now    int64          `json:"now"`
 	Node   string         `json:"node"` // the reporting node; empty: each event's Node
@@ -129,6 +163,17 @@ type ExpireJobs struct {
 	Before int64 `json:"before"`
 }
 
+// AccrueUsage brings the fair-share usage up to Now: every leaf's usage
+// decays over the time since the last accrual (the configured half-life,
+// default 7 days, unless UsageNoDecay), all usage is cleared when a
+// UsageResetSecs boundary passed since, and every running job is charged its
+// billing rate (fairshare.Billing) for the seconds it ran since the last
+// accrual. A run that ends between accruals is charged when it ends, so no
+// usage is lost. A Now not after the last accrual changes nothing.
+type AccrueUsage struct {
+	Now int64 `json:"now"`
+}
+
 func (SubmitJobs) commandType() commandType        { return cmdSubmitJobs }
 func (CancelJob) commandType() commandType         { return cmdCancelJob }
 func (HoldJob) commandType() commandType           { return cmdHoldJob }
@@ -142,6 +187,7 @@ func (MarkNodeDown) commandType() commandType      { return cmdMarkNodeDown }
 func (SetConfig) commandType() commandType         { return cmdSetConfig }
 func (SetControllerAddr) commandType() commandType { return cmdSetControllerAddr }
 func (ExpireJobs) commandType() commandType        { return cmdExpireJobs }
+func (AccrueUsage) commandType() commandType       { return cmdAccrueUsage }
 
 // encodeCommand writes a command as its type byte followed by its JSON.
 func encodeCommand(cmd Command) ([]byte, error) {
@@ -186,6 +232,8 @@ func newCommand(t commandType) Command {
 		return &SetControllerAddr{}
 	case cmdExpireJobs:
 		return &ExpireJobs{}
+	case cmdAccrueUsage:
+		return &AccrueUsage{}
 	}
 	return nil
 }

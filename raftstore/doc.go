@@ -46,6 +46,30 @@
 // may be resent. A running job is stopped by setting Kill; when it exits,
 // Kill decides the outcome (requeue, or the kill's final state).
 //
+// # Job arrays
+//
+// A job array is one record until its tasks start: a PENDING job whose ID is
+// the array job ID, with the tasks not started yet in ArrayPending (a
+// compact range list in snapshots) and the %N throttle in ArrayMaxRun. A
+// plan start naming a task splits it off into a job of its own (the next job
+// ID, ArrayJobID pointing at the record) and starts it, unless the array
+// already runs ArrayMaxRun tasks. The last task to start takes over the
+// record itself, as Slurm does, so the array job ID always names a job.
+// Cancelling the array job ID cancels the record and every task; cancelling
+// ARRAYID_TASK one task (CancelJob.Task).
+//
+// # Fair-share usage
+//
+// The state holds each fair-share leaf's usage (api.AssocKey(account,
+// user)): decayed, billing-weighted resource-seconds, as of UsageAt. The
+// leader commits AccrueUsage periodically: usage decays over the time since
+// UsageAt (half-life from the configuration; a reset period clears it) and
+// every running job is charged its fairshare.Billing rate for the seconds
+// since UsageAt. A run that ends in between is charged when it ends
+// (JobEvents, MarkNodeDown), so nothing is lost. Float sums run in job ID
+// order, so every replica computes the same bits, and snapshots keep them
+// exactly (JSON floats round-trip).
+//
 // # Leadership
 //
 // On becoming leader a Store runs a raft barrier (so its state reflects all

@@ -143,6 +143,8 @@ func (f *fsm) applyCommand(txn *memdb.Txn, cmd Command) (any, error) {
 		return nil, w.setControllerAddr(c)
 	case *ExpireJobs:
 		return w.expireJobs(c)
+	case *AccrueUsage:
+		return nil, w.accrueUsage(c)
 	}
 	return nil, fmt.Errorf("apply: unhandled command %T", cmd)
 }
@@ -159,6 +161,10 @@ type snapshotData struct {
 	Jobs        []*api.Job        `json:"jobs"`
 	Nodes       []*api.Node       `json:"nodes"`
 	Controllers []*Controller     `json:"controllers"`
+	// Usage and UsageAt are the fair-share usage (absent in snapshots
+	// written before usage was tracked).
+	Usage   map[string]float64 `json:"usage,omitempty"`
+	UsageAt int64              `json:"usage_at,omitempty"`
 }
 
 // Snapshot implements raft.FSM. It captures a memdb read transaction (an
@@ -189,7 +195,8 @@ func (f *fsm) Restore(rc io.ReadCloser) error {
 		}
 		return nil
 	}
-	m := &meta{Key: metaKey, Index: data.Index, NextJobID: data.NextJobID, Config: data.Config}
+	m := &meta{Key: metaKey, Index: data.Index, NextJobID: data.NextJobID, Config: data.Config,
+		Usage: data.Usage, UsageAt: data.UsageAt}
 	if err := insert(tableMeta, m); err != nil {
 		return err
 	}
@@ -228,6 +235,8 @@ func (s *fsmSnapshot) data() *snapshotData {
 		NextJobID: m.NextJobID,
 		Config:    m.Config,
 		Jobs:      allJobs(s.txn),
+		Usage:     m.Usage,
+		UsageAt:   m.UsageAt,
 	}
 	if it, err := s.txn.Get(tableNodes, indexID); err == nil {
 		for raw := it.Next(); raw != nil; raw = it.Next() {

@@ -57,17 +57,7 @@ func TestApplyJobCommands(t *testing.T) {
 	badPart := testSpec("bad")
 	badPart.Partitions = []string{"gpu", "nope"}
 
-	tests := []struct {
-		name       string
-		cmds       []Command
-		wantResult any    // result of the last command; nil: not checked
-		wantErr    error  // errors.Is target for the last command's error
-		wantMsg    string // the last command's error text, if set
-		wantField  string // the *api.FieldError field the last command must fail with
-		changes    map[api.JobID]jobChange
-		added      []*api.Job  // jobs expected to be new
-		deleted    []api.JobID // jobs expected to be gone
-	}{
+	tests := []jobCommandCase{
 		{
 			name:       "submit fills the job and expands output patterns",
 			cmds:       []Command{SubmitJobs{Now: cmdNow, Specs: []api.JobSpec{newSpec, heldSpec}}},
@@ -407,6 +397,26 @@ func TestApplyJobCommands(t *testing.T) {
 			deleted:    []api.JobID{4},
 		},
 	}
+	runJobCommandCases(t, tests)
+}
+
+// jobCommandCase is a list of commands applied to the setup state and the
+// jobs expected afterwards.
+type jobCommandCase struct {
+	name       string
+	cmds       []Command
+	wantResult any    // result of the last command; nil: not checked
+	wantErr    error  // errors.Is target for the last command's error
+	wantMsg    string // the last command's error text, if set
+	wantField  string // the *api.FieldError field the last command must fail with
+	changes    map[api.JobID]jobChange
+	added      []*api.Job  // jobs expected to be new
+	deleted    []api.JobID // jobs expected to be gone
+}
+
+// runJobCommandCases runs each case on a fresh setup state.
+func runJobCommandCases(t *testing.T, tests []jobCommandCase) {
+	t.Helper()
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			h := setup(t)

@@ -35,8 +35,8 @@ func outputPaths(j *api.Job, node string) (stdout, stderr string) {
 // expandOutputPattern expands Slurm's filename pattern symbols:
 //
 //	%%  a literal %
-//	%A  the array master job ID (the job ID for a job that is not an array)
-//	%a  the array index (4294967294 for a job that is not an array)
+//	%A  the array job ID (the job ID for a job that is not an array)
+//	%a  the array task index (4294967294 for a job that is not an array task)
 //	%j  %J  the job ID
 //	%N  the first node's short name (left as is before the job starts)
 //	%n  %t  node and task index relative to the job (0 for the batch script)
@@ -84,10 +84,20 @@ func expandSymbols(pattern string, j *api.Job, node string) string {
 		switch pattern[k] {
 		case '%':
 			b.WriteByte('%')
-		case 'A', 'j', 'J':
+		case 'j', 'J':
 			b.WriteString(num(id))
+		case 'A':
+			if j.ArrayJobID != 0 {
+				b.WriteString(num(uint64(j.ArrayJobID)))
+			} else {
+				b.WriteString(num(id))
+			}
 		case 'a':
-			b.WriteString(noArrayIndex)
+			if j.IsArrayTask() {
+				b.WriteString(num(uint64(j.ArrayTaskID)))
+			} else {
+				b.WriteString(noArrayIndex)
+			}
 		case 'n', 't':
 			b.WriteString(num(0))
 		case 'N':

@@ -1,6 +1,7 @@
 package raftstore
 
 import (
+	"encoding/binary"
 	"fmt"
 
 	"github.com/fairway-hpc/fairway/api"
@@ -17,18 +18,24 @@ const (
 	indexID    = "id"
 	indexState = "state" // jobs by state, then ID
 	indexNode  = "node"  // RUNNING jobs by the nodes of their allocation
+	indexArray = "array" // a job array's record and tasks by the array job ID
 
 	metaKey = "cluster"
 )
 
 // meta is the single row of the meta table: the raft index the state
-// reflects, the job ID counter and the cluster configuration. It is replaced
-// as a whole, never modified in place.
+// reflects, the job ID counter, the cluster configuration and the fair-share
+// usage. It is replaced as a whole, never modified in place (Usage included:
+// a change copies the map).
 type meta struct {
 	Key       string
 	Index     uint64
 	NextJobID api.JobID
 	Config    api.ClusterConfig
+	// Usage is the decayed, billing-weighted usage per fair-share leaf
+	// (api.AssocKey), as of UsageAt (unix seconds; 0: never accrued).
+	Usage   map[string]float64
+	UsageAt int64
 }
 
 // Controller is a row of the controllers table: the HTTP address a controller
@@ -61,6 +68,11 @@ func schema() *memdb.DBSchema {
 						Name:         indexNode,
 						AllowMissing: true,
 						Indexer:      runningNodesIndex{},
+					},
+					indexArray: {
+						Name:         indexArray,
+						AllowMissing: true,
+						Indexer:      arrayIndex{},
 					},
 				},
 			},
@@ -134,4 +146,37 @@ func (runningNodesIndex) FromArgs(args ...any) ([]byte, error) {
 // another's key.
 func nodeKey(name string) []byte {
 	return append([]byte(name), 0)
+}
+
+// arrayIndex indexes the jobs of job arrays (the record and every task) by
+// their array job ID. Other jobs are not in the index.
+type arrayIndex struct{}
+
+// FromObject implements memdb.SingleIndexer.
+func (arrayIndex) FromObject(raw any) (bool, []byte, error) {
+	j, ok := raw.(*api.Job)
+	if !ok {
+		return false, nil, fmt.Errorf("array index: want *api.Job, got %T", raw)
+	}
+	if j.ArrayJobID == 0 {
+		return false, nil, nil
+	}
+	return true, arrayKey(j.ArrayJobID), nil
+}
+
+// FromArgs implements memdb.Indexer: the argument is an api.JobID.
+func (arrayIndex) FromArgs(args ...any) ([]byte, error) {
+	if len(args) != 1 {
+		return nil, fmt.Errorf("array index: want one argument, got %d", len(args))
+	}
+	id, ok := args[0].(api.JobID)
+	if !ok {
+		return nil, fmt.Errorf("array index: want an api.JobID argument, got %T", args[0])
+	}
+	return arrayKey(id), nil
+}
+
+// arrayKey is a job ID as 8 big-endian bytes.
+func arrayKey(id api.JobID) []byte {
+	return binary.BigEndian.AppendUint64(nil, uint64(id))
 }

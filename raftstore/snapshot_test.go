@@ -20,12 +20,16 @@ type contents struct {
 	Jobs        []*api.Job
 	Nodes       []*api.Node
 	Controllers []Controller
+	Usage       map[string]float64
+	UsageAt     int64
 }
 
 func stateContents(st *State) contents {
+	usage, at := st.Usage()
 	return contents{
 		Index: st.Index(), NextJobID: st.NextJobID(), Config: st.Config(),
 		Jobs: st.Jobs(), Nodes: st.Nodes(), Controllers: st.Controllers(),
+		Usage: usage, UsageAt: at,
 	}
 }
 
@@ -77,6 +81,9 @@ func commandLog(t *testing.T, seed uint64, n int) []*raft.Log {
 				specs[i] = testSpec(fmt.Sprintf("j%d", rng.IntN(100)))
 				specs[i].Hold = rng.IntN(8) == 0
 				specs[i].GPUs = rng.IntN(2)
+				if rng.IntN(5) == 0 {
+					specs[i].Array = "0-5%3"
+				}
 			}
 			cmd = SubmitJobs{Now: now, Specs: specs}
 		case 2, 3:
@@ -92,7 +99,12 @@ func commandLog(t *testing.T, seed uint64, n int) []*raft.Log {
 				if j.Spec.GPUs > 0 {
 					a.GPUs = []int{rng.IntN(4)}
 				}
-				p.Starts = append(p.Starts, api.Start{JobID: j.ID, Partition: j.Partition, Alloc: []api.NodeAlloc{a}})
+				start := api.Start{JobID: j.ID, Partition: j.Partition, Alloc: []api.NodeAlloc{a}}
+				if j.IsArrayRecord() {
+					task := j.ArrayPending[rng.IntN(len(j.ArrayPending))]
+					start.ArrayTaskID = &task
+				}
+				p.Starts = append(p.Starts, start)
 				p.Pending = append(p.Pending, api.PendingInfo{JobID: j.ID, Reason: api.ReasonResources, Priority: uint32(rng.IntN(1000)), ExpectedStart: now + 100})
 			}
 			if running := st.JobsOnNode("n1"); len(running) > 0 && rng.IntN(3) == 0 {
@@ -112,10 +124,12 @@ func commandLog(t *testing.T, seed uint64, n int) []*raft.Log {
 			if running := st.JobsOnNode("n1"); len(running) > 0 && rng.IntN(2) == 0 {
 				id = running[rng.IntN(len(running))].ID
 			}
+			task := rng.IntN(6)
 			cmd = []Command{
 				CancelJob{Now: now, ID: id}, HoldJob{ID: id}, ReleaseJob{ID: id}, RequeueJob{Now: now, ID: id},
 				KillJob{Now: now, ID: id, Kill: api.KillRequest{State: api.JobTimeout}},
-			}[rng.IntN(5)]
+				CancelJob{Now: now, ID: id, Task: &task},
+			}[rng.IntN(6)]
 		case 8:
 			node := []string{"n1", "n2", "n3"}[rng.IntN(3)]
 			if rng.IntN(2) == 0 {
@@ -128,7 +142,8 @@ func commandLog(t *testing.T, seed uint64, n int) []*raft.Log {
 			cmd = []Command{
 				ExpireJobs{Now: now, Before: now - 200},
 				SetControllerAddr{ID: fmt.Sprintf("c%d", rng.IntN(3)), HTTPAddr: fmt.Sprintf("10.0.0.%d:6817", rng.IntN(9))},
-			}[rng.IntN(2)]
+				AccrueUsage{Now: now},
+			}[rng.IntN(3)]
 		}
 		h.apply(cmd) // errors (conflicts, not found) are part of the workload
 	}
@@ -136,7 +151,7 @@ func commandLog(t *testing.T, seed uint64, n int) []*raft.Log {
 }
 
 func TestDeterminism(t *testing.T) {
-	log := commandLog(t, 7, 400)
+	log := commandLog(t, 10, 500)
 	a, b := newHarness(t), newHarness(t)
 	seen := map[api.JobState]bool{}
 	for _, l := range log {
@@ -155,7 +170,20 @@ func TestDeterminism(t *testing.T) {
 	if sa, sb := snapshot(t, a.f), snapshot(t, b.f); !bytes.Equal(sa, sb) {
 		t.Errorf("snapshots of two replicas differ")
 	}
-	// The workload must have gone through the interesting states.
+	// The workload must have gone through the interesting states, run job
+	// arrays and accrued usage.
+	arrayTasks := 0
+	for _, j := range a.state().Jobs() {
+		if j.IsArrayTask() {
+			arrayTasks++
+		}
+	}
+	if arrayTasks == 0 {
+		t.Errorf("workload started no job array task")
+	}
+	if usage, _ := a.state().Usage(); len(usage) == 0 {
+		t.Errorf("workload accrued no usage")
+	}
 	for _, s := range []api.JobState{api.JobPending, api.JobRunning, api.JobCompleted, api.JobFailed, api.JobCancelled, api.JobNodeFail, api.JobRequeued, api.JobPreempted, api.JobTimeout, api.JobOutOfMemory} {
 		if !seen[s] {
 			t.Errorf("workload never reached %s", s)

@@ -52,6 +52,31 @@ func (st *State) ActiveJobs() []*api.Job {
 	return copyJobs(jobs)
 }
 
+// ArrayJobs returns the jobs of the job array id — its record and every
+// task still retained — ordered by ID; nil when id is not a job array.
+func (st *State) ArrayJobs(id api.JobID) []*api.Job {
+	return copyJobs(arrayJobs(st.txn, id))
+}
+
+// ArrayTask resolves task `task` of the job array id: the task's own job once
+// it has started (or was cancelled), else the array's record while the task
+// is still pending in it. ok is false when the array has no such task.
+func (st *State) ArrayTask(id api.JobID, task int) (j *api.Job, ok bool) {
+	var rec *api.Job
+	for _, a := range arrayJobs(st.txn, id) {
+		switch {
+		case a.IsArrayTask() && a.ArrayTaskID == task:
+			return copyJob(a), true
+		case a.IsArrayRecord():
+			rec = a
+		}
+	}
+	if rec != nil && rec.ArrayPending.Contains(task) {
+		return copyJob(rec), true
+	}
+	return nil, false
+}
+
 // JobsOnNode returns the RUNNING jobs with an allocation on the node (those
 // being stopped included), ordered by ID.
 func (st *State) JobsOnNode(name string) []*api.Job {
@@ -273,6 +298,7 @@ func copyJob(in *api.Job) *api.Job {
 		k := *in.Kill
 		j.Kill = &k
 	}
+	j.ArrayPending = slices.Clone(in.ArrayPending)
 	return &j
 }
 
@@ -332,8 +358,12 @@ func copyConfig(in api.ClusterConfig) api.ClusterConfig {
 		c.Accounts = make([]api.Account, len(in.Accounts))
 		for i, a := range in.Accounts {
 			a.Guarantees = maps.Clone(a.Guarantees)
+			a.Users = slices.Clone(a.Users)
 			c.Accounts[i] = a
 		}
 	}
+	c.QOS = slices.Clone(in.QOS)
+	c.Scheduling.Weights.TRES = maps.Clone(in.Scheduling.Weights.TRES)
+	c.Scheduling.BillingWeights = maps.Clone(in.Scheduling.BillingWeights)
 	return c
 }

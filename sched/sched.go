@@ -1,24 +1,102 @@
-// Package sched decides which pending jobs start where. It is pure: a
-// Scheduler is a function of its Input (the cluster at one instant), does no
-// I/O, reads no clock and starts no goroutines, so the controller, the trace
-// simulator and unit tests all drive the same code.
+// Package sched decides which pending jobs start where, and which running
+// jobs are stopped to make room. It is pure: a Scheduler is a function of its
+// Input (the cluster at one instant), does no I/O, reads no clock and starts
+// no goroutines, so the controller, the trace simulator and unit tests all
+// drive the same code, and the same Input always gives the same Plan.
+//
+// # One pass
+//
+// New returns the production scheduler. One pass (Schedule):
+//
+//  1. Priorities: Slurm's multifactor priority for every pending job (see
+//     Priorities), then, inside each account, the job's own --priority
+//     (0-99) orders the account's jobs.
+//  2. Queue: pending jobs sorted by partition PriorityTier, priority, submit
+//     time and job ID (or by submit time only, or by time limit, when
+//     Scheduling.QueueOrder is fcfs or sjf). Jobs that stay within their
+//     account's guaranteed share of a partition are taken first (see
+//     Guarantees below), then all others in the same order.
+//  3. Each job in turn: eligibility (hold, begin time, dependencies,
+//     partition state and limits, account and user limits, array throttle),
+//     then an immediate start if it fits now without delaying any
+//     reservation, else preemption (reclaim of a guaranteed share, or
+//     priority inside an account at its quota), else a backfill reservation
+//     (while the mode's reservation budget lasts) at the earliest time the
+//     timeline offers.
+//
+// # Placement
+//
+// GPUs are assigned by concrete device (index and UUID). A job takes the
+// nodes with the fewest free GPUs (of its type) that fit it, so that whole
+// nodes stay free for whole-node jobs; ties go to the node that sorts first
+// (names with numbers compare numerically). A multi-node job (gang) starts on
+// all its nodes or not at all. A job that names several partitions starts in
+// the first (in the order it named them) where it fits now; else it is
+// reserved where it can start earliest. Nodes are indexed per partition and
+// GPU type in buckets by free GPU count, so a placement does not scan the
+// cluster.
+//
+// # Backfill
+//
+// The timeline is, per node, the releases of running jobs (at StartTime plus
+// the time limit; a job being stopped at its kill request plus grace) and the
+// claims of reservations. A reservation picks the earliest time at which the
+// job fits for its whole time limit (a sweep over the partition's release
+// events in time order), and the nodes it would take then by the same rule as
+// an immediate start. A lower job starts now only if it fits on its nodes for
+// its whole time limit beside every claim, and does not change the node
+// choice of any reservation (see alternative marks in timeline.go); with run
+// times equal to time limits, a reserved job therefore starts no later than
+// its reservation. Backfill.Mode sets the reservations per partition: none
+// (strict priority order: nothing passes a job blocked for resources), easy
+// (1), windowed (Reservations, default 8) or conservative (every blocked job
+// within the window). Backfill.MaxJobs caps the jobs tested once a job is
+// blocked; WindowSecs bounds how far the timeline looks.
+//
+// # Guarantees and preemption
+//
+// Account.Guarantees[partition] is a number of guaranteed GPUs, covering the
+// account's subtree: a job counts against the nearest account, from its own
+// up, that has a guarantee in the partition. Idle capacity is always lent.
+// A pending job of an account below its guarantee that does not fit
+// preempts ("reclaim") running jobs of accounts above theirs, never taking
+// an account below its own guarantee; an account at or above its guarantee
+// (of more than 0) whose job does not fit preempts ("priority") its own
+// running jobs of lower --priority. Victims are taken lowest --priority
+// first, then least run time lost, then the newest job; the set is then
+// minimized, so no victim could be spared. Preempt mode off (partition or
+// QOS) protects a job, as does a minimum run time; a preemption is planned
+// only when the waiting job then fits. The waiting job does not start in the
+// same plan: its victims free their resources when they stop, and until then
+// those resources are promised to it (Kill.For).
 package sched
 
-import "github.com/fairway-hpc/fairway/api"
+import (
+	"github.com/fairway-hpc/fairway/api"
+)
 
 // Input is the cluster as one scheduling pass sees it.
 type Input struct {
 	// Now is the pass's time, unix seconds (the leader's clock or virtual time).
 	Now int64
-	// Config is the cluster configuration: partitions and accounts.
+	// Config is the cluster configuration: partitions, accounts, QOS and the
+	// scheduling settings.
 	Config api.ClusterConfig
-	// Nodes are the registered nodes. Their Used field is ignored: usage is
-	// derived from the RUNNING jobs in Jobs, so that the input is consistent.
+	// Nodes are the registered nodes (DOWN and DRAIN included). Their Used
+	// field is ignored: usage is derived from the RUNNING jobs in Jobs, so
+	// that the input is consistent.
 	Nodes []*api.Node
-	// Jobs are the active jobs: PENDING ones to schedule and RUNNING ones
-	// holding resources (including those being stopped). Finished jobs are
+	// Jobs are the active jobs: PENDING ones to schedule (including job
+	// array records with pending tasks) and RUNNING ones holding resources
+	// (including those being stopped, with Kill set). Finished jobs are
 	// ignored.
 	Jobs []*api.Job
+	// Usage is the decayed fair-share usage per leaf, keyed by
+	// api.AssocKey(account, user).
+	Usage map[string]float64
+	// Lookup finds any retained job, finished ones included, for
+	// dependencies. Nil: only Jobs are known.
+	Lookup func(id api.JobID) (*api.Job, bool)
 }
 
 // Scheduler computes a plan for one pass. Implementations must be
@@ -27,7 +105,21 @@ type Scheduler interface {
 	Schedule(in Input) api.Plan
 }
 
-// Pending reasons the scheduler gives besides those of the api package.
+// New returns the production scheduler: multifactor priority with fair share,
+// guaranteed shares with reclaim and priority preemption, backfill and
+// packing GPU placement, configured by Input.Config.Scheduling.
+func New() Scheduler { return multifactor{} }
+
+// multifactor is the production scheduler.
+type multifactor struct{}
+
+// Schedule implements Scheduler.
+func (multifactor) Schedule(in Input) api.Plan {
+	return newPass(in).run()
+}
+
+// Pending reasons the scheduler gives besides those of the api package, as
+// Slurm names them.
 const (
 	// ReasonBadConstraints: the job does not fit any node of its partitions
 	// even when they are empty (too many nodes, CPUs, memory or GPUs of the
@@ -35,4 +127,35 @@ const (
 	ReasonBadConstraints = "BadConstraints"
 	// ReasonPartitionConfig: none of the job's partitions exists any more.
 	ReasonPartitionConfig = "PartitionConfig"
+	// ReasonPartitionNodeLimit: the job asks for more nodes than its
+	// partitions have.
+	ReasonPartitionNodeLimit = "PartitionNodeLimit"
+	// ReasonDependencyNever: a dependency can never be satisfied (an afterok
+	// job failed, an afternotok job completed, or a job is unknown).
+	ReasonDependencyNever = "DependencyNeverSatisfied"
+	// ReasonAssocGrpJobs: the account (or an ancestor) runs its
+	// MaxRunningJobs.
+	ReasonAssocGrpJobs = "AssocGrpJobsLimit"
+	// ReasonAssocMaxJobs: the user runs the account's MaxRunningJobsPerUser.
+	ReasonAssocMaxJobs = "AssocMaxJobsLimit"
+	// ReasonAssocGrpGRES: the account's MaxGPUs (or the user's
+	// MaxGPUsPerUser in the account) would be exceeded.
+	ReasonAssocGrpGRES = "AssocGrpGRES"
+	// ReasonArrayTaskLimit: the job array runs as many tasks as its %N
+	// throttle allows.
+	ReasonArrayTaskLimit = "JobArrayTaskLimit"
 )
+
+// Preemption reasons (api.Preemption.Reason).
+const (
+	// PreemptReclaim: an account below its guaranteed share takes it back
+	// from an account above its own.
+	PreemptReclaim = "reclaim"
+	// PreemptPriority: an account at its quota makes room for a job of
+	// higher --priority among its own jobs.
+	PreemptPriority = "priority"
+)
+
+// DefaultKillGraceSecs is the grace the timeline assumes for a job being
+// stopped whose KillRequest sets none.
+const DefaultKillGraceSecs = 5

@@ -15,7 +15,7 @@ import (
 // SlurmNames are the names under which the fairway binary acts as the Slurm
 // command of that name (argv[0], usually a link made by install-shims).
 func SlurmNames() []string {
-	return []string{"sbatch", "squeue", "scancel", "sinfo", "sacct", "scontrol", "srun"}
+	return []string{"sbatch", "squeue", "scancel", "sinfo", "sacct", "scontrol", "srun", "sprio", "sshare"}
 }
 
 // invocation is one run of a Slurm-compatible command.
@@ -64,6 +64,8 @@ func slurmCommands() []slurmCommand {
 		{name: "sacct", usage: "show accounting records of jobs, one line per run", argsUsage: "", opts: sacctOpts, mode: permute, run: sacct},
 		{name: "scontrol", usage: "show jobs, nodes and partitions; hold, release and requeue jobs", argsUsage: "show job|node|partition [name] | hold|release|requeue job_id[,job_id...] | show hostnames|hostlist LIST", opts: scontrolOpts, mode: permute, run: scontrol},
 		{name: "srun", usage: "run a job step (tasks) inside a batch job", argsUsage: "command [args...]", opts: srunOpts, mode: stopAtPositional, run: srun},
+		{name: "sprio", usage: "show the priority factors of pending jobs", argsUsage: "", opts: sprioOpts, mode: permute, run: sprio},
+		{name: "sshare", usage: "show the fair-share tree: shares, usage and factors", argsUsage: "", opts: sshareOpts, mode: permute, run: sshare},
 	}
 }
 
@@ -86,6 +88,8 @@ func aliases() []alias {
 		{name: "hold", usage: "hold pending jobs (scontrol hold)", argsUsage: "job_id[,job_id...]", slurm: "scontrol", prefix: []string{"hold"}},
 		{name: "release", usage: "release held jobs (scontrol release)", argsUsage: "job_id[,job_id...]", slurm: "scontrol", prefix: []string{"release"}},
 		{name: "requeue", usage: "requeue jobs (scontrol requeue)", argsUsage: "job_id[,job_id...]", slurm: "scontrol", prefix: []string{"requeue"}},
+		{name: "priority", usage: "show the priority factors of pending jobs (sprio)", argsUsage: "", slurm: "sprio"},
+		{name: "shares", usage: "show the fair-share tree (sshare)", argsUsage: "", slurm: "sshare"},
 	}
 }
 
@@ -102,8 +106,8 @@ func (e *exitError) ExitCode() int { return e.code }
 func App(daemons []*ucli.Command) *ucli.App { return NewApp(DefaultEnv(), daemons) }
 
 // NewApp returns the fairway application: the client subcommands (submit,
-// queue, cancel, nodes, show, history, hold, release, requeue), the
-// Slurm-named commands (sbatch, squeue, ...; hidden, also reached through
+// queue, cancel, nodes, show, history, hold, release, requeue, priority,
+// shares), the Slurm-named commands (sbatch, squeue, ...; hidden, also reached through
 // argv[0] by Run), install-shims, and the given daemon subcommands. Errors of
 // the client commands are printed on env's Stderr as "<command>: error: ..."
 // and returned as ucli.ExitCoder values; the app never calls os.Exit.
@@ -229,7 +233,7 @@ func Run(ctx context.Context, env *Env, args []string, daemons []*ucli.Command) 
 func installShimsCommand(env *Env) *ucli.Command {
 	return &ucli.Command{
 		Name:      "install-shims",
-		Usage:     "make sbatch, squeue, scancel, sinfo, sacct, scontrol and srun links to this binary in DIR",
+		Usage:     "make sbatch, squeue, scancel, sinfo, sacct, scontrol, srun, sprio and sshare links to this binary in DIR",
 		ArgsUsage: "DIR",
 		Flags: []ucli.Flag{
 			&ucli.BoolFlag{Name: "force", Usage: "replace existing files that are not links"},

@@ -34,6 +34,10 @@ func TestSbatchSubmits(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "train.sh"), []byte(script), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	arrayScript := "#!/bin/sh\n#SBATCH --array=0-15:4%2 -o out-%A_%a.txt\n#SBATCH -q low\necho $SLURM_ARRAY_TASK_ID\n"
+	if err := os.WriteFile(filepath.Join(dir, "array.sh"), []byte(arrayScript), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	base := func(s api.JobSpec) api.JobSpec {
 		s.User, s.UID, s.GID, s.SubmitHost = "alice", 1000, 1000, "login1"
 		if s.WorkDir == "" {
@@ -100,6 +104,16 @@ func TestSbatchSubmits(t *testing.T) {
 			wantStdout: "Submitted batch job 101\n",
 		},
 		{
+			name: "job array, QOS and dependency from directives and the environment",
+			args: []string{"sbatch", "--qos=high", "-d", "afterok:7_2?singleton", "array.sh"},
+			env:  map[string]string{"SBATCH_QOS": "low"},
+			want: base(api.JobSpec{
+				Name: "array.sh", Nodes: 1, NTasks: 1, CPUsPerTask: 1, Script: arrayScript, Stdout: "out-%A_%a.txt",
+				Env: map[string]string{"SBATCH_QOS": "low"}, Array: "0-15:4%2", QOS: "high", Dependency: "afterok:7_2?singleton",
+			}),
+			wantStdout: "Submitted batch job 101\n",
+		},
+		{
 			name: "fairway submit is sbatch",
 			args: []string{"fairway", "submit", "--wrap=true", "-p", "cpu", "--time=5:30"},
 			want: base(api.JobSpec{
@@ -146,6 +160,7 @@ func TestSbatchBadInputSubmitsNothing(t *testing.T) {
 	write("badvalue.sh", "#!/bin/sh\n\n#SBATCH --mem=lots\n")
 	write("noshebang.sh", "echo hi\n")
 	write("dos.sh", "#!/bin/sh\r\necho hi\r\n")
+	write("badarray.sh", "#!/bin/sh\n#SBATCH --array=0-9%x\necho hi\n")
 	tests := []struct {
 		name string
 		args []string
@@ -181,8 +196,14 @@ func TestSbatchBadInputSubmitsNothing(t *testing.T) {
 			`sbatch: error: invalid --signal "NOPE": unknown signal "NOPE"; want [B:]SIG[@TIME], as in B:USR1@120` + "\n"},
 		{"bad export", []string{"--export=ALL,9X=1", "--wrap", "true"},
 			`sbatch: error: invalid --export "ALL,9X=1": "9X" is not a variable name; want ALL, NONE or a list such as ALL,VAR=value,OTHER` + "\n"},
-		{"arrays", []string{"--array=1-3", "--wrap", "true"},
-			`sbatch: error: invalid --array "1-3": job arrays are not supported; submit one job per task` + "\n"},
+		{"array range backwards", []string{"--array=3-1", "--wrap", "true"},
+			`sbatch: error: invalid --array "3-1": "3-1" ends before it starts; want task indices such as 0-15, 1,3,5-7 or 0-15:4, optionally followed by %N to run at most N tasks at once (as in 0-99%10)` + "\n"},
+		{"array directive with a bad throttle", []string{"badarray.sh"},
+			`sbatch: error: badarray.sh line 2: invalid --array "0-9%x": the limit after % must be a number of tasks of 1 or more, as in 0-99%10` + "\n"},
+		{"bad dependency", []string{"--dependency=afterok:5?afterany", "--wrap", "true"},
+			`sbatch: error: invalid --dependency "afterok:5?afterany": afterany needs at least one job id, as in afterany:42; want TYPE:JOBID[:JOBID...] terms separated by , (all must hold) or ? (any may hold), where TYPE is after, afterany, afterok or afternotok, or singleton; for example afterok:42:43,afterany:44 or after:42+10` + "\n"},
+		{"bad qos name", []string{"--qos=a b", "--wrap", "true"},
+			`sbatch: error: invalid --qos "a b": must be a QOS name of letters, digits and . _ @ -` + "\n"},
 		{"wrap with arguments", []string{"--wrap", "true", "extra"},
 			`sbatch: error: invalid --wrap "true": script arguments are not permitted with --wrap: extra` + "\n"},
 		{"bad begin", []string{"--begin=someday", "--wrap", "true"},

@@ -1,8 +1,13 @@
 // Package cli implements Fairway's command-line tools: the Slurm-compatible
-// commands (sbatch, squeue, scancel, sinfo, sacct, scontrol, srun), their
-// fairway aliases (fairway submit, queue, cancel, nodes, show, history, hold,
-// release, requeue) and install-shims, all talking to the controller through
-// api/client.
+// commands (sbatch, squeue, scancel, sinfo, sacct, scontrol, srun, sprio,
+// sshare), their fairway aliases (fairway submit, queue, cancel, nodes, show,
+// history, hold, release, requeue, priority, shares) and install-shims, all
+// talking to the controller through api/client.
+//
+// Job arrays print as Slurm prints them: a running or finished task as
+// ARRAYID_TASK ("12_3"), the tasks that have not started as one line
+// ARRAYID_[TASKS%LIMIT] ("12_[4-15%4]"); scancel, squeue -j, sacct -j and
+// scontrol show job accept both a job id and ARRAYID_TASK.
 //
 // One binary serves every name: Main looks at argv[0] and, when its base name
 // is a Slurm command, acts as that command. The Slurm commands parse their

@@ -24,6 +24,8 @@ type fakeCtld struct {
 	jobs      []*api.Job
 	nodes     []*api.Node
 	parts     []api.Partition
+	prios     api.PrioritiesResponse
+	shares    api.SharesResponse
 	submitted []api.JobSpec
 	actions   []string // "cancel 5 USR1", "hold 3", ...
 	nextID    api.JobID
@@ -47,6 +49,12 @@ func newFakeCtld(t *testing.T) *fakeCtld {
 		f.mu.Lock()
 		defer f.mu.Unlock()
 		writeJSON(w, http.StatusOK, api.PartitionsResponse{Index: 1, Partitions: f.parts})
+	})
+	mux.HandleFunc("GET /v1/priorities", f.priorities)
+	mux.HandleFunc("GET /v1/shares", func(w http.ResponseWriter, r *http.Request) {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		writeJSON(w, http.StatusOK, f.shares)
 	})
 	f.srv = httptest.NewServer(mux)
 	t.Cleanup(f.srv.Close)
@@ -96,7 +104,8 @@ func (f *fakeCtld) listJobs(w http.ResponseWriter, r *http.Request) {
 		if q.Get("all") != "1" && j.State.Final() {
 			continue
 		}
-		if ids != nil && !slices.Contains(ids, j.ID.String()) {
+		// As the controller does, an array job id lists the whole array.
+		if ids != nil && !slices.Contains(ids, j.ID.String()) && (j.ArrayJobID == 0 || !slices.Contains(ids, j.ArrayJobID.String())) {
 			continue
 		}
 		if u := q.Get("user"); u != "" && j.Spec.User != u {
@@ -107,13 +116,47 @@ func (f *fakeCtld) listJobs(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, resp)
 }
 
+// find resolves a job reference as the controller does: a job id, or
+// ARRAYID_TASK (the task's job, else the array's record holding it).
 func (f *fakeCtld) find(id string) *api.Job {
+	ref, err := api.ParseJobRef(id)
+	if err != nil {
+		return nil
+	}
 	for _, j := range f.jobs {
-		if j.ID.String() == id {
+		switch {
+		case ref.Task == nil && j.ID == ref.ID:
+			return j
+		case ref.Task != nil && j.IsArrayTask() && j.ArrayJobID == ref.ID && j.ArrayTaskID == *ref.Task:
+			return j
+		}
+	}
+	for _, j := range f.jobs {
+		if ref.Task != nil && j.IsArrayRecord() && j.ID == ref.ID && j.ArrayPending.Contains(*ref.Task) {
 			return j
 		}
 	}
 	return nil
+}
+
+// priorities answers GET /v1/priorities from f.prios, filtered as the
+// controller filters.
+func (f *fakeCtld) priorities(w http.ResponseWriter, r *http.Request) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	q := r.URL.Query()
+	resp := f.prios
+	resp.Rows = nil
+	for _, row := range f.prios.Rows {
+		if ids := q.Get("id"); ids != "" && !slices.Contains(strings.Split(ids, ","), row.JobID.String()) {
+			continue
+		}
+		if users := q.Get("user"); users != "" && !slices.Contains(strings.Split(users, ","), row.User) {
+			continue
+		}
+		resp.Rows = append(resp.Rows, row)
+	}
+	writeJSON(w, http.StatusOK, resp)
 }
 
 func (f *fakeCtld) getJob(w http.ResponseWriter, r *http.Request) {
@@ -141,6 +184,9 @@ func (f *fakeCtld) jobAction(w http.ResponseWriter, r *http.Request) {
 		_ = json.NewDecoder(r.Body).Decode(&req)
 		if req.Signal != "" {
 			entry += " " + req.Signal
+		}
+		if req.JobOnly {
+			entry += " job-only"
 		}
 	}
 	f.actions = append(f.actions, entry)

@@ -285,23 +285,131 @@ func parseStates(list, option string) (map[api.JobState]bool, error) {
 	return out, nil
 }
 
-// parseJobIDs parses job ids given as separate arguments and/or comma lists.
-func parseJobIDs(args []string, option string) ([]api.JobID, error) {
-	var ids []api.JobID
+// parseJobRefs parses job references — job ids and ARRAYID_TASK array
+// tasks — given as separate arguments and/or comma lists.
+func parseJobRefs(args []string, option string) ([]api.JobRef, error) {
+	var refs []api.JobRef
 	for _, a := range args {
 		for _, s := range strings.Split(a, ",") {
 			s = strings.TrimSpace(s)
 			if s == "" {
 				continue
 			}
-			n, err := strconv.ParseUint(s, 10, 64)
-			if err != nil || n == 0 {
-				return nil, &api.FieldError{Field: option, Value: s, Msg: "not a job id; job ids are positive numbers such as 42"}
+			ref, err := api.ParseJobRef(s)
+			if err != nil {
+				msg := "not a job id; job ids are positive numbers such as 42"
+				if strings.Contains(s, "_") {
+					msg = "not a job array task; write ARRAYID_TASK, such as 42_3"
+				}
+				return nil, &api.FieldError{Field: option, Value: s, Msg: msg}
 			}
-			ids = append(ids, api.JobID(n))
+			refs = append(refs, ref)
 		}
 	}
-	return ids, nil
+	return refs, nil
+}
+
+// refIDs returns the job ids of references (the array's for a task).
+func refIDs(refs []api.JobRef) []api.JobID {
+	var ids []api.JobID
+	for _, r := range refs {
+		ids = append(ids, r.ID)
+	}
+	return ids
+}
+
+// refSet selects jobs by reference: a job id selects the job and, when it is
+// a job array, all of the array; ARRAYID_TASK selects that task (or the
+// array's record while the task has not started).
+type refSet struct {
+	ids   map[api.JobID]bool
+	tasks map[api.JobID]map[int]bool
+}
+
+// newRefSet returns the set, or nil for no references (everything matches).
+func newRefSet(refs []api.JobRef) *refSet {
+	if len(refs) == 0 {
+		return nil
+	}
+	s := &refSet{ids: map[api.JobID]bool{}, tasks: map[api.JobID]map[int]bool{}}
+	for _, r := range refs {
+		if r.Task == nil {
+			s.ids[r.ID] = true
+			continue
+		}
+		if s.tasks[r.ID] == nil {
+			s.tasks[r.ID] = map[int]bool{}
+		}
+		s.tasks[r.ID][*r.Task] = true
+	}
+	return s
+}
+
+// match reports whether the set selects the job.
+func (s *refSet) match(j *api.Job) bool {
+	if s == nil {
+		return true
+	}
+	if s.ids[j.ID] || (j.ArrayJobID != 0 && s.ids[j.ArrayJobID]) {
+		return true
+	}
+	tasks := s.tasks[j.ArrayJobID]
+	switch {
+	case tasks == nil:
+		return false
+	case j.IsArrayTask():
+		return tasks[j.ArrayTaskID]
+	}
+	for t := range tasks {
+		if j.ArrayPending.Contains(t) {
+			return true
+		}
+	}
+	return false
+}
+
+// arrayBase is the job id a job sorts under: its array job id for a job of
+// an array, else its own.
+func arrayBase(j *api.Job) api.JobID {
+	if j.ArrayJobID != 0 {
+		return j.ArrayJobID
+	}
+	return j.ID
+}
+
+// arrayTask is a job's task index for sorting: -1 for a plain job and for an
+// array's record, which sorts before its tasks.
+func arrayTask(j *api.Job) int {
+	if j.IsArrayTask() {
+		return j.ArrayTaskID
+	}
+	return -1
+}
+
+// compareJobIDs orders jobs as Slurm lists them: by job id, the tasks of an
+// array together under the array job id, by task index.
+func compareJobIDs(a, b *api.Job) int {
+	switch {
+	case arrayBase(a) != arrayBase(b):
+		if arrayBase(a) < arrayBase(b) {
+			return -1
+		}
+		return 1
+	case arrayTask(a) != arrayTask(b):
+		if arrayTask(a) < arrayTask(b) {
+			return -1
+		}
+		return 1
+	}
+	return 0
+}
+
+// qosName is the job's QOS, "normal" when it names none.
+func qosName(s *api.JobSpec) string {
+	if s.QOS != "" {
+		return s.QOS
+	}
+	return api.DefaultQOS
 }
 
 // splitList splits a comma-separated list, dropping empty items.
@@ -318,10 +426,11 @@ func splitList(s string) []string {
 // nodeList prints node names compressed, as Slurm prints node lists.
 func nodeList(names []string) string { return hostlist.Compress(names) }
 
-// sortedJobs returns jobs ordered by id.
+// sortedJobs returns jobs ordered by id, the tasks of a job array together
+// (see compareJobIDs).
 func sortedJobs(jobs []*api.Job) []*api.Job {
 	out := append([]*api.Job(nil), jobs...)
-	sort.SliceStable(out, func(a, b int) bool { return out[a].ID < out[b].ID })
+	sort.SliceStable(out, func(a, b int) bool { return compareJobIDs(out[a], out[b]) < 0 })
 	return out
 }
 

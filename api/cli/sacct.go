@@ -141,7 +141,9 @@ func (v *view) elapsed(r sacctRow) int64 {
 func (v *view) sacctValue(r sacctRow, field string) string {
 	j, s := r.job, &r.job.Spec
 	switch field {
-	case "JobID", "JobIDRaw":
+	case "JobID":
+		return j.DisplayID()
+	case "JobIDRaw":
 		return j.ID.String()
 	case "JobName":
 		return s.Name
@@ -241,7 +243,7 @@ func (v *view) sacctValue(r sacctRow, field string) string {
 	case "Priority":
 		return strconv.FormatUint(uint64(j.Priority), 10)
 	case "QOS":
-		return "normal"
+		return qosName(s)
 	case "WorkDir":
 		return s.WorkDir
 	case "StdOut":
@@ -285,7 +287,7 @@ func sacctCell(value string, width int) string {
 
 // sacctFilter selects records.
 type sacctFilter struct {
-	ids        map[api.JobID]bool
+	refs       *refSet // nil: any job
 	users      map[string]bool
 	names      map[string]bool
 	partitions map[string]bool
@@ -296,7 +298,7 @@ type sacctFilter struct {
 
 func (f *sacctFilter) job(j *api.Job) bool {
 	switch {
-	case f.ids != nil && !f.ids[j.ID]:
+	case !f.refs.match(j):
 		return false
 	case f.users != nil && !f.users[j.Spec.User] && !f.users[strconv.Itoa(j.Spec.UID)]:
 		return false
@@ -342,16 +344,12 @@ func sacct(ctx context.Context, inv *invocation) error {
 
 	now := inv.env.Now().In(inv.env.Location)
 	f := sacctFilter{end: now.Unix()}
-	ids, err := parseJobIDs(valuesOf(o, "jobs"), "--jobs")
+	refs, err := parseJobRefs(valuesOf(o, "jobs"), "--jobs")
 	if err != nil {
 		return err
 	}
-	if len(ids) > 0 {
-		f.ids = map[api.JobID]bool{}
-		for _, id := range ids {
-			f.ids[id] = true
-		}
-	}
+	f.refs = newRefSet(refs)
+	ids := refIDs(refs)
 	if o.has("state") {
 		if f.states, err = parseStates(o.str("state"), "--state"); err != nil {
 			return err

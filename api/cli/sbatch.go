@@ -51,11 +51,12 @@ func sbatchOpts() []*opt {
 		{long: "dependency", short: 'd', usage: "Slurm dependency expression, e.g. afterok:42"},
 		{long: "begin", short: 'b', usage: "start no earlier than this time, e.g. now+1hour or 2025-01-31T12:00:00"},
 		{long: "wait", short: 'W', kind: optFlag, usage: "wait for the job to end and exit with its exit code"},
-		{long: "array", short: 'a', unsupported: "job arrays are not supported; submit one job per task"},
+		{long: "array", short: 'a', usage: "submit a job array: task indices such as 0-15, 1,3,5-7 or 0-15:4, optionally %N to run at most N at once"},
+		{long: "qos", short: 'q', usage: "quality of service"},
 		{long: "nodelist", short: 'w', unsupported: "choosing nodes is not supported; use --partition"},
 		{long: "exclude", short: 'x', unsupported: "excluding nodes is not supported"},
 		{long: "input", short: 'i', unsupported: "batch jobs read no standard input"},
-		ign("qos", 'q', optValue), ign("mail-type", 0, optValue), ign("mail-user", 0, optValue),
+		ign("mail-type", 0, optValue), ign("mail-user", 0, optValue),
 		ign("comment", 0, optValue), ign("constraint", 'C', optValue), ign("reservation", 0, optValue),
 		ign("licenses", 'L', optValue), ign("wckey", 0, optValue), ign("open-mode", 0, optValue),
 		ign("distribution", 'm', optValue), ign("tmp", 0, optValue), ign("hint", 0, optValue),
@@ -80,7 +81,7 @@ func sbatchEnvVars() [][2]string {
 		{"SBATCH_JOB_NAME", "--job-name"}, {"SBATCH_EXPORT", "--export"}, {"SBATCH_GRES", "--gres"},
 		{"SBATCH_GPUS", "--gpus"}, {"SBATCH_MEM_PER_NODE", "--mem"}, {"SBATCH_MEM_PER_CPU", "--mem-per-cpu"},
 		{"SBATCH_SIGNAL", "--signal"}, {"SBATCH_CONTAINER_IMAGE", "--container-image"},
-		{"SBATCH_CONTAINER_MOUNTS", "--container-mounts"},
+		{"SBATCH_CONTAINER_MOUNTS", "--container-mounts"}, {"SBATCH_ARRAY_INX", "--array"}, {"SBATCH_QOS", "--qos"},
 	}
 }
 
@@ -448,9 +449,21 @@ func applyOptions(spec *api.JobSpec, o optSet, cwd string, env *Env) error {
 			return v.wrap(err)
 		}
 	}
+	if v, ok := get("array"); ok {
+		if err := api.ValidateArray(v.value, api.ClientMaxArraySize); err != nil {
+			return v.wrap(err)
+		}
+		spec.Array = strings.TrimSpace(v.value)
+	}
+	if v, ok := get("qos"); ok {
+		spec.QOS = strings.TrimSpace(v.value)
+	}
 	if v, ok := get("dependency"); ok {
 		if strings.TrimSpace(v.value) == "" {
 			return v.wrap(&api.FieldError{Field: "--dependency", Value: v.value, Msg: "want an expression such as afterok:42"})
+		}
+		if _, err := api.ParseDependency(v.value); err != nil {
+			return v.wrap(err)
 		}
 		spec.Dependency = strings.TrimSpace(v.value)
 	}

@@ -71,10 +71,13 @@ func signalNumber(name string) (int, bool) {
 	return 0, false
 }
 
-// scancel cancels or signals jobs as Slurm's scancel does.
+// scancel cancels or signals jobs as Slurm's scancel does. A job array's id
+// cancels the whole array, ARRAYID_TASK one task; with filters, each job that
+// matches is cancelled alone (an array's record: the tasks that have not
+// started).
 func scancel(ctx context.Context, inv *invocation) error {
 	o := inv.opts
-	ids, err := parseJobIDs(inv.args, "job id")
+	refs, err := parseJobRefs(inv.args, "job id")
 	if err != nil {
 		return err
 	}
@@ -85,19 +88,20 @@ func scancel(ctx context.Context, inv *invocation) error {
 		}
 	}
 	filtered := o.has("user") || o.flag("me") || o.has("name") || o.has("partition") || o.has("state") || o.has("account")
-	if len(ids) == 0 && !filtered {
+	if len(refs) == 0 && !filtered {
 		//lint:ignore ST1005 Slurm's exact message, which scripts match
 		return errors.New("No job identification provided")
 	}
 	c := inv.client()
+	var jobOnly map[api.JobID]bool
 	if filtered {
-		if ids, err = scancelSelect(ctx, inv, c, ids); err != nil {
+		if refs, jobOnly, err = scancelSelect(ctx, inv, c, refs); err != nil {
 			return err
 		}
 	}
 	failed := false
-	for _, id := range ids {
-		err := c.Cancel(ctx, id, signal)
+	for _, ref := range refs {
+		err := c.CancelRef(ctx, ref, api.CancelRequest{Signal: signal, JobOnly: ref.Task == nil && jobOnly[ref.ID]})
 		if err == nil {
 			continue
 		}
@@ -113,7 +117,7 @@ func scancel(ctx context.Context, inv *invocation) error {
 		if signal != "" {
 			what = "Signal job error"
 		}
-		fmt.Fprintf(inv.env.Stderr, "%s: error: %s on job id %d: %s\n", inv.name, what, id, msg)
+		fmt.Fprintf(inv.env.Stderr, "%s: error: %s on job id %s: %s\n", inv.name, what, ref, msg)
 	}
 	if failed {
 		return &exitError{code: 1}
@@ -122,14 +126,16 @@ func scancel(ctx context.Context, inv *invocation) error {
 }
 
 // scancelSelect returns the active jobs that match scancel's filters (and,
-// when ids are given, are among them).
-func scancelSelect(ctx context.Context, inv *invocation, c *client.Client, ids []api.JobID) ([]api.JobID, error) {
+// when references are given, are among them). A task of a job array is
+// returned as ARRAYID_TASK; jobOnly holds the ids that are job arrays' ids,
+// to be cancelled without the rest of their array.
+func scancelSelect(ctx context.Context, inv *invocation, c *client.Client, refs []api.JobRef) (out []api.JobRef, jobOnly map[api.JobID]bool, err error) {
 	o := inv.opts
 	f := squeueFilter{states: map[api.JobState]bool{api.JobPending: true, api.JobRunning: true}}
 	if o.has("state") {
 		states, err := parseStates(o.str("state"), "--state")
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		f.states = states
 	}
@@ -137,33 +143,37 @@ func scancelSelect(ctx context.Context, inv *invocation, c *client.Client, ids [
 	if o.flag("me") {
 		me, err := inv.env.User()
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		users = append(users, me.Name)
 	}
 	f.users = setOf(users)
 	f.names = setOf(splitList(o.str("name")))
 	f.partitions = setOf(splitList(o.str("partition")))
-	if len(ids) > 0 {
-		f.ids = map[api.JobID]bool{}
-		for _, id := range ids {
-			f.ids[id] = true
-		}
-	}
-	filter := client.JobFilter{IDs: ids}
+	f.refs = newRefSet(refs)
+	filter := client.JobFilter{IDs: refIDs(refs)}
 	if len(users) == 1 {
 		filter.User = users[0]
 	}
 	resp, err := c.Jobs(ctx, filter, client.QueryOptions{})
 	if err != nil {
-		return nil, fmt.Errorf("list jobs: %w", err)
+		return nil, nil, fmt.Errorf("list jobs: %w", err)
 	}
 	accounts := setOf(splitList(o.str("account")))
-	var out []api.JobID
+	jobOnly = map[api.JobID]bool{}
 	for _, j := range sortedJobs(resp.Jobs) {
-		if f.match(j) && (accounts == nil || accounts[j.Spec.Account]) {
-			out = append(out, j.ID)
+		if !f.match(j) || (accounts != nil && !accounts[j.Spec.Account]) {
+			continue
 		}
+		ref := api.JobRef{ID: j.ID}
+		switch {
+		case j.IsArrayTask():
+			task := j.ArrayTaskID
+			ref = api.JobRef{ID: j.ArrayJobID, Task: &task}
+		case j.IsArrayRecord():
+			jobOnly[j.ID] = true
+		}
+		out = append(out, ref)
 	}
-	return out, nil
+	return out, jobOnly, nil
 }

@@ -118,10 +118,20 @@ func (v *view) jobRecord(j *api.Job, groupName string) record {
 	if submitHost == "" {
 		submitHost = "(null)"
 	}
+	first := []string{kv("JobId", j.ID)}
+	switch {
+	case j.IsArrayTask():
+		first = append(first, kv("ArrayJobId", j.ArrayJobID), kv("ArrayTaskId", j.ArrayTaskID))
+	case j.IsArrayRecord():
+		first = append(first, kv("ArrayJobId", j.ArrayJobID), kv("ArrayTaskId", arrayTaskString(j)))
+		if j.ArrayMaxRun > 0 {
+			first = append(first, kv("ArrayTaskThrottle", j.ArrayMaxRun))
+		}
+	}
 	r := record{
-		{kv("JobId", j.ID), kv("JobName", s.Name)},
+		append(first, kv("JobName", s.Name)),
 		{kv("UserId", idName(s.User, s.UID)), kv("GroupId", idName(groupName, s.GID)), kv("MCS_label", "N/A")},
-		{kv("Priority", j.Priority), kv("Nice", s.Nice), kv("Account", orNull(s.Account)), kv("QOS", "normal")},
+		{kv("Priority", j.Priority), kv("Nice", s.Nice), kv("Account", orNull(s.Account)), kv("QOS", qosName(s))},
 		{kv("JobState", j.State), kv("Reason", reason(j)), kv("Dependency", orNull(s.Dependency))},
 		{kv("Requeue", boolInt(s.Requeueable())), kv("Restarts", j.RestartCount), kv("BatchFlag", 1), kv("Reboot", 0), kv("ExitCode", exitCode(j.ExitCode, j.Signal))},
 		{kv("RunTime", slurmtime.Clock(v.runTime(j))), kv("TimeLimit", limit), kv("TimeMin", "N/A")},
@@ -166,7 +176,12 @@ func defaultOutput(j *api.Job) string {
 	if p == "" {
 		p = "slurm-%j.out"
 	}
-	p = strings.NewReplacer("%j", j.ID.String(), "%A", j.ID.String(), "%x", j.Spec.Name, "%u", j.Spec.User, "%%", "%").Replace(p)
+	task := "4294967294"
+	if j.IsArrayTask() {
+		task = strconv.Itoa(j.ArrayTaskID)
+	}
+	p = strings.NewReplacer("%j", j.ID.String(), "%A", arrayBase(j).String(), "%a", task,
+		"%x", j.Spec.Name, "%u", j.Spec.User, "%%", "%").Replace(p)
 	if !strings.HasPrefix(p, "/") && j.Spec.WorkDir != "" {
 		p = strings.TrimSuffix(j.Spec.WorkDir, "/") + "/" + p
 	}
@@ -353,13 +368,13 @@ func scontrolShow(ctx context.Context, inv *invocation, what string, args []stri
 
 func showJobs(ctx context.Context, inv *invocation, args []string, oneLine bool) error {
 	c := inv.client()
-	ids, err := parseJobIDs(args, "job id")
+	refs, err := parseJobRefs(args, "job id")
 	if err != nil {
 		return err
 	}
 	var jobs []*api.Job
 	var now int64
-	if len(ids) == 0 {
+	if len(refs) == 0 {
 		resp, err := c.Jobs(ctx, client.JobFilter{All: true}, client.QueryOptions{})
 		if err != nil {
 			return fmt.Errorf("list jobs: %w", err)
@@ -370,13 +385,13 @@ func showJobs(ctx context.Context, inv *invocation, args []string, oneLine bool)
 			return nil
 		}
 	} else {
-		for _, id := range ids {
-			j, err := c.Job(ctx, id)
+		for _, ref := range refs {
+			j, err := c.JobRef(ctx, ref)
 			if client.IsNotFound(err) {
 				return errors.New("slurm_load_jobs error: Invalid job id specified")
 			}
 			if err != nil {
-				return fmt.Errorf("get job %d: %w", id, err)
+				return fmt.Errorf("get job %s: %w", ref, err)
 			}
 			jobs = append(jobs, j)
 		}
@@ -461,25 +476,21 @@ func showPartitions(ctx context.Context, inv *invocation, args []string, oneLine
 // scontrolJobAction holds, releases or requeues jobs; it goes on after a
 // failure and reports every one.
 func scontrolJobAction(ctx context.Context, inv *invocation, verb string, args []string) error {
-	ids, err := parseJobIDs(args, "job id")
+	refs, err := parseJobRefs(args, "job id")
 	if err != nil {
 		return err
 	}
-	if len(ids) == 0 {
+	if len(refs) == 0 {
 		return fmt.Errorf("%s needs a job id", verb)
 	}
 	c := inv.client()
 	failed := false
-	for _, id := range ids {
-		var err error
-		switch verb {
-		case "hold", "uhold":
-			err = c.Hold(ctx, id)
-		case "release":
-			err = c.Release(ctx, id)
-		case "requeue":
-			err = c.Requeue(ctx, id)
+	for _, ref := range refs {
+		action := verb
+		if verb == "uhold" {
+			action = "hold"
 		}
+		err := c.JobAction(ctx, ref, action)
 		if err == nil {
 			continue
 		}
@@ -491,7 +502,7 @@ func scontrolJobAction(ctx context.Context, inv *invocation, verb string, args [
 		if client.IsNotFound(err) {
 			msg = "Invalid job id specified"
 		}
-		fmt.Fprintf(inv.env.Stderr, "%s: error: %s job %d: %s\n", inv.name, verb, id, msg)
+		fmt.Fprintf(inv.env.Stderr, "%s: error: %s job %s: %s\n", inv.name, verb, ref, msg)
 	}
 	if failed {
 		return &exitError{code: 1}

@@ -34,7 +34,7 @@ func squeueOpts() []*opt {
 		{long: "long", short: 'l', kind: optFlag, usage: "long format (state names and time limits)"},
 		{long: "json", kind: optFlag, usage: "print the jobs as JSON (Fairway's job objects)"},
 		{long: "all", short: 'a', kind: optFlag, ignored: true},
-		{long: "array", short: 'r', kind: optFlag, ignored: true},
+		{long: "array", short: 'r', kind: optFlag, usage: "one line per job array task, pending ones included"},
 		{long: "verbose", short: 'v', kind: optFlag, ignored: true},
 		{long: "iterate", short: 'i', unsupported: "not supported; use watch squeue"},
 		addrOpt(),
@@ -48,6 +48,10 @@ func squeueColumn(letter byte) column {
 	switch letter {
 	case 'i', 'A':
 		return column{"JOBID", true}
+	case 'F':
+		return column{"ARRAY_JOB_ID", true}
+	case 'K':
+		return column{"ARRAY_TASK_ID", true}
 	case 'P':
 		return column{"PARTITION", true}
 	case 'j':
@@ -116,8 +120,14 @@ func squeueValid(letter byte) bool { return squeueColumn(letter).header != "" }
 func (v *view) squeueValue(j *api.Job, letter byte) string {
 	s := &j.Spec
 	switch letter {
-	case 'i', 'A':
+	case 'i':
+		return j.DisplayID()
+	case 'A':
 		return j.ID.String()
+	case 'F':
+		return arrayBase(j).String()
+	case 'K':
+		return arrayTaskString(j)
 	case 'P':
 		return partitionList(j)
 	case 'j':
@@ -201,9 +211,43 @@ func (v *view) squeueValue(j *api.Job, letter byte) string {
 	case 'n':
 		return ""
 	case 'q':
-		return "normal"
+		return qosName(s)
 	}
 	return ""
+}
+
+// arrayTaskString is squeue's %K: the task index of an array task, the
+// pending tasks (and throttle) of an array's record, N/A for other jobs.
+func arrayTaskString(j *api.Job) string {
+	switch {
+	case j.IsArrayTask():
+		return strconv.Itoa(j.ArrayTaskID)
+	case j.IsArrayRecord():
+		s := j.ArrayPending.Display()
+		if j.ArrayMaxRun > 0 {
+			s += "%" + strconv.Itoa(j.ArrayMaxRun)
+		}
+		return s
+	}
+	return "N/A"
+}
+
+// expandArrays returns the jobs with every array record replaced by one
+// line per pending task (squeue -r).
+func expandArrays(jobs []*api.Job) []*api.Job {
+	var out []*api.Job
+	for _, j := range jobs {
+		if !j.IsArrayRecord() || j.State != api.JobPending {
+			out = append(out, j)
+			continue
+		}
+		for _, t := range j.ArrayPending {
+			task := *j
+			task.ArrayTaskID, task.ArrayPending, task.ArrayMaxRun = t, nil, 0
+			out = append(out, &task)
+		}
+	}
+	return out
 }
 
 // endTime is when the job ended, or is expected to end when it runs.
@@ -249,8 +293,14 @@ func (v *view) squeueCompare(a, b *api.Job, letter byte) int {
 		return 0
 	}
 	switch letter {
-	case 'i', 'A':
+	case 'i':
+		return compareJobIDs(a, b)
+	case 'A':
 		return num(int64(a.ID), int64(b.ID))
+	case 'F':
+		return num(int64(arrayBase(a)), int64(arrayBase(b)))
+	case 'K':
+		return num(int64(arrayTask(a)), int64(arrayTask(b)))
 	case 't', 'T':
 		return num(int64(stateRank(a.State)), int64(stateRank(b.State)))
 	case 'p', 'Q':
@@ -288,7 +338,7 @@ func (v *view) sortJobs(jobs []*api.Job, keys []sortKey) {
 				return c < 0
 			}
 		}
-		return jobs[x].ID < jobs[y].ID
+		return compareJobIDs(jobs[x], jobs[y]) < 0
 	})
 }
 
@@ -298,7 +348,7 @@ type squeueFilter struct {
 	users      map[string]bool
 	partitions map[string]bool
 	names      map[string]bool
-	ids        map[api.JobID]bool
+	refs       *refSet // nil: any job
 }
 
 func (f *squeueFilter) match(j *api.Job) bool {
@@ -311,7 +361,7 @@ func (f *squeueFilter) match(j *api.Job) bool {
 	if f.names != nil && !f.names[j.Spec.Name] {
 		return false
 	}
-	if f.ids != nil && !f.ids[j.ID] {
+	if !f.refs.match(j) {
 		return false
 	}
 	if f.partitions != nil {
@@ -367,22 +417,18 @@ func squeue(ctx context.Context, inv *invocation) error {
 	}
 
 	f := squeueFilter{}
-	ids, err := parseJobIDs(append(valuesOf(o, "jobs"), inv.args...), "--jobs")
+	refs, err := parseJobRefs(append(valuesOf(o, "jobs"), inv.args...), "--jobs")
 	if err != nil {
 		return err
 	}
-	if len(ids) > 0 {
-		f.ids = map[api.JobID]bool{}
-		for _, id := range ids {
-			f.ids[id] = true
-		}
-	}
+	f.refs = newRefSet(refs)
+	ids := refIDs(refs)
 	switch {
 	case o.has("states"):
 		if f.states, err = parseStates(o.str("states"), "--states"); err != nil {
 			return err
 		}
-	case f.ids == nil:
+	case f.refs == nil:
 		f.states = map[api.JobState]bool{api.JobPending: true, api.JobRunning: true}
 	}
 	users := splitList(o.str("user"))
@@ -416,8 +462,12 @@ func squeue(ctx context.Context, inv *invocation) error {
 			return err
 		}
 	}
+	listed := resp.Jobs
+	if o.flag("array") {
+		listed = expandArrays(listed)
+	}
 	var jobs []*api.Job
-	for _, j := range resp.Jobs {
+	for _, j := range listed {
 		if f.match(j) {
 			jobs = append(jobs, j)
 		}

@@ -245,6 +245,71 @@ func (c *Client) Cancel(ctx context.Context, id api.JobID, signal string) error 
 	return err
 }
 
+// CancelRef cancels (or, with req.Signal, signals) a job or one task of a
+// job array: ref "12" is job 12 — every task of the array when 12 is an
+// array job ID, unless req.JobOnly — and "12_3" is task 3 of array 12 only.
+func (c *Client) CancelRef(ctx context.Context, ref api.JobRef, req api.CancelRequest) error {
+	_, err := c.do(ctx, http.MethodPost, "/v1/jobs/"+ref.String()+"/cancel", req, nil)
+	return err
+}
+
+// JobRef returns a job by reference: a job ID, or ARRAYID_TASK for a task of
+// a job array (the array's record while the task has not started).
+func (c *Client) JobRef(ctx context.Context, ref api.JobRef) (*api.Job, error) {
+	var job api.Job
+	if _, err := c.do(ctx, http.MethodGet, "/v1/jobs/"+ref.String(), nil, &job); err != nil {
+		return nil, err
+	}
+	return &job, nil
+}
+
+// JobAction holds, releases or requeues (action "hold", "release",
+// "requeue") a job or a started task of a job array ("12_3").
+func (c *Client) JobAction(ctx context.Context, ref api.JobRef, action string) error {
+	switch action {
+	case "hold", "release", "requeue":
+	default:
+		return fmt.Errorf("job action %q: want hold, release or requeue", action)
+	}
+	_, err := c.do(ctx, http.MethodPost, "/v1/jobs/"+ref.String()+"/"+action, nil, nil)
+	return err
+}
+
+// PriorityFilter selects the pending jobs Priorities reports.
+type PriorityFilter struct {
+	IDs   []api.JobID
+	Users []string
+}
+
+// Priorities returns the priority factors of pending jobs (sprio).
+func (c *Client) Priorities(ctx context.Context, f PriorityFilter) (*api.PrioritiesResponse, error) {
+	v := url.Values{}
+	if len(f.IDs) > 0 {
+		ids := make([]string, len(f.IDs))
+		for i, id := range f.IDs {
+			ids[i] = id.String()
+		}
+		v.Set("id", strings.Join(ids, ","))
+	}
+	if len(f.Users) > 0 {
+		v.Set("user", strings.Join(f.Users, ","))
+	}
+	var resp api.PrioritiesResponse
+	if _, err := c.do(ctx, http.MethodGet, withQuery("/v1/priorities", v), nil, &resp); err != nil {
+		return nil, err
+	}
+	return &resp, nil
+}
+
+// Shares returns the fair-share tree with usage (sshare).
+func (c *Client) Shares(ctx context.Context) (*api.SharesResponse, error) {
+	var resp api.SharesResponse
+	if _, err := c.do(ctx, http.MethodGet, "/v1/shares", nil, &resp); err != nil {
+		return nil, err
+	}
+	return &resp, nil
+}
+
 // Hold holds a pending job.
 func (c *Client) Hold(ctx context.Context, id api.JobID) error {
 	_, err := c.do(ctx, http.MethodPost, "/v1/jobs/"+id.String()+"/hold", nil, nil)

@@ -5,10 +5,12 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/fairway-hpc/fairway/api"
 	"github.com/fairway-hpc/fairway/contrib/devcluster"
 	"github.com/fairway-hpc/fairway/ctld"
 	"github.com/fairway-hpc/fairway/noded"
@@ -93,6 +95,7 @@ func nodedCommand() *cli.Command {
 			&cli.IntFlag{Name: "cpus", Usage: "CPUs offered (default: all)"},
 			&cli.Int64Flag{Name: "memory", Usage: "memory offered in MB (default: all)"},
 			&cli.StringSliceFlag{Name: "partition", Aliases: []string{"partitions"}, Usage: "partitions the node joins"},
+			&cli.StringFlag{Name: "gpus", Usage: "declare N fake GPUs of a type (N[:TYPE], type default \"gpu\") for tests and demos on machines without GPUs; jobs get their indices but no device"},
 			&cli.StringFlag{Name: "containerd-socket", Value: devcluster.SystemContainerdSocket, Usage: "containerd's socket"},
 			&cli.StringFlag{Name: "containerd-namespace", Value: "fairway", Usage: "containerd namespace of job containers"},
 			&cli.DurationFlag{Name: "heartbeat", Usage: "heartbeat interval (default 10s)"},
@@ -100,16 +103,47 @@ func nodedCommand() *cli.Command {
 			debugFlag,
 		},
 		Action: func(c *cli.Context) error {
+			gpus, err := fakeGPUs(c.String("gpus"), c.String("name"))
+			if err != nil {
+				return err
+			}
 			return noded.Run(c.Context, noded.Config{
 				Name: c.String("name"), ControllerAddrs: c.String("controller"),
 				ListenAddr: c.String("listen"), StateDir: c.String("state-dir"),
-				CPUs: c.Int("cpus"), MemoryMB: c.Int64("memory"), Partitions: c.StringSlice("partition"),
+				CPUs: c.Int("cpus"), MemoryMB: c.Int64("memory"), Partitions: c.StringSlice("partition"), GPUs: gpus,
 				ContainerdSocket: c.String("containerd-socket"), ContainerdNamespace: c.String("containerd-namespace"),
 				HeartbeatInterval: c.Duration("heartbeat"), CgroupParent: c.String("cgroup-parent"),
 				Logger: logger(c),
 			})
 		},
 	}
+}
+
+// fakeGPUs parses --gpus N[:TYPE] into an inventory of N healthy GPUs with
+// indices and minors 0..N-1 and UUIDs naming the node, so that a machine
+// without GPUs can run GPU scheduling end to end. "" means none.
+func fakeGPUs(spec, node string) ([]api.GPU, error) {
+	if spec == "" {
+		return nil, nil
+	}
+	count, typ, _ := strings.Cut(spec, ":")
+	n, err := strconv.Atoi(count)
+	if err != nil || n < 1 || n > 1024 || strings.ContainsAny(typ, " ,:") {
+		return nil, fmt.Errorf("invalid --gpus %q: want a count of 1 or more, optionally with a type, as in 4 or 8:h100", spec)
+	}
+	if typ == "" {
+		typ = "gpu"
+	}
+	if node == "" {
+		if node, err = os.Hostname(); err != nil {
+			return nil, fmt.Errorf("--gpus: node name: %w", err)
+		}
+	}
+	gpus := make([]api.GPU, n)
+	for i := range gpus {
+		gpus[i] = api.GPU{Index: i, UUID: fmt.Sprintf("GPU-fake-%s-%d", node, i), Type: typ, Minor: i, Healthy: true}
+	}
+	return gpus, nil
 }
 
 func devCommand() *cli.Command {

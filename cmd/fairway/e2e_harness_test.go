@@ -161,12 +161,24 @@ type cluster struct {
 
 type clusterOpts struct {
 	nodeDownAfter string // e.g. "3s"
+	// clusterConfig is a JSON cluster configuration file for ctld --config
+	// (default: ctld's built-in configuration).
+	clusterConfig string
+	// nodeCPUs and nodeMemory are the node daemon's --cpus and --memory
+	// (default 2 and 2048); gpus its --gpus (fake GPUs, e.g. "4:h100").
+	nodeCPUs, nodeMemory, gpus string
 }
 
 func newCluster(t *testing.T, opts clusterOpts) *cluster {
 	t.Helper()
 	if opts.nodeDownAfter == "" {
 		opts.nodeDownAfter = "30s"
+	}
+	if opts.nodeCPUs == "" {
+		opts.nodeCPUs = "2"
+	}
+	if opts.nodeMemory == "" {
+		opts.nodeMemory = "2048"
 	}
 	dir := t.TempDir()
 	// Containers and cgroups are named per test, so a test never meets what
@@ -182,12 +194,18 @@ func newCluster(t *testing.T, opts clusterOpts) *cluster {
 		"--http-addr", httpAddr, "--raft-addr", raftAddr, "--bootstrap",
 		"--node-down-after", opts.nodeDownAfter, "--sched-interval", "500ms",
 	}}
+	if opts.clusterConfig != "" {
+		c.ctld.args = append(c.ctld.args, "--config", opts.clusterConfig)
+	}
 	c.noded = &daemon{t: t, name: "noded", log: filepath.Join(dir, "noded.log"), args: []string{
 		"noded", "--name", "node1", "--controller", c.ctldURL, "--listen", nodeAddr,
-		"--state-dir", filepath.Join(dir, "noded"), "--cpus", "2", "--memory", "2048",
+		"--state-dir", filepath.Join(dir, "noded"), "--cpus", opts.nodeCPUs, "--memory", opts.nodeMemory,
 		"--containerd-socket", e2e.containerd, "--containerd-namespace", ns, "--cgroup-parent", ns,
 		"--heartbeat", "1s",
 	}}
+	if opts.gpus != "" {
+		c.noded.args = append(c.noded.args, "--gpus", opts.gpus)
+	}
 	c.ctld.start()
 	c.noded.start()
 	t.Cleanup(func() {

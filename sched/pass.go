@@ -1,0 +1,562 @@
+package sched
+
+import (
+	"cmp"
+	"slices"
+	"strings"
+
+	"github.com/fairway-hpc/fairway/api"
+)
+
+// pass is one scheduling pass: the cluster's state as it evolves while the
+// plan is made.
+type pass struct {
+	in  Input
+	now int64
+	set *settings
+
+	nodes      []*nodeState // natural name order
+	nodeByName map[string]*nodeState
+	parts      []*partState // configuration order
+	partByName map[string]*partState
+
+	active       map[api.JobID]*api.Job
+	arrayMembers map[api.JobID][]*api.Job // active jobs of each job array, by array job ID
+	running      []*runJob
+	runStore     []runJob // backing store of running (allocated once)
+	entries      []*entry // pending jobs, input order
+	entryStore   []entry  // backing store of entries (allocated once)
+	byID         map[api.JobID]*entry
+	tresKeys     []string
+	stamp        int32
+
+	// Counters that starts in this pass update.
+	acctJobs     map[string]int    // running jobs per account subtree
+	acctGPUs     map[string]int    // GPUs per account subtree
+	userJobs     map[[2]string]int // (account, user) -> running jobs in the account's subtree
+	userGPUs     map[[2]string]int
+	used         map[[2]string]int // (guarantee account, partition) -> GPUs held or promised
+	arrayRunning map[api.JobID]int
+	singletons   map[[2]string]bool // (name, user) of running jobs; built when needed
+
+	blockedAny   bool // some job waits for resources: later starts are backfill
+	tested       int  // jobs tested since then (Backfill.MaxJobs)
+	preemptFails map[preemptKey]bool
+	// preemptSearches counts victim searches (maxPreemptSearches).
+	preemptSearches int
+
+	plan api.Plan
+}
+
+// partState is one partition during a pass.
+type partState struct {
+	cfg     api.Partition
+	idx     int
+	members []*nodeState // natural order; a node's position is its index here
+	pools   map[string]*pool
+	tot     partTotals
+	tl      timeline
+	running []*runJob
+	victims map[string][]*runJob // see victimsIn
+	everFit map[shapeKey]bool
+
+	blocked  bool // mode none: a job waits for resources here, nothing passes it
+	waiting  bool // a job waits for resources here: later ones wait for Priority
+	resvLeft int  // reservations left (<0: unlimited)
+}
+
+// shapeKey is a job's per-node shape, for memos.
+type shapeKey struct {
+	nodes int
+	nd    need
+}
+
+// runJob is a running job.
+type runJob struct {
+	job    *api.Job
+	acct   string
+	gacct  string // the account whose guarantee covers it in its partition
+	gpus   int
+	end    int64
+	part   *partState
+	allocs []api.NodeAlloc
+	nodes  []*nodeState // parallel to allocs; nil for unknown nodes
+	victim bool         // chosen as a preemption victim in this pass
+	// preemptable: its preempt mode is not off, it ran its minimum run
+	// time, and it is not being stopped.
+	preemptable bool
+}
+
+// entry is a pending job (or job array record) in the queue.
+type entry struct {
+	idx   int32
+	job   *api.Job
+	acct  string
+	chain []string // acct and its configured ancestors
+	// guaranteed: an account of chain has a guarantee in some partition.
+	guaranteed bool
+	held       bool
+	named      []*partState // the partitions it may run in, in its order
+	parts      []*partState // those it can start in (up, within limits, could fit)
+	ref        *partState   // the partition its factors refer to
+	// refPart names ref (or the first requested partition).
+	refPart string
+
+	nodes int
+	cpu   int // per node
+	gpu   int // per node
+	gtype string
+
+	reason    string // why it cannot start at all in this pass ("" = eligible so far)
+	expected  int64
+	singleton bool
+
+	arrayRec bool
+	tasks    api.TaskIDs
+	next     int // tasks[next] is the next to start
+	arrayID  api.JobID
+	throttle int
+
+	started  bool
+	promised bool // running jobs are being stopped for it (Kill.For)
+	tested   bool
+
+	f    factors
+	own  float64
+	prio float64
+	tier int
+}
+
+func (e *entry) assocKey() string { return api.AssocKey(e.acct, e.job.Spec.User) }
+
+// memIn is the job's memory per node in partition p.
+func (e *entry) memIn(p *partState) int64 {
+	if p == nil {
+		return max(e.job.Spec.MemoryMB, 0)
+	}
+	return e.job.Spec.MemoryIn(p.cfg)
+}
+
+// needIn is what the job needs on each node in partition p.
+func (e *entry) needIn(p *partState) need {
+	return need{cpu: e.cpu, mem: e.memIn(p), gpu: e.gpu, gtype: e.gtype}
+}
+
+// durIn is the job's time limit in partition p, in seconds (forever for
+// unlimited).
+func (e *entry) durIn(p *partState) int64 {
+	d := e.job.Spec.TimeLimitIn(p.cfg)
+	if api.Unlimited(d) {
+		return forever
+	}
+	return max(d, 1)
+}
+
+// remaining reports whether the entry still has something to start.
+func (e *entry) remaining() bool {
+	if e.arrayRec {
+		return e.next < len(e.tasks)
+	}
+	return !e.started
+}
+
+// totalGPUs is what one start of the entry takes.
+func (e *entry) totalGPUs() int { return e.nodes * e.gpu }
+
+// newPass builds the pass's state from the input.
+func newPass(in Input) *pass {
+	ps := &pass{
+		in: in, now: in.Now, set: newSettings(&in.Config),
+		nodeByName: map[string]*nodeState{}, partByName: map[string]*partState{},
+		active: make(map[api.JobID]*api.Job, len(in.Jobs)), arrayMembers: map[api.JobID][]*api.Job{},
+		byID:     map[api.JobID]*entry{},
+		acctJobs: map[string]int{}, acctGPUs: map[string]int{}, userJobs: map[[2]string]int{}, userGPUs: map[[2]string]int{},
+		used: map[[2]string]int{}, arrayRunning: map[api.JobID]int{}, preemptFails: map[preemptKey]bool{},
+		plan: api.Plan{Now: in.Now},
+	}
+	ps.buildNodes()
+	ps.buildPartitions()
+	nRun, nPend := 0, 0
+	for _, j := range in.Jobs {
+		if j != nil && j.State == api.JobRunning {
+			nRun++
+		} else if j != nil && j.State == api.JobPending {
+			nPend++
+		}
+	}
+	ps.runStore = make([]runJob, 0, nRun)
+	ps.entryStore = make([]entry, 0, nPend)
+	for _, j := range in.Jobs {
+		if j == nil {
+			continue
+		}
+		if _, dup := ps.active[j.ID]; dup {
+			continue
+		}
+		switch j.State {
+		case api.JobRunning, api.JobPending:
+		default:
+			continue
+		}
+		ps.active[j.ID] = j
+		if j.ArrayJobID != 0 {
+			ps.arrayMembers[j.ArrayJobID] = append(ps.arrayMembers[j.ArrayJobID], j)
+		}
+		if j.State == api.JobRunning {
+			ps.addRunning(j)
+		}
+	}
+	ps.buildPools()
+	for _, j := range in.Jobs {
+		if j != nil && j.State == api.JobPending && ps.active[j.ID] == j {
+			ps.addEntry(j)
+		}
+	}
+	ps.computePriorities()
+	ps.sortQueue()
+	ps.buildPromises()
+	return ps
+}
+
+func (ps *pass) buildNodes() {
+	for _, n := range ps.in.Nodes {
+		if n == nil {
+			continue
+		}
+		if _, dup := ps.nodeByName[n.Name]; dup {
+			continue
+		}
+		x := newNodeState(n)
+		ps.nodeByName[n.Name] = x
+		ps.nodes = append(ps.nodes, x)
+	}
+	slices.SortFunc(ps.nodes, func(a, b *nodeState) int {
+		return cmp.Or(naturalCompare(a.n.Name, b.n.Name), strings.Compare(a.n.Name, b.n.Name))
+	})
+	for i, x := range ps.nodes {
+		x.idx = int32(i)
+	}
+}
+
+func (ps *pass) buildPartitions() {
+	for i, pc := range ps.in.Config.Partitions {
+		if _, dup := ps.partByName[pc.Name]; dup {
+			continue
+		}
+		p := &partState{cfg: pc, idx: i, pools: map[string]*pool{}, everFit: map[shapeKey]bool{},
+			resvLeft: ps.set.bfResv, tot: partTotals{gpuByType: map[string]int{}}}
+		if len(pc.Nodes) > 0 {
+			for _, name := range pc.Nodes {
+				if x := ps.nodeByName[name]; x != nil && !slices.Contains(p.members, x) {
+					p.members = append(p.members, x)
+				}
+			}
+			slices.SortFunc(p.members, func(a, b *nodeState) int { return cmp.Compare(a.idx, b.idx) })
+		} else {
+			for _, x := range ps.nodes {
+				if slices.Contains(x.n.Partitions, pc.Name) {
+					p.members = append(p.members, x)
+				}
+			}
+		}
+		for pos, x := range p.members {
+			x.parts = append(x.parts, partPos{p, int32(pos)})
+			p.tot.nodes++
+			p.tot.cpus += x.n.Resources.CPUs
+			p.tot.mem += x.n.Resources.MemoryMB
+			p.tot.gpus += x.capAll
+			for ti, t := range x.types {
+				p.tot.gpuByType[strings.ToLower(t)] += x.capT[ti]
+			}
+		}
+		ps.parts = append(ps.parts, p)
+		ps.partByName[pc.Name] = p
+	}
+}
+
+// buildPools indexes each partition's usable nodes by free GPUs, once the
+// running jobs' allocations are subtracted.
+func (ps *pass) buildPools() {
+	for _, p := range ps.parts {
+		maxFree := map[string]int{"": 0}
+		for _, x := range p.members {
+			if !x.usable {
+				continue
+			}
+			maxFree[""] = max(maxFree[""], x.capAll)
+			for ti, t := range x.types {
+				lt := strings.ToLower(t)
+				maxFree[lt] = max(maxFree[lt], x.capT[ti])
+			}
+		}
+		for _, t := range sortedKeys(maxFree) {
+			p.pools[t] = newPool(t, len(p.members), maxFree[t])
+		}
+		for pos, x := range p.members {
+			if !x.usable {
+				continue
+			}
+			p.pools[""].set(x.freeAll, int32(pos))
+			for ti, t := range x.types {
+				p.pools[strings.ToLower(t)].set(x.freeT[ti], int32(pos))
+			}
+		}
+	}
+}
+
+// reindex moves a node between buckets after its free GPUs changed.
+func (ps *pass) reindex(x *nodeState, oldAll int, oldT []int) {
+	if !x.usable {
+		return
+	}
+	for _, pp := range x.parts {
+		if pl := pp.p.pools[""]; pl != nil && oldAll != x.freeAll {
+			pl.clear(oldAll, pp.pos)
+			pl.set(x.freeAll, pp.pos)
+		}
+		for ti, t := range x.types {
+			if oldT[ti] == x.freeT[ti] {
+				continue
+			}
+			if pl := pp.p.pools[strings.ToLower(t)]; pl != nil {
+				pl.clear(oldT[ti], pp.pos)
+				pl.set(x.freeT[ti], pp.pos)
+			}
+		}
+	}
+}
+
+// endOf is when a running job is expected to free its resources: at its
+// kill request plus grace when it is being stopped, else at its start plus
+// its time limit; never before the next second.
+func (ps *pass) endOf(j *api.Job, p *partState) int64 {
+	var end int64
+	switch {
+	case j.Kill != nil:
+		grace := int64(j.Kill.GraceSecs)
+		if grace <= 0 {
+			grace = DefaultKillGraceSecs
+		}
+		end = max(j.Kill.RequestedAt, j.StartTime) + grace
+	default:
+		var limit int64
+		if p != nil {
+			limit = j.Spec.TimeLimitIn(p.cfg)
+		} else {
+			limit = j.Spec.TimeLimitSecs
+			if limit <= 0 {
+				limit = api.DefaultTimeLimitSecs
+			}
+		}
+		if api.Unlimited(limit) {
+			return forever
+		}
+		end = j.StartTime + limit
+	}
+	return max(end, ps.now+1)
+}
+
+// addRunning accounts for a running job: its resources, its release, and
+// the limit and guarantee counters.
+func (ps *pass) addRunning(j *api.Job) {
+	p := ps.partByName[j.Partition]
+	ps.runStore = append(ps.runStore, runJob{job: j, acct: ps.set.accountOf(&j.Spec), part: p, allocs: j.Alloc})
+	r := &ps.runStore[len(ps.runStore)-1]
+	r.end = ps.endOf(j, p)
+	for _, a := range j.Alloc {
+		r.gpus += len(a.GPUs)
+		x := ps.nodeByName[a.Node]
+		r.nodes = append(r.nodes, x)
+		if x == nil {
+			continue
+		}
+		x.occupy(a, r.end)
+	}
+	if p != nil {
+		_, modeOK := ps.set.preemptMode(j)
+		r.preemptable = modeOK && j.Kill == nil && ps.now-j.StartTime >= ps.set.minRuntimeOf(j)
+		r.gacct, _ = ps.set.guarantee(r.acct, p.cfg.Name)
+		p.running = append(p.running, r)
+		if j.Kill == nil {
+			ps.used[[2]string{r.gacct, p.cfg.Name}] += r.gpus
+		}
+	}
+	ps.countStart(r.acct, j.Spec.User, r.gpus)
+	if j.IsArrayTask() {
+		ps.arrayRunning[j.ArrayJobID]++
+	}
+	ps.running = append(ps.running, r)
+}
+
+// countStart adds a running job to the account and user limit counters.
+func (ps *pass) countStart(acct, user string, gpus int) {
+	for _, a := range ps.set.chain(acct) {
+		ps.acctJobs[a]++
+		ps.acctGPUs[a] += gpus
+		k := [2]string{a, user}
+		ps.userJobs[k]++
+		ps.userGPUs[k] += gpus
+	}
+}
+
+// addEntry adds a pending job to the queue with its static checks done.
+func (ps *pass) addEntry(j *api.Job) {
+	ps.entryStore = append(ps.entryStore, entry{idx: int32(len(ps.entries)), job: j, acct: ps.set.accountOf(&j.Spec),
+		nodes: max(j.Spec.Nodes, 1), cpu: j.Spec.TotalCPUsPerNode(), gpu: max(j.Spec.GPUs, 0), gtype: j.Spec.GPUType})
+	e := &ps.entryStore[len(ps.entryStore)-1]
+	e.chain = ps.set.chain(e.acct)
+	for _, a := range e.chain {
+		if len(ps.set.accounts[a].cfg.Guarantees) > 0 {
+			e.guaranteed = true
+		}
+	}
+	e.held = j.Spec.Hold || j.Reason == api.ReasonHeldUser || j.Reason == api.ReasonHeldAdmin
+	if j.IsArrayRecord() {
+		e.arrayRec, e.tasks = true, j.ArrayPending
+		if len(e.tasks) == 0 {
+			ps.entryStore = ps.entryStore[:len(ps.entryStore)-1]
+			return
+		}
+	}
+	if j.ArrayJobID != 0 {
+		// A task split off its array keeps the array's throttle, which
+		// the record holds.
+		e.arrayID, e.throttle = j.ArrayJobID, j.ArrayMaxRun
+		if rec := ps.active[j.ArrayJobID]; rec != nil && rec != j && rec.IsArrayRecord() {
+			e.throttle = rec.ArrayMaxRun
+		}
+	}
+	ps.entries = append(ps.entries, e)
+	ps.byID[j.ID] = e
+
+	if len(j.Spec.Partitions) == 0 {
+		if def, ok := ps.in.Config.DefaultPartition(); ok {
+			e.named = append(e.named, ps.partByName[def.Name])
+		}
+	}
+	for _, name := range j.Spec.Partitions {
+		if p := ps.partByName[name]; p != nil && !slices.Contains(e.named, p) {
+			e.named = append(e.named, p)
+		}
+	}
+	if len(e.named) > 0 {
+		e.ref, e.refPart = e.named[0], e.named[0].cfg.Name
+		for _, p := range e.named {
+			e.tier = max(e.tier, p.cfg.PriorityTier)
+		}
+		if e.tier < 0 {
+			e.tier = 0
+		}
+	} else if len(j.Spec.Partitions) > 0 {
+		e.refPart = j.Spec.Partitions[0]
+	}
+
+	switch {
+	case e.held:
+		e.reason = api.ReasonHeldUser
+		if j.Reason == api.ReasonHeldAdmin {
+			e.reason = api.ReasonHeldAdmin
+		}
+		return
+	case len(e.named) == 0:
+		e.reason = ReasonPartitionConfig
+		return
+	}
+	st, single := ps.checkDependency(j)
+	switch st {
+	case depWait:
+		e.reason = api.ReasonDependency
+		return
+	case depNever:
+		e.reason = ReasonDependencyNever
+		return
+	}
+	e.singleton = single
+	if j.Spec.BeginTime > ps.now {
+		e.reason, e.expected = api.ReasonBeginTime, j.Spec.BeginTime
+		return
+	}
+	// Partitions: up, time limit, node count, capacity.
+	reasons := []string{}
+	for _, p := range e.named {
+		switch {
+		case !p.cfg.Up():
+			reasons = append(reasons, api.ReasonPartitionDown)
+		case p.cfg.MaxTimeSecs > 0 && j.Spec.TimeLimitIn(p.cfg) > p.cfg.MaxTimeSecs:
+			reasons = append(reasons, api.ReasonPartitionLimit)
+		case len(p.members) > 0 && e.nodes > len(p.members):
+			reasons = append(reasons, ReasonPartitionNodeLimit)
+		case !ps.couldEverFit(p, e):
+			reasons = append(reasons, ReasonBadConstraints)
+		default:
+			e.parts = append(e.parts, p)
+		}
+	}
+	if len(e.parts) == 0 {
+		// The most telling reason: the order of the checks.
+		for _, r := range []string{api.ReasonPartitionDown, api.ReasonPartitionLimit, ReasonPartitionNodeLimit, ReasonBadConstraints} {
+			if slices.Contains(reasons, r) {
+				e.reason = r
+				break
+			}
+		}
+	}
+}
+
+// couldEverFit reports whether the job would fit partition p with every
+// node empty and up. A partition with no nodes yet could: nodes may still
+// register.
+func (ps *pass) couldEverFit(p *partState, e *entry) bool {
+	if len(p.members) == 0 {
+		return true
+	}
+	key := shapeKey{e.nodes, e.needIn(p)}
+	key.nd.gtype = strings.ToLower(key.nd.gtype)
+	if v, ok := p.everFit[key]; ok {
+		return v
+	}
+	n := 0
+	for _, x := range p.members {
+		ti := x.typeIdx(key.nd.gtype)
+		if ti != -2 && x.n.Resources.CPUs >= key.nd.cpu && x.n.Resources.MemoryMB >= key.nd.mem && x.capOf(ti) >= key.nd.gpu {
+			n++
+		}
+	}
+	ok := n >= key.nodes
+	p.everFit[key] = ok
+	return ok
+}
+
+// buildPromises turns the resources of running jobs being stopped for a
+// pending job (Kill.For) into claims for that job: nobody else gets them
+// when they free, and no more is preempted for it.
+func (ps *pass) buildPromises() {
+	counted := map[[2]string]bool{}
+	for _, r := range ps.running {
+		k := r.job.Kill
+		if k == nil || k.For == 0 {
+			continue
+		}
+		e := ps.byID[k.For]
+		if e == nil || e.reason != "" || !e.remaining() {
+			continue
+		}
+		e.promised = true
+		e.expected = max(e.expected, r.end)
+		for i, a := range r.allocs {
+			x := r.nodes[i]
+			if x == nil {
+				continue
+			}
+			x.claims = append(x.claims, claim{owner: e.idx, start: r.end, end: forever, cpu: a.CPUs, mem: a.MemoryMB, gpu: len(a.GPUs)})
+		}
+		if r.part != nil {
+			ga, _ := ps.set.guarantee(e.acct, r.part.cfg.Name)
+			key := [2]string{ga, r.part.cfg.Name}
+			if ck := [2]string{e.job.ID.String(), r.part.cfg.Name}; !counted[ck] {
+				counted[ck] = true
+				ps.used[key] += e.totalGPUs()
+			}
+		}
+	}
+}
