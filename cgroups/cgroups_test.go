@@ -385,17 +385,7 @@ func TestLoadFindsExistingGroup(t *testing.T) {
 // the device filter is not a controller, so the allow-list is enforced there
 // just as on a pure v2 host.
 func TestV2DeviceAllowList(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("needs root to create cgroups")
-	}
-	root := v2Root
-	if Detect() == V1 {
-		root = "/sys/fs/cgroup/unified"
-		var st unix.Statfs_t
-		if err := unix.Statfs(root, &st); err != nil || st.Type != unix.CGROUP2_SUPER_MAGIC {
-			t.Skipf("no cgroup v2 hierarchy at %s on this v1 host", root)
-		}
-	}
+	root := v2TestRoot(t)
 	ctx := context.Background()
 	g, err := newGroup(ctx, Spec{
 		Path:          testPath(t),
@@ -425,6 +415,65 @@ if head -c 1 /dev/zero >/dev/null; then echo zero=ok; else echo zero=denied; fi`
 			t.Errorf("output %q lacks %q", got, want)
 		}
 	}
+}
+
+// TestV2GPUAllowList runs a GPU job's rules through the v2 eBPF device
+// filter: of two fake GPU device nodes (195:0 and 195:1, no driver behind
+// them), only the allowed one opens as far as the missing driver lets; the
+// other is denied.
+func TestV2GPUAllowList(t *testing.T) {
+	root := v2TestRoot(t)
+	dir := t.TempDir()
+	for minor := uint32(0); minor < 2; minor++ {
+		name := filepath.Join(dir, fmt.Sprintf("nvidia%d", minor))
+		if err := unix.Mknod(name, unix.S_IFCHR|0o666, int(unix.Mkdev(195, minor))); err != nil {
+			t.Skipf("cannot make device nodes here: %v", err)
+		}
+	}
+	ctx := context.Background()
+	g, err := newGroup(ctx, Spec{
+		Path:          testPath(t),
+		DenyAllOthers: true,
+		Devices: []DeviceRule{
+			{Type: CharDevice, Major: 1, Minor: 3},                 // /dev/null
+			{Type: CharDevice, Major: 195, Minor: 1, Access: "rw"}, // the job's GPU
+		},
+	}, V2, root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = g.Kill(ctx); _ = g.Destroy() })
+	cmd, in, out := startBlocked(t, `
+for f in `+dir+`/nvidia0 `+dir+`/nvidia1; do
+	if msg=$(head -c 1 "$f" 2>&1 >/dev/null); then echo "$f: opened"; else echo "$f: ${msg##*: }"; fi
+done`)
+	if err := g.AddProc(cmd.Process.Pid); err != nil {
+		t.Fatal(err)
+	}
+	fmt.Fprintln(in, "go")
+	_ = cmd.Wait()
+	want := dir + "/nvidia0: Operation not permitted\n" + dir + "/nvidia1: No such device or address\n"
+	if got := out.String(); got != want {
+		t.Errorf("output %q, want %q", got, want)
+	}
+}
+
+// v2TestRoot returns the cgroup v2 hierarchy to test the v2 code on: the
+// host's on a v2 host, the unified one of a hybrid v1 host.
+func v2TestRoot(t *testing.T) string {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to create cgroups")
+	}
+	root := v2Root
+	if Detect() == V1 {
+		root = "/sys/fs/cgroup/unified"
+		var st unix.Statfs_t
+		if err := unix.Statfs(root, &st); err != nil || st.Type != unix.CGROUP2_SUPER_MAGIC {
+			t.Skipf("no cgroup v2 hierarchy at %s on this v1 host", root)
+		}
+	}
+	return root
 }
 
 func waitFor(t *testing.T, cond func() bool) {

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/fairway-hpc/fairway/api"
+	"github.com/fairway-hpc/fairway/noded/gpu"
 )
 
 // Config configures a node daemon. Zero values get the defaults named on
@@ -33,9 +34,36 @@ type Config struct {
 	// CPUs and MemoryMB are what the node offers; default what the machine has.
 	CPUs     int
 	MemoryMB int64
-	// GPUs is the node's GPU inventory. When it is non-empty, host jobs may use
-	// only the GPU device nodes of their allocation.
+	// GPUs declares the node's GPUs instead of finding them with NVML: fake
+	// GPUs for tests and demos on machines without any (always healthy,
+	// with no device nodes unless GPUDevices finds some). Declared GPUs
+	// turn NVML off.
 	GPUs []api.GPU
+	// NVML says whether the GPUs are found with NVML: NVMLAuto (default:
+	// when no GPUs are declared and the driver is there; a machine without
+	// the driver has no GPUs), NVMLOn (the daemon does not start without
+	// it) or NVMLOff.
+	NVML string
+	// GPULib, when set, is used instead of the host's NVML (tests pass a
+	// fake one, see gpu/nvmllib/nvmltest). The daemon closes it.
+	GPULib gpu.Lib
+	// GPUType, when set, is the type of every GPU instead of the one NVML's
+	// model name gives ("h100" for "NVIDIA H100 80GB HBM3").
+	GPUType string
+	// GPUCheckInterval is how often every GPU's health is polled (besides
+	// NVML's events, which are acted on at once); default 30s.
+	GPUCheckInterval time.Duration
+	// GPUDevices says where the GPUs' device nodes and numbers are read;
+	// the zero value uses /dev, /proc/devices and the driver's MIG
+	// capability minors.
+	GPUDevices gpu.Resolver
+	// CDIDirs hold the CDI specs that give container jobs the driver's
+	// user space; nil means /etc/cdi and /var/run/cdi.
+	CDIDirs []string
+	// DriverDirs are searched for the driver's libraries, nvidia-smi and
+	// (when the dynamic linker cannot find it) libnvidia-ml.so.1 when no
+	// CDI spec names the GPUs; nil means gpu.DefaultDriverDirs.
+	DriverDirs []string
 	// Partitions the node joins.
 	Partitions []string
 	// ContainerdSocket is containerd's address; default
@@ -112,8 +140,34 @@ func (cfg Config) withDefaults() (Config, error) {
 	if cfg.Clock == nil {
 		cfg.Clock = realClock{}
 	}
+	switch cfg.NVML {
+	case "":
+		cfg.NVML = NVMLAuto
+	case NVMLAuto, NVMLOn, NVMLOff:
+	default:
+		return cfg, fmt.Errorf("NVML mode %q: want %s, %s or %s", cfg.NVML, NVMLAuto, NVMLOn, NVMLOff)
+	}
+	if cfg.NVML == NVMLOn && len(cfg.GPUs) > 0 {
+		return cfg, fmt.Errorf("NVML mode %s and %d declared GPUs: declared GPUs replace NVML's", NVMLOn, len(cfg.GPUs))
+	}
+	if cfg.GPUCheckInterval <= 0 {
+		cfg.GPUCheckInterval = gpu.DefaultCheckInterval
+	}
+	if cfg.DriverDirs == nil {
+		cfg.DriverDirs = gpu.DefaultDriverDirs
+	}
+	if cfg.CDIDirs == nil {
+		cfg.CDIDirs = gpu.DefaultCDIDirs
+	}
 	return cfg, nil
 }
+
+// NVML modes (Config.NVML).
+const (
+	NVMLAuto = "auto"
+	NVMLOn   = "on"
+	NVMLOff  = "off"
+)
 
 // cgroupParent is the node's cgroup: /PARENT/NODE.
 func (cfg Config) cgroupParent() string {

@@ -2,7 +2,6 @@ package noded
 
 import (
 	"fmt"
-	"os"
 	"os/user"
 	"path/filepath"
 	"sort"
@@ -10,17 +9,23 @@ import (
 	"strings"
 
 	"github.com/fairway-hpc/fairway/api"
+	"github.com/fairway-hpc/fairway/noded/gpu"
 )
 
 // defaultPath is the search path of a host job whose environment has none.
 const defaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 // jobEnv returns the environment of a job's batch script on this node: the
-// job's own environment, then the Slurm variables (which win), sorted by name.
-func jobEnv(job *api.Job, alloc api.NodeAlloc, node, controllers string, usr *user.User) []string {
+// job's own environment, then the Slurm variables and those of the GPUs it
+// was given (gpu.Env; which win), sorted by name. The GPU variables of the
+// environment the job was submitted in never reach it.
+func jobEnv(job *api.Job, alloc api.NodeAlloc, node, controllers string, usr *user.User, gpus []gpu.Device) []string {
 	env := map[string]string{}
 	for k, v := range job.Spec.Env {
 		env[k] = v
+	}
+	for _, k := range gpu.EnvNames {
+		delete(env, k)
 	}
 	setDefault := func(k, v string) {
 		if _, ok := env[k]; !ok && v != "" {
@@ -71,16 +76,8 @@ func jobEnv(job *api.Job, alloc api.NodeAlloc, node, controllers string, usr *us
 		"FAIRWAY_RUN_ID": fmt.Sprintf("%s.%d.%d", id, job.RestartCount, job.StartTime),
 		"FAIRWAY_ADDR":   controllers,
 	}
-	if n := len(alloc.GPUs); n > 0 {
-		visible := make([]string, n)
-		indices := make([]string, n)
-		for i, g := range alloc.GPUs {
-			visible[i] = strconv.Itoa(i)
-			indices[i] = strconv.Itoa(g)
-		}
-		set["CUDA_VISIBLE_DEVICES"] = strings.Join(visible, ",")
-		set["SLURM_JOB_GPUS"] = strings.Join(indices, ",")
-		set["SLURM_GPUS_ON_NODE"] = strconv.Itoa(n)
+	for k, v := range gpu.Env(gpus) {
+		set[k] = v
 	}
 	for k, v := range set {
 		if v == "" {
@@ -157,35 +154,4 @@ func lookupUser(uid int) (*user.User, []int) {
 		}
 	}
 	return u, groups
-}
-
-// gpuDevices returns the device nodes a job needs for the GPUs it was given
-// (by index): /dev/nvidiaMINOR of each, plus the control and UVM devices,
-// those of them that exist on this host.
-func gpuDevices(inventory []api.GPU, indices []int) ([]string, error) {
-	if len(indices) == 0 {
-		return nil, nil
-	}
-	byIndex := map[int]api.GPU{}
-	for _, g := range inventory {
-		byIndex[g.Index] = g
-	}
-	var devs []string
-	for _, i := range indices {
-		g, ok := byIndex[i]
-		if !ok {
-			return nil, fmt.Errorf("GPU %d of the allocation is not in this node's inventory", i)
-		}
-		devs = append(devs, fmt.Sprintf("/dev/nvidia%d", g.Minor))
-	}
-	devs = append(devs, "/dev/nvidiactl", "/dev/nvidia-uvm", "/dev/nvidia-uvm-tools")
-	// Only nodes that exist can be allowed (a node with a fake inventory,
-	// as in tests, has none).
-	present := devs[:0]
-	for _, d := range devs {
-		if _, err := os.Stat(d); err == nil {
-			present = append(present, d)
-		}
-	}
-	return present, nil
 }

@@ -13,6 +13,24 @@
 // down, and reports runs it recorded but can no longer find (no process, no
 // container, no exit status) as lost. Leftover resources (task, container,
 // snapshot, cgroup) are removed after the end of a run has been reported.
+//
+// # GPUs
+//
+// The node's GPUs come from NVML (the gpu and gpu/nvmllib packages), or from
+// the configuration (declared fake GPUs). A job sees exactly the GPUs of its
+// allocation: their device nodes, the control and UVM devices and nothing
+// else of NVIDIA's (container jobs through their OCI spec, host jobs through
+// their device cgroup), the GPU variables of gpu.Env, and in a container the
+// driver's user space from the node's CDI spec or driver directories.
+//
+// A GPU that fails its health check (see gpu.Monitor) is withdrawn: the
+// daemon registers the node again with the GPU unhealthy, so the controller
+// places nothing more on it, and then stops the runs that use it and reports
+// their ends as lost, with a message naming the GPU and the fault; the
+// controller requeues each such job or ends it NODE_FAIL, per its requeue
+// setting, as for any hardware failure. A run the controller places on an
+// unhealthy GPU before it learnt of the failure is reported lost without
+// being started. Per-GPU metrics are served on /metrics.
 package noded
 
 import (
@@ -30,6 +48,8 @@ import (
 	"syscall"
 	"time"
 
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/sys/unix"
 
 	"github.com/fairway-hpc/fairway/api"
@@ -37,6 +57,7 @@ import (
 	"github.com/fairway-hpc/fairway/noded/executor"
 	"github.com/fairway-hpc/fairway/noded/executor/container"
 	"github.com/fairway-hpc/fairway/noded/executor/host"
+	"github.com/fairway-hpc/fairway/noded/gpu"
 )
 
 // watchWait is how long one blocking query for the node's jobs may wait.
@@ -79,11 +100,25 @@ func Run(ctx context.Context, cfg Config) error {
 		return fmt.Errorf("noded: %w", err)
 	}
 	defer ctrExec.Close()
+	log := cfg.Logger.With("node", cfg.Name)
+	gpus, err := openGPUs(cfg, log)
+	if err != nil {
+		return fmt.Errorf("noded: %w", err)
+	}
+	if lib := gpus.Lib(); lib != nil {
+		defer func() {
+			if err := lib.Close(); err != nil {
+				log.Warn("cannot close NVML", "err", err)
+			}
+		}()
+	}
 
 	d := &daemon{
 		cfg:        cfg,
-		log:        cfg.Logger.With("node", cfg.Name),
+		log:        log,
 		clock:      cfg.Clock,
+		gpus:       gpus,
+		userSpace:  gpu.UserSpace{CDIDirs: cfg.CDIDirs, DriverDirs: cfg.DriverDirs},
 		api:        client.New(cfg.ControllerAddrs),
 		store:      st,
 		metrics:    newMetrics(cfg.Name),
@@ -93,14 +128,14 @@ func Run(ctx context.Context, cfg Config) error {
 		tombstones: map[runKey]time.Time{},
 		wake:       make(chan struct{}, 1),
 	}
+	d.metrics.reg.MustRegister(gpu.NewCollector(gpus, prometheus.Labels{"node": cfg.Name}, d.allocatedGPUs))
 
-	addr := ""
 	if cfg.ListenAddr != "" {
 		ln, err := net.Listen("tcp", cfg.ListenAddr)
 		if err != nil {
 			return fmt.Errorf("noded: listen on %s: %w", cfg.ListenAddr, err)
 		}
-		addr = advertised(ln.Addr().String(), cfg.Name)
+		d.addr = advertised(ln.Addr().String(), cfg.Name)
 		srv := &http.Server{Handler: d.metrics.handler(), ReadHeaderTimeout: 10 * time.Second}
 		go func() { _ = srv.Serve(ln) }()
 		defer func() {
@@ -118,12 +153,14 @@ func Run(ctx context.Context, cfg Config) error {
 
 	d.spawn(d.reportLoop)
 	d.spawn(d.sweepOrphans)
+	d.spawn(func() { gpus.Run(ctx) })
 	d.spawn(func() {
-		if !d.register(addr) {
+		if !d.register() {
 			return
 		}
-		d.spawn(func() { d.heartbeatLoop(addr) })
-		d.watchLoop(addr)
+		d.spawn(d.heartbeatLoop)
+		d.spawn(d.gpuHealthLoop)
+		d.watchLoop()
 	})
 	<-ctx.Done()
 	d.wg.Wait()
@@ -145,20 +182,26 @@ func advertised(addr, node string) string {
 }
 
 type daemon struct {
-	cfg     Config
-	log     *slog.Logger
-	clock   Clock
-	api     *client.Client
-	store   *store
-	metrics *metrics
-	execs   map[string]executor.Executor
-	ctx     context.Context
-	wg      sync.WaitGroup
+	cfg       Config
+	log       *slog.Logger
+	clock     Clock
+	api       *client.Client
+	store     *store
+	metrics   *metrics
+	execs     map[string]executor.Executor
+	gpus      *gpu.Monitor
+	userSpace gpu.UserSpace
+	addr      string // the metrics address sent when registering
+	ctx       context.Context
+	wg        sync.WaitGroup
+
+	regMu sync.Mutex // one registration at a time, each with the GPUs' health of its moment
 
 	mu         sync.Mutex
 	runs       map[runKey]*run
 	tombstones map[runKey]time.Time // forgotten runs, never launched again
 	wake       chan struct{}        // there may be events to report
+	listedGPUs map[int]bool         // GPUs of this node allocated in the controller's last job list
 }
 
 // run is the daemon's view of one run.
@@ -321,24 +364,35 @@ func (d *daemon) attach(r *run) {
 	}
 }
 
-// register registers the node, retrying until it succeeds; it reports false
-// when the daemon stops first.
-func (d *daemon) register(addr string) bool {
-	req := api.RegisterNodeRequest{
-		Name: d.cfg.Name,
-		Addr: addr,
-		Resources: api.NodeResources{
-			CPUs:     d.cfg.CPUs,
-			MemoryMB: d.cfg.MemoryMB,
-			GPUs:     d.cfg.GPUs,
-		},
-		Partitions: d.cfg.Partitions,
-		BootTime:   bootTime(),
-	}
+// register registers the node with its resources and the GPUs' current
+// health, retrying until it succeeds; it reports false when the daemon stops
+// first.
+func (d *daemon) register() bool {
+	d.regMu.Lock()
+	defer d.regMu.Unlock()
 	for backoff := time.Duration(0); ; backoff = nextBackoff(backoff) {
+		gpus := d.gpus.GPUs()
+		req := api.RegisterNodeRequest{
+			Name: d.cfg.Name,
+			Addr: d.addr,
+			Resources: api.NodeResources{
+				CPUs:     d.cfg.CPUs,
+				MemoryMB: d.cfg.MemoryMB,
+				GPUs:     gpus,
+			},
+			Partitions: d.cfg.Partitions,
+			BootTime:   bootTime(),
+		}
 		_, err := d.api.RegisterNode(d.ctx, req)
 		if err == nil {
-			d.log.Info("registered with the controller", "cpus", d.cfg.CPUs, "memory_mb", d.cfg.MemoryMB, "gpus", len(d.cfg.GPUs))
+			unhealthy := 0
+			for _, g := range gpus {
+				if !g.Healthy {
+					unhealthy++
+				}
+			}
+			d.log.Info("registered with the controller", "cpus", d.cfg.CPUs, "memory_mb", d.cfg.MemoryMB,
+				"gpus", len(gpus), "unhealthy_gpus", unhealthy)
 			return true
 		}
 		if d.ctx.Err() != nil {
@@ -354,7 +408,7 @@ func (d *daemon) register(addr string) bool {
 // heartbeatLoop tells the controller every HeartbeatInterval that the node
 // is alive and which runs it has, re-registering when the controller has
 // forgotten the node.
-func (d *daemon) heartbeatLoop(addr string) {
+func (d *daemon) heartbeatLoop() {
 	failing := false
 	for {
 		err := d.api.Heartbeat(d.ctx, d.cfg.Name, api.HeartbeatRequest{Running: d.runningRefs()})
@@ -363,7 +417,7 @@ func (d *daemon) heartbeatLoop(addr string) {
 			return
 		case client.IsNotFound(err):
 			d.log.Warn("the controller does not know this node; registering again")
-			if !d.register(addr) {
+			if !d.register() {
 				return
 			}
 		case err != nil && !failing:
@@ -411,7 +465,7 @@ func (d *daemon) updateGauge() {
 
 // watchLoop follows the node's job list with blocking queries and
 // reconciles the node with each answer.
-func (d *daemon) watchLoop(addr string) {
+func (d *daemon) watchLoop() {
 	var index uint64
 	for backoff := time.Duration(0); ; {
 		resp, err := d.api.NodeJobs(d.ctx, d.cfg.Name, client.QueryOptions{WaitIndex: index, WaitTime: watchWait})
@@ -421,7 +475,7 @@ func (d *daemon) watchLoop(addr string) {
 		if err != nil {
 			if client.IsNotFound(err) {
 				d.log.Warn("the controller does not know this node; registering again")
-				if !d.register(addr) {
+				if !d.register() {
 					return
 				}
 				continue
@@ -458,7 +512,17 @@ func (d *daemon) reconcile(resp *api.JobsResponse) {
 		}
 	}
 	want := map[runKey]*api.Job{}
+	d.listedGPUs = map[int]bool{}
 	for _, job := range resp.Jobs {
+		if job != nil && job.State == api.JobRunning {
+			for _, a := range job.Alloc {
+				if a.Node == d.cfg.Name {
+					for _, i := range a.GPUs {
+						d.listedGPUs[i] = true
+					}
+				}
+			}
+		}
 		if job == nil || job.State != api.JobRunning || len(job.Alloc) == 0 || job.Alloc[0].Node != d.cfg.Name {
 			continue // only the first node of an allocation runs the batch script
 		}
@@ -517,7 +581,7 @@ func (d *daemon) start(job *api.Job, resp *api.JobsResponse) {
 	if job.Spec.ContainerImage != "" {
 		kind = kindContainer
 	}
-	rec := &record{JobID: job.ID, Run: job.RestartCount, Executor: kind}
+	rec := &record{JobID: job.ID, Run: job.RestartCount, Executor: kind, GPUs: job.Alloc[0].GPUs}
 	r := d.newRun(rec)
 	r.seenIndex = resp.Index
 	if job.Kill != nil {
@@ -536,6 +600,11 @@ func (d *daemon) start(job *api.Job, resp *api.JobsResponse) {
 		return
 	}
 	d.runs[rec.key()] = r
+	if bad := d.gpus.Unhealthy(rec.GPUs); len(bad) > 0 {
+		// The controller placed it before it learnt of the failure.
+		d.setEnd(r, api.JobEvent{Kind: api.EventLost, Message: "not started: " + d.gpuProblem(bad)})
+		return
+	}
 	if err != nil {
 		d.setEnd(r, api.JobEvent{Kind: api.EventLaunchFail, Message: err.Error()})
 		return
@@ -604,9 +673,24 @@ func (d *daemon) spec(job *api.Job, ref executor.Ref) (executor.Spec, error) {
 	} else {
 		stderr = outputPath(stderr, &j, d.cfg.Name)
 	}
-	devices, err := gpuDevices(d.cfg.GPUs, alloc.GPUs)
+	gpuDevs, err := d.gpuDevices(alloc.GPUs)
 	if err != nil {
 		return executor.Spec{}, err
+	}
+	devices, err := d.jobDevices(gpuDevs)
+	if err != nil {
+		return executor.Spec{}, err
+	}
+	var edits []func(*specs.Spec) error
+	if job.Spec.ContainerImage != "" && len(gpuDevs) > 0 {
+		edit, source, err := d.userSpace.Edit(gpuDevs)
+		if err != nil {
+			return executor.Spec{}, err
+		}
+		d.log.Debug("GPU driver user space for a container job", "job", job.ID, "source", source)
+		if edit != nil {
+			edits = append(edits, edit)
+		}
 	}
 	mem := alloc.MemoryMB
 	if mem <= 0 {
@@ -626,11 +710,12 @@ func (d *daemon) spec(job *api.Job, ref executor.Ref) (executor.Spec, error) {
 		UID:             job.Spec.UID,
 		GID:             job.Spec.GID,
 		Groups:          groups,
-		Env:             jobEnv(&j, alloc, d.cfg.Name, strings.Join(d.api.Addrs(), ","), usr),
+		Env:             jobEnv(&j, alloc, d.cfg.Name, strings.Join(d.api.Addrs(), ","), usr, gpuDevs),
 		CPUs:            float64(cpus),
 		MemoryBytes:     mem << 20,
 		Devices:         devices,
-		RestrictDevices: len(d.cfg.GPUs) > 0,
+		RestrictDevices: len(d.gpus.GPUs()) > 0,
+		ContainerEdits:  edits,
 		Image:           job.Spec.ContainerImage,
 		Mounts:          job.Spec.ContainerMounts,
 	}, nil
@@ -680,6 +765,11 @@ func exitEvent(st executor.ExitStatus, sent []int) api.JobEvent {
 func (d *daemon) setEnd(r *run, ev api.JobEvent) {
 	if r.rec.End != nil {
 		return
+	}
+	if r.rec.GPUFailure != "" && ev.Kind == api.EventExited {
+		// Stopped because its GPU failed: the controller requeues it or
+		// ends it NODE_FAIL, as for any hardware failure.
+		ev = api.JobEvent{Kind: api.EventLost, Message: r.rec.GPUFailure}
 	}
 	ev.JobID, ev.Run, ev.Node = r.rec.JobID, r.rec.Run, d.cfg.Name
 	r.rec.End = &ev

@@ -40,6 +40,13 @@ type record struct {
 	// Abandoned: the controller no longer lists the run; it is killed and
 	// forgotten without a report.
 	Abandoned bool `json:"abandoned,omitempty"`
+	// GPUs are the indices of the node's GPUs the run was given.
+	GPUs []int `json:"gpus,omitempty"`
+	// GPUFailure, once set, says which of the run's GPUs failed its health
+	// check: the run is stopped and its end reported as lost with this
+	// message (the controller requeues the job or ends it NODE_FAIL, per
+	// its requeue setting).
+	GPUFailure string `json:"gpu_failure,omitempty"`
 }
 
 type runKey struct {

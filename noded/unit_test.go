@@ -1,6 +1,7 @@
 package noded
 
 import (
+	"os"
 	"os/user"
 	"strings"
 	"syscall"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/fairway-hpc/fairway/api"
 	"github.com/fairway-hpc/fairway/noded/executor"
+	"github.com/fairway-hpc/fairway/noded/gpu"
 )
 
 func executorRef(node string, id api.JobID) executor.Ref {
@@ -69,7 +71,8 @@ func TestJobEnv(t *testing.T) {
 		Spec: api.JobSpec{
 			Name: "sweep", User: "ann", UID: 1000, GID: 100, Account: "search",
 			NTasks: 4, CPUsPerTask: 2, WorkDir: "/home/ann",
-			Env: map[string]string{"PATH": "/opt/bin:/usr/bin", "SLURM_JOB_ID": "stale", "MY": "1"},
+			Env: map[string]string{"PATH": "/opt/bin:/usr/bin", "SLURM_JOB_ID": "stale", "MY": "1",
+				"CUDA_VISIBLE_DEVICES": "7", "NVIDIA_VISIBLE_DEVICES": "all"},
 		},
 		Alloc: []api.NodeAlloc{
 			{Node: "g1", CPUs: 8, MemoryMB: 16384, GPUs: []int{2, 5}},
@@ -78,7 +81,8 @@ func TestJobEnv(t *testing.T) {
 	}
 	usr := &user.User{Username: "ann", HomeDir: "/home/ann"}
 	got := map[string]string{}
-	for _, kv := range jobEnv(job, job.Alloc[0], "g1", "http://c1:6817,http://c2:6817", usr) {
+	gpus := []gpu.Device{{Index: 5, UUID: "GPU-five", Minor: 5}, {Index: 2, UUID: "GPU-two", Minor: 2}}
+	for _, kv := range jobEnv(job, job.Alloc[0], "g1", "http://c1:6817,http://c2:6817", usr, gpus) {
 		k, v, _ := strings.Cut(kv, "=")
 		got[k] = v
 	}
@@ -92,7 +96,9 @@ func TestJobEnv(t *testing.T) {
 		"SLURM_MEM_PER_NODE": "16384", "SLURM_RESTART_COUNT": "2",
 		"SLURM_NODEID": "0", "SLURM_PROCID": "0", "SLURM_LOCALID": "0", "SLURMD_NODENAME": "g1",
 		"SLURM_CLUSTER_NAME": "fairway", "FAIRWAY_JOB_ID": "7", "FAIRWAY_RUN_ID": "7.2.0", "FAIRWAY_ADDR": "http://c1:6817,http://c2:6817",
-		"CUDA_VISIBLE_DEVICES": "0,1", "SLURM_JOB_GPUS": "2,5", "SLURM_GPUS_ON_NODE": "2",
+		"CUDA_VISIBLE_DEVICES": "0,1", "GPU_DEVICE_ORDINAL": "0,1", "CUDA_DEVICE_ORDER": "PCI_BUS_ID",
+		"NVIDIA_VISIBLE_DEVICES": "GPU-two,GPU-five", "FAIRWAY_GPU_UUIDS": "GPU-two,GPU-five",
+		"SLURM_JOB_GPUS": "2,5", "SLURM_GPUS_ON_NODE": "2",
 		"FAIRWAY_CHECKPOINT_DIR": "/home/ann/.fairway/checkpoint/7",
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
@@ -134,19 +140,17 @@ func TestAdvertised(t *testing.T) {
 	}
 }
 
-func TestGPUDevicesSkipsMissingNodes(t *testing.T) {
-	inv := []api.GPU{{Index: 0, Minor: 0}, {Index: 1, Minor: 7}}
-	devs, err := gpuDevices(inv, []int{1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, d := range devs {
-		if d == "/dev/nvidia0" {
-			t.Errorf("devices %v include a GPU that was not allocated", devs)
+func TestJobEnvWithoutGPUsDropsSubmittedGPUVariables(t *testing.T) {
+	job := &api.Job{ID: 3, Spec: api.JobSpec{WorkDir: "/w", Env: map[string]string{
+		"CUDA_VISIBLE_DEVICES": "0", "NVIDIA_VISIBLE_DEVICES": "GPU-x", "SLURM_JOB_GPUS": "0", "KEEP": "1",
+	}}, Alloc: []api.NodeAlloc{{Node: "n1", CPUs: 1}}}
+	for _, kv := range jobEnv(job, job.Alloc[0], "n1", "http://c", nil, nil) {
+		k, _, _ := strings.Cut(kv, "=")
+		for _, name := range gpu.EnvNames {
+			if k == name {
+				t.Errorf("a job without GPUs has %s", kv)
+			}
 		}
-	}
-	if _, err := gpuDevices(inv, []int{3}); err == nil {
-		t.Error("GPU 3 is not in the inventory, want an error")
 	}
 }
 
@@ -180,5 +184,48 @@ func TestStoreRoundTrip(t *testing.T) {
 	got, _, _ = s.load()
 	if len(got) != 1 || got[0].Run != 1 {
 		t.Errorf("after remove: %+v", got)
+	}
+}
+
+func TestGPUInventoryModes(t *testing.T) {
+	if _, err := os.Stat("/dev/nvidiactl"); err == nil {
+		t.Skip("this machine has an NVIDIA driver; the modes are tested without one")
+	}
+	declared := []api.GPU{{Index: 0, UUID: "GPU-fake-0", Type: "gpu", Minor: 0, Healthy: true}}
+	tests := []struct {
+		name     string
+		nvml     string
+		declared []api.GPU
+		want     []api.GPU
+		wantErr  string
+	}{
+		{name: "auto without a driver: no GPUs", nvml: NVMLAuto},
+		{name: "auto with declared GPUs", nvml: NVMLAuto, declared: declared, want: declared},
+		{name: "off", nvml: NVMLOff},
+		{name: "off with declared GPUs", nvml: NVMLOff, declared: declared, want: declared},
+		{name: "on without a driver does not start", nvml: NVMLOn, wantErr: "NVML"},
+		{name: "on with declared GPUs is a contradiction", nvml: NVMLOn, declared: declared, wantErr: "declared GPUs"},
+		{name: "unknown mode", nvml: "maybe", wantErr: "want auto, on or off"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg, err := Config{Name: "n1", CPUs: 1, MemoryMB: 1, NVML: tc.nvml, GPUs: tc.declared, DriverDirs: []string{t.TempDir()}}.withDefaults()
+			var mon *gpu.Monitor
+			if err == nil {
+				mon, err = openGPUs(cfg, cfg.Logger)
+			}
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Errorf("error = %v, want one mentioning %q", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tc.want, mon.GPUs()); diff != "" {
+				t.Errorf("GPUs (-want +got):\n%s", diff)
+			}
+		})
 	}
 }

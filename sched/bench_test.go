@@ -154,3 +154,26 @@ func BenchmarkSchedule(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkArray: a pass over one job array record on 100 idle 8-GPU
+// nodes costs what its started tasks cost (800 start), not what the array
+// holds: 1,000 and 100,000 tasks take the same time.
+func BenchmarkArray(b *testing.B) {
+	for _, n := range []int{1000, 100000} {
+		b.Run(fmt.Sprintf("%dk-tasks", n/1000), func(b *testing.B) {
+			tasks := make(api.TaskIDs, n)
+			for i := range tasks {
+				tasks[i] = i
+			}
+			rec := &api.Job{ID: 1, State: api.JobPending, SubmitTime: t0, ArrayJobID: 1, ArrayTaskID: -1, ArrayPending: tasks,
+				Spec: spec("a", "u", 1, 1, hour)}
+			in := sched.Input{Now: t0, Config: onePartition(), Nodes: gpuNodes("n", 100, 8, "h100", "gpu"), Jobs: []*api.Job{rec}}
+			s := sched.New()
+			var plan api.Plan
+			for b.Loop() {
+				plan = s.Schedule(in)
+			}
+			b.ReportMetric(float64(len(plan.Starts)), "starts")
+		})
+	}
+}

@@ -59,6 +59,7 @@ type settings struct {
 	maxQOSPrio    float64
 	accounts      map[string]*acctInfo
 	defAccount    string
+	limits        bool // some account has a job or GPU limit
 }
 
 // acctInfo is a configured account with its ancestry resolved.
@@ -118,6 +119,9 @@ func newSettings(cfg *api.ClusterConfig) *settings {
 		}
 		s.accounts[a.Name] = &acctInfo{cfg: a}
 		parent[a.Name] = cmp.Or(a.Parent, api.RootAccount)
+		if a.MaxRunningJobs > 0 || a.MaxGPUs > 0 || a.MaxRunningJobsPerUser > 0 || a.MaxGPUsPerUser > 0 {
+			s.limits = true
+		}
 	}
 	for name, ai := range s.accounts {
 		for cur, steps := name, 0; cur != api.RootAccount && steps <= len(parent); steps++ {

@@ -187,7 +187,7 @@ func viewOne(j *api.Job) jobView {
 
 // lookup finds a job among the input's jobs, then through Input.Lookup.
 func (ps *pass) lookup(id api.JobID) (*api.Job, bool) {
-	if j, ok := ps.active[id]; ok {
+	if j := ps.activeJob(id); j != nil {
 		return j, true
 	}
 	if ps.in.Lookup != nil {

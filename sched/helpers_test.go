@@ -6,6 +6,7 @@ import (
 	"github.com/fairway-hpc/fairway/api"
 	"github.com/fairway-hpc/fairway/sched"
 	"github.com/fairway-hpc/fairway/sched/schedtest"
+	"github.com/google/go-cmp/cmp/cmpopts"
 )
 
 // t0 is the virtual time tests start at.
@@ -73,3 +74,6 @@ func gpusByAccount(c *schedtest.Cluster, accounts ...string) map[string]int {
 	}
 	return out
 }
+
+// cmpIgnorePriority compares pending infos without their priority.
+var cmpIgnorePriority = cmpopts.IgnoreFields(api.PendingInfo{}, "Priority")

@@ -41,18 +41,18 @@ type claim struct {
 	gpu        int
 }
 
-// altMark records that a node was an alternative for a reservation: at time
-// at it could have hosted the reserved job but was not chosen. A lower job
-// that would run on the node at that time must, on its own, make the node
-// unable to host the reserved job; otherwise it could become the reserved
-// job's preferred node on a later pass (its free GPUs would drop below the
-// chosen node's), moving the reservation onto nodes other jobs were promised.
-// base is what the node had then for the reserved job.
+// altMark records that a node was an alternative for a reservation: at
+// time at it could have hosted the reserved job, but another node was
+// chosen (fewer free GPUs, or first in order). No lower job may run on the
+// node across that instant (one starting then may: it is placed after the
+// reserved job started). Otherwise the node's free GPUs at that time could
+// drop and make it the reserved job's preferred node on a later pass,
+// moving the reservation onto resources promised to other jobs; with the
+// mark, the feasible nodes and their order at that time stay as they were,
+// and the reservation keeps its nodes.
 type altMark struct {
 	owner int32
 	at    int64
-	want  need
-	base  avail
 }
 
 // avail is what a node has for a job of one GPU type at one instant.
@@ -170,37 +170,36 @@ func (x *nodeState) availAt(t int64, ti int, owner int32) avail {
 // beside every claim of another owner, and without breaking an alternative
 // mark of another owner inside the span.
 func (x *nodeState) fits(nd need, t0, t1 int64, owner int32) bool {
+	return x.check(nd, t0, t1, owner) == fitOK
+}
+
+// Outcomes of nodeState.check.
+const (
+	fitOK       = iota
+	fitCapacity // not enough at t0 or during a claim
+	fitAlt      // the span crosses an alternative mark
+)
+
+// check is fits with the reason of a refusal.
+func (x *nodeState) check(nd need, t0, t1 int64, owner int32) int {
 	ti := x.typeIdx(nd.gtype)
 	if ti == -2 {
-		return false
+		return fitCapacity
 	}
 	if !x.availAt(t0, ti, owner).fits(nd) {
-		return false
+		return fitCapacity
 	}
 	for _, c := range x.claims {
 		if c.owner != owner && c.start > t0 && c.start < t1 && !x.availAt(c.start, ti, owner).fits(nd) {
-			return false
+			return fitCapacity
 		}
 	}
 	for _, a := range x.alts {
-		if a.owner != owner && a.at >= t0 && a.at < t1 && !x.displaces(a, nd) {
-			return false
+		if a.owner != owner && a.at > t0 && a.at < t1 {
+			return fitAlt
 		}
 	}
-	return true
-}
-
-// displaces reports whether a job needing nd, on its own, leaves the node
-// unable to host the job of alternative mark a (see altMark).
-func (x *nodeState) displaces(a altMark, nd need) bool {
-	b := a.base
-	b.cpu -= nd.cpu
-	b.mem -= nd.mem
-	b.gAll -= nd.gpu
-	if len(x.types) <= 1 || (nd.gtype != "" && strings.EqualFold(nd.gtype, a.want.gtype)) || a.want.gtype == "" {
-		b.gT -= nd.gpu
-	}
-	return !b.fits(a.want)
+	return fitOK
 }
 
 // pickGPUs returns the n lowest-index free healthy GPUs of type gtype ("" =
@@ -224,6 +223,9 @@ func (x *nodeState) pickGPUs(gtype string, n int) []int {
 
 // gpuPos returns the position in x.gpus of the GPU with the given index.
 func (x *nodeState) gpuPos(index int) int {
+	if index >= 0 && index < len(x.gpus) && x.gpus[index].Index == index {
+		return index
+	}
 	i, ok := slices.BinarySearchFunc(x.gpus, index, func(g api.GPU, idx int) int { return cmp.Compare(g.Index, idx) })
 	if !ok {
 		return -1
@@ -278,33 +280,106 @@ func (x *nodeState) addRelease(r release) {
 	x.rel = slices.Insert(x.rel, i, r)
 }
 
+// nodeAlloc hands out the small per-node slices of a pass from shared
+// slabs, and shares identical GPU type lists, so that building ten thousand
+// nodes costs a few allocations.
+type nodeAlloc struct {
+	nodes []nodeState
+	bools []bool
+	int8s []int8
+	ints  []int
+	types map[string][]string
+}
+
+func (na *nodeAlloc) boolsN(n int) []bool {
+	if len(na.bools) < n {
+		na.bools = make([]bool, max(n, 4096))
+	}
+	out := na.bools[:n:n]
+	na.bools = na.bools[n:]
+	return out
+}
+
+func (na *nodeAlloc) int8sN(n int) []int8 {
+	if len(na.int8s) < n {
+		na.int8s = make([]int8, max(n, 4096))
+	}
+	out := na.int8s[:n:n]
+	na.int8s = na.int8s[n:]
+	return out
+}
+
+func (na *nodeAlloc) intsN(n int) []int {
+	if len(na.ints) < n {
+		na.ints = make([]int, max(n, 4096))
+	}
+	out := na.ints[:n:n]
+	na.ints = na.ints[n:]
+	return out
+}
+
 // newNodeState builds a node's state from its registration (nothing used).
-func newNodeState(n *api.Node) *nodeState {
-	x := &nodeState{n: n, usable: n.State != api.NodeDown && n.State != api.NodeDrain,
+func (na *nodeAlloc) newNodeState(n *api.Node) *nodeState {
+	if len(na.nodes) == 0 {
+		na.nodes = make([]nodeState, 1024)
+	}
+	x := &na.nodes[0]
+	na.nodes = na.nodes[1:]
+	*x = nodeState{n: n, usable: n.State != api.NodeDown && n.State != api.NodeDrain,
 		cpuFree: n.Resources.CPUs, memFree: n.Resources.MemoryMB}
-	for _, g := range n.Resources.GPUs {
-		if g.Healthy {
-			x.gpus = append(x.gpus, g)
+	// The usual node lists healthy GPUs by increasing index: use the list
+	// as it is.
+	gpus := n.Resources.GPUs
+	clean := true
+	for i, g := range gpus {
+		if !g.Healthy || (i > 0 && gpus[i-1].Index >= g.Index) {
+			clean = false
+			break
 		}
 	}
-	slices.SortStableFunc(x.gpus, func(a, b api.GPU) int { return cmp.Compare(a.Index, b.Index) })
-	x.gpus = slices.CompactFunc(x.gpus, func(a, b api.GPU) bool { return a.Index == b.Index })
-	for _, g := range x.gpus {
-		if !slices.Contains(x.types, g.Type) {
-			x.types = append(x.types, g.Type)
+	if !clean {
+		gpus = nil
+		for _, g := range n.Resources.GPUs {
+			if g.Healthy {
+				gpus = append(gpus, g)
+			}
+		}
+		slices.SortStableFunc(gpus, func(a, b api.GPU) int { return cmp.Compare(a.Index, b.Index) })
+		gpus = slices.CompactFunc(gpus, func(a, b api.GPU) bool { return a.Index == b.Index })
+	}
+	x.gpus = gpus
+	var key strings.Builder
+	var types []string
+	for _, g := range gpus {
+		if !slices.Contains(types, g.Type) {
+			types = append(types, g.Type)
 		}
 	}
-	slices.Sort(x.types)
-	x.gpuUsed = make([]bool, len(x.gpus))
-	x.gpuT = make([]int8, len(x.gpus))
-	x.capT = make([]int, len(x.types))
-	for i, g := range x.gpus {
-		t := slices.Index(x.types, g.Type)
+	slices.Sort(types)
+	for _, t := range types {
+		key.WriteString(t)
+		key.WriteByte(0)
+	}
+	if shared, ok := na.types[key.String()]; ok {
+		x.types = shared
+	} else {
+		na.types[key.String()] = types
+		x.types = types
+	}
+	x.gpuUsed = na.boolsN(len(gpus))
+	x.gpuT = na.int8sN(len(gpus))
+	x.capT = na.intsN(len(x.types))
+	for i, g := range gpus {
+		t := 0
+		if len(x.types) > 1 {
+			t = slices.Index(x.types, g.Type)
+		}
 		x.gpuT[i] = int8(t)
 		x.capT[t]++
 	}
-	x.freeT = slices.Clone(x.capT)
-	x.capAll, x.freeAll = len(x.gpus), len(x.gpus)
+	x.freeT = na.intsN(len(x.types))
+	copy(x.freeT, x.capT)
+	x.capAll, x.freeAll = len(gpus), len(gpus)
 	return x
 }
 

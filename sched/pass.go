@@ -20,15 +20,25 @@ type pass struct {
 	parts      []*partState // configuration order
 	partByName map[string]*partState
 
-	active       map[api.JobID]*api.Job
+	active       []*api.Job               // see activeJob
 	arrayMembers map[api.JobID][]*api.Job // active jobs of each job array, by array job ID
 	running      []*runJob
-	runStore     []runJob // backing store of running (allocated once)
-	entries      []*entry // pending jobs, input order
-	entryStore   []entry  // backing store of entries (allocated once)
-	byID         map[api.JobID]*entry
+	runStore     []runJob             // backing store of running (allocated once)
+	entries      []*entry             // pending jobs, in queue order once sorted
+	entryStore   []entry              // backing store of entries (allocated once)
+	byID         map[api.JobID]*entry // see entryByID
 	tresKeys     []string
-	stamp        int32
+	accts        map[string]*acctPass
+	// factors, by entry index, are kept for Priorities only.
+	keepFactors bool
+	factors     []factors
+	stamp       int32
+	// Sweep scratch, by node index: the stamp of the sweep that last
+	// touched the node, the job's GPU type index there, and an upper bound
+	// of its free GPUs of that type at the sweep's time.
+	sweepStamp []int32
+	sweepTi    []int8
+	sweepFree  []int
 
 	// Counters that starts in this pass update.
 	acctJobs     map[string]int    // running jobs per account subtree
@@ -51,6 +61,7 @@ type pass struct {
 // partState is one partition during a pass.
 type partState struct {
 	cfg     api.Partition
+	self    []*partState // a list of just this partition, shared by jobs
 	idx     int
 	members []*nodeState // natural order; a node's position is its index here
 	pools   map[string]*pool
@@ -92,15 +103,11 @@ type entry struct {
 	idx   int32
 	job   *api.Job
 	acct  string
-	chain []string // acct and its configured ancestors
-	// guaranteed: an account of chain has a guarantee in some partition.
-	guaranteed bool
-	held       bool
-	named      []*partState // the partitions it may run in, in its order
-	parts      []*partState // those it can start in (up, within limits, could fit)
-	ref        *partState   // the partition its factors refer to
-	// refPart names ref (or the first requested partition).
-	refPart string
+	ap    *acctPass // what the pass knows about acct
+	held  bool
+	named []*partState // the partitions it may run in, in its order
+	parts []*partState // those it can start in (up, within limits, could fit)
+	ref   *partState   // the partition its factors refer to
 
 	nodes int
 	cpu   int // per node
@@ -119,9 +126,11 @@ type entry struct {
 
 	started  bool
 	promised bool // running jobs are being stopped for it (Kill.For)
-	tested   bool
+	// promisedIn is the partition of those jobs, where its GPUs already
+	// count against its account's guarantee.
+	promisedIn *partState
+	tested     bool
 
-	f    factors
 	own  float64
 	prio float64
 	tier int
@@ -164,12 +173,15 @@ func (e *entry) remaining() bool {
 func (e *entry) totalGPUs() int { return e.nodes * e.gpu }
 
 // newPass builds the pass's state from the input.
-func newPass(in Input) *pass {
-	ps := &pass{
+func newPass(in Input) *pass { return newPassFor(in, false) }
+
+// newPassFor builds a pass; keepFactors keeps each job's priority factors
+// (for Priorities).
+func newPassFor(in Input, keepFactors bool) *pass {
+	ps := &pass{keepFactors: keepFactors,
 		in: in, now: in.Now, set: newSettings(&in.Config),
 		nodeByName: map[string]*nodeState{}, partByName: map[string]*partState{},
-		active: make(map[api.JobID]*api.Job, len(in.Jobs)), arrayMembers: map[api.JobID][]*api.Job{},
-		byID:     map[api.JobID]*entry{},
+		arrayMembers: map[api.JobID][]*api.Job{}, accts: map[string]*acctPass{},
 		acctJobs: map[string]int{}, acctGPUs: map[string]int{}, userJobs: map[[2]string]int{}, userGPUs: map[[2]string]int{},
 		used: map[[2]string]int{}, arrayRunning: map[api.JobID]int{}, preemptFails: map[preemptKey]bool{},
 		plan: api.Plan{Now: in.Now},
@@ -187,18 +199,9 @@ func newPass(in Input) *pass {
 	ps.runStore = make([]runJob, 0, nRun)
 	ps.entryStore = make([]entry, 0, nPend)
 	for _, j := range in.Jobs {
-		if j == nil {
+		if j == nil || (j.State != api.JobRunning && j.State != api.JobPending) {
 			continue
 		}
-		if _, dup := ps.active[j.ID]; dup {
-			continue
-		}
-		switch j.State {
-		case api.JobRunning, api.JobPending:
-		default:
-			continue
-		}
-		ps.active[j.ID] = j
 		if j.ArrayJobID != 0 {
 			ps.arrayMembers[j.ArrayJobID] = append(ps.arrayMembers[j.ArrayJobID], j)
 		}
@@ -208,7 +211,7 @@ func newPass(in Input) *pass {
 	}
 	ps.buildPools()
 	for _, j := range in.Jobs {
-		if j != nil && j.State == api.JobPending && ps.active[j.ID] == j {
+		if j != nil && j.State == api.JobPending {
 			ps.addEntry(j)
 		}
 	}
@@ -219,6 +222,8 @@ func newPass(in Input) *pass {
 }
 
 func (ps *pass) buildNodes() {
+	na := &nodeAlloc{nodes: make([]nodeState, len(ps.in.Nodes)), types: map[string][]string{}}
+	ps.nodes = make([]*nodeState, 0, len(ps.in.Nodes))
 	for _, n := range ps.in.Nodes {
 		if n == nil {
 			continue
@@ -226,7 +231,7 @@ func (ps *pass) buildNodes() {
 		if _, dup := ps.nodeByName[n.Name]; dup {
 			continue
 		}
-		x := newNodeState(n)
+		x := na.newNodeState(n)
 		ps.nodeByName[n.Name] = x
 		ps.nodes = append(ps.nodes, x)
 	}
@@ -269,6 +274,7 @@ func (ps *pass) buildPartitions() {
 				p.tot.gpuByType[strings.ToLower(t)] += x.capT[ti]
 			}
 		}
+		p.self = []*partState{p}
 		ps.parts = append(ps.parts, p)
 		ps.partByName[pc.Name] = p
 	}
@@ -388,8 +394,12 @@ func (ps *pass) addRunning(j *api.Job) {
 	ps.running = append(ps.running, r)
 }
 
-// countStart adds a running job to the account and user limit counters.
+// countStart adds a running job to the account and user limit counters
+// (when some account has limits).
 func (ps *pass) countStart(acct, user string, gpus int) {
+	if !ps.set.limits {
+		return
+	}
 	for _, a := range ps.set.chain(acct) {
 		ps.acctJobs[a]++
 		ps.acctGPUs[a] += gpus
@@ -401,15 +411,11 @@ func (ps *pass) countStart(acct, user string, gpus int) {
 
 // addEntry adds a pending job to the queue with its static checks done.
 func (ps *pass) addEntry(j *api.Job) {
-	ps.entryStore = append(ps.entryStore, entry{idx: int32(len(ps.entries)), job: j, acct: ps.set.accountOf(&j.Spec),
-		nodes: max(j.Spec.Nodes, 1), cpu: j.Spec.TotalCPUsPerNode(), gpu: max(j.Spec.GPUs, 0), gtype: j.Spec.GPUType})
+	ps.entryStore = ps.entryStore[:len(ps.entryStore)+1]
 	e := &ps.entryStore[len(ps.entryStore)-1]
-	e.chain = ps.set.chain(e.acct)
-	for _, a := range e.chain {
-		if len(ps.set.accounts[a].cfg.Guarantees) > 0 {
-			e.guaranteed = true
-		}
-	}
+	e.idx, e.job, e.acct = int32(len(ps.entries)), j, ps.set.accountOf(&j.Spec)
+	e.nodes, e.cpu, e.gpu, e.gtype = max(j.Spec.Nodes, 1), j.Spec.TotalCPUsPerNode(), max(j.Spec.GPUs, 0), j.Spec.GPUType
+	e.ap = ps.acctOf(e.acct)
 	e.held = j.Spec.Hold || j.Reason == api.ReasonHeldUser || j.Reason == api.ReasonHeldAdmin
 	if j.IsArrayRecord() {
 		e.arrayRec, e.tasks = true, j.ArrayPending
@@ -422,33 +428,36 @@ func (ps *pass) addEntry(j *api.Job) {
 		// A task split off its array keeps the array's throttle, which
 		// the record holds.
 		e.arrayID, e.throttle = j.ArrayJobID, j.ArrayMaxRun
-		if rec := ps.active[j.ArrayJobID]; rec != nil && rec != j && rec.IsArrayRecord() {
+		if rec := ps.activeJob(j.ArrayJobID); rec != nil && rec != j && rec.IsArrayRecord() {
 			e.throttle = rec.ArrayMaxRun
 		}
 	}
 	ps.entries = append(ps.entries, e)
-	ps.byID[j.ID] = e
 
-	if len(j.Spec.Partitions) == 0 {
+	switch {
+	case len(j.Spec.Partitions) == 0:
 		if def, ok := ps.in.Config.DefaultPartition(); ok {
-			e.named = append(e.named, ps.partByName[def.Name])
+			e.named = ps.partByName[def.Name].self
 		}
-	}
-	for _, name := range j.Spec.Partitions {
-		if p := ps.partByName[name]; p != nil && !slices.Contains(e.named, p) {
-			e.named = append(e.named, p)
+	case len(j.Spec.Partitions) == 1:
+		if p := ps.partByName[j.Spec.Partitions[0]]; p != nil {
+			e.named = p.self // shared, never modified
+		}
+	default:
+		for _, name := range j.Spec.Partitions {
+			if p := ps.partByName[name]; p != nil && !slices.Contains(e.named, p) {
+				e.named = append(e.named, p)
+			}
 		}
 	}
 	if len(e.named) > 0 {
-		e.ref, e.refPart = e.named[0], e.named[0].cfg.Name
+		e.ref = e.named[0]
 		for _, p := range e.named {
 			e.tier = max(e.tier, p.cfg.PriorityTier)
 		}
 		if e.tier < 0 {
 			e.tier = 0
 		}
-	} else if len(j.Spec.Partitions) > 0 {
-		e.refPart = j.Spec.Partitions[0]
 	}
 
 	switch {
@@ -477,8 +486,8 @@ func (ps *pass) addEntry(j *api.Job) {
 		return
 	}
 	// Partitions: up, time limit, node count, capacity.
-	reasons := []string{}
-	for _, p := range e.named {
+	var reasons []string
+	for i, p := range e.named {
 		switch {
 		case !p.cfg.Up():
 			reasons = append(reasons, api.ReasonPartitionDown)
@@ -488,8 +497,10 @@ func (ps *pass) addEntry(j *api.Job) {
 			reasons = append(reasons, ReasonPartitionNodeLimit)
 		case !ps.couldEverFit(p, e):
 			reasons = append(reasons, ReasonBadConstraints)
+		case len(e.parts) == i:
+			e.parts = e.named[:i+1] // every one so far passed: share the list
 		default:
-			e.parts = append(e.parts, p)
+			e.parts = append(slices.Clip(e.parts), p)
 		}
 	}
 	if len(e.parts) == 0 {
@@ -527,6 +538,67 @@ func (ps *pass) couldEverFit(p *partState, e *entry) bool {
 	return ok
 }
 
+// acctPass is what a pass knows about one account named by jobs, looked up
+// once per account rather than once per job.
+type acctPass struct {
+	chain []string    // the account and its configured ancestors
+	info  []*acctInfo // parallel to chain
+	// guaranteed: an account of chain has a guarantee in some partition.
+	guaranteed bool
+	group      int                // exchangeWithinAccounts scratch
+	fs         map[string]float64 // user -> fair-share factor
+}
+
+// acctOf returns the account's record, made on first use.
+func (ps *pass) acctOf(name string) *acctPass {
+	if ap := ps.accts[name]; ap != nil {
+		return ap
+	}
+	ap := &acctPass{chain: ps.set.chain(name), group: -1, fs: map[string]float64{}}
+	for _, a := range ap.chain {
+		ai := ps.set.accounts[a]
+		ap.info = append(ap.info, ai)
+		if len(ai.cfg.Guarantees) > 0 {
+			ap.guaranteed = true
+		}
+	}
+	ps.accts[name] = ap
+	return ap
+}
+
+// activeJob finds a pending or running job of the input by ID (job IDs are
+// unique); the index, a sorted list, is built on first use.
+func (ps *pass) activeJob(id api.JobID) *api.Job {
+	if ps.active == nil {
+		ps.active = make([]*api.Job, 0, len(ps.in.Jobs))
+		for _, j := range ps.in.Jobs {
+			if j != nil && (j.State == api.JobRunning || j.State == api.JobPending) {
+				ps.active = append(ps.active, j)
+			}
+		}
+		byID := func(a, b *api.Job) int { return cmp.Compare(a.ID, b.ID) }
+		if !slices.IsSortedFunc(ps.active, byID) {
+			slices.SortFunc(ps.active, byID)
+		}
+	}
+	k, ok := slices.BinarySearchFunc(ps.active, id, func(j *api.Job, id api.JobID) int { return cmp.Compare(j.ID, id) })
+	if !ok {
+		return nil
+	}
+	return ps.active[k]
+}
+
+// entryByID finds a pending entry by job ID; the index is built on first use.
+func (ps *pass) entryByID(id api.JobID) *entry {
+	if ps.byID == nil {
+		ps.byID = make(map[api.JobID]*entry, len(ps.entries))
+		for _, e := range ps.entries {
+			ps.byID[e.job.ID] = e
+		}
+	}
+	return ps.byID[id]
+}
+
 // buildPromises turns the resources of running jobs being stopped for a
 // pending job (Kill.For) into claims for that job: nobody else gets them
 // when they free, and no more is preempted for it.
@@ -537,7 +609,7 @@ func (ps *pass) buildPromises() {
 		if k == nil || k.For == 0 {
 			continue
 		}
-		e := ps.byID[k.For]
+		e := ps.entryByID(k.For)
 		if e == nil || e.reason != "" || !e.remaining() {
 			continue
 		}
@@ -551,6 +623,7 @@ func (ps *pass) buildPromises() {
 			x.claims = append(x.claims, claim{owner: e.idx, start: r.end, end: forever, cpu: a.CPUs, mem: a.MemoryMB, gpu: len(a.GPUs)})
 		}
 		if r.part != nil {
+			e.promisedIn = r.part
 			ga, _ := ps.set.guarantee(e.acct, r.part.cfg.Name)
 			key := [2]string{ga, r.part.cfg.Name}
 			if ck := [2]string{e.job.ID.String(), r.part.cfg.Name}; !counted[ck] {

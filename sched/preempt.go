@@ -275,7 +275,7 @@ func (ps *pass) preemptIn(e *entry, p *partState, nd need, reason, acct string, 
 		x.claims = append(x.claims, claim{owner: e.idx, start: at, end: forever, cpu: nd.cpu, mem: nd.mem, gpu: nd.gpu})
 	}
 	ps.used[[2]string{ga, p.cfg.Name}] += e.totalGPUs()
-	e.promised = true
+	e.promised, e.promisedIn = true, p
 	e.expected = at
 	return true
 }

@@ -43,12 +43,19 @@ type PriorityRow = api.PriorityRow
 // value; the factor columns are the job's own. Held jobs have priority 0 and
 // take no part in the exchange.
 func Priorities(in Input) []PriorityRow {
-	ps := newPass(in)
+	ps := newPassFor(in, true)
 	rows := make([]PriorityRow, 0, len(ps.entries))
 	for _, e := range ps.entries {
-		f := e.f
+		f := ps.factors[e.idx]
+		part := ""
+		switch {
+		case e.ref != nil:
+			part = e.ref.cfg.Name
+		case len(e.job.Spec.Partitions) > 0:
+			part = e.job.Spec.Partitions[0]
+		}
 		row := PriorityRow{
-			JobID: e.job.ID, Partition: e.refPart, User: e.job.Spec.User, Account: e.acct, QOSName: e.job.Spec.QOS,
+			JobID: e.job.ID, Partition: part, User: e.job.Spec.User, Account: e.acct, QOSName: e.job.Spec.QOS,
 			Priority: e.prio, Age: f.age, FairShare: f.fs, JobSize: f.size, PartitionF: f.part, QOS: f.qos,
 			Nice: float64(e.job.Spec.Nice),
 		}
@@ -85,17 +92,18 @@ func (ps *pass) computePriorities() {
 	w := s.w
 	ps.tresKeys = sortedKeys(w.TRES)
 	fsf := ps.fairShareFactors()
-	fsByPair := map[[2]string]float64{}
+	if ps.keepFactors {
+		ps.factors = make([]factors, len(ps.entries))
+	}
 	for _, e := range ps.entries {
 		j := e.job
 		var f factors
 		age := float64(min(max(ps.now-j.SubmitTime, 0), w.MaxAgeSecs)) / float64(w.MaxAgeSecs)
 		f.age = w.Age * age
-		pair := [2]string{e.acct, j.Spec.User}
-		fs, ok := fsByPair[pair]
+		fs, ok := e.ap.fs[j.Spec.User]
 		if !ok {
 			fs = fsf[e.assocKey()]
-			fsByPair[pair] = fs
+			e.ap.fs[j.Spec.User] = fs
 		}
 		f.fs = w.FairShare * fs
 		var tot partTotals
@@ -154,7 +162,9 @@ func (ps *pass) computePriorities() {
 				}
 			}
 		}
-		e.f = f
+		if ps.keepFactors {
+			ps.factors[e.idx] = f
+		}
 		sum := f.age + f.fs + f.size + f.part + f.qos
 		for _, v := range f.tres {
 			sum += v
@@ -170,20 +180,17 @@ func (ps *pass) computePriorities() {
 func (ps *pass) exchangeWithinAccounts() {
 	// Group the jobs by account (in order of first appearance: groups are
 	// independent), then sort within each group.
-	groupOf := map[string]int{}
 	var groups [][]*entry
 	for _, e := range ps.entries {
 		if e.held {
 			e.prio = 0
 			continue
 		}
-		g, ok := groupOf[e.acct]
-		if !ok {
-			g = len(groups)
-			groupOf[e.acct] = g
+		if e.ap.group < 0 {
+			e.ap.group = len(groups)
 			groups = append(groups, nil)
 		}
-		groups[g] = append(groups[g], e)
+		groups[e.ap.group] = append(groups[e.ap.group], e)
 	}
 	type key struct {
 		spec int

@@ -41,34 +41,49 @@
 // The timeline is, per node, the releases of running jobs (at StartTime plus
 // the time limit; a job being stopped at its kill request plus grace) and the
 // claims of reservations. A reservation picks the earliest time at which the
-// job fits for its whole time limit (a sweep over the partition's release
-// events in time order), and the nodes it would take then by the same rule as
-// an immediate start. A lower job starts now only if it fits on its nodes for
-// its whole time limit beside every claim, and does not change the node
-// choice of any reservation (see alternative marks in timeline.go); with run
-// times equal to time limits, a reserved job therefore starts no later than
-// its reservation. Backfill.Mode sets the reservations per partition: none
-// (strict priority order: nothing passes a job blocked for resources), easy
-// (1), windowed (Reservations, default 8) or conservative (every blocked job
-// within the window). Backfill.MaxJobs caps the jobs tested once a job is
-// blocked; WindowSecs bounds how far the timeline looks.
+// job fits for its whole time limit, by a sweep over the partition's events
+// in time order (a node can only become able to host a job when something on
+// it ends), and the nodes it would take then by the same rule as an
+// immediate start; the other nodes that could host it then are its
+// alternatives. A lower job starts now (or is reserved) only where it fits
+// for its whole time limit beside every claim, and never runs across the
+// start of a reservation on one of its alternatives, so that no later pass
+// can prefer another node for the reservation (see altMark). With run times
+// equal to time limits and an unchanged order, a reserved job therefore
+// starts no later than its reservation. Backfill.Mode sets the reservations
+// per partition: none (strict priority order: nothing passes a job blocked
+// for resources), easy (1), windowed (Reservations, default 8) or
+// conservative (every blocked job within the window). Backfill.MaxJobs caps
+// the jobs tested once a job is blocked; WindowSecs (default a day) bounds
+// how far the timeline looks. Pending jobs with a reservation report it as
+// their ExpectedStart.
 //
 // # Guarantees and preemption
 //
 // Account.Guarantees[partition] is a number of guaranteed GPUs, covering the
 // account's subtree: a job counts against the nearest account, from its own
 // up, that has a guarantee in the partition. Idle capacity is always lent.
+// Jobs whose start keeps their account within its guarantee are scheduled
+// first (in queue order), then all the others, so that a guaranteed share
+// freed by a job ending goes back to its owner before anyone borrows it.
+//
 // A pending job of an account below its guarantee that does not fit
 // preempts ("reclaim") running jobs of accounts above theirs, never taking
-// an account below its own guarantee; an account at or above its guarantee
-// (of more than 0) whose job does not fit preempts ("priority") its own
-// running jobs of lower --priority. Victims are taken lowest --priority
-// first, then least run time lost, then the newest job; the set is then
-// minimized, so no victim could be spared. Preempt mode off (partition or
-// QOS) protects a job, as does a minimum run time; a preemption is planned
-// only when the waiting job then fits. The waiting job does not start in the
-// same plan: its victims free their resources when they stop, and until then
-// those resources are promised to it (Kill.For).
+// such an account below its own guarantee. An account at or above its
+// guarantee (of more than 0) whose job does not fit preempts ("priority") its
+// own running jobs of lower --priority; other accounts are untouched.
+// Victims are taken lowest --priority first, then least run time lost (the
+// latest start), then the newest job; the set is then minimized, so that no
+// victim could be spared. A preemption is planned only when the waiting job
+// then fits. Preempt mode off (partition or QOS) protects a job, as does a
+// minimum run time (Scheduling.PreemptMinRuntimeSecs, QOS MinRuntimeSecs).
+// No cycle can form: a reclaim victim's account stays at or above its
+// guarantee, so it cannot reclaim back, and a priority victim has a lower
+// --priority than the job it makes room for. The waiting job does not start
+// in the same plan: its victims free their resources when they stop, and
+// until then those resources are promised to it (Kill.For): no other job
+// gets them and nothing more is preempted for it. At most 64 victim searches
+// are made per pass.
 package sched
 
 import (
@@ -88,8 +103,8 @@ type Input struct {
 	Nodes []*api.Node
 	// Jobs are the active jobs: PENDING ones to schedule (including job
 	// array records with pending tasks) and RUNNING ones holding resources
-	// (including those being stopped, with Kill set). Finished jobs are
-	// ignored.
+	// (including those being stopped, with Kill set), each once (IDs are
+	// unique). Finished jobs are ignored.
 	Jobs []*api.Job
 	// Usage is the decayed fair-share usage per leaf, keyed by
 	// api.AssocKey(account, user).

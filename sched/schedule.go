@@ -19,7 +19,9 @@ func (ps *pass) run() api.Plan {
 	for _, e := range deferred {
 		ps.process(e, false)
 	}
-	for _, e := range ps.entries {
+	ps.plan.Pending = make([]api.PendingInfo, 0, len(ps.entryStore))
+	for i := range ps.entryStore {
+		e := &ps.entryStore[i]
 		if !e.remaining() {
 			continue
 		}
@@ -30,7 +32,10 @@ func (ps *pass) run() api.Plan {
 		ps.plan.Pending = append(ps.plan.Pending, api.PendingInfo{JobID: e.job.ID, Reason: cmp.Or(e.reason, api.ReasonPriority),
 			Priority: prio, ExpectedStart: e.expected})
 	}
-	slices.SortFunc(ps.plan.Pending, func(a, b api.PendingInfo) int { return cmp.Compare(a.JobID, b.JobID) })
+	byID := func(a, b api.PendingInfo) int { return cmp.Compare(a.JobID, b.JobID) }
+	if !slices.IsSortedFunc(ps.plan.Pending, byID) {
+		slices.SortFunc(ps.plan.Pending, byID)
+	}
 	return ps.plan
 }
 
@@ -116,13 +121,17 @@ func (ps *pass) process(e *entry, phase1 bool) bool {
 // keeps its account within its guarantee.
 func (ps *pass) guaranteedParts(e *entry) []*partState {
 	g := e.totalGPUs()
-	if g == 0 || !e.guaranteed {
+	if g == 0 || !e.ap.guaranteed {
 		return nil
 	}
 	var out []*partState
 	for _, p := range e.parts {
 		ga, G := ps.set.guarantee(e.acct, p.cfg.Name)
-		if G > 0 && ps.used[[2]string{ga, p.cfg.Name}]+g <= G {
+		used := ps.used[[2]string{ga, p.cfg.Name}]
+		if p == e.promisedIn {
+			used -= g // counted already
+		}
+		if G > 0 && used+g <= G {
 			out = append(out, p)
 		}
 	}
@@ -144,11 +153,24 @@ func (ps *pass) dynamicReason(e *entry) string {
 			return api.ReasonDependency
 		}
 	}
-	g := e.totalGPUs()
-	chain := e.chain
-	for _, a := range chain {
-		c := ps.set.accounts[a].cfg
-		k := [2]string{a, j.Spec.User}
+	if ps.set.limits {
+		if r := ps.limitReason(e); r != "" {
+			return r
+		}
+	}
+	if e.throttle > 0 && ps.arrayRunning[e.arrayID] >= e.throttle {
+		return ReasonArrayTaskLimit
+	}
+	return ""
+}
+
+// limitReason checks the account and user limits of the job's account and
+// its ancestors: user limits first, then account limits.
+func (ps *pass) limitReason(e *entry) string {
+	g, user := e.totalGPUs(), e.job.Spec.User
+	for i, a := range e.ap.chain {
+		c := e.ap.info[i].cfg
+		k := [2]string{a, user}
 		switch {
 		case c.MaxRunningJobsPerUser > 0 && ps.userJobs[k]+1 > c.MaxRunningJobsPerUser:
 			return ReasonAssocMaxJobs
@@ -156,17 +178,14 @@ func (ps *pass) dynamicReason(e *entry) string {
 			return ReasonAssocGrpGRES
 		}
 	}
-	for _, a := range chain {
-		c := ps.set.accounts[a].cfg
+	for i, a := range e.ap.chain {
+		c := e.ap.info[i].cfg
 		switch {
 		case c.MaxRunningJobs > 0 && ps.acctJobs[a]+1 > c.MaxRunningJobs:
 			return ReasonAssocGrpJobs
 		case c.MaxGPUs > 0 && g > 0 && ps.acctGPUs[a]+g > c.MaxGPUs:
 			return ReasonAssocGrpGRES
 		}
-	}
-	if e.throttle > 0 && ps.arrayRunning[e.arrayID] >= e.throttle {
-		return ReasonArrayTaskLimit
 	}
 	return ""
 }
@@ -248,7 +267,11 @@ func (ps *pass) start(e *entry, p *partState, nd need, dur int64, nodes []*nodeS
 		oldAll, oldT := x.freeAll, slices.Clone(x.freeT)
 		x.occupy(a, end)
 		ps.reindex(x, oldAll, oldT)
-		ps.addEvent(x, end)
+		t := int8(-1)
+		if len(picks) > 0 {
+			t = x.gpuT[picks[0]]
+		}
+		ps.addEvent(x, end, len(picks), t)
 		s.Alloc = append(s.Alloc, a)
 	}
 	ps.plan.Starts = append(ps.plan.Starts, s)

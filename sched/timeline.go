@@ -9,18 +9,57 @@ import (
 // event is a moment at which a node may become able to host more: a job on
 // it ends, a claim on it ends, or an alternative mark on it passes.
 type event struct {
-	at int64
-	x  int32 // node index
+	at  int64
+	x   int32 // node index
+	gpu int32 // GPUs it frees (an upper bound of what the node gains)
+	t   int8  // their type index on the node; -1 for any
 }
 
 func compareEvents(a, b event) int { return cmp.Or(cmp.Compare(a.at, b.at), cmp.Compare(a.x, b.x)) }
 
 // timeline is a partition's events in time order. It is built on first use
-// in a pass; events added later wait in add until the next sweep merges them.
+// in a pass. Events added later go to add, a short sorted list that sweeps
+// read alongside ev, folded into ev only when it grows long: a pass that
+// makes many reservations does not copy the whole timeline for each.
 type timeline struct {
 	built bool
 	ev    []event
 	add   []event
+}
+
+// timelineIter walks the merge of a timeline's two lists in order.
+type timelineIter struct {
+	a, b []event
+	i, j int
+}
+
+// from returns an iterator at the first event after time t.
+func (tl *timeline) from(t int64) timelineIter {
+	after := func(list []event) int {
+		k, _ := slices.BinarySearchFunc(list, t+1, func(e event, at int64) int { return cmp.Compare(e.at, at) })
+		return k
+	}
+	return timelineIter{a: tl.ev, b: tl.add, i: after(tl.ev), j: after(tl.add)}
+}
+
+// peek returns the next event without consuming it.
+func (it *timelineIter) peek() (event, bool) {
+	switch {
+	case it.i < len(it.a) && (it.j >= len(it.b) || compareEvents(it.a[it.i], it.b[it.j]) <= 0):
+		return it.a[it.i], true
+	case it.j < len(it.b):
+		return it.b[it.j], true
+	}
+	return event{}, false
+}
+
+// next consumes the event peek returned.
+func (it *timelineIter) next() {
+	if it.i < len(it.a) && (it.j >= len(it.b) || compareEvents(it.a[it.i], it.b[it.j]) <= 0) {
+		it.i++
+	} else {
+		it.j++
+	}
 }
 
 // timeline returns the partition's timeline, built and up to date.
@@ -33,22 +72,21 @@ func (ps *pass) timeline(p *partState) *timeline {
 				continue
 			}
 			for _, r := range x.rel {
-				tl.ev = append(tl.ev, event{r.at, x.idx})
+				tl.ev = append(tl.ev, event{r.at, x.idx, int32(r.gpu), r.t})
 			}
 			for _, c := range x.claims {
 				if c.end < forever {
-					tl.ev = append(tl.ev, event{c.end, x.idx})
+					tl.ev = append(tl.ev, event{c.end, x.idx, int32(c.gpu), -1})
 				}
 			}
 			for _, a := range x.alts {
-				tl.ev = append(tl.ev, event{a.at + 1, x.idx})
+				tl.ev = append(tl.ev, event{a.at, x.idx, 0, -1})
 			}
 		}
 		slices.SortFunc(tl.ev, compareEvents)
 		return tl
 	}
-	if len(tl.add) > 0 {
-		slices.SortFunc(tl.add, compareEvents)
+	if len(tl.add) > 64 && len(tl.add) > len(tl.ev)/8 {
 		merged := make([]event, 0, len(tl.ev)+len(tl.add))
 		i, j := 0, 0
 		for i < len(tl.ev) && j < len(tl.add) {
@@ -67,15 +105,17 @@ func (ps *pass) timeline(p *partState) *timeline {
 	return tl
 }
 
-// addEvent records a new event on node x in the built timelines of its
-// partitions.
-func (ps *pass) addEvent(x *nodeState, at int64) {
+// addEvent records a new event on node x, freeing gpu GPUs of type index t
+// (-1: any), in the built timelines of its partitions.
+func (ps *pass) addEvent(x *nodeState, at int64, gpu int, t int8) {
 	if at >= forever {
 		return
 	}
+	e := event{at, x.idx, int32(gpu), t}
 	for _, pp := range x.parts {
-		if pp.p.tl.built {
-			pp.p.tl.add = append(pp.p.tl.add, event{at, x.idx})
+		if tl := &pp.p.tl; tl.built {
+			k, _ := slices.BinarySearchFunc(tl.add, e, compareEvents)
+			tl.add = slices.Insert(tl.add, k, e)
 		}
 	}
 }
@@ -86,7 +126,6 @@ type reservation struct {
 	p     *partState
 	nodes []*nodeState
 	alts  []*nodeState
-	base  []avail // what each alternative had at `at`
 	nd    need
 	dur   int64
 }
@@ -100,7 +139,7 @@ type reservation struct {
 //
 // A node can only become feasible at one of its events: free resources grow
 // only when a job or a claim on it ends, and an alternative mark stops
-// mattering just after its time. So the sweep walks the partition's events
+// mattering at its time. So the sweep walks the partition's events
 // in time order and checks only the nodes with an event at each time (a gang
 // also rechecks the nodes it found feasible before).
 func (ps *pass) earliest(p *partState, nd need, k int, dur int64, owner int32, horizon int64) (*reservation, bool) {
@@ -108,20 +147,61 @@ func (ps *pass) earliest(p *partState, nd need, k int, dur int64, owner int32, h
 	if pl == nil {
 		return nil, false
 	}
-	tl := ps.timeline(p)
-	i, _ := slices.BinarySearchFunc(tl.ev, ps.now+1, func(e event, at int64) int { return cmp.Compare(e.at, at) })
+	it := ps.timeline(p).from(ps.now)
 	ps.stamp++
 	stamp := ps.stamp
+	if ps.sweepStamp == nil {
+		ps.sweepStamp = make([]int32, len(ps.nodes))
+		ps.sweepTi = make([]int8, len(ps.nodes))
+		ps.sweepFree = make([]int, len(ps.nodes))
+	}
 	var cand []*nodeState
-	for i < len(tl.ev) {
-		at := tl.ev[i].at
-		if at > horizon {
+	if k > 1 {
+		// A gang may combine nodes that fit already with nodes that
+		// free later.
+		end := min(ps.now+dur, forever)
+		for b := nd.gpu; b < len(pl.buckets); b++ {
+			if pl.counts[b] == 0 {
+				continue
+			}
+			pl.each(b, func(pos int32) bool {
+				x := p.members[pos]
+				if x.cpuFree >= nd.cpu && x.memFree >= nd.mem && x.fits(nd, ps.now, end, owner) {
+					x.seen = stamp
+					cand = append(cand, x)
+				}
+				return true
+			})
+		}
+	}
+	for {
+		first, ok := it.peek()
+		if !ok || first.at > horizon {
 			break
 		}
+		at := first.at
 		var fresh []*nodeState
-		for ; i < len(tl.ev) && tl.ev[i].at == at; i++ {
-			x := ps.nodes[tl.ev[i].x]
-			if x.seen == stamp || !ps.canHost(x, nd) {
+		for ev, ok := it.peek(); ok && ev.at == at; ev, ok = it.peek() {
+			it.next()
+			x := ps.nodes[ev.x]
+			// An upper bound of the node's GPUs of the type at this time:
+			// free now plus what the events so far freed.
+			if ps.sweepStamp[ev.x] != stamp {
+				ps.sweepStamp[ev.x] = stamp
+				ti := x.typeIdx(nd.gtype)
+				ps.sweepTi[ev.x] = int8(ti)
+				if ti >= -1 {
+					ps.sweepFree[ev.x] = x.freeOf(ti)
+				}
+			}
+			ti := ps.sweepTi[ev.x]
+			if ti < -1 {
+				continue
+			}
+			if ti == -1 || ev.t == -1 || ev.t == ti {
+				ps.sweepFree[ev.x] += int(ev.gpu)
+			}
+			if ps.sweepFree[ev.x] < nd.gpu || x.seen == stamp || !ps.canHost(x, nd) {
 				continue
 			}
 			if x.fits(nd, at, at+dur, owner) {
@@ -173,13 +253,11 @@ func (ps *pass) canHost(x *nodeState, nd need) bool {
 func (ps *pass) choose(p *partState, feasible []*nodeState, nd need, k int, at, dur int64, owner int32) *reservation {
 	type keyed struct {
 		x   *nodeState
-		a   avail
 		key int
 	}
 	ks := make([]keyed, len(feasible))
 	for i, x := range feasible {
-		a := x.availAt(at, x.typeIdx(nd.gtype), owner)
-		ks[i] = keyed{x, a, a.gT}
+		ks[i] = keyed{x, x.availAt(at, x.typeIdx(nd.gtype), owner).gT}
 	}
 	slices.SortFunc(ks, func(a, b keyed) int { return cmp.Or(cmp.Compare(a.key, b.key), cmp.Compare(a.x.idx, b.x.idx)) })
 	r := &reservation{at: at, p: p, nd: nd, dur: dur}
@@ -188,7 +266,6 @@ func (ps *pass) choose(p *partState, feasible []*nodeState, nd need, k int, at, 
 			r.nodes = append(r.nodes, kx.x)
 		} else {
 			r.alts = append(r.alts, kx.x)
-			r.base = append(r.base, kx.a)
 		}
 	}
 	slices.SortFunc(r.nodes, func(a, b *nodeState) int { return cmp.Compare(a.idx, b.idx) })
@@ -203,10 +280,10 @@ func (ps *pass) hold(r *reservation, owner int32) {
 	}
 	for _, x := range r.nodes {
 		x.claims = append(x.claims, claim{owner: owner, start: r.at, end: end, cpu: r.nd.cpu, mem: r.nd.mem, gpu: r.nd.gpu})
-		ps.addEvent(x, end)
+		ps.addEvent(x, end, r.nd.gpu, -1)
 	}
-	for i, x := range r.alts {
-		x.alts = append(x.alts, altMark{owner: owner, at: r.at, want: r.nd, base: r.base[i]})
-		ps.addEvent(x, r.at+1)
+	for _, x := range r.alts {
+		x.alts = append(x.alts, altMark{owner: owner, at: r.at})
+		ps.addEvent(x, r.at, 0, -1)
 	}
 }

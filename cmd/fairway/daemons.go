@@ -101,6 +101,11 @@ func nodedCommand() *cli.Command {
 			&cli.DurationFlag{Name: "heartbeat", Usage: "heartbeat interval (default 10s)"},
 			&cli.StringFlag{Name: "cgroup-parent", Value: "fairway", Usage: "cgroup below which job cgroups are made"},
 			debugFlag,
+			&cli.StringFlag{Name: "nvml", Value: noded.NVMLAuto, Usage: "find the GPUs with NVML: auto (when the NVIDIA driver is there and no --gpus are declared), on (do not start without it) or off"},
+			&cli.StringFlag{Name: "gpu-type-override", Usage: "type of every GPU instead of the one NVML's model name gives (h100, h200, a100, ...)"},
+			&cli.DurationFlag{Name: "gpu-check-interval", Usage: "how often each GPU's health is polled, besides NVML's events (default 30s)"},
+			&cli.StringSliceFlag{Name: "cdi-dir", Usage: "CDI spec directory giving container jobs the GPU driver's user space (default /etc/cdi and /var/run/cdi)"},
+			&cli.StringSliceFlag{Name: "driver-dir", Usage: "directory searched for the driver's libraries, nvidia-smi and libnvidia-ml.so.1 when no CDI spec names the GPUs (default /usr/local/nvidia/lib64, /usr/local/nvidia/bin, /usr/lib/x86_64-linux-gnu, ...)"},
 		},
 		Action: func(c *cli.Context) error {
 			gpus, err := fakeGPUs(c.String("gpus"), c.String("name"))
@@ -114,9 +119,19 @@ func nodedCommand() *cli.Command {
 				ContainerdSocket: c.String("containerd-socket"), ContainerdNamespace: c.String("containerd-namespace"),
 				HeartbeatInterval: c.Duration("heartbeat"), CgroupParent: c.String("cgroup-parent"),
 				Logger: logger(c),
+				NVML:   c.String("nvml"), GPUType: c.String("gpu-type-override"), GPUCheckInterval: c.Duration("gpu-check-interval"),
+				CDIDirs: nonEmpty(c.StringSlice("cdi-dir")), DriverDirs: nonEmpty(c.StringSlice("driver-dir")),
 			})
 		},
 	}
+}
+
+// nonEmpty returns nil for an empty list (an unset flag: the default applies).
+func nonEmpty(s []string) []string {
+	if len(s) == 0 {
+		return nil
+	}
+	return s
 }
 
 // fakeGPUs parses --gpus N[:TYPE] into an inventory of N healthy GPUs with

@@ -13,6 +13,8 @@ import (
 	"fmt"
 	"syscall"
 
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+
 	"github.com/fairway-hpc/fairway/api"
 )
 
@@ -56,15 +58,33 @@ type Spec struct {
 
 	CPUs        float64 // CPU limit in cores; 0 = none
 	MemoryBytes int64   // memory limit; 0 = none
-	// Devices lists device nodes (such as /dev/nvidia0) the job may use.
-	// With RestrictDevices set, the GPU devices not listed are denied.
-	Devices         []string
+	// Devices lists the character devices (such as /dev/nvidia0) the job
+	// may use. A container gets exactly these device nodes (created from
+	// their numbers) besides the runtime's standard ones. A host job's
+	// device cgroup allows them; with RestrictDevices set it denies every
+	// device but them and a few standard ones (null, zero, tty, ...).
+	Devices         []Device
 	RestrictDevices bool
+	// ContainerEdits change a container job's OCI spec after the image's
+	// configuration and before the job's environment, mounts and devices
+	// are set: the GPU driver's user space (libraries, nvidia-smi, CDI
+	// hooks). Host jobs ignore them.
+	ContainerEdits []func(*specs.Spec) error
 
 	// Image is the container image: oci-archive:PATH, docker-archive:PATH,
 	// dir:ROOTFS or a registry reference. Empty for host jobs.
 	Image  string
 	Mounts []api.Mount // extra bind mounts for container jobs
+}
+
+// Device is a character device a job may use.
+type Device struct {
+	// Path is the node's path inside a container, such as /dev/nvidia1.
+	Path string
+	// HostPath is the node on the host, when it has one.
+	HostPath string
+	Major    int64
+	Minor    int64
 }
 
 // ExitStatus is how a run ended.

@@ -33,6 +33,7 @@ import (
 	"path"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -248,7 +249,8 @@ func (e *Executor) specOpts(spec executor.Spec, script string, fromImage bool) [
 	for i, g := range spec.Groups {
 		groups[i] = uint32(g)
 	}
-	opts := []oci.SpecOpts{
+	opts := []oci.SpecOpts{withEdits(spec.ContainerEdits)}
+	opts = append(opts,
 		oci.WithProcessArgs(argv...),
 		oci.WithProcessCwd(spec.WorkDir),
 		oci.WithEnv(containerEnv(spec.Env)),
@@ -264,7 +266,7 @@ func (e *Executor) specOpts(spec executor.Spec, script string, fromImage bool) [
 		oci.WithHostHostsFile,
 		oci.WithHostResolvconf,
 		oci.WithCgroup(e.cgroupPath(spec.Ref)),
-	}
+	)
 	if spec.MemoryBytes > 0 {
 		opts = append(opts, oci.WithMemoryLimit(uint64(spec.MemoryBytes)))
 	}
@@ -274,11 +276,58 @@ func (e *Executor) specOpts(spec executor.Spec, script string, fromImage bool) [
 			oci.WithCPUCFS(quota, cgroups.DefaultCPUPeriod),
 			oci.WithCPUShares(uint64(spec.CPUs*1024+0.5)))
 	}
-	for _, d := range spec.Devices {
-		opts = append(opts, oci.WithLinuxDevice(d, "rwm"))
-	}
-	return opts
+	return append(opts, withDevices(spec.Devices))
 }
+
+// withEdits applies the caller's changes to the spec.
+func withEdits(edits []func(*specs.Spec) error) oci.SpecOpts {
+	return func(_ context.Context, _ oci.Client, _ *containers.Container, s *oci.Spec) error {
+		for _, edit := range edits {
+			if err := edit(s); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+}
+
+// withDevices gives the container these character devices: runc creates each
+// node from its numbers (the host's node may live elsewhere or not exist),
+// and a device cgroup rule allows it after containerd's default rule that
+// denies every device but runc's standard ones.
+func withDevices(devs []executor.Device) oci.SpecOpts {
+	return func(_ context.Context, _ oci.Client, _ *containers.Container, s *oci.Spec) error {
+		if len(devs) == 0 {
+			return nil
+		}
+		if s.Linux == nil {
+			s.Linux = &specs.Linux{}
+		}
+		if s.Linux.Resources == nil {
+			s.Linux.Resources = &specs.LinuxResources{}
+		}
+		for _, d := range devs {
+			mode := os.FileMode(0o666)
+			if d.HostPath != "" {
+				if fi, err := os.Stat(d.HostPath); err == nil {
+					mode = fi.Mode().Perm()
+				}
+			}
+			major, minor := d.Major, d.Minor
+			s.Linux.Devices = slices.DeleteFunc(s.Linux.Devices, func(o specs.LinuxDevice) bool { return o.Path == d.Path })
+			s.Linux.Devices = append(s.Linux.Devices, specs.LinuxDevice{
+				Path: d.Path, Type: "c", Major: major, Minor: minor, FileMode: &mode,
+				UID: ptr(uint32(0)), GID: ptr(uint32(0)),
+			})
+			s.Linux.Resources.Devices = append(s.Linux.Resources.Devices, specs.LinuxDeviceCgroup{
+				Allow: true, Type: "c", Major: &major, Minor: &minor, Access: "rw",
+			})
+		}
+		return nil
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
 
 func bind(src, dst string, readOnly bool) specs.Mount {
 	opt := "rw"

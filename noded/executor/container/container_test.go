@@ -2,6 +2,8 @@ package container
 
 import (
 	"context"
+	"os"
+	"strings"
 	"testing"
 
 	"github.com/containerd/containerd/v2/core/containers"
@@ -73,5 +75,56 @@ func TestSpecArgs(t *testing.T) {
 				t.Errorf("stderr mount present = %v, want %v", dests[stderrPath], tc.stderr != spec.StdoutPath)
 			}
 		})
+	}
+}
+
+func TestSpecDevicesAndEdits(t *testing.T) {
+	e := &Executor{cfg: Config{CgroupParent: "/fairway/n1"}}
+	spec := executor.Spec{
+		Ref: executor.Ref{JobID: 1}, Script: "echo hi\n", WorkDir: "/", StdoutPath: "/out", StderrPath: "/out",
+		Env: []string{"NVIDIA_VISIBLE_DEVICES=GPU-b", "CUDA_VISIBLE_DEVICES=0"},
+		Devices: []executor.Device{
+			{Path: "/dev/nvidia3", HostPath: "/nonexistent/nvidia3", Major: 195, Minor: 3},
+			{Path: "/dev/nvidiactl", Major: 195, Minor: 255},
+		},
+		ContainerEdits: []func(*specs.Spec) error{func(s *specs.Spec) error {
+			s.Process.Env = append(s.Process.Env, "NVIDIA_VISIBLE_DEVICES=void", "FROM_EDIT=1")
+			return nil
+		}},
+	}
+	// containerd's default spec: deny every device, then runc adds its own.
+	s := &oci.Spec{Process: &specs.Process{}, Linux: &specs.Linux{Resources: &specs.LinuxResources{
+		Devices: []specs.LinuxDeviceCgroup{{Allow: false, Access: "rwm"}},
+	}}}
+	for _, opt := range e.specOpts(spec, "/state/runs/1-0/slurm_script", false) {
+		if err := opt(context.Background(), nil, &containers.Container{}, s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mode := os.FileMode(0o666)
+	zero := uint32(0)
+	wantDevs := []specs.LinuxDevice{
+		{Path: "/dev/nvidia3", Type: "c", Major: 195, Minor: 3, FileMode: &mode, UID: &zero, GID: &zero},
+		{Path: "/dev/nvidiactl", Type: "c", Major: 195, Minor: 255, FileMode: &mode, UID: &zero, GID: &zero},
+	}
+	if diff := cmp.Diff(wantDevs, s.Linux.Devices); diff != "" {
+		t.Errorf("devices (-want +got):\n%s", diff)
+	}
+	n195, n3, n255 := int64(195), int64(3), int64(255)
+	wantRules := []specs.LinuxDeviceCgroup{
+		{Allow: false, Access: "rwm"},
+		{Allow: true, Type: "c", Major: &n195, Minor: &n3, Access: "rw"},
+		{Allow: true, Type: "c", Major: &n195, Minor: &n255, Access: "rw"},
+	}
+	if diff := cmp.Diff(wantRules, s.Linux.Resources.Devices); diff != "" {
+		t.Errorf("device cgroup rules (-want +got):\n%s", diff)
+	}
+	env := map[string]string{}
+	for _, kv := range s.Process.Env {
+		k, v, _ := strings.Cut(kv, "=")
+		env[k] = v
+	}
+	if env["NVIDIA_VISIBLE_DEVICES"] != "GPU-b" || env["FROM_EDIT"] != "1" {
+		t.Errorf("env %q: want the job's NVIDIA_VISIBLE_DEVICES over the edit's, and the edit's own variable", s.Process.Env)
 	}
 }

@@ -140,15 +140,11 @@ func (e *Executor) Launch(ctx context.Context, spec executor.Spec) (executor.Pro
 		argv = []string{e.cfg.Shell, script}
 	}
 	argv = append(argv, spec.Args...)
-	rules, err := deviceRules(spec.Devices)
-	if err != nil {
-		return nil, err
-	}
 	grp, err := cgroups.New(ctx, cgroups.Spec{
 		Path:          e.cgroupPath(spec.Ref),
 		CPUs:          spec.CPUs,
 		MemoryBytes:   spec.MemoryBytes,
-		Devices:       rules,
+		Devices:       deviceRules(spec.Devices),
 		DenyAllOthers: spec.RestrictDevices,
 	})
 	if err != nil {
@@ -486,29 +482,12 @@ func stdDevices() []cgroups.DeviceRule {
 	}
 }
 
-// deviceRules returns the allow-list for a job that may use the given device
-// nodes besides the standard ones.
-func deviceRules(devices []string) ([]cgroups.DeviceRule, error) {
+// deviceRules returns the allow-list of a job that may use the given
+// character devices besides the standard ones.
+func deviceRules(devices []executor.Device) []cgroups.DeviceRule {
 	rules := stdDevices()
 	for _, d := range devices {
-		var st syscall.Stat_t
-		if err := syscall.Stat(d, &st); err != nil {
-			return nil, fmt.Errorf("device %s: %w", d, err)
-		}
-		t := cgroups.CharDevice
-		switch st.Mode & syscall.S_IFMT {
-		case syscall.S_IFCHR:
-		case syscall.S_IFBLK:
-			t = cgroups.BlockDevice
-		default:
-			return nil, fmt.Errorf("device %s is not a device node", d)
-		}
-		rules = append(rules, cgroups.DeviceRule{
-			Type: t, Major: int64(major(st.Rdev)), Minor: int64(minor(st.Rdev)), Access: "rwm",
-		})
+		rules = append(rules, cgroups.DeviceRule{Type: cgroups.CharDevice, Major: d.Major, Minor: d.Minor, Access: "rw"})
 	}
-	return rules, nil
+	return rules
 }
-
-func major(dev uint64) uint64 { return ((dev >> 8) & 0xfff) | ((dev >> 32) & 0xfffff000) }
-func minor(dev uint64) uint64 { return (dev & 0xff) | ((dev >> 12) & 0xfffff00) }

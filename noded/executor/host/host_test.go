@@ -63,17 +63,25 @@ func TestProcStatOfSelf(t *testing.T) {
 	}
 }
 
-func TestDeviceRulesReadNodeNumbers(t *testing.T) {
-	rules, err := deviceRules([]string{"/dev/null"})
-	if err != nil {
-		t.Fatal(err)
+func TestDeviceRulesAllowTheJobsDevicesAfterTheStandardOnes(t *testing.T) {
+	rules := deviceRules([]executor.Device{
+		{Path: "/dev/nvidia3", HostPath: "/tmp/x/nvidia3", Major: 195, Minor: 3},
+		{Path: "/dev/nvidiactl", Major: 195, Minor: 255},
+	})
+	std := stdDevices()
+	if diff := cmp.Diff(std, rules[:len(std)]); diff != "" {
+		t.Errorf("standard rules (-want +got):\n%s", diff)
 	}
-	last := rules[len(rules)-1]
-	want := cgroups.DeviceRule{Type: cgroups.CharDevice, Major: 1, Minor: 3, Access: "rwm"}
-	if diff := cmp.Diff(want, last); diff != "" {
-		t.Errorf("rule for /dev/null (-want +got):\n%s", diff)
+	want := []cgroups.DeviceRule{
+		{Type: cgroups.CharDevice, Major: 195, Minor: 3, Access: "rw"},
+		{Type: cgroups.CharDevice, Major: 195, Minor: 255, Access: "rw"},
 	}
-	if _, err := deviceRules([]string{"/etc/hostname"}); err == nil {
-		t.Error("a regular file was accepted as a device")
+	if diff := cmp.Diff(want, rules[len(std):]); diff != "" {
+		t.Errorf("job's device rules (-want +got):\n%s", diff)
+	}
+	for _, r := range std {
+		if r.Type == cgroups.CharDevice && r.Major == 195 && r.Access != "m" {
+			t.Errorf("standard rule %v lets every job use NVIDIA devices", r)
+		}
 	}
 }

@@ -1,0 +1,147 @@
+package sched_test
+
+import (
+	"testing"
+
+	"github.com/fairway-hpc/fairway/api"
+	"github.com/fairway-hpc/fairway/sched"
+	"github.com/google/go-cmp/cmp"
+)
+
+// TestPreemptionRules: one pass on two 8-GPU nodes; account A is
+// guaranteed 8 GPUs and B 8 GPUs, B runs more than its share and A wants
+// its share back.
+func TestPreemptionRules(t *testing.T) {
+	// B's job on node node of gpus GPUs, started ago seconds before now.
+	bJob := func(id api.JobID, node string, ago int64, prio int, gpus ...int) *api.Job {
+		j := runningOn(id, node, 8*len(gpus), 10*hour, gpus...)
+		j.Spec.Account, j.Spec.User, j.Spec.Priority = "B", "b", prio
+		j.StartTime = t0 - ago
+		return j
+	}
+	aWants := func(id api.JobID, gpus int) *api.Job { return pending(id, spec("A", "a", 1, gpus, hour)) }
+	cfgWith := func(edit func(*api.ClusterConfig)) func(*api.ClusterConfig) { return edit }
+	for _, tc := range []struct {
+		name  string
+		cfg   func(*api.ClusterConfig)
+		jobs  []*api.Job
+		want  []api.Preemption
+		later map[api.JobID]int64 // expected starts
+	}{
+		{
+			name: "reclaim takes the lowest priority, then the shortest run, just enough",
+			jobs: []*api.Job{
+				bJob(101, "n1", hour, 5, 0, 1, 2, 3),
+				bJob(102, "n1", 2*hour, 1, 4, 5),
+				bJob(103, "n1", hour, 1, 6, 7),
+				bJob(104, "n2", hour, 9, 0, 1, 2, 3, 4, 5, 6, 7),
+				aWants(1, 2),
+			},
+			want:  []api.Preemption{{JobID: 103, Reason: sched.PreemptReclaim, For: 1}},
+			later: map[api.JobID]int64{1: t0 + 60},
+		},
+		{
+			name: "victims only from accounts above their guarantee, never below it",
+			jobs: []*api.Job{
+				bJob(101, "n1", hour, 0, 0, 1, 2, 3, 4, 5), // B holds 6+6 = 12, 4 above its 8
+				bJob(102, "n2", hour, 0, 0, 1, 2, 3, 4, 5),
+				func() *api.Job { j := runningOn(103, "n1", 8, 10*hour, 6, 7); j.Spec.Account = "A"; return j }(),
+				func() *api.Job { j := runningOn(104, "n2", 8, 10*hour, 6, 7); j.Spec.Account = "A"; return j }(),
+				aWants(1, 4),
+			},
+			want: nil, // a 6-GPU victim would take B to 6, below its 8
+		},
+		{
+			name: "a job that needs a whole node gets one",
+			jobs: []*api.Job{
+				bJob(101, "n1", hour, 0, 0, 1, 2, 3),
+				bJob(102, "n1", hour, 0, 4, 5, 6, 7),
+				bJob(103, "n2", hour, 0, 0, 1, 2, 3),
+				bJob(104, "n2", hour, 0, 4, 5, 6, 7),
+				aWants(1, 8), // a whole node: two victims on the same node
+				aWants(2, 8), // beyond A's guarantee once job 1 has its GPUs
+			},
+			want: []api.Preemption{
+				{JobID: 104, Reason: sched.PreemptReclaim, For: 1},
+				{JobID: 103, Reason: sched.PreemptReclaim, For: 1},
+			},
+		},
+		{
+			name: "no preemption that would not let the waiting job start",
+			jobs: []*api.Job{
+				bJob(101, "n1", hour, 0, 0, 1, 2, 3),
+				bJob(102, "n2", hour, 0, 0, 1, 2, 3),
+				bJob(103, "n1", hour, 0, 4, 5),
+				bJob(104, "n2", hour, 0, 4, 5),
+				aWants(1, 8), // either node would need 6 GPUs of B's, 2 more than B has above its guarantee
+			},
+		},
+		{
+			name: "preempt mode off in the partition protects every job",
+			cfg:  cfgWith(func(c *api.ClusterConfig) { c.Partitions[0].PreemptMode = api.PreemptOff }),
+			jobs: []*api.Job{bJob(101, "n1", hour, 0, 0, 1, 2, 3, 4, 5, 6, 7), bJob(102, "n2", hour, 0, 0, 1, 2, 3, 4, 5, 6, 7), aWants(1, 1)},
+		},
+		{
+			name: "a QOS with preempt mode off protects its jobs",
+			cfg:  cfgWith(func(c *api.ClusterConfig) { c.QOS = []api.QOS{{Name: "safe", PreemptMode: api.PreemptOff}} }),
+			jobs: []*api.Job{
+				func() *api.Job { j := bJob(101, "n1", 60, 0, 0, 1, 2, 3, 4, 5, 6, 7); j.Spec.QOS = "safe"; return j }(),
+				bJob(102, "n2", hour, 0, 0, 1, 2, 3, 4, 5, 6, 7),
+				aWants(1, 1),
+			},
+			want: []api.Preemption{{JobID: 102, Reason: sched.PreemptReclaim, For: 1}},
+		},
+		{
+			name: "a job is not preempted before its minimum run time",
+			cfg:  cfgWith(func(c *api.ClusterConfig) { c.Scheduling.PreemptMinRuntimeSecs = 600 }),
+			jobs: []*api.Job{
+				bJob(101, "n1", 300, 0, 0, 1, 2, 3, 4, 5, 6, 7),
+				bJob(102, "n2", 900, 0, 0, 1, 2, 3, 4, 5, 6, 7),
+				aWants(1, 1),
+			},
+			want: []api.Preemption{{JobID: 102, Reason: sched.PreemptReclaim, For: 1}},
+		},
+		{
+			name: "while victims stop, nothing more is preempted for the job, and nobody else gets their resources",
+			jobs: []*api.Job{
+				func() *api.Job {
+					j := bJob(101, "n1", hour, 0, 0, 1, 2, 3, 4, 5, 6, 7)
+					j.Kill = &api.KillRequest{State: api.JobPreempted, Requeue: true, RequestedAt: t0 - 30, GraceSecs: 60, For: 2}
+					return j
+				}(),
+				bJob(102, "n2", hour, 0, 0, 1, 2, 3, 4, 5, 6, 7),
+				// A job of higher priority than the one the victim stops
+				// for, that would fit where the victim was.
+				func() *api.Job { j := pending(1, spec("C", "c", 1, 8, hour)); j.SubmitTime = t0 - 7*24*hour; return j }(),
+				aWants(2, 8),
+			},
+			later: map[api.JobID]int64{2: t0 + 30},
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := onePartition(
+				api.Account{Name: "A", Shares: 1, Guarantees: map[string]int{"gpu": 8}},
+				api.Account{Name: "B", Shares: 1, Guarantees: map[string]int{"gpu": 8}},
+				api.Account{Name: "C", Shares: 1},
+			)
+			if tc.cfg != nil {
+				tc.cfg(&cfg)
+			}
+			plan := sched.New().Schedule(sched.Input{Now: t0, Config: cfg, Nodes: gpuNodes("n", 2, 8, "h100", "gpu"), Jobs: tc.jobs})
+			if diff := cmp.Diff(tc.want, plan.Preemptions); diff != "" {
+				t.Errorf("preemptions (-want +got):\n%s", diff)
+			}
+			if len(plan.Starts) > 0 {
+				t.Errorf("starts %v, want none (the cluster is full)", starts(plan))
+			}
+			for _, pi := range plan.Pending {
+				if want, ok := tc.later[pi.JobID]; ok && pi.ExpectedStart != want {
+					t.Errorf("job %d expected at t0%+d, want t0%+d", pi.JobID, pi.ExpectedStart-t0, want-t0)
+				}
+				if pi.JobID == 1 && tc.name[:5] == "while" && pi.ExpectedStart != 0 && pi.ExpectedStart < t0+10*hour-hour {
+					t.Errorf("job 1 expected at t0%+d: it was given the promised GPUs", pi.ExpectedStart-t0)
+				}
+			}
+		})
+	}
+}
