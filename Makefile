@@ -4,7 +4,8 @@
 #               and one node daemon with a demo job
 #   make test   the whole test suite (unit, integration with real raft/containerd/cgroups,
 #               end-to-end through the real binaries)
-#   make bench  benchmarks (submission throughput through HTTP into raft, FSM apply)
+#   make bench  benchmarks (submission throughput through HTTP into raft, FSM apply,
+#               one scheduling pass at 1k/10k/100k pending jobs, fair share)
 
 GO        ?= go
 BIN       ?= bin
@@ -49,6 +50,8 @@ test: deps lint
 # alone (raftstore) as the baseline measured in the same run.
 bench:
 	$(GO) test -run '^$$' -bench 'SubmitHTTP|SubmitApply' -benchtime 3s -count 3 ./ctld/ ./raftstore/
+	$(GO) test -run '^$$' -bench 'Schedule|Array' -benchtime 3x -count 3 -benchmem ./sched/
+	$(GO) test -run '^$$' -bench . -benchmem ./sched/fairshare/
 
 clean:
 	rm -rf $(BIN)

@@ -148,3 +148,50 @@ func TestE2EJobArray(t *testing.T) {
 		t.Errorf("sacct of the cancelled sweep = %q, want %q", got, want)
 	}
 }
+
+// TestE2EExplanations: the live controller's pending reasons, expected start
+// times, sprio and sshare come from the scheduler: a job blocked behind a
+// running one waits for Resources with an expected start at the running job's
+// time limit, a job behind it waits for Priority, and sprio/sshare list them.
+func TestE2EExplanations(t *testing.T) {
+	c := newCluster(t, clusterOpts{})
+	running := c.sbatch("-J", "big", "-c", "2", "-t", "10:00", "--wrap", "sleep 300")
+	c.waitState(running, "RUNNING", 60*time.Second)
+	blocked := c.sbatch("-J", "next", "-c", "2", "-t", "5:00", "--wrap", "true")
+	behind := c.sbatch("-J", "after", "-c", "2", "-t", "5:00", "--wrap", "true")
+
+	var reason, start string
+	c.waitFor("a Resources reason with an expected start", 30*time.Second, func() bool {
+		out := strings.Fields(c.must("squeue", "-h", "-j", blocked, "-o", "%r %S"))
+		if len(out) != 2 {
+			return false
+		}
+		reason, start = out[0], out[1]
+		return reason == "Resources" && start != "N/A"
+	})
+	started, err := time.ParseInLocation("2006-01-02T15:04:05", c.must("squeue", "-h", "-j", running, "-o", "%S")[:19], time.Local)
+	if err != nil {
+		t.Fatalf("start time of job %s: %v", running, err)
+	}
+	expected, err := time.ParseInLocation("2006-01-02T15:04:05", start, time.Local)
+	if err != nil {
+		t.Fatalf("expected start %q of job %s: %v", start, blocked, err)
+	}
+	if want := started.Add(10 * time.Minute); !expected.Equal(want) {
+		t.Errorf("expected start of job %s = %v, want the running job's end %v", blocked, expected, want)
+	}
+	c.waitFor("the job behind to wait for Priority", 30*time.Second, func() bool {
+		return strings.TrimSpace(c.must("squeue", "-h", "-j", behind, "-o", "%r")) == "Priority"
+	})
+
+	sprio := c.must("sprio", "-h", "-o", "%i")
+	if got := strings.Fields(sprio); !slices.Equal(got, []string{blocked, behind}) {
+		t.Errorf("sprio lists %q, want the two pending jobs %s and %s", got, blocked, behind)
+	}
+	sshare := c.must("sshare", "-a", "-P", "-n", "-o", "Account,User")
+	if !strings.Contains(sshare, "root|root") {
+		t.Errorf("sshare -a does not list user root of account root:\n%s", sshare)
+	}
+	c.must("scancel", running)
+	c.waitState(blocked, "COMPLETED", 60*time.Second)
+}
