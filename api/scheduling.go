@@ -85,7 +85,12 @@ type SchedulingConfig struct {
 	// PreemptMinRuntimeSecs: no job is preempted before it ran this long
 	// (a QOS or partition may set more).
 	PreemptMinRuntimeSecs int64 `json:"preempt_min_runtime_secs,omitempty"`
-	// CheckpointDirBase is where per-job checkpoint directories live.
+	// CheckpointDirBase is where per-job checkpoint directories live: a job
+	// gets CheckpointDirBase/ID as its FAIRWAY_CHECKPOINT_DIR, the same for
+	// every run. Put it on storage every node shares, so that a job
+	// requeued onto another node finds its checkpoint. Empty: each node
+	// daemon's own base (default /var/lib/fairway/checkpoints), which only
+	// helps jobs that come back to the same node.
 	CheckpointDirBase string `json:"checkpoint_dir_base,omitempty"`
 }
 

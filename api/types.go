@@ -195,6 +195,14 @@ type KillRequest struct {
 	RequestedAt int64    `json:"requested_at"`
 	// For is the job a preemption makes room for.
 	For JobID `json:"for,omitempty"`
+	// EndGrace is set when the job said, during its grace time, that it has
+	// saved its checkpoint (scontrol requeue of a job being requeued, or
+	// fairway checkpoint done): the node daemon ends the grace time at once
+	// and goes on with SIGTERM, then SIGKILL. GraceSecs stays what was
+	// granted.
+	EndGrace bool `json:"end_grace,omitempty"`
+	// EndGraceAt is when EndGrace was set (unix seconds, the leader's clock).
+	EndGraceAt int64 `json:"end_grace_at,omitempty"`
 }
 
 // Job is a submitted job and everything the controller knows about it.
@@ -218,6 +226,16 @@ type Job struct {
 
 	ExitCode int `json:"exit_code"`
 	Signal   int `json:"signal,omitempty"`
+
+	// TimeLimitSecs is the time limit of the current or last run, set when
+	// it starts: the job's --time, else its partition's default. The node
+	// daemon delivers the --signal warning that many seconds before it.
+	TimeLimitSecs int64 `json:"time_limit_secs,omitempty"`
+	// CheckpointDir is the job's FAIRWAY_CHECKPOINT_DIR, the same for every
+	// run: CheckpointDirBase/ID when the cluster configures a base
+	// (Scheduling.CheckpointDirBase), set when the job gets its ID; empty
+	// means the node daemon's own base (noded.Config.CheckpointDirBase).
+	CheckpointDir string `json:"checkpoint_dir,omitempty"`
 
 	// ArrayJobID and ArrayTaskID are set on a task of a job array. The array's
 	// own record (ID == ArrayJobID, ArrayTaskID < 0) holds the tasks not yet

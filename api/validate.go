@@ -586,6 +586,8 @@ func validateScheduling(s *SchedulingConfig) *FieldError {
 		return fieldErr("scheduling.queue_order", s.QueueOrder, "must be priority, fcfs or sjf")
 	case s.PreemptMinRuntimeSecs < 0:
 		return fieldErr("scheduling.preempt_min_runtime_secs", itoa(s.PreemptMinRuntimeSecs), "must be 0 or more seconds")
+	case s.CheckpointDirBase != "" && (!path.IsAbs(s.CheckpointDirBase) || path.Clean(s.CheckpointDirBase) == "/"):
+		return fieldErr("scheduling.checkpoint_dir_base", s.CheckpointDirBase, "must be an absolute directory other than /, such as /shared/fairway/checkpoints")
 	}
 	return nil
 }

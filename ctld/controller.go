@@ -28,6 +28,7 @@ type Controller struct {
 	log     *slog.Logger
 	store   *raftstore.Store
 	metrics *metrics
+	preempt *preemptionWatch
 	live    *liveness
 	initial api.ClusterConfig // applied by the first leader when the state has none
 
@@ -106,6 +107,7 @@ func Start(ctx context.Context, cfg Config) (*Controller, error) {
 		stop:      stop,
 	}
 	c.metrics = newMetrics(store)
+	c.preempt = newPreemptionWatch()
 	c.srv = &http.Server{
 		Handler:           c.routes(),
 		ReadHeaderTimeout: 10 * time.Second,

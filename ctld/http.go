@@ -48,6 +48,9 @@ func (c *Controller) routes() http.Handler {
 	mux.HandleFunc("POST /v1/jobs/{id}/requeue", c.leaderOnly(c.handleJobAction(func(now int64, id api.JobID) raftstore.Command {
 		return raftstore.RequeueJob{Now: now, ID: id}
 	})))
+	mux.HandleFunc("POST /v1/jobs/{id}/end-grace", c.leaderOnly(c.handleJobAction(func(now int64, id api.JobID) raftstore.Command {
+		return raftstore.EndGrace{Now: now, ID: id}
+	})))
 	mux.HandleFunc("GET /v1/nodes", c.handleNodes)
 	mux.HandleFunc("POST /v1/nodes/register", c.leaderOnly(c.handleRegister))
 	mux.HandleFunc("POST /v1/nodes/{name}/heartbeat", c.leaderOnly(c.handleHeartbeat))

@@ -276,6 +276,7 @@ func (c *Controller) checkTimeLimits(ctx context.Context, jobs []*api.Job, cfg *
 // differ from the jobs' current values are sent.
 func (c *Controller) schedule(ctx context.Context, in sched.Input) {
 	jobs := in.Jobs
+	c.preempt.observe(jobs)
 	start := time.Now()
 	plan := c.cfg.Scheduler.Schedule(in)
 	c.metrics.schedPass.Observe(time.Since(start).Seconds())
@@ -302,6 +303,12 @@ func (c *Controller) schedule(ctx context.Context, in sched.Input) {
 		return
 	}
 	started, _ := res.([]api.JobID)
+	if len(plan.Preemptions) > 0 || len(started) > 0 {
+		c.preempt.committed(c.metrics, c.store.State(), &plan, started)
+	}
+	if len(plan.Preemptions) > 0 {
+		c.log.Info("ctld: plan preempts jobs", "preemptions", plan.Preemptions)
+	}
 	if len(started) > 0 || len(plan.Starts) > 0 {
 		c.log.Info("ctld: plan committed", "starts", len(plan.Starts), "started", started, "pending_updates", len(plan.Pending))
 	}

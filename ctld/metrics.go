@@ -16,6 +16,12 @@ type metrics struct {
 	submissions  prometheus.Counter
 	schedPass    prometheus.Histogram
 	applyLatency *prometheus.HistogramVec
+	// preemptions counts the preemptions of committed plans by reason
+	// (reclaim, priority).
+	preemptions *prometheus.CounterVec
+	// preemptionWait is the time from the first preemption made for a job
+	// to that job's start.
+	preemptionWait prometheus.Histogram
 }
 
 func newMetrics(store *raftstore.Store) *metrics {
@@ -35,8 +41,20 @@ func newMetrics(store *raftstore.Store) *metrics {
 			Help:    "Time from proposing a raft command to its application on the leader, by command.",
 			Buckets: prometheus.ExponentialBuckets(0.0001, 3, 12),
 		}, []string{"command"}),
+		preemptions: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "fairway_preemptions_total",
+			Help: "Running jobs preempted by committed plans (as leader), by reason: reclaim (an account takes its guarantee back) or priority (inside an account at its quota).",
+		}, []string{"reason"}),
+		preemptionWait: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "fairway_preemption_to_start_seconds",
+			Help:    "Time from the first preemption made for a job to that job's start (the victims' grace time and stop included).",
+			Buckets: []float64{1, 2, 5, 10, 20, 30, 60, 120, 300, 600, 1800, 3600},
+		}),
 	}
-	m.reg.MustRegister(m.submissions, m.schedPass, m.applyLatency,
+	for _, r := range []string{"reclaim", "priority"} {
+		m.preemptions.WithLabelValues(r)
+	}
+	m.reg.MustRegister(m.submissions, m.schedPass, m.applyLatency, m.preemptions, m.preemptionWait,
 		stateCollector{store: store},
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"path"
+	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
@@ -79,6 +80,21 @@ type Config struct {
 	// KillGrace is how long a job gets between the first signal of a kill and
 	// SIGKILL when the kill request names no grace time; default 5s.
 	KillGrace time.Duration
+	// CheckpointDirBase is where the daemon makes each job's checkpoint
+	// directory, BASE/JOBID (FAIRWAY_CHECKPOINT_DIR, owned by the job's
+	// user, bind-mounted into container jobs at the same path), when the
+	// cluster configures no base of its own (Scheduling.CheckpointDirBase,
+	// which the controller puts in api.Job.CheckpointDir); default
+	// /var/lib/fairway/checkpoints.
+	CheckpointDirBase string
+	// CheckpointRetention is how long a checkpoint directory this daemon
+	// made is kept after its job finally ended (a requeued job keeps it);
+	// default 24h.
+	CheckpointRetention time.Duration
+	// CheckpointSweepInterval is how often the daemon looks for checkpoint
+	// directories whose retention has passed; default 10m, or the
+	// retention when that is shorter.
+	CheckpointSweepInterval time.Duration
 	// ToolsBinary is bind-mounted into image-based containers as
 	// /usr/local/bin/fairway (and the Slurm command names); default the
 	// running executable; "-" mounts nothing.
@@ -125,6 +141,18 @@ func (cfg Config) withDefaults() (Config, error) {
 	}
 	if cfg.KillGrace <= 0 {
 		cfg.KillGrace = 5 * time.Second
+	}
+	if cfg.CheckpointDirBase == "" {
+		cfg.CheckpointDirBase = "/var/lib/fairway/checkpoints"
+	}
+	if !filepath.IsAbs(cfg.CheckpointDirBase) || filepath.Clean(cfg.CheckpointDirBase) == "/" {
+		return cfg, fmt.Errorf("checkpoint directory base %q: must be an absolute directory other than /", cfg.CheckpointDirBase)
+	}
+	if cfg.CheckpointRetention <= 0 {
+		cfg.CheckpointRetention = 24 * time.Hour
+	}
+	if cfg.CheckpointSweepInterval <= 0 {
+		cfg.CheckpointSweepInterval = min(10*time.Minute, cfg.CheckpointRetention)
 	}
 	if cfg.ToolsBinary == "" {
 		if exe, err := os.Executable(); err == nil {

@@ -16,10 +16,12 @@ import (
 const defaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 // jobEnv returns the environment of a job's batch script on this node: the
-// job's own environment, then the Slurm variables and those of the GPUs it
-// was given (gpu.Env; which win), sorted by name. The GPU variables of the
+// job's own environment, then the Slurm variables, each with its FAIRWAY_
+// twin (SLURM_JOB_ID and FAIRWAY_JOB_ID, ...), FAIRWAY_ADDR,
+// FAIRWAY_CHECKPOINT_DIR (checkpointDir) and the variables of the GPUs it
+// was given (gpu.Env; these win), sorted by name. The GPU variables of the
 // environment the job was submitted in never reach it.
-func jobEnv(job *api.Job, alloc api.NodeAlloc, node, controllers string, usr *user.User, gpus []gpu.Device) []string {
+func jobEnv(job *api.Job, alloc api.NodeAlloc, node, controllers, checkpointDir string, usr *user.User, gpus []gpu.Device) []string {
 	env := map[string]string{}
 	for k, v := range job.Spec.Env {
 		env[k] = v
@@ -42,8 +44,9 @@ func jobEnv(job *api.Job, alloc api.NodeAlloc, node, controllers string, usr *us
 	id := job.ID.String()
 	nodes := job.NodeNames()
 	ntasks := max(job.Spec.NTasks, 1)
+	tasksPerNode := (ntasks + max(len(nodes), 1) - 1) / max(len(nodes), 1)
 	cpusPerTask := max(job.Spec.CPUsPerTask, 1)
-	set := map[string]string{
+	slurm := map[string]string{
 		"SLURM_JOB_ID":            id,
 		"SLURM_JOBID":             id,
 		"SLURM_JOB_NAME":          job.Spec.Name,
@@ -60,6 +63,7 @@ func jobEnv(job *api.Job, alloc api.NodeAlloc, node, controllers string, usr *us
 		"SLURM_JOB_NUM_NODES":     strconv.Itoa(len(nodes)),
 		"SLURM_NTASKS":            strconv.Itoa(ntasks),
 		"SLURM_NPROCS":            strconv.Itoa(ntasks),
+		"SLURM_NTASKS_PER_NODE":   strconv.Itoa(tasksPerNode),
 		"SLURM_CPUS_PER_TASK":     strconv.Itoa(cpusPerTask),
 		"SLURM_CPUS_ON_NODE":      strconv.Itoa(alloc.CPUs),
 		"SLURM_JOB_CPUS_PER_NODE": strconv.Itoa(alloc.CPUs),
@@ -68,13 +72,25 @@ func jobEnv(job *api.Job, alloc api.NodeAlloc, node, controllers string, usr *us
 		"SLURM_NODEID":            "0",
 		"SLURM_PROCID":            "0",
 		"SLURM_LOCALID":           "0",
-		"SLURMD_NODENAME":         node,
 		"SLURM_CLUSTER_NAME":      "fairway",
-		"FAIRWAY_JOB_ID":          id,
+	}
+	// A job submitted from inside an array task must not look like one.
+	slurm["SLURM_ARRAY_JOB_ID"], slurm["SLURM_ARRAY_TASK_ID"] = "", ""
+	if job.IsArrayTask() {
+		slurm["SLURM_ARRAY_JOB_ID"] = job.ArrayJobID.String()
+		slurm["SLURM_ARRAY_TASK_ID"] = strconv.Itoa(job.ArrayTaskID)
+	}
+	set := map[string]string{
 		// FAIRWAY_RUN_ID names this run uniquely (job, restart, start time):
 		// srun keys its step counter on it.
-		"FAIRWAY_RUN_ID": fmt.Sprintf("%s.%d.%d", id, job.RestartCount, job.StartTime),
-		"FAIRWAY_ADDR":   controllers,
+		"FAIRWAY_RUN_ID":         fmt.Sprintf("%s.%d.%d", id, job.RestartCount, job.StartTime),
+		"FAIRWAY_ADDR":           controllers,
+		"FAIRWAY_CHECKPOINT_DIR": checkpointDir,
+		"SLURMD_NODENAME":        node,
+	}
+	for k, v := range slurm {
+		set[k] = v
+		set["FAIRWAY_"+strings.TrimPrefix(k, "SLURM_")] = v
 	}
 	for k, v := range gpu.Env(gpus) {
 		set[k] = v
@@ -86,7 +102,6 @@ func jobEnv(job *api.Job, alloc api.NodeAlloc, node, controllers string, usr *us
 		}
 		env[k] = v
 	}
-	setDefault("FAIRWAY_CHECKPOINT_DIR", filepath.Join(job.Spec.WorkDir, ".fairway", "checkpoint", id))
 
 	out := make([]string, 0, len(env))
 	for k, v := range env {

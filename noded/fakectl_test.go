@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -45,6 +46,7 @@ func newFakeController(t *testing.T) *fakeController {
 	mux.HandleFunc("POST /v1/nodes/{name}/heartbeat", f.heartbeat)
 	mux.HandleFunc("POST /v1/nodes/{name}/events", f.postEvents)
 	mux.HandleFunc("GET /v1/nodes/{name}/jobs", f.nodeJobs)
+	mux.HandleFunc("GET /v1/jobs", f.listJobs)
 	f.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		f.mu.Lock()
 		f.requests++
@@ -126,6 +128,7 @@ func (f *fakeController) postEvents(w http.ResponseWriter, r *http.Request) {
 				job.State = api.JobFailed
 			}
 			job.Alloc = nil
+			job.EndTime = time.Now().Unix()
 		}
 	}
 	f.bump()
@@ -167,6 +170,43 @@ func (f *fakeController) nodeJobs(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+}
+
+// listJobs answers GET /v1/jobs?all=1&id=...: the jobs named, finished or not.
+func (f *fakeController) listJobs(w http.ResponseWriter, r *http.Request) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	resp := api.JobsResponse{Index: f.index, Now: time.Now().Unix(), Jobs: []*api.Job{}}
+	for _, s := range strings.Split(r.URL.Query().Get("id"), ",") {
+		n, err := strconv.ParseUint(s, 10, 64)
+		if err != nil {
+			continue
+		}
+		if j, ok := f.jobs[api.JobID(n)]; ok {
+			c := *j
+			resp.Jobs = append(resp.Jobs, &c)
+		}
+	}
+	writeJSON(w, http.StatusOK, resp)
+}
+
+// setJob stores a job as it is (any state), for the daemon's lookups.
+func (f *fakeController) setJob(job api.Job) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.jobs[job.ID] = &job
+	f.bump()
+}
+
+// endGrace marks a job's kill request as ended early by the job
+// (Kill.EndGrace), as scontrol requeue or fairway checkpoint done do.
+func (f *fakeController) endGrace(id api.JobID) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	k := *f.jobs[id].Kill
+	k.EndGrace, k.EndGraceAt = true, time.Now().Unix()
+	f.jobs[id].Kill = &k
+	f.bump()
 }
 
 // addJob makes a job RUNNING on node with run number job.RestartCount.

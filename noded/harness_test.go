@@ -222,6 +222,9 @@ func startNode(t *testing.T, fc *fakeController, cfg Config) *testNode {
 		cfg.StateDir = filepath.Join(sharedDir(t), "state")
 	}
 	cfg.ControllerAddrs = fc.addr()
+	if cfg.CheckpointDirBase == "" {
+		cfg.CheckpointDirBase = filepath.Join(sharedDir(t), "checkpoints")
+	}
 	if cfg.CPUs == 0 {
 		cfg.CPUs = 2
 	}

@@ -2,6 +2,7 @@ package noded
 
 import (
 	"net/http"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -27,6 +28,11 @@ type metrics struct {
 	ended        *prometheus.CounterVec
 	running      prometheus.Gauge
 	reportErrors prometheus.Counter
+	// grace is the grace time of stops with a checkpoint signal: granted,
+	// and used (until the job exited, said it was done, or the time ran out).
+	grace *prometheus.HistogramVec
+	// graceEndings counts how those grace times ended.
+	graceEndings *prometheus.CounterVec
 }
 
 func newMetrics(node string) *metrics {
@@ -50,12 +56,32 @@ func newMetrics(node string) *metrics {
 			ConstLabels: labels,
 		}),
 	}
-	m.reg.MustRegister(m.launched, m.ended, m.running, m.reportErrors,
+	m.grace = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:        "fairway_noded_preemption_grace_seconds",
+		Help:        "Grace time of jobs stopped with a checkpoint signal (preemptions): granted, and used until the job exited, said it had saved its checkpoint, or the time ran out.",
+		ConstLabels: labels,
+		Buckets:     []float64{1, 2, 5, 10, 20, 30, 60, 120, 300, 600, 1200, 1800, 3600},
+	}, []string{"kind"})
+	m.graceEndings = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "fairway_noded_preemption_grace_endings_total", Help: "How grace times after a checkpoint signal ended: exited (the job stopped), ended_early (it said it saved its checkpoint) or expired (SIGTERM followed).",
+		ConstLabels: labels,
+	}, []string{"how"})
+	m.reg.MustRegister(m.launched, m.ended, m.running, m.reportErrors, m.grace, m.graceEndings,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	for _, how := range []string{graceExited, graceEndedEarly, graceExpired} {
+		m.graceEndings.WithLabelValues(how)
+	}
 	for _, o := range []string{outcomeCompleted, outcomeFailed, outcomeSignaled, outcomeOutOfMemory, outcomeLaunchFailed, outcomeLost} {
 		m.ended.WithLabelValues(o)
 	}
 	return m
+}
+
+// observeGrace records one grace time: granted, used, and how it ended.
+func (m *metrics) observeGrace(granted, used time.Duration, how string) {
+	m.grace.WithLabelValues("granted").Observe(granted.Seconds())
+	m.grace.WithLabelValues("used").Observe(used.Seconds())
+	m.graceEndings.WithLabelValues(how).Inc()
 }
 
 // outcome classifies a final event for the ended counter.

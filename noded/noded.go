@@ -153,6 +153,7 @@ func Run(ctx context.Context, cfg Config) error {
 
 	d.spawn(d.reportLoop)
 	d.spawn(d.sweepOrphans)
+	d.spawn(d.checkpointSweepLoop)
 	d.spawn(func() { gpus.Run(ctx) })
 	d.spawn(func() {
 		if !d.register() {
@@ -216,13 +217,22 @@ type run struct {
 	// list older than that says nothing about it.
 	seenIndex uint64
 	// kill is the pending stop request; stopping is set once its goroutine runs.
-	kill        *api.KillRequest
-	killNow     int64 // the controller's clock when the kill was seen
-	stopping    bool
-	finishing   bool // the cleanup goroutine runs or ran
-	cleaned     bool // the run's resources are gone
-	forgetAfter bool // remove the run once cleaned
-	removed     bool // forgotten: nothing may be saved for it any more
+	kill     *api.KillRequest
+	killNow  int64 // the controller's clock when the kill was seen
+	stopping bool
+	// endGrace is closed when the controller says the job ended its grace
+	// time (Kill.EndGrace): the stop sequence goes on at once.
+	endGrace   chan struct{}
+	graceEnded bool
+	// warning is the job's --signal warning, due at warnAt (this node's
+	// clock); warnScheduled once its goroutine runs.
+	warning       *api.Signal
+	warnAt        time.Time
+	warnScheduled bool
+	finishing     bool // the cleanup goroutine runs or ran
+	cleaned       bool // the run's resources are gone
+	forgetAfter   bool // remove the run once cleaned
+	removed       bool // forgotten: nothing may be saved for it any more
 }
 
 func (d *daemon) spawn(f func()) {
@@ -252,9 +262,10 @@ func nextBackoff(b time.Duration) time.Duration {
 
 func (d *daemon) newRun(rec *record) *run {
 	r := &run{
-		rec:  rec,
-		ref:  executor.Ref{JobID: rec.JobID, Run: rec.Run, Node: d.cfg.Name, RunDir: d.store.runDir(rec.key())},
-		done: make(chan struct{}),
+		rec:      rec,
+		ref:      executor.Ref{JobID: rec.JobID, Run: rec.Run, Node: d.cfg.Name, RunDir: d.store.runDir(rec.key())},
+		done:     make(chan struct{}),
+		endGrace: make(chan struct{}),
 	}
 	if rec.End != nil {
 		close(r.done)
@@ -358,6 +369,7 @@ func (d *daemon) attach(r *run) {
 		if r.kill != nil {
 			d.startStop(r)
 		}
+		d.scheduleWarning(r)
 		d.updateGauge()
 		d.mu.Unlock()
 		return
@@ -548,10 +560,21 @@ func (d *daemon) reconcile(resp *api.JobsResponse) {
 		if r.seenIndex == 0 {
 			r.seenIndex = resp.Index
 		}
+		if r.warning == nil && r.rec.End == nil {
+			d.planWarning(r, job, resp.Now)
+			d.scheduleWarning(r)
+		}
 		if job.Kill != nil && r.kill == nil && r.rec.End == nil {
 			r.kill, r.killNow = job.Kill, resp.Now
-			d.runLog(r).Info("stopping run", "reason", job.Kill.Reason, "signal", job.Kill.Signal)
+			d.runLog(r).Info("stopping run", "reason", job.Kill.Reason, "signal", job.Kill.Signal, "grace_secs", job.Kill.GraceSecs)
 			d.startStop(r)
+		}
+		if job.Kill != nil && job.Kill.EndGrace && !r.graceEnded {
+			r.graceEnded = true
+			close(r.endGrace)
+			if r.rec.End == nil {
+				d.runLog(r).Info("the job ended its grace time (checkpoint saved)")
+			}
 		}
 	}
 	for k, r := range d.runs {
@@ -594,7 +617,8 @@ func (d *daemon) start(job *api.Job, resp *api.JobsResponse) {
 		d.setEnd(r, api.JobEvent{Kind: api.EventExited, Message: "stopped before it was launched"})
 		return
 	}
-	spec, err := d.spec(job, r.ref)
+	ckptDir := d.checkpointDir(job)
+	spec, err := d.spec(job, r.ref, ckptDir)
 	if err := d.store.save(rec); err != nil {
 		d.runLog(r).Error("cannot record run; will retry", "err", err)
 		return
@@ -610,9 +634,14 @@ func (d *daemon) start(job *api.Job, resp *api.JobsResponse) {
 		return
 	}
 	r.launching = true
-	d.runLog(r).Info("launching run", "executor", kind, "image", job.Spec.ContainerImage)
+	d.planWarning(r, job, resp.Now)
+	d.runLog(r).Info("launching run", "executor", kind, "image", job.Spec.ContainerImage, "checkpoint_dir", ckptDir)
 	ex := d.execs[kind]
 	d.spawn(func() {
+		if err := d.prepareCheckpointDir(job.ID, ckptDir, job.Spec.UID, job.Spec.GID); err != nil {
+			d.launched(r, kind, nil, err)
+			return
+		}
 		proc, err := ex.Launch(d.ctx, spec)
 		d.launched(r, kind, proc, err)
 	})
@@ -643,11 +672,13 @@ func (d *daemon) launched(r *run, kind string, proc executor.Process, err error)
 	if r.kill != nil {
 		d.startStop(r)
 	}
+	d.scheduleWarning(r)
 	d.updateGauge()
 }
 
-// spec builds the executor's launch spec for a job's run on this node.
-func (d *daemon) spec(job *api.Job, ref executor.Ref) (executor.Spec, error) {
+// spec builds the executor's launch spec for a job's run on this node, with
+// its checkpoint directory (bind-mounted into a container at the same path).
+func (d *daemon) spec(job *api.Job, ref executor.Ref, checkpointDir string) (executor.Spec, error) {
 	alloc := job.Alloc[0]
 	usr, groups := lookupUser(job.Spec.UID)
 	workDir := job.Spec.WorkDir
@@ -710,14 +741,14 @@ func (d *daemon) spec(job *api.Job, ref executor.Ref) (executor.Spec, error) {
 		UID:             job.Spec.UID,
 		GID:             job.Spec.GID,
 		Groups:          groups,
-		Env:             jobEnv(&j, alloc, d.cfg.Name, strings.Join(d.api.Addrs(), ","), usr, gpuDevs),
+		Env:             jobEnv(&j, alloc, d.cfg.Name, strings.Join(d.api.Addrs(), ","), checkpointDir, usr, gpuDevs),
 		CPUs:            float64(cpus),
 		MemoryBytes:     mem << 20,
 		Devices:         devices,
 		RestrictDevices: len(d.gpus.GPUs()) > 0,
 		ContainerEdits:  edits,
 		Image:           job.Spec.ContainerImage,
-		Mounts:          job.Spec.ContainerMounts,
+		Mounts:          append(slices.Clone(job.Spec.ContainerMounts), api.Mount{Source: checkpointDir, Target: checkpointDir}),
 	}, nil
 }
 
@@ -796,9 +827,16 @@ func (d *daemon) startStop(r *run) {
 	d.spawn(func() { d.stop(r, kill, seen) })
 }
 
-// stop signals a run: the requested signal (default SIGTERM), the grace
-// time, SIGTERM (when the first signal was another, such as a checkpoint
-// signal) and another grace period, then SIGKILL until it is gone.
+// stop runs a run's stop sequence. A kill whose first signal is a
+// checkpoint signal (a preemption's, USR1 by default) sends it to every
+// process of the run, waits the grace time or until the job ends it
+// (Kill.EndGrace: it saved its checkpoint), then sends SIGTERM and waits
+// KillGrace; any other kill sends its signal (SIGTERM by default) and waits
+// its grace time (default KillGrace). Then SIGKILL, until the run is gone.
+//
+// The grace time counts from the kill's RequestedAt on the controller's
+// clock, so a daemon restarted during it waits only what is left, and does
+// not send the checkpoint signal again (the job already has it).
 func (d *daemon) stop(r *run, kill api.KillRequest, controllerNow int64) {
 	first := syscall.SIGTERM
 	if kill.Signal != "" {
@@ -809,54 +847,95 @@ func (d *daemon) stop(r *run, kill api.KillRequest, controllerNow int64) {
 			first = sig
 		}
 	}
-	grace := d.cfg.KillGrace
+	granted := d.cfg.KillGrace
 	if kill.GraceSecs > 0 {
-		grace = time.Duration(kill.GraceSecs) * time.Second
+		granted = time.Duration(kill.GraceSecs) * time.Second
 	}
+	var elapsed time.Duration
 	if kill.RequestedAt > 0 && controllerNow > kill.RequestedAt {
 		// Part of the grace time passed before this daemon saw the request.
-		grace = max(grace-time.Duration(controllerNow-kill.RequestedAt)*time.Second, 0)
+		elapsed = time.Duration(controllerNow-kill.RequestedAt) * time.Second
 	}
-	waitEnd := func(dur time.Duration) (ended, goOn bool) {
+	grace := max(granted-elapsed, 0)
+	waitEnd := func(dur time.Duration, endGrace <-chan struct{}) (how string, goOn bool) {
 		select {
 		case <-r.done:
-			return true, true
+			return graceExited, true
 		case <-d.ctx.Done():
-			return false, false
+			return "", false
+		case <-endGrace:
+			return graceEndedEarly, true
 		case <-d.clock.After(dur):
-			return false, true
+			return graceExpired, true
 		}
 	}
-	steps := []struct {
-		sig  syscall.Signal
-		wait time.Duration
-	}{{first, grace}}
+
 	if first != syscall.SIGTERM && first != syscall.SIGKILL {
-		steps = append(steps, struct {
-			sig  syscall.Signal
-			wait time.Duration
-		}{syscall.SIGTERM, d.cfg.KillGrace})
-	}
-	for _, s := range steps {
-		d.signal(r, s.sig)
-		if ended, goOn := waitEnd(s.wait); ended || !goOn {
+		d.mu.Lock()
+		resume := r.rec.StopSignalled
+		d.mu.Unlock()
+		start := d.clock.Now()
+		how, goOn := graceEndedEarly, true
+		select {
+		case <-r.endGrace:
+			// Done checkpointing before this daemon could signal it (or
+			// while it was down): go on with SIGTERM.
+		default:
+			if !resume {
+				d.signal(r, first, true)
+			} else {
+				d.runLog(r).Info("resuming the grace time of a stop after a restart", "left", grace)
+			}
+			if how, goOn = waitEnd(grace, r.endGrace); !goOn {
+				return
+			}
+		}
+		used := min(elapsed+d.clock.Now().Sub(start), granted)
+		d.metrics.observeGrace(granted, used, how)
+		d.runLog(r).Info("grace time over", "how", how, "granted", granted, "used", used.Round(time.Second))
+		if how == graceExited {
+			return
+		}
+		d.signal(r, syscall.SIGTERM, false)
+		if how, goOn := waitEnd(d.cfg.KillGrace, nil); how == graceExited || !goOn {
+			return
+		}
+	} else {
+		d.signal(r, first, true)
+		if how, goOn := waitEnd(grace, nil); how == graceExited || !goOn {
 			return
 		}
 	}
 	for {
-		d.signal(r, syscall.SIGKILL)
-		if ended, goOn := waitEnd(d.cfg.KillGrace); ended || !goOn {
+		d.signal(r, syscall.SIGKILL, false)
+		if how, goOn := waitEnd(d.cfg.KillGrace, nil); how == graceExited || !goOn {
 			return
 		}
 	}
 }
 
+// How a grace time ended (fairway_noded_preemption_grace_endings_total).
+const (
+	graceExited     = "exited"      // the job exited during it
+	graceEndedEarly = "ended_early" // the job said it saved its checkpoint
+	graceExpired    = "expired"     // it ran out: SIGTERM follows
+)
+
 // signal records that sig is sent (so the exit status is read right even
-// after a restart) and sends it to every process of the run.
-func (d *daemon) signal(r *run, sig syscall.Signal) {
+// after a restart; first: it is the first signal of the stop sequence) and
+// sends it to every process of the run.
+func (d *daemon) signal(r *run, sig syscall.Signal, first bool) {
 	d.mu.Lock()
+	changed := false
 	if !slices.Contains(r.rec.SignalsSent, int(sig)) {
 		r.rec.SignalsSent = append(r.rec.SignalsSent, int(sig))
+		changed = true
+	}
+	if first && !r.rec.StopSignalled {
+		r.rec.StopSignalled = true
+		changed = true
+	}
+	if changed {
 		d.save(r)
 	}
 	proc := r.proc
@@ -864,6 +943,80 @@ func (d *daemon) signal(r *run, sig syscall.Signal) {
 	d.runLog(r).Info("signalling run", "signal", unix.SignalName(sig))
 	if err := proc.Signal(d.ctx, sig); err != nil {
 		d.runLog(r).Warn("cannot signal run", "signal", unix.SignalName(sig), "err", err)
+	}
+}
+
+// planWarning notes when the job's --signal warning is due: AtSeconds
+// before the run's time limit, on this node's clock (the job's start and
+// controllerNow are on the controller's). The caller holds d.mu.
+func (d *daemon) planWarning(r *run, job *api.Job, controllerNow int64) {
+	s := job.Spec.Signal
+	if s == nil || r.warning != nil || r.rec.WarningSent || job.StartTime == 0 {
+		return
+	}
+	limit := job.TimeLimitSecs
+	if limit <= 0 {
+		limit = job.Spec.TimeLimitSecs
+	}
+	if limit <= 0 || api.Unlimited(limit) {
+		return
+	}
+	due := job.StartTime + limit - int64(s.AtSeconds)
+	w := *s
+	r.warning = &w
+	r.warnAt = d.clock.Now().Add(time.Duration(due-controllerNow) * time.Second)
+}
+
+// scheduleWarning starts, once the run has a process, the goroutine that
+// sends its --signal warning; the caller holds d.mu.
+func (d *daemon) scheduleWarning(r *run) {
+	if r.warning == nil || r.warnScheduled || r.proc == nil || r.rec.End != nil || r.rec.WarningSent {
+		return
+	}
+	r.warnScheduled = true
+	w, at := *r.warning, r.warnAt
+	d.spawn(func() { d.warn(r, w, at) })
+}
+
+// warn sends the --signal warning at its time, unless the run has ended or
+// is being stopped by then: to every process of the run, or with B: to the
+// batch script only.
+func (d *daemon) warn(r *run, w api.Signal, at time.Time) {
+	sig, err := parseSignal(w.Name)
+	if err != nil {
+		d.runLog(r).Warn("bad --signal; no warning before the time limit", "err", err)
+		return
+	}
+	if wait := at.Sub(d.clock.Now()); wait > 0 {
+		select {
+		case <-r.done:
+			return
+		case <-d.ctx.Done():
+			return
+		case <-d.clock.After(wait):
+		}
+	}
+	d.mu.Lock()
+	if r.rec.End != nil || r.kill != nil || r.rec.WarningSent {
+		d.mu.Unlock()
+		return
+	}
+	r.rec.WarningSent = true
+	if !slices.Contains(r.rec.SignalsSent, int(sig)) {
+		r.rec.SignalsSent = append(r.rec.SignalsSent, int(sig))
+	}
+	d.save(r)
+	proc := r.proc
+	d.mu.Unlock()
+	d.runLog(r).Info("sending the --signal warning before the time limit", "signal", unix.SignalName(sig),
+		"seconds_before", w.AtSeconds, "batch_only", w.BatchOnly)
+	if w.BatchOnly {
+		err = proc.SignalBatch(d.ctx, sig)
+	} else {
+		err = proc.Signal(d.ctx, sig)
+	}
+	if err != nil {
+		d.runLog(r).Warn("cannot send the --signal warning", "signal", unix.SignalName(sig), "err", err)
 	}
 }
 

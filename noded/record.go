@@ -33,6 +33,12 @@ type record struct {
 	// SignalsSent lists the signals the daemon sent, to tell "killed by
 	// signal N" from "exited with status 128+N".
 	SignalsSent []int `json:"signals_sent,omitempty"`
+	// StopSignalled: the first signal of the stop sequence (the checkpoint
+	// signal of a preemption) was sent; a restarted daemon does not send it
+	// again, it only waits what is left of the grace time.
+	StopSignalled bool `json:"stop_signalled,omitempty"`
+	// WarningSent: the --signal warning before the time limit was sent.
+	WarningSent bool `json:"warning_sent,omitempty"`
 	// End is the final event (exited, launch_failed or lost) once known.
 	End *api.JobEvent `json:"end,omitempty"`
 	// EndReported: the controller committed End.

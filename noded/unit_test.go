@@ -68,10 +68,12 @@ func TestJobEnv(t *testing.T) {
 		ID:           7,
 		Partition:    "h100",
 		RestartCount: 2,
+		ArrayJobID:   5,
+		ArrayTaskID:  3,
 		Spec: api.JobSpec{
 			Name: "sweep", User: "ann", UID: 1000, GID: 100, Account: "search",
 			NTasks: 4, CPUsPerTask: 2, WorkDir: "/home/ann",
-			Env: map[string]string{"PATH": "/opt/bin:/usr/bin", "SLURM_JOB_ID": "stale", "MY": "1",
+			Env: map[string]string{"PATH": "/opt/bin:/usr/bin", "SLURM_JOB_ID": "stale", "FAIRWAY_CHECKPOINT_DIR": "stale", "MY": "1",
 				"CUDA_VISIBLE_DEVICES": "7", "NVIDIA_VISIBLE_DEVICES": "all"},
 		},
 		Alloc: []api.NodeAlloc{
@@ -82,24 +84,33 @@ func TestJobEnv(t *testing.T) {
 	usr := &user.User{Username: "ann", HomeDir: "/home/ann"}
 	got := map[string]string{}
 	gpus := []gpu.Device{{Index: 5, UUID: "GPU-five", Minor: 5}, {Index: 2, UUID: "GPU-two", Minor: 2}}
-	for _, kv := range jobEnv(job, job.Alloc[0], "g1", "http://c1:6817,http://c2:6817", usr, gpus) {
+	for _, kv := range jobEnv(job, job.Alloc[0], "g1", "http://c1:6817,http://c2:6817", "/ckpt/7", usr, gpus) {
 		k, v, _ := strings.Cut(kv, "=")
 		got[k] = v
 	}
-	want := map[string]string{
-		"PATH": "/opt/bin:/usr/bin", "MY": "1", "HOME": "/home/ann", "USER": "ann", "LOGNAME": "ann",
+	slurm := map[string]string{
 		"SLURM_JOB_ID": "7", "SLURM_JOBID": "7", "SLURM_JOB_NAME": "sweep", "SLURM_JOB_PARTITION": "h100",
 		"SLURM_JOB_ACCOUNT": "search", "SLURM_JOB_USER": "ann", "SLURM_JOB_UID": "1000", "SLURM_JOB_GID": "100",
 		"SLURM_SUBMIT_DIR": "/home/ann", "SLURM_JOB_NODELIST": "g1,g2", "SLURM_NODELIST": "g1,g2",
 		"SLURM_NNODES": "2", "SLURM_JOB_NUM_NODES": "2", "SLURM_NTASKS": "4", "SLURM_NPROCS": "4",
+		"SLURM_NTASKS_PER_NODE": "2",
 		"SLURM_CPUS_PER_TASK": "2", "SLURM_CPUS_ON_NODE": "8", "SLURM_JOB_CPUS_PER_NODE": "8",
 		"SLURM_MEM_PER_NODE": "16384", "SLURM_RESTART_COUNT": "2",
-		"SLURM_NODEID": "0", "SLURM_PROCID": "0", "SLURM_LOCALID": "0", "SLURMD_NODENAME": "g1",
-		"SLURM_CLUSTER_NAME": "fairway", "FAIRWAY_JOB_ID": "7", "FAIRWAY_RUN_ID": "7.2.0", "FAIRWAY_ADDR": "http://c1:6817,http://c2:6817",
+		"SLURM_NODEID": "0", "SLURM_PROCID": "0", "SLURM_LOCALID": "0",
+		"SLURM_CLUSTER_NAME": "fairway", "SLURM_ARRAY_JOB_ID": "5", "SLURM_ARRAY_TASK_ID": "3",
+	}
+	want := map[string]string{
+		"PATH": "/opt/bin:/usr/bin", "MY": "1", "HOME": "/home/ann", "USER": "ann", "LOGNAME": "ann",
+		"SLURMD_NODENAME": "g1", "FAIRWAY_RUN_ID": "7.2.0", "FAIRWAY_ADDR": "http://c1:6817,http://c2:6817",
 		"CUDA_VISIBLE_DEVICES": "0,1", "GPU_DEVICE_ORDINAL": "0,1", "CUDA_DEVICE_ORDER": "PCI_BUS_ID",
 		"NVIDIA_VISIBLE_DEVICES": "GPU-two,GPU-five", "FAIRWAY_GPU_UUIDS": "GPU-two,GPU-five",
 		"SLURM_JOB_GPUS": "2,5", "SLURM_GPUS_ON_NODE": "2",
-		"FAIRWAY_CHECKPOINT_DIR": "/home/ann/.fairway/checkpoint/7",
+		"FAIRWAY_CHECKPOINT_DIR": "/ckpt/7",
+	}
+	// Every Slurm variable has its FAIRWAY_ twin.
+	for k, v := range slurm {
+		want[k] = v
+		want["FAIRWAY_"+strings.TrimPrefix(k, "SLURM_")] = v
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("jobEnv (-want +got):\n%s", diff)
@@ -140,16 +151,20 @@ func TestAdvertised(t *testing.T) {
 	}
 }
 
-func TestJobEnvWithoutGPUsDropsSubmittedGPUVariables(t *testing.T) {
+func TestJobEnvDropsSubmittedGPUAndArrayVariables(t *testing.T) {
 	job := &api.Job{ID: 3, Spec: api.JobSpec{WorkDir: "/w", Env: map[string]string{
 		"CUDA_VISIBLE_DEVICES": "0", "NVIDIA_VISIBLE_DEVICES": "GPU-x", "SLURM_JOB_GPUS": "0", "KEEP": "1",
+		"SLURM_ARRAY_TASK_ID": "4", "FAIRWAY_ARRAY_JOB_ID": "2",
 	}}, Alloc: []api.NodeAlloc{{Node: "n1", CPUs: 1}}}
-	for _, kv := range jobEnv(job, job.Alloc[0], "n1", "http://c", nil, nil) {
+	for _, kv := range jobEnv(job, job.Alloc[0], "n1", "http://c", "/ckpt/3", nil, nil) {
 		k, _, _ := strings.Cut(kv, "=")
 		for _, name := range gpu.EnvNames {
 			if k == name {
 				t.Errorf("a job without GPUs has %s", kv)
 			}
+		}
+		if strings.Contains(k, "_ARRAY_") {
+			t.Errorf("a job that is not an array task has %s (from the environment it was submitted in)", kv)
 		}
 	}
 }

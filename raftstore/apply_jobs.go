@@ -3,6 +3,7 @@ package raftstore
 import (
 	"fmt"
 	"log/slog"
+	"path"
 	"slices"
 	"strings"
 
@@ -70,6 +71,7 @@ func (w *writer) submitJobs(c *SubmitJobs) ([]api.JobID, error) {
 			j.ArrayPending, j.ArrayMaxRun = arr.Tasks, arr.MaxRun
 		}
 		j.StdoutPath, j.StderrPath = outputPaths(j, "")
+		j.CheckpointDir = checkpointDir(&m.Config, j.ID)
 		if err := w.put(tableJobs, j); err != nil {
 			return nil, fmt.Errorf("submit job %d: %w", j.ID, err)
 		}
@@ -80,6 +82,16 @@ func (w *writer) submitJobs(c *SubmitJobs) ([]api.JobID, error) {
 		return nil, fmt.Errorf("submit jobs: %w", err)
 	}
 	return ids, nil
+}
+
+// checkpointDir is the checkpoint directory of job id: under the
+// configured base, or empty (the node daemon's own base) when there is none.
+func checkpointDir(cfg *api.ClusterConfig, id api.JobID) string {
+	base := cfg.Scheduling.CheckpointDirBase
+	if base == "" {
+		return ""
+	}
+	return path.Join(base, id.String())
 }
 
 // submitPartition returns the partition a new job is listed in: the first it
@@ -224,6 +236,7 @@ func (w *writer) splitTask(rec *api.Job, task int) (*api.Job, error) {
 		}
 	}
 	t.Spec.Array = ""
+	t.CheckpointDir = checkpointDir(&w.meta().Config, t.ID)
 	t.ArrayTaskID = task
 	t.ArrayPending, t.ArrayMaxRun = nil, 0
 	t.ExpectedStart = 0
@@ -283,10 +296,20 @@ func (w *writer) requeueJob(c *RequeueJob) error {
 		return nil
 	case j.State == api.JobRunning:
 		if k := j.Kill; k != nil {
-			if k.Requeue {
+			if !k.Requeue {
+				return conflictf("job %d is already being stopped (%s)", c.ID, k.State)
+			}
+			if k.EndGrace {
 				return nil
 			}
-			return conflictf("job %d is already being stopped (%s)", c.ID, k.State)
+			// The job asks for the requeue it is already getting (a job
+			// that saved its checkpoint during its grace time, as
+			// submitit and PyTorch Lightning do): it is done, the grace
+			// time ends now.
+			nk := *k
+			nk.EndGrace, nk.EndGraceAt = true, c.Now
+			nj.Kill = &nk
+			return w.put(tableJobs, nj)
 		}
 		nj.Kill = &api.KillRequest{
 			State:       api.JobPending,
@@ -298,6 +321,27 @@ func (w *writer) requeueJob(c *RequeueJob) error {
 		nj.RestartCount++
 		resetForRequeue(nj)
 	}
+	return w.put(tableJobs, nj)
+}
+
+// endGrace applies EndGrace.
+func (w *writer) endGrace(c *EndGrace) error {
+	j, err := w.job(c.ID)
+	if err != nil {
+		return err
+	}
+	if j.State != api.JobRunning || j.Kill == nil {
+		what := string(j.State)
+		if j.State == api.JobRunning {
+			what = "RUNNING and not being stopped"
+		}
+		return conflictf("job %d is %s: there is no grace time to end (fairway checkpoint done ends the grace time of a job being preempted or requeued)", c.ID, what)
+	}
+	if j.Kill.EndGrace {
+		return nil
+	}
+	nj := copyJob(j)
+	nj.Kill.EndGrace, nj.Kill.EndGraceAt = true, c.Now
 	return w.put(tableJobs, nj)
 }
 

@@ -99,10 +99,17 @@ func (w *writer) preempt(cfg *api.ClusterConfig, pr api.Preemption, now int64) e
 	if pr.For != 0 {
 		reason += fmt.Sprintf(" for job %d", pr.For)
 	}
+	requeue := j.Spec.Requeueable() && mode != api.PreemptCancel
+	switch {
+	case !j.Spec.Requeueable():
+		reason += "; not requeued: the job was submitted with --no-requeue"
+	case !requeue:
+		reason += "; not requeued: preempt mode cancel"
+	}
 	nj := copyJob(j)
 	nj.Kill = &api.KillRequest{
 		State:       api.JobPreempted,
-		Requeue:     j.Spec.Requeueable() && mode != api.PreemptCancel,
+		Requeue:     requeue,
 		Reason:      reason,
 		Signal:      checkpointSignal(j),
 		GraceSecs:   grace,
@@ -183,6 +190,11 @@ func (w *writer) verifyStart(cfg *api.ClusterConfig, s api.Start, now int64) (*a
 	nj.Signal = 0
 	nj.Kill = nil
 	nj.Alloc = alloc
+	if pc, ok := cfg.Partition(part); ok {
+		nj.TimeLimitSecs = nj.Spec.TimeLimitIn(pc)
+	} else {
+		nj.TimeLimitSecs = nj.Spec.TimeLimitSecs
+	}
 	nj.Runs = append(nj.Runs, api.JobRun{
 		Run:       nj.RestartCount,
 		Nodes:     nj.NodeNames(),

@@ -34,7 +34,7 @@ func runningTask(id api.JobID, expr string, task int, submit int64) *api.Job {
 	out := "/home/ann/arr-6_" + strconv.Itoa(task) + ".out"
 	return &api.Job{
 		ID: id, Spec: spec, State: api.JobRunning, Reason: api.ReasonNone, Partition: "gpu",
-		SubmitTime: submit, StartTime: cmdNow,
+		SubmitTime: submit, StartTime: cmdNow, TimeLimitSecs: api.DefaultTimeLimitSecs,
 		Alloc:      []api.NodeAlloc{{Node: "n1", CPUs: 1, MemoryMB: 100}},
 		Runs:       []api.JobRun{{Run: 0, Nodes: []string{"n1"}, StartTime: cmdNow, State: api.JobRunning}},
 		ArrayJobID: 6, ArrayTaskID: task, StdoutPath: out, StderrPath: out,
@@ -231,7 +231,7 @@ func TestApplyPreemptionSettings(t *testing.T) {
 		s := testSpec("q")
 		s.QOS = qos
 		return &api.Job{ID: 6, Spec: s, State: api.JobRunning, Reason: api.ReasonNone, Partition: "gpu",
-			SubmitTime: cmdNow, StartTime: cmdNow, Alloc: []api.NodeAlloc{{Node: "n1", CPUs: 1}},
+			SubmitTime: cmdNow, StartTime: cmdNow, TimeLimitSecs: api.DefaultTimeLimitSecs, Alloc: []api.NodeAlloc{{Node: "n1", CPUs: 1}},
 			Runs: []api.JobRun{{Run: 0, Nodes: []string{"n1"}, StartTime: cmdNow, State: api.JobRunning}},
 			Kill: kill, StdoutPath: "/home/ann/slurm-6.out", StderrPath: "/home/ann/slurm-6.out"}
 	}
@@ -246,7 +246,7 @@ func TestApplyPreemptionSettings(t *testing.T) {
 			name: "without a QOS setting the partition's mode applies: cancel ends the job PREEMPTED",
 			cmds: qosJob("plain"),
 			added: []*api.Job{running("plain", &api.KillRequest{State: api.JobPreempted, Requeue: false,
-				Reason: "Preempted (reclaim) for job 1", Signal: "USR1", GraceSecs: 30, RequestedAt: cmdNow, For: 1})},
+				Reason: "Preempted (reclaim) for job 1; not requeued: preempt mode cancel", Signal: "USR1", GraceSecs: 30, RequestedAt: cmdNow, For: 1})},
 		},
 		{
 			name:  "a job whose preempt mode is off is not preempted",

@@ -35,6 +35,7 @@ const (
 	cmdSetControllerAddr commandType = 12
 	cmdExpireJobs        commandType = 13
 	cmdAccrueUsage       commandType = 14
+	cmdEndGrace          commandType = 15
 )
 
 // SubmitJobs adds jobs, atomically: all are accepted or none. Its result is
@@ -83,8 +84,24 @@ type ReleaseJob struct {
 
 // RequeueJob puts a job back to PENDING: a running job is asked to stop
 // (Kill with Requeue), a finished one is requeued at once (as Slurm's
-// scontrol requeue does), a pending one is left as it is.
+// scontrol requeue does), a pending one is left as it is. A running job
+// already being requeued (a preemption with requeue, or an earlier
+// requeue) has its grace time ended (Kill.EndGrace, as EndGrace does): a
+// job that calls scontrol requeue on itself during its grace time has
+// saved its checkpoint. A job being stopped for good (cancelled, timed
+// out, preempted without requeue) is an ErrConflict.
 type RequeueJob struct {
+	Now int64     `json:"now"`
+	ID  api.JobID `json:"id"`
+}
+
+// EndGrace ends the grace time of a job being stopped (fairway checkpoint
+// done): it sets Kill.EndGrace, and the node daemon goes on with SIGTERM and
+// SIGKILL at once. It is an ErrConflict when the job is not RUNNING with a
+// kill request, and does nothing when the grace time was already ended.
+// RequeueJob on a job already being requeued (or preempted with requeue)
+// does the same.
+type EndGrace struct {
 	Now int64     `json:"now"`
 	ID  api.JobID `json:"id"`
 }
@@ -188,6 +205,7 @@ func (SetConfig) commandType() commandType         { return cmdSetConfig }
 func (SetControllerAddr) commandType() commandType { return cmdSetControllerAddr }
 func (ExpireJobs) commandType() commandType        { return cmdExpireJobs }
 func (AccrueUsage) commandType() commandType       { return cmdAccrueUsage }
+func (EndGrace) commandType() commandType          { return cmdEndGrace }
 
 // encodeCommand writes a command as its type byte followed by its JSON.
 func encodeCommand(cmd Command) ([]byte, error) {
@@ -234,6 +252,8 @@ func newCommand(t commandType) Command {
 		return &ExpireJobs{}
 	case cmdAccrueUsage:
 		return &AccrueUsage{}
+	case cmdEndGrace:
+		return &EndGrace{}
 	}
 	return nil
 }

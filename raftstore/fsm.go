@@ -145,6 +145,8 @@ func (f *fsm) applyCommand(txn *memdb.Txn, cmd Command) (any, error) {
 		return w.expireJobs(c)
 	case *AccrueUsage:
 		return nil, w.accrueUsage(c)
+	case *EndGrace:
+		return nil, w.endGrace(c)
 	}
 	return nil, fmt.Errorf("apply: unhandled command %T", cmd)
 }

@@ -252,8 +252,69 @@ func TestApplyJobCommands(t *testing.T) {
 			wantResult: []api.JobID{},
 			changes: map[api.JobID]jobChange{
 				2: withKill(api.KillRequest{State: api.JobPreempted, Requeue: true, Reason: "Preempted (priority)", Signal: "USR1", GraceSecs: 30, RequestedAt: cmdNow}),
-				5: withKill(api.KillRequest{State: api.JobPreempted, Requeue: false, Reason: "Preempted", Signal: "USR1", GraceSecs: 30, RequestedAt: cmdNow}),
+				5: withKill(api.KillRequest{State: api.JobPreempted, Requeue: false, Reason: "Preempted; not requeued: the job was submitted with --no-requeue",
+					Signal: "USR1", GraceSecs: 30, RequestedAt: cmdNow}),
 			},
+		},
+		{
+			name: "a preempted job that exits during its grace time with any code is requeued, the run recorded PREEMPTED with its code",
+			cmds: []Command{
+				ApplyPlan{Plan: api.Plan{Now: cmdNow, Preemptions: []api.Preemption{{JobID: 2, Reason: "priority", For: 1}}}},
+				JobEvents{Now: cmdNow, Node: "n1", Events: []api.JobEvent{{JobID: 2, Kind: api.EventExited, ExitCode: 3}}},
+			},
+			changes: map[api.JobID]jobChange{2: func(j *api.Job) {
+				requeued(api.JobPreempted, "Preempted (priority) for job 1")(j)
+				j.Runs[0].ExitCode = 3
+			}},
+		},
+		{
+			name: "a job preempted with --no-requeue ends PREEMPTED and says why it was not requeued",
+			cmds: []Command{
+				ApplyPlan{Plan: api.Plan{Now: cmdNow, Preemptions: []api.Preemption{{JobID: 5, Reason: "reclaim", For: 1}}}},
+				JobEvents{Now: cmdNow, Node: "n1", Events: []api.JobEvent{{JobID: 5, Kind: api.EventExited, Signal: 15}}},
+			},
+			changes: map[api.JobID]jobChange{5: ended(api.JobPreempted, api.JobPreempted,
+				"Preempted (reclaim) for job 1; not requeued: the job was submitted with --no-requeue", 0, 15)},
+		},
+		{
+			name: "scontrol requeue of a job being preempted ends its grace time; a second one changes nothing",
+			cmds: []Command{
+				ApplyPlan{Plan: api.Plan{Now: cmdNow, Preemptions: []api.Preemption{{JobID: 2, Reason: "reclaim", For: 1}}}},
+				RequeueJob{Now: cmdNow + 3, ID: 2},
+				RequeueJob{Now: cmdNow + 4, ID: 2},
+			},
+			changes: map[api.JobID]jobChange{2: withKill(api.KillRequest{State: api.JobPreempted, Requeue: true, Reason: "Preempted (reclaim) for job 1",
+				Signal: "USR1", GraceSecs: 30, RequestedAt: cmdNow, For: 1, EndGrace: true, EndGraceAt: cmdNow + 3})},
+		},
+		{
+			name: "checkpoint done ends the grace time of a job being preempted, even one not requeued",
+			cmds: []Command{
+				ApplyPlan{Plan: api.Plan{Now: cmdNow, Preemptions: []api.Preemption{{JobID: 5, Reason: "reclaim", For: 1}}}},
+				EndGrace{Now: cmdNow + 2, ID: 5},
+			},
+			changes: map[api.JobID]jobChange{5: withKill(api.KillRequest{State: api.JobPreempted,
+				Reason: "Preempted (reclaim) for job 1; not requeued: the job was submitted with --no-requeue",
+				Signal: "USR1", GraceSecs: 30, RequestedAt: cmdNow, For: 1, EndGrace: true, EndGraceAt: cmdNow + 2})},
+		},
+		{
+			name:    "scontrol requeue of a job being preempted without requeue is a conflict",
+			cmds:    []Command{ApplyPlan{Plan: api.Plan{Now: cmdNow, Preemptions: []api.Preemption{{JobID: 5}}}}, RequeueJob{Now: cmdNow, ID: 5}},
+			wantErr: ErrConflict,
+			wantMsg: "job 5 is already being stopped (PREEMPTED)",
+			changes: map[api.JobID]jobChange{5: withKill(api.KillRequest{State: api.JobPreempted,
+				Reason: "Preempted; not requeued: the job was submitted with --no-requeue", Signal: "USR1", GraceSecs: 30, RequestedAt: cmdNow})},
+		},
+		{
+			name:    "checkpoint done of a job not being stopped is a conflict",
+			cmds:    []Command{EndGrace{Now: cmdNow, ID: 2}},
+			wantErr: ErrConflict,
+			wantMsg: "job 2 is RUNNING and not being stopped: there is no grace time to end (fairway checkpoint done ends the grace time of a job being preempted or requeued)",
+		},
+		{
+			name:    "checkpoint done of a pending job is a conflict",
+			cmds:    []Command{EndGrace{Now: cmdNow, ID: 1}},
+			wantErr: ErrConflict,
+			wantMsg: "job 1 is PENDING: there is no grace time to end (fairway checkpoint done ends the grace time of a job being preempted or requeued)",
 		},
 		{
 			name:    "launch failure fails the job",
@@ -284,6 +345,7 @@ func TestApplyJobCommands(t *testing.T) {
 			wantResult: []api.JobID{1},
 			changes: map[api.JobID]jobChange{1: func(j *api.Job) {
 				j.State, j.Reason, j.StartTime = api.JobRunning, api.ReasonNone, cmdNow
+				j.TimeLimitSecs = api.DefaultTimeLimitSecs
 				j.Alloc = []api.NodeAlloc{{Node: "n1", CPUs: 1, MemoryMB: 500, GPUs: []int{2}, GPUUUIDs: []string{"GPU-2"}}}
 				j.Runs = []api.JobRun{{Run: 0, Nodes: []string{"n1"}, StartTime: cmdNow, State: api.JobRunning}}
 				j.StdoutPath, j.StderrPath = "/home/ann/pend-n1-1.out", "/home/ann/pend-n1-1.out"
@@ -357,6 +419,7 @@ func TestApplyJobCommands(t *testing.T) {
 			wantResult: []api.JobID{1},
 			changes: map[api.JobID]jobChange{1: func(j *api.Job) {
 				j.State, j.Reason, j.StartTime = api.JobRunning, api.ReasonNone, cmdNow
+				j.TimeLimitSecs = api.DefaultTimeLimitSecs
 				j.Partition = "gpu"
 				j.Alloc = []api.NodeAlloc{{Node: "n1", CPUs: 1, GPUs: []int{3}, GPUUUIDs: []string{"GPU-3"}}}
 				j.Runs = []api.JobRun{{Run: 0, Nodes: []string{"n1"}, StartTime: cmdNow, State: api.JobRunning}}

@@ -59,6 +59,13 @@ func TestAccrueUsage(t *testing.T) {
 			wantUsage: map[string]float64{"root/ann": cmdNow - setupNow},
 		},
 		{
+			name: "a preempted run is charged up to its end, though the job goes back to pending",
+			cmds: []Command{plain,
+				ApplyPlan{Plan: api.Plan{Now: cmdNow, Preemptions: []api.Preemption{{JobID: 2, Reason: "reclaim", For: 1}}}},
+				exit2(cmdNow + 20)},
+			wantUsage: map[string]float64{"root/ann": cmdNow + 20 - setupNow},
+		},
+		{
 			name:      "jobs of a node marked down are charged",
 			cmds:      []Command{plain, AccrueUsage{Now: cmdNow}, MarkNodeDown{Now: cmdNow + 100, Node: "n1"}, AccrueUsage{Now: cmdNow + 200}},
 			wantUsage: map[string]float64{"root/ann": (2*(cmdNow-setupNow) + 200) * math.Pow(0.5, 200.0/half)},

@@ -107,7 +107,7 @@ func App(daemons []*ucli.Command) *ucli.App { return NewApp(DefaultEnv(), daemon
 
 // NewApp returns the fairway application: the client subcommands (submit,
 // queue, cancel, nodes, show, history, hold, release, requeue, priority,
-// shares), the Slurm-named commands (sbatch, squeue, ...; hidden, also reached through
+// shares, checkpoint done), the Slurm-named commands (sbatch, squeue, ...; hidden, also reached through
 // argv[0] by Run), install-shims, and the given daemon subcommands. Errors of
 // the client commands are printed on env's Stderr as "<command>: error: ..."
 // and returned as ucli.ExitCoder values; the app never calls os.Exit.
@@ -136,6 +136,7 @@ func NewApp(env *Env, daemons []*ucli.Command) *ucli.App {
 	for _, sc := range cmds {
 		app.Commands = append(app.Commands, commandFor(env, sc, sc.name, sc.usage, sc.argsUsage, nil, true))
 	}
+	app.Commands = append(app.Commands, checkpointCommand(env))
 	app.Commands = append(app.Commands, installShimsCommand(env))
 	app.Commands = append(app.Commands, daemons...)
 	return app

@@ -446,3 +446,37 @@ func TestAddrFlag(t *testing.T) {
 		}
 	}
 }
+
+func TestCheckpointDone(t *testing.T) {
+	tests := []struct {
+		name        string
+		vars        map[string]string
+		args        []string
+		wantCode    int
+		wantActions []string
+		wantStderr  string
+	}{
+		{"the job from FAIRWAY_JOB_ID", map[string]string{"FAIRWAY_JOB_ID": "1", "SLURM_JOB_ID": "5"}, []string{"fairway", "checkpoint", "done"}, 0, []string{"end-grace 1"}, ""},
+		{"the job from SLURM_JOB_ID", map[string]string{"SLURM_JOB_ID": "5"}, []string{"fairway", "checkpoint", "done"}, 0, []string{"end-grace 5"}, ""},
+		{"a job named", nil, []string{"fairway", "checkpoint", "done", "1"}, 0, []string{"end-grace 1"}, ""},
+		{"outside a job", nil, []string{"fairway", "checkpoint", "done"}, 1, nil,
+			"checkpoint done: error: no job: run it inside a job (FAIRWAY_JOB_ID or SLURM_JOB_ID set) or name the job\n"},
+		{"an unknown job", nil, []string{"fairway", "checkpoint", "done", "42"}, 1, nil,
+			"checkpoint done: error: job 42: Invalid job id specified\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFakeCtld(t).fixture()
+			te := &testEnv{dir: "/home/alice", vars: tt.vars}
+			if code := te.run(t, f, tt.args...); code != tt.wantCode {
+				t.Errorf("exit status %d, want %d (stderr %q)", code, tt.wantCode, te.stderr.String())
+			}
+			if diff := cmp.Diff(tt.wantActions, f.doneActions()); diff != "" {
+				t.Errorf("actions mismatch (-want +got):\n%s", diff)
+			}
+			if got := te.stderr.String(); got != tt.wantStderr {
+				t.Errorf("stderr %q, want %q", got, tt.wantStderr)
+			}
+		})
+	}
+}

@@ -252,6 +252,8 @@ func (s *step) taskEnv(i int) []string {
 	}
 	for k, v := range set {
 		env[k] = v
+		// The FAIRWAY_ twin, as the node daemon sets it for the batch script.
+		env["FAIRWAY_"+strings.TrimPrefix(k, "SLURM_")] = v
 	}
 	out := make([]string, 0, len(env))
 	for k, v := range env {

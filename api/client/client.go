@@ -328,6 +328,15 @@ func (c *Client) Requeue(ctx context.Context, id api.JobID) error {
 	return err
 }
 
+// EndGrace tells the controller that a job being stopped (preempted,
+// requeued) has saved its checkpoint: its node ends the grace time at once
+// (fairway checkpoint done). ref is a job ID or a started array task
+// ("12_3"). It is a 409 error when the job is not being stopped.
+func (c *Client) EndGrace(ctx context.Context, ref api.JobRef) error {
+	_, err := c.do(ctx, http.MethodPost, "/v1/jobs/"+ref.String()+"/end-grace", nil, nil)
+	return err
+}
+
 // Nodes lists nodes.
 func (c *Client) Nodes(ctx context.Context, q QueryOptions) (*api.NodesResponse, error) {
 	var resp api.NodesResponse

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/urfave/cli/v2"
 
@@ -20,7 +21,7 @@ import (
 // daemonCommands returns the daemon subcommands of the fairway binary; each
 // only maps its flags onto its package's Config and calls Run.
 func daemonCommands() []*cli.Command {
-	return []*cli.Command{ctldCommand(), nodedCommand(), devCommand()}
+	return []*cli.Command{ctldCommand(), nodedCommand(), devCommand(), simCommand()}
 }
 
 func logger(c *cli.Context) *slog.Logger {
@@ -100,6 +101,9 @@ func nodedCommand() *cli.Command {
 			&cli.StringFlag{Name: "containerd-namespace", Value: "fairway", Usage: "containerd namespace of job containers"},
 			&cli.DurationFlag{Name: "heartbeat", Usage: "heartbeat interval (default 10s)"},
 			&cli.StringFlag{Name: "cgroup-parent", Value: "fairway", Usage: "cgroup below which job cgroups are made"},
+			&cli.StringFlag{Name: "checkpoint-dir-base", Value: "/var/lib/fairway/checkpoints", Usage: "where jobs' checkpoint directories (FAIRWAY_CHECKPOINT_DIR) are made when the cluster configures no base (scheduling.checkpoint_dir_base)"},
+			&cli.DurationFlag{Name: "checkpoint-retention", Value: 24 * time.Hour, Usage: "how long a job's checkpoint directory is kept after the job finally ended"},
+			&cli.DurationFlag{Name: "kill-wait", Usage: "time between SIGTERM and SIGKILL when a job is stopped, and the grace time of a stop that names none (default 5s)"},
 			debugFlag,
 			&cli.StringFlag{Name: "nvml", Value: noded.NVMLAuto, Usage: "find the GPUs with NVML: auto (when the NVIDIA driver is there and no --gpus are declared), on (do not start without it) or off"},
 			&cli.StringFlag{Name: "gpu-type-override", Usage: "type of every GPU instead of the one NVML's model name gives (h100, h200, a100, ...)"},
@@ -118,6 +122,8 @@ func nodedCommand() *cli.Command {
 				CPUs: c.Int("cpus"), MemoryMB: c.Int64("memory"), Partitions: c.StringSlice("partition"), GPUs: gpus,
 				ContainerdSocket: c.String("containerd-socket"), ContainerdNamespace: c.String("containerd-namespace"),
 				HeartbeatInterval: c.Duration("heartbeat"), CgroupParent: c.String("cgroup-parent"),
+				CheckpointDirBase: c.String("checkpoint-dir-base"), CheckpointRetention: c.Duration("checkpoint-retention"),
+				KillGrace: c.Duration("kill-wait"),
 				Logger: logger(c),
 				NVML:   c.String("nvml"), GPUType: c.String("gpu-type-override"), GPUCheckInterval: c.Duration("gpu-check-interval"),
 				CDIDirs: nonEmpty(c.StringSlice("cdi-dir")), DriverDirs: nonEmpty(c.StringSlice("driver-dir")),

@@ -145,7 +145,7 @@ func (d *daemon) stop() {
 
 func (d *daemon) logTail() string {
 	data, _ := os.ReadFile(d.log)
-	return tail(string(data), 3000)
+	return tail(string(data), 300000)
 }
 
 // cluster is one controller and one node daemon.
@@ -201,7 +201,7 @@ func newCluster(t *testing.T, opts clusterOpts) *cluster {
 		"noded", "--name", "node1", "--controller", c.ctldURL, "--listen", nodeAddr,
 		"--state-dir", filepath.Join(dir, "noded"), "--cpus", opts.nodeCPUs, "--memory", opts.nodeMemory,
 		"--containerd-socket", e2e.containerd, "--containerd-namespace", ns, "--cgroup-parent", ns,
-		"--heartbeat", "1s",
+		"--heartbeat", "1s", "--checkpoint-dir-base", filepath.Join(dir, "checkpoints"),
 	}}
 	if opts.gpus != "" {
 		c.noded.args = append(c.noded.args, "--gpus", opts.gpus)
@@ -334,10 +334,14 @@ func (c *cluster) job(id string) map[string]any {
 	return m
 }
 
-// buildTestImages writes the test image (busybox and a marker file) as an OCI
-// archive and as a docker archive.
+// buildTestImages writes the test image (busybox, a marker file and the
+// trainer of testdata/trainer at /bin/trainer) as an OCI archive and as a
+// docker archive.
 func buildTestImages(ctx context.Context, dir string) error {
-	opts := testimage.Options{Files: map[string][]byte{"/etc/fairway-test-image": []byte("fairway test image\n")}}
+	opts := testimage.Options{
+		Files:    map[string][]byte{"/etc/fairway-test-image": []byte("fairway test image\n")},
+		Programs: []testimage.GoProgram{{Dir: "testdata/trainer", Path: "/bin/trainer"}},
+	}
 	e2e.imageOCI = filepath.Join(dir, "image-oci.tar")
 	e2e.imageDocker = filepath.Join(dir, "image-docker.tar")
 	if err := testimage.BuildOCIArchive(ctx, e2e.imageOCI, opts); err != nil {

@@ -107,6 +107,10 @@ type Process interface {
 	// Signal sends sig to every process of the run. Signalling a run that
 	// already ended is not an error.
 	Signal(ctx context.Context, sig syscall.Signal) error
+	// SignalBatch sends sig to the batch script's own process only (the
+	// B: of --signal=B:SIG@TIME), not to what it started. Signalling a run
+	// that already ended is not an error.
+	SignalBatch(ctx context.Context, sig syscall.Signal) error
 	// Cleanup removes what the run left on the node (cgroup, task, container,
 	// snapshot) once its end has been reported. It kills what still runs.
 	Cleanup(ctx context.Context) error

@@ -634,6 +634,24 @@ func (p *process) Signal(ctx context.Context, sig syscall.Signal) error {
 	return nil
 }
 
+// SignalBatch sends sig to the container's init process: the batch script
+// (the shell wrappers exec it).
+func (p *process) SignalBatch(ctx context.Context, sig syscall.Signal) error {
+	ctx = p.e.ns(ctx)
+	task, err := p.loadTask(ctx)
+	if errdefs.IsNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("signal batch script of %s: %w", p.ref, err)
+	}
+	err = task.Kill(ctx, sig)
+	if err != nil && !errdefs.IsNotFound(err) && !errdefs.IsFailedPrecondition(err) {
+		return fmt.Errorf("signal %v to the batch script of %s: %w", sig, p.ref, err)
+	}
+	return nil
+}
+
 // Cleanup deletes the task, the container and its snapshot.
 func (p *process) Cleanup(ctx context.Context) error {
 	ctx = p.e.ns(ctx)

@@ -372,6 +372,33 @@ func (p *process) Signal(_ context.Context, sig syscall.Signal) error {
 	return nil
 }
 
+// SignalBatch sends sig to the batch script: the wrapper's child in the
+// run's cgroup (the subshell that execs the script).
+func (p *process) SignalBatch(_ context.Context, sig syscall.Signal) error {
+	if p.grp == nil {
+		return nil
+	}
+	pids, err := p.grp.Procs()
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil
+		}
+		return err
+	}
+	for _, pid := range pids {
+		if pid == p.pid {
+			continue
+		}
+		if ppid, err := procParent(pid); err != nil || ppid != p.pid {
+			continue
+		}
+		if err := syscall.Kill(pid, sig); err != nil && !errors.Is(err, syscall.ESRCH) {
+			return fmt.Errorf("signal %v to the batch script (process %d) of %s: %w", sig, pid, p.ref, err)
+		}
+	}
+	return nil
+}
+
 // Cleanup kills what is left and removes the run's cgroup.
 func (p *process) Cleanup(ctx context.Context) error {
 	if p.alive() {
@@ -456,6 +483,24 @@ func procStat(pid int) (start uint64, state byte, err error) {
 		return 0, 0, fmt.Errorf("bad /proc/%d/stat: %w", pid, err)
 	}
 	return start, fields[0][0], nil
+}
+
+// procParent returns a process's parent pid.
+func procParent(pid int) (int, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, err
+	}
+	i := strings.LastIndexByte(string(b), ')')
+	if i < 0 {
+		return 0, fmt.Errorf("bad /proc/%d/stat", pid)
+	}
+	fields := strings.Fields(string(b[i+1:]))
+	// fields[0] is the state (field 3), fields[1] the parent (field 4).
+	if len(fields) < 2 {
+		return 0, fmt.Errorf("bad /proc/%d/stat", pid)
+	}
+	return strconv.Atoi(fields[1])
 }
 
 func procStartTime(pid int) (uint64, error) {

@@ -155,12 +155,12 @@ func ReadSWF(r io.Reader, opt SWFOptions) (*Trace, error) {
 
 // SWFRecord is one line of an SWF schedule as WriteSWF writes it.
 type SWFRecord struct {
-	Job                     int64
-	Submit, Wait, Run       int64
-	Procs                   int
-	ReqProcs                int
-	ReqTime                 int64
-	Status                  int
+	Job                      int64
+	Submit, Wait, Run        int64
+	Procs                    int
+	ReqProcs                 int
+	ReqTime                  int64
+	Status                   int
 	User, Group, Queue, Part int64
 }
 

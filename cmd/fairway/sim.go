@@ -1,0 +1,91 @@
+package main
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/fairway-hpc/fairway/sched/sim"
+	"github.com/fairway-hpc/fairway/sched/sim/rlcompat"
+)
+
+// simCommand is `fairway sim`: it maps its flags onto sched/sim.Command.
+func simCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "sim",
+		Usage:     "replay a workload trace through the scheduler on virtual time",
+		UsageText: "fairway sim --trace FILE [--format swf|philly|alibaba] [--policy fcfs|sjf|easy|conservative|fairway|static] [--config cluster.json] [--nodes N --gpus-per-node G] --out DIR\n   fairway sim compare DIR...",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "trace", Usage: "trace file (SWF, Philly-derived CSV, Alibaba openb pod list)"},
+			&cli.StringFlag{Name: "format", Usage: "trace format: swf, philly or alibaba (default: from the file name)"},
+			&cli.StringFlag{Name: "policy", Value: sim.PolicyFairway, Usage: "fcfs, sjf, easy, conservative, fairway or static"},
+			&cli.StringFlag{Name: "config", Usage: "cluster configuration (JSON api.ClusterConfig: accounts, guarantees in partition \"main\", weights)"},
+			&cli.IntFlag{Name: "nodes", Usage: "nodes of the cluster (default: the SWF header, or sized for --load on GPU traces)"},
+			&cli.IntFlag{Name: "gpus-per-node", Value: 8, Usage: "GPUs per node (GPU traces)"},
+			&cli.IntFlag{Name: "cpus-per-node", Usage: "CPUs per node (with --nodes)"},
+			&cli.StringFlag{Name: "node-list", Usage: "Alibaba node list CSV (the cluster is those nodes)"},
+			&cli.Float64Flag{Name: "load", Value: 0.85, Usage: "offered load to size a GPU cluster for"},
+			&cli.StringFlag{Name: "vc-nodes", Usage: "philly-vc-nodes.csv: virtual clusters become accounts with proportional guarantees"},
+			&cli.Float64Flag{Name: "estimate-factor", Value: 2, Usage: "GPU traces: time limit = duration x this"},
+			&cli.Int64Flag{Name: "checkpoint-secs", Usage: "preempted jobs checkpoint every N s of run time (0: never, all work lost; -1: on the preemption signal)"},
+			&cli.StringFlag{Name: "out", Usage: "output directory (jobs.csv, summary.json, schedule.swf, timeseries.csv, charts)"},
+			&cli.BoolFlag{Name: "no-charts", Usage: "do not draw PNG charts"},
+		},
+		Action: func(c *cli.Context) error {
+			if c.String("trace") == "" || c.String("out") == "" {
+				return fmt.Errorf("fairway sim: --trace and --out are required")
+			}
+			s, _, err := sim.Command{
+				Trace: c.String("trace"), Format: c.String("format"), Policy: c.String("policy"),
+				ConfigFile: c.String("config"), Nodes: c.Int("nodes"), GPUsPerNode: c.Int("gpus-per-node"),
+				CPUsPerNode: c.Int("cpus-per-node"), NodesFile: c.String("node-list"), Load: c.Float64("load"),
+				VCFile: c.String("vc-nodes"), EstimateFactor: c.Float64("estimate-factor"),
+				CheckpointSecs: c.Int64("checkpoint-secs"), Out: c.String("out"), Charts: !c.Bool("no-charts"),
+				Progress: os.Stderr,
+			}.Run(c.Context)
+			if err != nil {
+				return fmt.Errorf("fairway sim: %w", err)
+			}
+			return sim.WriteCompare(c.App.Writer, []sim.CompareRow{{Dir: c.String("out"), Summary: s}})
+		},
+		Subcommands: []*cli.Command{{
+			Name:      "compare",
+			Usage:     "print a side-by-side table of several runs (and draw comparison charts with --charts DIR)",
+			ArgsUsage: "DIR...",
+			Flags: []cli.Flag{
+				&cli.StringFlag{Name: "charts", Usage: "draw comparison charts into this directory"},
+				&cli.BoolFlag{Name: "markdown", Usage: "print a Markdown table, one row per run"},
+			},
+			Action: func(c *cli.Context) error {
+				if c.NArg() == 0 {
+					return fmt.Errorf("fairway sim compare: give the run directories")
+				}
+				return sim.Compare(c.App.Writer, c.Args().Slice(), c.String("charts"), c.Bool("markdown"))
+			},
+		}, {
+			Name:      "rlscheduler",
+			Usage:     "replay an SWF log under the RLScheduler (SC'20) protocol: FCFS and SJF, without and with restricted backfilling",
+			ArgsUsage: "SWF-FILE",
+			Action: func(c *cli.Context) error {
+				if c.NArg() != 1 {
+					return fmt.Errorf("fairway sim rlscheduler: give one SWF file")
+				}
+				f, err := os.Open(c.Args().First())
+				if err != nil {
+					return fmt.Errorf("fairway sim rlscheduler: %w", err)
+				}
+				defer f.Close()
+				t, err := rlcompat.Load(f)
+				if err != nil {
+					return err
+				}
+				rs, err := rlcompat.Table(t)
+				if err != nil {
+					return err
+				}
+				return rlcompat.WriteTable(c.App.Writer, rs)
+			},
+		}},
+	}
+}

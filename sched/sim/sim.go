@@ -1,0 +1,755 @@
+// Package sim replays workload traces through the production scheduler
+// (sched.New) on virtual time, and measures what the HPC scheduling
+// literature measures: waits, turnaround, bounded slowdown, utilization,
+// per-account usage against share, fairness, preemptions and the work they
+// cost.
+//
+// The simulator is a discrete-event loop. Its events are job arrivals (at
+// their trace submit times), job ends (start plus the trace run time, or the
+// time limit if shorter) and the end of a preempted job's grace time. At
+// every instant at which something happened it runs one scheduling pass,
+// sched.Scheduler.Schedule, on the active jobs, and applies the plan as the
+// controller's state machine does: starts take their allocation, preempted
+// jobs are asked to stop and leave their nodes when their grace time is
+// over (requeued, keeping their submit time), pending jobs take the pass's
+// reason and expected start. Fair-share usage accrues and decays between
+// events as in the controller. The policies (fcfs, sjf, easy,
+// conservative, fairway, static) are settings of that one scheduler.
+//
+// Jobs that the scheduler says can never start on the cluster (for example
+// more GPUs than a static partition holds) are taken out of the replay and
+// counted by reason, like the jobs the trace reader and trace.Filter drop.
+package sim
+
+import (
+	"cmp"
+	"container/heap"
+	"context"
+	"fmt"
+	"maps"
+	"math"
+	"slices"
+	"time"
+
+	"github.com/fairway-hpc/fairway/api"
+	"github.com/fairway-hpc/fairway/sched"
+	"github.com/fairway-hpc/fairway/sched/fairshare"
+	"github.com/fairway-hpc/fairway/sched/sim/trace"
+)
+
+// Options configure one replay.
+type Options struct {
+	// Jobs are the trace's jobs (after trace.Filter), in submit order.
+	Jobs []trace.Job
+	// Cluster is the simulated machine.
+	Cluster Cluster
+	// Policy is one of Policies().
+	Policy string
+	// Config is the base cluster configuration: accounts (shares,
+	// guarantees in PartitionName, limits), QOS, priority weights, fair
+	// share and decay settings. The policy sets queue order and backfill.
+	Config api.ClusterConfig
+	// Account maps a trace job to its account; nil: DefaultAccount.
+	Account func(trace.Job) string
+	// Priority maps a trace job to its --priority (0-99); nil: 0.
+	Priority func(trace.Job) int
+	// CheckpointSecs is how preempted jobs keep their work: 0, they
+	// checkpoint never and a requeued run starts over (all its work is
+	// lost); N > 0, they checkpoint every N seconds of run time and lose
+	// the work since the last checkpoint; -1, they checkpoint on the
+	// preemption signal and lose nothing.
+	CheckpointSecs int64
+	// SampleSecs, when positive, is the spacing of the time series
+	// samples (utilization and per-account usage); 0 picks about 2,000
+	// samples over the replay.
+	SampleSecs int64
+	// Progress, when set, is called now and then with the jobs finished
+	// and the total.
+	Progress func(done, total int)
+	// Scheduler makes the plans; nil: sched.New().
+	Scheduler sched.Scheduler
+}
+
+// JobResult is what happened to one job.
+type JobResult struct {
+	// Trace is the job as the trace gave it (submit and run time in trace
+	// seconds).
+	Trace trace.Job
+	// ID is the job's ID in the replay (arrival order, from 1).
+	ID api.JobID
+	// Account and User are the job's association.
+	Account, User string
+	// Nodes, CPUs and GPUs are what the job held while running.
+	Nodes, CPUs, GPUs int
+	// Limit is the job's time limit (seconds; api.TimeLimitUnlimited for
+	// none).
+	Limit int64
+	// Start is the first start, End the final end (trace seconds).
+	Start, End int64
+	// State is how the job ended (COMPLETED, TIMEOUT).
+	State api.JobState
+	// Backfilled: the job started while a job that arrived before it was
+	// waiting for resources.
+	Backfilled bool
+	// Preemptions counts the times the job was preempted (and requeued).
+	Preemptions int
+	// LostSecs is the run time of its runs that was lost to preemption
+	// (seconds of work redone).
+	LostSecs int64
+	// HeldSecs is the total time it held its resources, over all runs.
+	HeldSecs int64
+}
+
+// Wait is the time from submit to first start.
+func (r *JobResult) Wait() int64 { return r.Start - r.Trace.Submit }
+
+// Turnaround is the time from submit to the final end.
+func (r *JobResult) Turnaround() int64 { return r.End - r.Trace.Submit }
+
+// BoundedSlowdown is max(1, turnaround / max(run, tau)) with the job's
+// trace run time.
+func (r *JobResult) BoundedSlowdown(tau int64) float64 {
+	return max(1, float64(r.Turnaround())/float64(max(r.Trace.Run, tau)))
+}
+
+// Sample is the cluster at one instant of the time series.
+type Sample struct {
+	// Time is trace seconds.
+	Time int64
+	// CPUs and GPUs are the resources held by running jobs.
+	CPUs, GPUs int
+	// Pending is the number of pending jobs.
+	Pending int
+	// ByAccount is what each account holds (GPUs on a GPU cluster, CPUs
+	// otherwise), in the order of Result.Accounts.
+	ByAccount []int
+	// WantByAccount is what each account's pending jobs ask for, in the
+	// same unit and order.
+	WantByAccount []int
+}
+
+// Stats describe the replay itself.
+type Stats struct {
+	// Events counts arrivals, job ends and preempted jobs leaving.
+	Events int
+	// Passes counts scheduling passes.
+	Passes int
+	// PassTime is the wall time spent in the scheduler.
+	PassTime time.Duration
+	// Wall is the wall time of the whole replay.
+	Wall time.Duration
+	// MaxPending is the longest queue a pass saw.
+	MaxPending int
+	// PreemptionsByReason counts the preemptions the plans made, by
+	// reason (reclaim, priority).
+	PreemptionsByReason map[string]int
+}
+
+// Result is the outcome of a replay.
+type Result struct {
+	// Policy is the policy replayed.
+	Policy string
+	// Jobs are the jobs that ran, by ID.
+	Jobs []JobResult
+	// Dropped counts jobs taken out of the replay because the scheduler
+	// said they can never start, by reason.
+	Dropped trace.Counts
+	// CPUs and GPUs are the cluster's capacity.
+	CPUs, GPUs int
+	// GPUCluster: the cluster has GPUs and accounts are measured in GPUs.
+	GPUCluster bool
+	// Accounts are the accounts, sorted; Shares their guaranteed fraction
+	// of the cluster (0 without a guarantee).
+	Accounts []string
+	Shares   []float64
+	// Samples is the time series, every SampleStep seconds.
+	Samples    []Sample
+	SampleStep int64
+	// Stats describe the replay.
+	Stats Stats
+	// Errors are plan entries the simulator refused (scheduler bugs).
+	Errors []string
+}
+
+// simJob is a job during the replay.
+type simJob struct {
+	tj        trace.Job
+	job       *api.Job
+	work      int64 // run time still to do
+	runEnd    int64 // virtual time the current run ends by itself
+	firstSt   int64
+	started   bool
+	backfill  bool
+	preempts  int
+	lost      int64
+	heldSecs  int64
+	res       Resources
+	acctIdx   int
+	dropped   bool
+	finished  bool
+	endState  api.JobState
+	endTime   int64
+	runSerial int // bumped at every start, to spot stale events
+}
+
+// evKind is a timed event's kind.
+type evKind uint8
+
+const (
+	evEnd  evKind = iota // a run ends by itself
+	evStop               // a preempted run's grace is over
+)
+
+type timedEvent struct {
+	at     int64
+	kind   evKind
+	j      *simJob
+	serial int
+	seq    int64
+}
+
+type eventHeap []timedEvent
+
+func (h eventHeap) Len() int { return len(h) }
+func (h eventHeap) Less(a, b int) bool {
+	return cmp.Or(cmp.Compare(h[a].at, h[b].at), cmp.Compare(h[a].kind, h[b].kind), cmp.Compare(h[a].seq, h[b].seq)) < 0
+}
+func (h eventHeap) Swap(a, b int) { h[a], h[b] = h[b], h[a] }
+func (h *eventHeap) Push(x any)   { *h = append(*h, x.(timedEvent)) }
+func (h *eventHeap) Pop() any {
+	old := *h
+	x := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return x
+}
+
+// Run replays the jobs and returns the result. It stops early, with an
+// error, when ctx is cancelled.
+func Run(ctx context.Context, opt Options) (*Result, error) {
+	wallStart := time.Now()
+	if len(opt.Jobs) == 0 {
+		return nil, fmt.Errorf("replay: no jobs")
+	}
+	cfg, err := PolicyConfig(opt.Policy, opt.Config)
+	if err != nil {
+		return nil, fmt.Errorf("replay: %w", err)
+	}
+	r := &runner{opt: opt, cfg: cfg, sched: opt.Scheduler, nodes: opt.Cluster.apiNodes(), usage: map[string]float64{}, rate: map[string]float64{}}
+	if r.sched == nil {
+		r.sched = sched.New()
+	}
+	r.res = &Result{Policy: opt.Policy, Dropped: trace.Counts{}, Stats: Stats{PreemptionsByReason: map[string]int{}}}
+	r.res.CPUs, r.res.GPUs = opt.Cluster.Capacity()
+	r.res.GPUCluster = r.res.GPUs > 0
+	r.jobPart = func(string) string { return PartitionName }
+	if opt.Policy == PolicyStatic {
+		if err := r.staticPartitions(); err != nil {
+			return nil, fmt.Errorf("replay: %w", err)
+		}
+	}
+	r.build()
+	if err := r.loop(ctx); err != nil {
+		return nil, err
+	}
+	r.finish()
+	r.res.Stats.Wall = time.Since(wallStart)
+	return r.res, nil
+}
+
+type runner struct {
+	opt     Options
+	cfg     api.ClusterConfig
+	sched   sched.Scheduler
+	nodes   []*api.Node
+	jobs    []*simJob // by arrival (ID - 1)
+	active  []*simJob // pending and running, by ID
+	pending int
+	now     int64 // virtual unix time
+	usageAt int64
+	usage   map[string]float64
+	rate    map[string]float64 // billing rate per association of the running jobs
+	events  eventHeap
+	seq     int64
+	next    int // next arrival index
+	done    int
+	res     *Result
+	jobPart func(account string) string
+	// time series
+	held       []int // per account, what its running jobs hold
+	want       []int // per account, what its pending jobs ask for
+	busyCPU    int
+	busyGPU    int
+	sampleNext int64
+	sampleStep int64
+}
+
+// build turns the trace jobs into api jobs (IDs in arrival order) and sets
+// up accounts and the sampling step.
+func (r *runner) build() {
+	r.jobs = make([]*simJob, len(r.opt.Jobs))
+	for i, tj := range r.opt.Jobs {
+		acct := DefaultAccount
+		if r.opt.Account != nil {
+			acct = cmp.Or(r.opt.Account(tj), DefaultAccount)
+		}
+		spec := r.opt.Cluster.Spec(tj, acct)
+		spec.Partitions = []string{r.jobPart(acct)}
+		if r.opt.Priority != nil {
+			spec.Priority = r.opt.Priority(tj)
+		}
+		j := &api.Job{ID: api.JobID(i + 1), Spec: spec, State: api.JobPending, Partition: spec.Partitions[0],
+			SubmitTime: Epoch + tj.Submit, Reason: api.ReasonNone}
+		r.jobs[i] = &simJob{tj: tj, job: j, work: tj.Run, firstSt: -1}
+	}
+	r.res.Accounts = accountsOf(r.jobs)
+	idx := map[string]int{}
+	for i, a := range r.res.Accounts {
+		idx[a] = i
+	}
+	for _, sj := range r.jobs {
+		sj.acctIdx = idx[sj.job.Spec.Account]
+	}
+	r.res.Shares = make([]float64, len(r.res.Accounts))
+	if r.res.GPUs > 0 {
+		for i, a := range r.res.Accounts {
+			for _, ac := range r.opt.Config.Accounts {
+				if ac.Name == a {
+					r.res.Shares[i] = float64(ac.Guarantees[PartitionName]) / float64(r.res.GPUs)
+				}
+			}
+		}
+	}
+	r.held = make([]int, len(r.res.Accounts))
+	r.want = make([]int, len(r.res.Accounts))
+	first, last := r.opt.Jobs[0].Submit, r.opt.Jobs[len(r.opt.Jobs)-1].Submit
+	r.sampleStep = r.opt.SampleSecs
+	if r.sampleStep <= 0 {
+		r.sampleStep = max((last-first)/1500, 1)
+	}
+	r.sampleNext = Epoch + first
+	r.res.SampleStep = r.sampleStep
+}
+
+// staticPartitions splits the nodes among the accounts with guarantees, in
+// proportion to their guarantees (largest remainder), one partition each;
+// jobs of an account run only in its partition.
+func (r *runner) staticPartitions() error {
+	var names []string
+	var weights []float64
+	for _, a := range r.opt.Config.Accounts {
+		if g := a.Guarantees[PartitionName]; g > 0 {
+			names = append(names, a.Name)
+			weights = append(weights, float64(g))
+		}
+	}
+	if len(names) == 0 {
+		return fmt.Errorf("policy static needs accounts with guarantees in partition %s", PartitionName)
+	}
+	counts := Apportion(len(r.nodes), weights)
+	parts := map[string]string{}
+	k := 0
+	for i, name := range names {
+		p := api.Partition{Name: "static-" + name, PreemptMode: api.PreemptOff}
+		for range counts[i] {
+			p.Nodes = append(p.Nodes, r.nodes[k].Name)
+			k++
+		}
+		r.cfg.Partitions = append(r.cfg.Partitions, p)
+		parts[name] = p.Name
+	}
+	r.jobPart = func(acct string) string { return cmp.Or(parts[acct], PartitionName) }
+	return nil
+}
+
+// Apportion splits total into parts proportional to weights by the largest
+// remainder method; the parts add up to total.
+func Apportion(total int, weights []float64) []int {
+	sum := 0.0
+	for _, w := range weights {
+		sum += w
+	}
+	out := make([]int, len(weights))
+	if sum <= 0 {
+		return out
+	}
+	type rem struct {
+		i int
+		r float64
+	}
+	var rems []rem
+	given := 0
+	for i, w := range weights {
+		q := float64(total) * w / sum
+		out[i] = int(math.Floor(q))
+		given += out[i]
+		rems = append(rems, rem{i, q - math.Floor(q)})
+	}
+	slices.SortStableFunc(rems, func(a, b rem) int { return cmp.Compare(b.r, a.r) })
+	for k := 0; given < total; k++ {
+		out[rems[k%len(rems)].i]++
+		given++
+	}
+	return out
+}
+
+func (r *runner) push(at int64, kind evKind, j *simJob) {
+	r.seq++
+	heap.Push(&r.events, timedEvent{at: at, kind: kind, j: j, serial: j.runSerial, seq: r.seq})
+}
+
+// loop is the discrete-event loop.
+func (r *runner) loop(ctx context.Context) error {
+	total := len(r.jobs)
+	r.now = r.jobs[0].job.SubmitTime
+	r.usageAt = r.now
+	lastReport := -1
+	for {
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("replay stopped at t=%d: %w", r.now-Epoch, err)
+		}
+		r.sample(false)
+		changed := r.settle()
+		if changed && r.pending > 0 {
+			r.pass()
+		}
+		r.sample(true)
+		if r.opt.Progress != nil && r.done/max(total/200, 1) != lastReport {
+			lastReport = r.done / max(total/200, 1)
+			r.opt.Progress(r.done, total)
+		}
+		next, ok := r.nextEvent()
+		if !ok {
+			break
+		}
+		r.advance(next)
+	}
+	if r.opt.Progress != nil {
+		r.opt.Progress(r.done, total)
+	}
+	// Jobs still pending with nothing left to happen can never start.
+	for _, sj := range r.active {
+		if sj.job.State == api.JobPending && !sj.dropped {
+			sj.dropped = true
+			r.res.Dropped.Add("never started: " + cmp.Or(sj.job.Reason, "no event left"))
+		}
+	}
+	return nil
+}
+
+// nextEvent is the time of the next arrival or timed event.
+func (r *runner) nextEvent() (int64, bool) {
+	next, ok := int64(math.MaxInt64), false
+	if r.next < len(r.jobs) {
+		next, ok = r.jobs[r.next].job.SubmitTime, true
+	}
+	if len(r.events) > 0 && r.events[0].at < next {
+		next, ok = r.events[0].at, true
+	}
+	return next, ok
+}
+
+// advance moves virtual time to t, accruing fair-share usage.
+func (r *runner) advance(t int64) {
+	if dt := t - r.usageAt; dt > 0 {
+		sc := r.cfg.Scheduling
+		half := sc.UsageHalfLifeSecs
+		if half == 0 {
+			half = 7 * 24 * 3600
+		}
+		if sc.UsageNoDecay {
+			half = 0
+		}
+		for k, u := range r.usage {
+			r.usage[k] = fairshare.Decay(u, dt, half)
+		}
+		for k, rt := range r.rate {
+			r.usage[k] += rt * float64(dt)
+		}
+		r.usageAt = t
+	}
+	r.now = t
+}
+
+// settle applies everything due at now: run ends, stops and arrivals. It
+// reports whether anything happened.
+func (r *runner) settle() bool {
+	changed := false
+	for len(r.events) > 0 && r.events[0].at <= r.now {
+		ev := heap.Pop(&r.events).(timedEvent)
+		sj := ev.j
+		if ev.serial != sj.runSerial || sj.job.State != api.JobRunning {
+			continue
+		}
+		r.res.Stats.Events++
+		changed = true
+		switch ev.kind {
+		case evEnd:
+			r.end(sj)
+		case evStop:
+			r.stop(sj)
+		}
+	}
+	for r.next < len(r.jobs) && r.jobs[r.next].job.SubmitTime <= r.now {
+		sj := r.jobs[r.next]
+		r.next++
+		r.active = append(r.active, sj)
+		r.addPending(sj, 1)
+		r.res.Stats.Events++
+		changed = true
+	}
+	return changed
+}
+
+// release takes a running job off its nodes.
+func (r *runner) release(sj *simJob) {
+	j := sj.job
+	r.heldSecs(sj)
+	r.busyCPU -= sj.res.CPUs
+	r.busyGPU -= sj.res.GPUs
+	r.held[sj.acctIdx] -= r.accountAmount(sj.res)
+	k := api.AssocKey(j.Spec.Account, j.Spec.User)
+	r.rate[k] -= fairshare.Billing(r.cfg.Scheduling.BillingWeights, j.Alloc, nil)
+	if r.rate[k] <= 1e-9 {
+		delete(r.rate, k)
+	}
+	j.Alloc, j.Kill = nil, nil
+}
+
+func (r *runner) heldSecs(sj *simJob) {
+	sj.heldSecs += r.now - sj.job.StartTime
+}
+
+// accountAmount is what counts for per-account usage: GPUs on a GPU
+// cluster, CPUs otherwise.
+func (r *runner) accountAmount(res Resources) int {
+	if r.res.GPUCluster {
+		return res.GPUs
+	}
+	return res.CPUs
+}
+
+// end finishes a run that ended by itself (completed, or reached its
+// limit).
+func (r *runner) end(sj *simJob) {
+	j := sj.job
+	ran := r.now - j.StartTime
+	r.release(sj)
+	sj.work -= ran
+	state := api.JobCompleted
+	if sj.work > 0 {
+		state = api.JobTimeout
+	}
+	j.State, j.EndTime = state, r.now
+	sj.finished, sj.endState, sj.endTime = true, state, r.now
+	r.done++
+}
+
+// stop ends a preempted run at the end of its grace time: the job is
+// requeued, keeping its submit time, with the work it saved.
+func (r *runner) stop(sj *simJob) {
+	j := sj.job
+	ran := r.now - j.StartTime
+	requeue := j.Kill.Requeue
+	r.release(sj)
+	saved := int64(0)
+	switch c := r.opt.CheckpointSecs; {
+	case c < 0:
+		saved = ran
+	case c > 0:
+		saved = ran / c * c
+	}
+	saved = min(saved, sj.work)
+	sj.lost += ran - saved
+	sj.work -= saved
+	if !requeue {
+		j.State, j.EndTime = api.JobPreempted, r.now
+		sj.finished, sj.endState, sj.endTime = true, api.JobPreempted, r.now
+		r.done++
+		return
+	}
+	j.State, j.Reason, j.RestartCount = api.JobPending, api.ReasonRequeued, j.RestartCount+1
+	j.StartTime, j.ExpectedStart = 0, 0
+	r.addPending(sj, 1)
+}
+
+// addPending counts a job into (d = 1) or out of (d = -1) the pending
+// jobs.
+func (r *runner) addPending(sj *simJob, d int) {
+	r.pending += d
+	s := &sj.job.Spec
+	nodes := max(s.Nodes, 1)
+	amt := nodes * s.GPUs
+	if !r.res.GPUCluster {
+		amt = nodes * s.TotalCPUsPerNode()
+	}
+	r.want[sj.acctIdx] += d * amt
+}
+
+// pass runs one scheduling pass and applies its plan.
+func (r *runner) pass() {
+	// Compact the active list (finished and dropped jobs leave it).
+	act := r.active[:0]
+	in := make([]*api.Job, 0, len(r.active))
+	for _, sj := range r.active {
+		if sj.finished || sj.dropped {
+			continue
+		}
+		act = append(act, sj)
+		in = append(in, sj.job)
+	}
+	clear(r.active[len(act):])
+	r.active = act
+	r.res.Stats.MaxPending = max(r.res.Stats.MaxPending, r.pending)
+	input := sched.Input{Now: r.now, Config: r.cfg, Nodes: r.nodes, Jobs: in, Usage: maps.Clone(r.usage)}
+	t0 := time.Now()
+	plan := r.sched.Schedule(input)
+	r.res.Stats.PassTime += time.Since(t0)
+	r.res.Stats.Passes++
+	r.apply(plan)
+}
+
+// byID finds an active job by ID (the active list is in ID order).
+func (r *runner) byID(id api.JobID) *simJob {
+	if id < 1 || int(id) > len(r.jobs) {
+		return nil
+	}
+	return r.jobs[id-1]
+}
+
+// neverReasons are pending reasons that mean a job can never start on
+// this cluster.
+var neverReasons = map[string]bool{
+	sched.ReasonBadConstraints: true, sched.ReasonPartitionNodeLimit: true, sched.ReasonPartitionConfig: true,
+	api.ReasonPartitionLimit: true,
+}
+
+// apply applies a plan as the controller's state machine does.
+func (r *runner) apply(p api.Plan) {
+	for _, pr := range p.Preemptions {
+		sj := r.byID(pr.JobID)
+		if sj == nil || sj.job.State != api.JobRunning || sj.job.Kill != nil {
+			r.res.Errors = append(r.res.Errors, fmt.Sprintf("t=%d preemption of job %d: not running or already stopping", r.now-Epoch, pr.JobID))
+			continue
+		}
+		part, _ := r.cfg.Partition(sj.job.Partition)
+		grace := part.GraceSecs
+		if grace <= 0 {
+			grace = sched.DefaultKillGraceSecs
+		}
+		sj.job.Kill = &api.KillRequest{State: api.JobPreempted, Requeue: part.PreemptMode != api.PreemptCancel,
+			Reason: "Preempted (" + pr.Reason + ")", GraceSecs: grace, RequestedAt: r.now, For: pr.For}
+		sj.preempts++
+		r.res.Stats.PreemptionsByReason[pr.Reason]++
+		if stopAt := r.now + int64(grace); stopAt < sj.runEnd {
+			r.push(stopAt, evStop, sj)
+		}
+	}
+	var started []*simJob
+	for _, s := range p.Starts {
+		sj := r.byID(s.JobID)
+		if sj == nil || sj.job.State != api.JobPending || s.ArrayTaskID != nil {
+			r.res.Errors = append(r.res.Errors, fmt.Sprintf("t=%d start of job %d: not pending", r.now-Epoch, s.JobID))
+			continue
+		}
+		r.start(sj, s)
+		started = append(started, sj)
+	}
+	// A job started while a job ahead of it in the queue's static order
+	// (arrival; for sjf, requested time then arrival) was left waiting
+	// for resources in the same partition was backfilled.
+	var blockers []*simJob
+	for _, pi := range p.Pending {
+		sj := r.byID(pi.JobID)
+		if sj == nil || sj.job.State != api.JobPending {
+			continue
+		}
+		j := sj.job
+		j.Priority, j.Reason, j.ExpectedStart = pi.Priority, pi.Reason, pi.ExpectedStart
+		if neverReasons[pi.Reason] {
+			sj.dropped = true
+			r.addPending(sj, -1)
+			r.res.Dropped.Add("cannot run on the cluster (" + pi.Reason + ")")
+			continue
+		}
+		if pi.Reason == api.ReasonResources || pi.Reason == api.ReasonPriority {
+			blockers = append(blockers, sj)
+		}
+	}
+	for _, sj := range started {
+		if sj.job.RestartCount > 0 {
+			continue
+		}
+		for _, b := range blockers {
+			if b.job.Partition == sj.job.Partition && r.ahead(b, sj) {
+				sj.backfill = true
+				break
+			}
+		}
+	}
+}
+
+// ahead reports whether a comes before b in the queue's static order:
+// arrival, or for sjf requested time then arrival.
+func (r *runner) ahead(a, b *simJob) bool {
+	if r.opt.Policy == PolicySJF {
+		if c := cmp.Compare(a.job.Spec.TimeLimitSecs, b.job.Spec.TimeLimitSecs); c != 0 {
+			return c < 0
+		}
+	}
+	return a.job.ID < b.job.ID
+}
+
+// start applies one start.
+func (r *runner) start(sj *simJob, s api.Start) {
+	j := sj.job
+	part, _ := r.cfg.Partition(s.Partition)
+	j.State, j.Reason, j.Partition, j.StartTime, j.ExpectedStart, j.Alloc = api.JobRunning, api.ReasonNone, s.Partition, r.now, 0, s.Alloc
+	sj.runSerial++
+	if !sj.started {
+		sj.started, sj.firstSt = true, r.now
+	}
+	sj.res = held(s.Alloc)
+	r.busyCPU += sj.res.CPUs
+	r.busyGPU += sj.res.GPUs
+	r.held[sj.acctIdx] += r.accountAmount(sj.res)
+	k := api.AssocKey(j.Spec.Account, j.Spec.User)
+	r.rate[k] += fairshare.Billing(r.cfg.Scheduling.BillingWeights, s.Alloc, nil)
+	limit := j.Spec.TimeLimitIn(part)
+	run := sj.work
+	if !api.Unlimited(limit) {
+		run = min(run, limit)
+	}
+	sj.runEnd = r.now + run
+	r.push(sj.runEnd, evEnd, sj)
+	r.addPending(sj, -1)
+}
+
+// sample records the time series: a sample every sampleStep seconds of
+// virtual time, each the state in force at its instant. Called before the
+// events at now are applied it records the instants before now (through is
+// false); called after, the instant now itself (through is true).
+func (r *runner) sample(through bool) {
+	for r.sampleNext < r.now || through && r.sampleNext == r.now {
+		r.res.Samples = append(r.res.Samples, Sample{Time: r.sampleNext - Epoch, CPUs: r.busyCPU, GPUs: r.busyGPU,
+			Pending: r.pending, ByAccount: slices.Clone(r.held), WantByAccount: slices.Clone(r.want)})
+		r.sampleNext += r.sampleStep
+	}
+}
+
+// finish collects the per-job results.
+func (r *runner) finish() {
+	for _, sj := range r.jobs {
+		if sj.dropped || !sj.finished {
+			if !sj.dropped && !sj.finished {
+				r.res.Dropped.Add("never started")
+			}
+			continue
+		}
+		j := sj.job
+		jr := JobResult{Trace: sj.tj, ID: j.ID, Account: j.Spec.Account, User: j.Spec.User,
+			Nodes: max(j.Spec.Nodes, 1), CPUs: sj.res.CPUs, GPUs: sj.res.GPUs, Limit: j.Spec.TimeLimitSecs,
+			Start: sj.firstSt - Epoch, End: sj.endTime - Epoch, State: sj.endState, Backfilled: sj.backfill,
+			Preemptions: sj.preempts, LostSecs: sj.lost, HeldSecs: sj.heldSecs}
+		r.res.Jobs = append(r.res.Jobs, jr)
+	}
+}
