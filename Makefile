@@ -55,3 +55,35 @@ bench:
 
 clean:
 	rm -rf $(BIN)
+
+# sim-tables: the simulator's results in the README ("Simulator results"):
+# the RLScheduler (SC'20) table on Lublin-1, full-trace replays of three SWF
+# logs with four policies, and the Philly-derived GPU study; run outputs go
+# to $(SIMOUT), charts to docs/sim/. TRACES is the shared trace folder.
+TRACES ?= ../shared/traces
+SIMOUT ?= $(BIN)/sim
+SWF_TRACES = KTH-SP2.predictsim-filtered SDSC-SP2-1998.first4961 HPC2N-2002.alea-subset
+PHILLY = --trace $(TRACES)/gpu/chronus-philly-derived-MIX1.csv --vc-nodes $(TRACES)/gpu/philly-vc-nodes.csv --load 0.85
+
+.PHONY: sim-tables
+sim-tables: build
+	$(BIN)/fairway sim rlscheduler sched/sim/testdata/lublin_256.swf
+	@for t in $(SWF_TRACES); do \
+		for p in fcfs easy conservative fairway; do \
+			$(BIN)/fairway sim --trace $(TRACES)/$$t.swf --policy $$p --no-charts --out $(SIMOUT)/$$t/$$p >/dev/null || exit 1; \
+		done; \
+		$(BIN)/fairway sim compare --markdown $(SIMOUT)/$$t/fcfs $(SIMOUT)/$$t/easy $(SIMOUT)/$$t/conservative $(SIMOUT)/$$t/fairway; \
+	done
+	$(BIN)/fairway sim compare --charts docs/sim/kth $(SIMOUT)/KTH-SP2.predictsim-filtered/fcfs $(SIMOUT)/KTH-SP2.predictsim-filtered/easy \
+		$(SIMOUT)/KTH-SP2.predictsim-filtered/conservative $(SIMOUT)/KTH-SP2.predictsim-filtered/fairway >/dev/null
+	$(BIN)/fairway sim $(PHILLY) --policy static --out $(SIMOUT)/philly/static >/dev/null
+	$(BIN)/fairway sim $(PHILLY) --policy fcfs --out $(SIMOUT)/philly/fifo >/dev/null
+	$(BIN)/fairway sim $(PHILLY) --policy easy --out $(SIMOUT)/philly/fifo-easy >/dev/null
+	$(BIN)/fairway sim $(PHILLY) --policy fairway --checkpoint-secs -1 --out $(SIMOUT)/philly/fairway >/dev/null
+	$(BIN)/fairway sim $(PHILLY) --policy fairway --checkpoint-secs 0 --out $(SIMOUT)/philly/fairway-no-checkpoint >/dev/null
+	$(BIN)/fairway sim compare --markdown $(SIMOUT)/philly/static $(SIMOUT)/philly/fifo $(SIMOUT)/philly/fifo-easy \
+		$(SIMOUT)/philly/fairway $(SIMOUT)/philly/fairway-no-checkpoint
+	$(BIN)/fairway sim compare --charts docs/sim/philly $(SIMOUT)/philly/static $(SIMOUT)/philly/fifo $(SIMOUT)/philly/fifo-easy \
+		$(SIMOUT)/philly/fairway >/dev/null
+	cp $(SIMOUT)/philly/fairway/accounts.png docs/sim/philly/fairway-accounts.png
+	cp $(SIMOUT)/philly/static/accounts.png docs/sim/philly/static-accounts.png

@@ -354,6 +354,9 @@ func TestValidateConfig(t *testing.T) {
 		{name: "unknown fair share algorithm", edit: func(c *ClusterConfig) { c.Scheduling.FairShare = "fifo" }, field: "scheduling.fair_share"},
 		{name: "negative weight", edit: func(c *ClusterConfig) { c.Scheduling.Weights.Age = -1 }, field: "scheduling.weights.age"},
 		{name: "unknown backfill mode", edit: func(c *ClusterConfig) { c.Scheduling.Backfill.Mode = "aggressive" }, field: "scheduling.backfill.mode"},
+		{name: "shared checkpoint base", edit: func(c *ClusterConfig) { c.Scheduling.CheckpointDirBase = "/shared/ckpt" }},
+		{name: "relative checkpoint base", edit: func(c *ClusterConfig) { c.Scheduling.CheckpointDirBase = "ckpt" }, field: "scheduling.checkpoint_dir_base"},
+		{name: "checkpoint base /", edit: func(c *ClusterConfig) { c.Scheduling.CheckpointDirBase = "/" }, field: "scheduling.checkpoint_dir_base"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

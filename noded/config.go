@@ -95,9 +95,14 @@ type Config struct {
 	// directories whose retention has passed; default 10m, or the
 	// retention when that is shorter.
 	CheckpointSweepInterval time.Duration
-	// ToolsBinary is bind-mounted into image-based containers as
-	// /usr/local/bin/fairway (and the Slurm command names); default the
-	// running executable; "-" mounts nothing.
+	// ToolsBinary is bind-mounted read-only into image-based containers
+	// as /usr/local/bin/fairway and under the Slurm command names, so that
+	// jobs can run scontrol requeue, fairway checkpoint done, srun and the
+	// rest; default the running executable; "-" mounts nothing. It must
+	// run inside the job's image: give a static build (CGO_ENABLED=0 go
+	// build ./cmd/fairway), since the daemon's own binary is linked against
+	// the host's C library (for NVML) and does not run in an image without
+	// a compatible one. The daemon warns at start when it is not static.
 	ToolsBinary string
 	// Logger receives the daemon's logs; default discards them.
 	Logger *slog.Logger

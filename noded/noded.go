@@ -35,6 +35,7 @@ package noded
 
 import (
 	"context"
+	"debug/elf"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -145,6 +146,16 @@ func Run(ctx context.Context, cfg Config) error {
 		}()
 	}
 
+	if cfg.ToolsBinary != "" {
+		if static, err := staticBinary(cfg.ToolsBinary); err != nil {
+			log.Warn("cannot inspect the tools binary mounted into container jobs", "binary", cfg.ToolsBinary, "err", err)
+		} else if !static {
+			log.Warn("the tools binary mounted into container jobs (scontrol, srun, fairway) is dynamically linked: "+
+				"it runs only in images with a compatible C library; give a static build (CGO_ENABLED=0) as the tools binary",
+				"binary", cfg.ToolsBinary)
+		}
+	}
+
 	if err := d.recover(); err != nil {
 		return fmt.Errorf("noded: %w", err)
 	}
@@ -167,6 +178,21 @@ func Run(ctx context.Context, cfg Config) error {
 	d.wg.Wait()
 	d.log.Info("node daemon stopped; jobs keep running")
 	return nil
+}
+
+// staticBinary reports whether an ELF executable needs no dynamic loader.
+func staticBinary(name string) (bool, error) {
+	f, err := elf.Open(name)
+	if err != nil {
+		return false, err
+	}
+	defer f.Close()
+	for _, p := range f.Progs {
+		if p.Type == elf.PT_INTERP {
+			return false, nil
+		}
+	}
+	return true, nil
 }
 
 // advertised turns a listener address into one the controller can use: an

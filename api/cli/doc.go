@@ -1,8 +1,10 @@
 // Package cli implements Fairway's command-line tools: the Slurm-compatible
 // commands (sbatch, squeue, scancel, sinfo, sacct, scontrol, srun, sprio,
 // sshare), their fairway aliases (fairway submit, queue, cancel, nodes, show,
-// history, hold, release, requeue, priority, shares) and install-shims, all
-// talking to the controller through api/client.
+// history, hold, release, requeue, priority, shares), fairway checkpoint done
+// (run inside a job being preempted: its checkpoint is saved, end the grace
+// time now) and install-shims, all talking to the controller through
+// api/client.
 //
 // Job arrays print as Slurm prints them: a running or finished task as
 // ARRAYID_TASK ("12_3"), the tasks that have not started as one line

@@ -27,6 +27,7 @@ import (
 // one private containerd.
 type e2eEnv struct {
 	binDir      string // fairway and the Slurm-named links
+	toolsBin    string // static fairway mounted into container jobs
 	containerd  string // socket path, "" when containerd is not available
 	imageOCI    string // oci-archive of the test image
 	imageDocker string // docker-archive of the test image
@@ -53,6 +54,16 @@ func runE2EMain(m *testing.M) int {
 	build.Stdout, build.Stderr = os.Stderr, os.Stderr
 	if err := build.Run(); err != nil {
 		fmt.Fprintln(os.Stderr, "e2e: build fairway:", err)
+		return 1
+	}
+	// The tools mounted into container jobs: a static build, which runs in
+	// the busybox test image (the daemon's own binary needs glibc).
+	e2e.toolsBin = filepath.Join(dir, "tools", "fairway")
+	build = exec.CommandContext(ctx, "go", "build", "-o", e2e.toolsBin, ".")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "e2e: build the static tools binary:", err)
 		return 1
 	}
 	if out, err := exec.CommandContext(ctx, filepath.Join(e2e.binDir, "fairway"), "install-shims", e2e.binDir).CombinedOutput(); err != nil {
@@ -82,15 +93,21 @@ func tail(s string, n int) string {
 	return s
 }
 
-// freeAddr returns a free 127.0.0.1 TCP address.
-func freeAddr(t *testing.T) string {
+// freeAddrs returns n distinct free 127.0.0.1 TCP addresses: the listeners
+// are held until all are chosen, so the kernel cannot hand out one port
+// twice.
+func freeAddrs(t *testing.T, n int) []string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	var addrs []string
+	for range n {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer l.Close()
+		addrs = append(addrs, l.Addr().String())
 	}
-	defer l.Close()
-	return l.Addr().String()
+	return addrs
 }
 
 // daemon is a fairway daemon process that a test can kill and restart.
@@ -145,7 +162,7 @@ func (d *daemon) stop() {
 
 func (d *daemon) logTail() string {
 	data, _ := os.ReadFile(d.log)
-	return tail(string(data), 300000)
+	return tail(string(data), 3000)
 }
 
 // cluster is one controller and one node daemon.
@@ -184,7 +201,8 @@ func newCluster(t *testing.T, opts clusterOpts) *cluster {
 	// Containers and cgroups are named per test, so a test never meets what
 	// an earlier one left behind.
 	ns := "fairway-e2e-" + strings.ToLower(strings.NewReplacer("/", "-", "_", "-").Replace(t.Name()))
-	httpAddr, raftAddr, nodeAddr := freeAddr(t), freeAddr(t), freeAddr(t)
+	addrs := freeAddrs(t, 3)
+	httpAddr, raftAddr, nodeAddr := addrs[0], addrs[1], addrs[2]
 	c := &cluster{t: t, dir: dir, ns: ns, ctldURL: "http://" + httpAddr, workDir: filepath.Join(dir, "work")}
 	if err := os.MkdirAll(c.workDir, 0o755); err != nil {
 		t.Fatal(err)
@@ -201,7 +219,7 @@ func newCluster(t *testing.T, opts clusterOpts) *cluster {
 		"noded", "--name", "node1", "--controller", c.ctldURL, "--listen", nodeAddr,
 		"--state-dir", filepath.Join(dir, "noded"), "--cpus", opts.nodeCPUs, "--memory", opts.nodeMemory,
 		"--containerd-socket", e2e.containerd, "--containerd-namespace", ns, "--cgroup-parent", ns,
-		"--heartbeat", "1s", "--checkpoint-dir-base", filepath.Join(dir, "checkpoints"),
+		"--heartbeat", "1s", "--checkpoint-dir-base", filepath.Join(dir, "checkpoints"), "--tools-binary", e2e.toolsBin,
 	}}
 	if opts.gpus != "" {
 		c.noded.args = append(c.noded.args, "--gpus", opts.gpus)

@@ -1,8 +1,8 @@
 // Command fairway is Fairway's single binary: the daemons (ctld, noded, dev),
 // the client commands (fairway submit, queue, cancel, nodes, show, history,
-// hold, release, requeue) and, when called by the name of a Slurm command
-// (sbatch, squeue, scancel, sinfo, sacct, scontrol, srun, sprio, sshare; see
-// "fairway install-shims DIR"), that command.
+// hold, release, requeue, checkpoint done) and, when called by the name of a
+// Slurm command (sbatch, squeue, scancel, sinfo, sacct, scontrol, srun, sprio,
+// sshare; see "fairway install-shims DIR"), that command.
 //
 // This package only wires things together; the commands live in api/cli and
 // the daemons in their own packages.
