@@ -40,13 +40,15 @@ func (ps *pass) run() api.Plan {
 }
 
 // sortQueue puts the pending entries in the order they are considered:
-// partition tier, priority, submit time, job ID (QueuePriority); submit time
+// partition tier, multifactor priority, then on equal values the job's own
+// --priority, submit time, job ID (QueuePriority); submit time
 // and ID (QueueFCFS); time limit, submit time and ID (QueueSJF).
 func (ps *pass) sortQueue() {
 	// Sorting compact keys by value is much faster than chasing pointers.
 	type key struct {
 		a   int64   // tier (priority order) or time limit (sjf), else 0
 		b   float64 // -priority (priority order)
+		sp  int     // -Spec.Priority (priority order): breaks ties inside an account
 		sub int64
 		id  api.JobID
 		e   *entry
@@ -62,12 +64,12 @@ func (ps *pass) sortQueue() {
 				k.a = e.job.Spec.TimeLimitIn(e.ref.cfg)
 			}
 		default:
-			k.a, k.b = -int64(e.tier), -e.prio
+			k.a, k.b, k.sp = -int64(e.tier), -e.prio, -e.job.Spec.Priority
 		}
 		keys[i] = k
 	}
 	slices.SortFunc(keys, func(x, y key) int {
-		return cmp.Or(cmp.Compare(x.a, y.a), cmp.Compare(x.b, y.b), cmp.Compare(x.sub, y.sub), cmp.Compare(x.id, y.id))
+		return cmp.Or(cmp.Compare(x.a, y.a), cmp.Compare(x.b, y.b), cmp.Compare(x.sp, y.sp), cmp.Compare(x.sub, y.sub), cmp.Compare(x.id, y.id))
 	})
 	for i, k := range keys {
 		ps.entries[i] = k.e

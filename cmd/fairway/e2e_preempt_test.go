@@ -187,11 +187,9 @@ func TestE2EPriorityPreemptionInsideAccount(t *testing.T) {
 		c.waitState(id, "RUNNING", 60*time.Second)
 	}
 
-	// Submitted in a later second than low: jobs of one account with equal
-	// multifactor priority (same submit second) are queued by ID, not by
-	// --priority, and then low, requeued, would take back the GPU freed for
-	// high (a scheduler issue reported separately).
-	time.Sleep(1100 * time.Millisecond)
+	// Submitted in the same second as low: on equal multifactor values the
+	// account's own --priority must decide, or low, requeued, would take
+	// back the GPU freed for high and be preempted again, forever.
 	high := job("vision", "high", "90")
 	c.waitState(high, "RUNNING", 90*time.Second)
 	c.waitState(low, "PENDING", 30*time.Second)
