@@ -20,6 +20,8 @@ all: build
 
 build:
 	$(GO) build $(GOFLAGS) -o $(BIN)/fairway ./cmd/fairway
+	# a static build, mounted into container jobs (scontrol, srun, fairway checkpoint done)
+	CGO_ENABLED=0 $(GO) build $(GOFLAGS) -o $(BIN)/fairway-tools ./cmd/fairway
 	@$(BIN)/fairway install-shims $(BIN) >/dev/null
 
 # deps installs the system packages the daemons and tests need, when missing.

@@ -98,7 +98,8 @@ type Config struct {
 	// ToolsBinary is bind-mounted read-only into image-based containers
 	// as /usr/local/bin/fairway and under the Slurm command names, so that
 	// jobs can run scontrol requeue, fairway checkpoint done, srun and the
-	// rest; default the running executable; "-" mounts nothing. It must
+	// rest; default StaticToolsName beside the running executable when it
+	// exists, else the running executable; "-" mounts nothing. It must
 	// run inside the job's image: give a static build (CGO_ENABLED=0 go
 	// build ./cmd/fairway), since the daemon's own binary is linked against
 	// the host's C library (for NVML) and does not run in an image without
@@ -162,6 +163,10 @@ func (cfg Config) withDefaults() (Config, error) {
 	if cfg.ToolsBinary == "" {
 		if exe, err := os.Executable(); err == nil {
 			cfg.ToolsBinary = exe
+			// `make build` puts a static build beside the daemon: prefer it.
+			if static := filepath.Join(filepath.Dir(exe), StaticToolsName); fileExists(static) {
+				cfg.ToolsBinary = static
+			}
 		}
 	}
 	if cfg.ToolsBinary == "-" {
@@ -268,3 +273,13 @@ type realClock struct{}
 
 func (realClock) Now() time.Time                         { return time.Now() }
 func (realClock) After(d time.Duration) <-chan time.Time { return time.After(d) }
+
+// StaticToolsName is the file name of the static (CGO_ENABLED=0) fairway
+// build that `make build` writes beside the daemon's binary, for jobs'
+// containers.
+const StaticToolsName = "fairway-tools"
+
+func fileExists(path string) bool {
+	st, err := os.Stat(path)
+	return err == nil && st.Mode().IsRegular()
+}

@@ -3,6 +3,7 @@ package raftstore
 import (
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/fairway-hpc/fairway/api"
 )
@@ -24,6 +25,9 @@ func (w *writer) registerNode(c *RegisterNode) error {
 	}
 	if old := getNode(w.txn, req.Name); old != nil && old.State == api.NodeDrain {
 		n.State, n.Reason = old.State, old.Reason
+	}
+	if n.Reason == "" {
+		n.Reason = unhealthyGPUReason(n.Resources.GPUs)
 	}
 	if err := w.put(tableNodes, n); err != nil {
 		return fmt.Errorf("register node %s: %w", req.Name, err)
@@ -92,4 +96,22 @@ func (w *writer) setControllerAddr(c *SetControllerAddr) error {
 		return fmt.Errorf("set controller %s address: %w", c.ID, err)
 	}
 	return nil
+}
+
+// unhealthyGPUReason is the node reason naming its withdrawn GPUs, as sinfo
+// -R and scontrol show node print it: "gpu 2 unhealthy: XID 79 critical
+// error; gpu 3 unhealthy: ...". Empty when every GPU is healthy.
+func unhealthyGPUReason(gpus []api.GPU) string {
+	var parts []string
+	for _, g := range gpus {
+		if g.Healthy {
+			continue
+		}
+		p := fmt.Sprintf("gpu %d unhealthy", g.Index)
+		if g.HealthReason != "" {
+			p += ": " + g.HealthReason
+		}
+		parts = append(parts, p)
+	}
+	return strings.Join(parts, "; ")
 }

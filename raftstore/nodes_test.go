@@ -12,6 +12,9 @@ func TestApplyNodeCommands(t *testing.T) {
 		Name: "n4", Addr: "10.0.0.4:6820", Partitions: []string{"gpu", "cpu"}, BootTime: 900,
 		Resources: api.NodeResources{CPUs: 16, MemoryMB: 64000, GPUs: gpus("GPU-40")},
 	}
+	n4Sick := n4
+	n4Sick.Resources.GPUs = gpus("GPU-40")
+	n4Sick.Resources.GPUs[0].Healthy, n4Sick.Resources.GPUs[0].HealthReason = false, "XID 79 critical error"
 	n1Again := api.RegisterNodeRequest{
 		Name: "n1", Addr: "10.0.0.1:6821", Partitions: []string{"gpu"}, BootTime: 1900,
 		Resources: api.NodeResources{CPUs: 8, MemoryMB: 32000, GPUs: gpus("GPU-0", "GPU-1")},
@@ -32,6 +35,15 @@ func TestApplyNodeCommands(t *testing.T) {
 			added: []*api.Node{{
 				Name: "n4", Addr: "10.0.0.4:6820", Partitions: []string{"gpu", "cpu"}, BootTime: 900,
 				Resources: n4.Resources, State: api.NodeIdle, LastHeartbeat: cmdNow,
+			}},
+		},
+		{
+			name: "a node registering an unhealthy GPU gets a reason naming it",
+			cmds: []Command{RegisterNode{Now: cmdNow, Req: n4Sick}},
+			added: []*api.Node{{
+				Name: "n4", Addr: "10.0.0.4:6820", Partitions: []string{"gpu", "cpu"}, BootTime: 900,
+				Resources: n4Sick.Resources, State: api.NodeIdle, LastHeartbeat: cmdNow,
+				Reason: "gpu 0 unhealthy: XID 79 critical error",
 			}},
 		},
 		{

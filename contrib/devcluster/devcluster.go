@@ -77,6 +77,7 @@ func Run(ctx context.Context, opts Options) error {
 			Name: opts.NodeName, ControllerAddrs: addr, ListenAddr: opts.NodeAddr,
 			StateDir: filepath.Join(opts.Dir, "noded"), ContainerdSocket: socket,
 			ContainerdNamespace: "fairway", Logger: logger.With("daemon", "noded"),
+			CheckpointDirBase: filepath.Join(opts.Dir, "checkpoints"),
 		})
 	}()
 
