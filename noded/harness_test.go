@@ -5,17 +5,13 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
-	"github.com/containerd/containerd/v2/client"
-
 	"github.com/fairway-hpc/fairway/api"
+	"github.com/fairway-hpc/fairway/noded/containerdproc"
 	"github.com/fairway-hpc/fairway/noded/testimage"
 )
 
@@ -86,90 +82,22 @@ func runTests(m *testing.M) int {
 
 // startContainerd starts a containerd of the tests' own (own root, state and
 // socket, so a running one is not disturbed) when we are root and it is
-// installed; it returns the function that stops it.
+// installed; it returns the function that stops it. Without them, env says why
+// and the tests that need it skip.
 func startContainerd(dir string) func() {
 	if os.Geteuid() != 0 {
 		env.noContainerd = "containerd tests need root"
 		return func() {}
 	}
-	bin, err := exec.LookPath("containerd")
-	if err != nil {
-		env.noContainerd = "containerd is not installed (apt-get install containerd runc)"
-		return func() {}
-	}
-	if _, err := exec.LookPath("runc"); err != nil {
-		env.noContainerd = "runc is not installed (apt-get install runc)"
-		return func() {}
-	}
-	if err := os.MkdirAll(dir, 0o711); err != nil {
-		env.noContainerd = err.Error()
-		return func() {}
-	}
-	socket := filepath.Join(dir, "containerd.sock")
-	config := fmt.Sprintf(`version = 2
-root = %q
-state = %q
-disabled_plugins = ["io.containerd.grpc.v1.cri"]
-[grpc]
-  address = %q
-[ttrpc]
-  address = %q
-`, filepath.Join(dir, "root"), filepath.Join(dir, "state"), socket, socket+".ttrpc")
-	cfgFile := filepath.Join(dir, "config.toml")
-	if err := os.WriteFile(cfgFile, []byte(config), 0o644); err != nil {
-		env.noContainerd = err.Error()
-		return func() {}
-	}
-	logFile, err := os.Create(filepath.Join(dir, "containerd.log"))
-	if err != nil {
-		env.noContainerd = err.Error()
-		return func() {}
-	}
-	cmd := exec.Command(bin, "--config", cfgFile)
-	cmd.Stdout, cmd.Stderr = logFile, logFile
-	// Should the test binary die without stopping it (a panic), containerd
-	// goes too. Pdeathsig follows the starting thread: keep it alive.
-	runtime.LockOSThread()
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
-	if err := cmd.Start(); err != nil {
-		env.noContainerd = fmt.Sprintf("start containerd: %v", err)
-		return func() {}
-	}
-	stop := func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		done := make(chan struct{})
-		go func() { _ = cmd.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
-			_ = cmd.Process.Kill()
-			<-done
-		}
-		logFile.Close()
-		// Snapshots of containers removed by the tests are gone; unmount
-		// whatever a failed test left so the directory can be removed.
-		_ = exec.Command("sh", "-c", "grep -o ' "+dir+"[^ ]*' /proc/mounts | sort -r | xargs -r -n1 umount -l").Run()
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	c, err := client.New(socket)
-	if err == nil {
-		defer c.Close()
-		for {
-			if ok, _ := c.IsServing(ctx); ok {
-				env.socket = socket
-				return stop
-			}
-			if ctx.Err() != nil {
-				break
-			}
-			time.Sleep(50 * time.Millisecond)
-		}
+	d, err := containerdproc.Start(ctx, dir)
+	if err != nil {
+		env.noContainerd = err.Error()
+		return func() {}
 	}
-	log, _ := os.ReadFile(filepath.Join(dir, "containerd.log"))
-	env.noContainerd = fmt.Sprintf("containerd did not start: %v\n%s", err, log)
-	stop()
-	return func() {}
+	env.socket = d.Socket
+	return d.Stop
 }
 
 func requireRoot(t *testing.T) {

@@ -19,7 +19,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/fairway-hpc/fairway/contrib/devcluster"
+	"github.com/fairway-hpc/fairway/noded/containerdproc"
 	"github.com/fairway-hpc/fairway/noded/testimage"
 )
 
@@ -71,7 +71,7 @@ func runE2EMain(m *testing.M) int {
 		return 1
 	}
 
-	ctrd, err := devcluster.StartContainerd(ctx, filepath.Join(dir, "containerd"))
+	ctrd, err := containerdproc.Start(ctx, filepath.Join(dir, "containerd"))
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "e2e: containerd:", err)
 		return 1

@@ -1,3 +1,6 @@
+// Package devcluster runs a whole Fairway cluster on one machine for
+// development and demos (`fairway dev`, `make dev`): a private containerd when
+// none is running, one controller, one node daemon, and a demo job.
 package devcluster
 
 import (
@@ -15,8 +18,12 @@ import (
 	"github.com/fairway-hpc/fairway/api/client"
 	"github.com/fairway-hpc/fairway/ctld"
 	"github.com/fairway-hpc/fairway/noded"
+	"github.com/fairway-hpc/fairway/noded/containerdproc"
 	"github.com/fairway-hpc/fairway/noded/testimage"
 )
+
+// SystemContainerdSocket is where Debian's containerd listens.
+const SystemContainerdSocket = "/run/containerd/containerd.sock"
 
 // Options configure a development cluster.
 type Options struct {
@@ -42,10 +49,10 @@ func Run(ctx context.Context, opts Options) error {
 	logger := opts.Logger
 	socket := opts.ContainerdSocket
 	if socket == "" {
-		if WaitSocket(ctx, SystemContainerdSocket, time.Second) == nil {
+		if containerdproc.WaitSocket(ctx, SystemContainerdSocket, time.Second) == nil {
 			socket = SystemContainerdSocket
 		} else {
-			ctrd, err := StartContainerd(ctx, filepath.Join(opts.Dir, "containerd"))
+			ctrd, err := containerdproc.Start(ctx, filepath.Join(opts.Dir, "containerd"))
 			if err != nil {
 				return err
 			}

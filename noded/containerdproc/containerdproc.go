@@ -1,7 +1,7 @@
-// Package devcluster runs a whole Fairway cluster on one machine for
-// development and demos (`fairway dev`, `make dev`): a private containerd when
-// none is running, one controller, one node daemon, and a demo job.
-package devcluster
+// Package containerdproc runs a private containerd daemon (own root, state,
+// socket and log under one directory), so that the development cluster and
+// the tests neither need nor disturb a system one.
+package containerdproc
 
 import (
 	"context"
@@ -18,37 +18,50 @@ import (
 // SystemContainerdSocket is where Debian's containerd listens.
 const SystemContainerdSocket = "/run/containerd/containerd.sock"
 
-// Containerd is a containerd daemon started by StartContainerd.
-type Containerd struct {
+// Daemon is a containerd daemon started by Start.
+type Daemon struct {
 	// Socket is the daemon's gRPC socket.
 	Socket string
+	dir    string
 	cmd    *exec.Cmd
 	logf   *os.File
 }
 
-// Stop terminates the daemon and waits for it. Containers it ran keep running
-// under their shims.
-func (c *Containerd) Stop() {
-	if c.cmd == nil {
+// Stop terminates the daemon and waits for it (SIGKILL after 10 s). Running
+// containers keep running under their shims; mounts that stopped containers
+// left under the daemon's directory are unmounted.
+func (d *Daemon) Stop() {
+	if d.cmd == nil {
 		return
 	}
-	_ = c.cmd.Process.Signal(syscall.SIGTERM)
-	_ = c.cmd.Wait()
-	c.logf.Close()
+	_ = d.cmd.Process.Signal(syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() { _ = d.cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		_ = d.cmd.Process.Kill()
+		<-done
+	}
+	d.logf.Close()
+	_ = exec.Command("sh", "-c", "grep -o ' "+d.dir+"[^ ]*' /proc/mounts | sort -r | xargs -r -n1 umount -l").Run()
 }
 
-// StartContainerd runs a private containerd with its root, state, socket,
-// config and log under dir, so that it neither needs nor disturbs a system one.
-// It returns once the socket accepts connections.
-func StartContainerd(ctx context.Context, dir string) (*Containerd, error) {
+// Start runs a private containerd with its root, state, socket, config and
+// log under dir. It returns once the socket accepts connections. It fails,
+// saying what is missing, without root or without containerd and runc.
+func Start(ctx context.Context, dir string) (*Daemon, error) {
 	bin, err := exec.LookPath("containerd")
 	if err != nil {
 		return nil, fmt.Errorf("containerd is not installed (apt-get install containerd runc): %w", err)
 	}
+	if _, err := exec.LookPath("runc"); err != nil {
+		return nil, fmt.Errorf("runc is not installed (apt-get install runc): %w", err)
+	}
 	if os.Geteuid() != 0 {
 		return nil, errors.New("containerd needs root")
 	}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
+	if err := os.MkdirAll(dir, 0o711); err != nil {
 		return nil, fmt.Errorf("containerd dir: %w", err)
 	}
 	socket := filepath.Join(dir, "containerd.sock")
@@ -79,7 +92,7 @@ disabled_plugins = ["io.containerd.grpc.v1.cri"]
 		logf.Close()
 		return nil, fmt.Errorf("start containerd: %w", err)
 	}
-	c := &Containerd{Socket: socket, cmd: cmd, logf: logf}
+	c := &Daemon{Socket: socket, dir: dir, cmd: cmd, logf: logf}
 	if err := WaitSocket(ctx, socket, 30*time.Second); err != nil {
 		c.Stop()
 		data, _ := os.ReadFile(logPath)
