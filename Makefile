@@ -18,9 +18,10 @@ PKGS      ?= ./...
 
 all: build
 
+# build: the fairway binary, and a static build of it (fairway-tools) that the node
+# daemon mounts into container jobs (scontrol, srun, fairway checkpoint done).
 build:
 	$(GO) build $(GOFLAGS) -o $(BIN)/fairway ./cmd/fairway
-	# a static build, mounted into container jobs (scontrol, srun, fairway checkpoint done)
 	CGO_ENABLED=0 $(GO) build $(GOFLAGS) -o $(BIN)/fairway-tools ./cmd/fairway
 	@$(BIN)/fairway install-shims $(BIN) >/dev/null
 

@@ -24,8 +24,13 @@ func daemonCommands() []*cli.Command {
 	return []*cli.Command{ctldCommand(), nodedCommand(), devCommand(), simCommand()}
 }
 
+// logger logs at info level (--debug: debug); `fairway dev` logs warnings
+// only unless --debug, so that its tour stays readable.
 func logger(c *cli.Context) *slog.Logger {
 	level := slog.LevelInfo
+	if c.Command.Name == "dev" {
+		level = slog.LevelWarn
+	}
 	if c.Bool("debug") {
 		level = slog.LevelDebug
 	}
