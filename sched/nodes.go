@@ -291,32 +291,23 @@ type nodeAlloc struct {
 	types map[string][]string
 }
 
-func (na *nodeAlloc) boolsN(n int) []bool {
-	if len(na.bools) < n {
-		na.bools = make([]bool, max(n, 4096))
+// carve returns n elements cut from *slab, refilling the slab in chunks of
+// at least 4096 so that a pass's many small per-node slices share a few
+// allocations.
+func carve[T any](slab *[]T, n int) []T {
+	if len(*slab) < n {
+		*slab = make([]T, max(n, 4096))
 	}
-	out := na.bools[:n:n]
-	na.bools = na.bools[n:]
+	out := (*slab)[:n:n]
+	*slab = (*slab)[n:]
 	return out
 }
 
-func (na *nodeAlloc) int8sN(n int) []int8 {
-	if len(na.int8s) < n {
-		na.int8s = make([]int8, max(n, 4096))
-	}
-	out := na.int8s[:n:n]
-	na.int8s = na.int8s[n:]
-	return out
-}
+func (na *nodeAlloc) boolsN(n int) []bool { return carve(&na.bools, n) }
 
-func (na *nodeAlloc) intsN(n int) []int {
-	if len(na.ints) < n {
-		na.ints = make([]int, max(n, 4096))
-	}
-	out := na.ints[:n:n]
-	na.ints = na.ints[n:]
-	return out
-}
+func (na *nodeAlloc) int8sN(n int) []int8 { return carve(&na.int8s, n) }
+
+func (na *nodeAlloc) intsN(n int) []int { return carve(&na.ints, n) }
 
 // newNodeState builds a node's state from its registration (nothing used).
 func (na *nodeAlloc) newNodeState(n *api.Node) *nodeState {
