@@ -205,6 +205,14 @@ type KillRequest struct {
 	EndGraceAt int64 `json:"end_grace_at,omitempty"`
 }
 
+// SignalRequest asks the node to send a signal to every process of a running
+// job without stopping it (scancel --signal).
+type SignalRequest struct {
+	Seq    int    `json:"seq"`    // raised by each request; the node delivers each once
+	Signal string `json:"signal"` // e.g. "USR1"
+	At     int64  `json:"at"`
+}
+
 // Job is a submitted job and everything the controller knows about it.
 type Job struct {
 	ID        JobID    `json:"id"`
@@ -223,6 +231,9 @@ type Job struct {
 	RestartCount int          `json:"restart_count"`
 	Runs         []JobRun     `json:"runs,omitempty"`
 	Kill         *KillRequest `json:"kill,omitempty"` // set while a running job is being stopped
+	// SignalReq is the latest scancel --signal for the running job; the node
+	// daemon delivers each Seq once.
+	SignalReq *SignalRequest `json:"signal_request,omitempty"`
 
 	ExitCode int `json:"exit_code"`
 	Signal   int `json:"signal,omitempty"`

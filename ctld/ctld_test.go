@@ -124,8 +124,8 @@ func TestCancelPendingJob(t *testing.T) {
 		t.Errorf("cancelling a cancelled job: %v, want 409", err)
 	}
 	err = cl.Cancel(c, ids[1], "USR1")
-	if !errors.As(err, &apiErr) || apiErr.Status != http.StatusNotImplemented {
-		t.Errorf("scancel --signal: %v, want 501", err)
+	if !errors.As(err, &apiErr) || apiErr.Status != http.StatusConflict {
+		t.Errorf("scancel --signal of a pending job: %v, want 409 (running jobs only)", err)
 	}
 	if j, _ := cl.Job(c, ids[1]); j.State != api.JobPending {
 		t.Errorf("after a refused signal the job is %s, want PENDING", j.State)

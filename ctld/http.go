@@ -406,8 +406,8 @@ func (c *Controller) handleJob(w http.ResponseWriter, r *http.Request) {
 }
 
 // handleCancel cancels a job: an array job ID cancels the whole array,
-// ARRAYID_TASK one task. Signalling without cancelling (scancel --signal) is
-// not supported yet: it is answered 501 and changes nothing.
+// ARRAYID_TASK one task. With a signal (scancel --signal) the job is not
+// cancelled: the signal is committed for its node daemon to deliver.
 func (c *Controller) handleCancel(w http.ResponseWriter, r *http.Request) {
 	ref, ok := jobRef(w, r)
 	if !ok {
@@ -419,19 +419,17 @@ func (c *Controller) handleCancel(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if req.Signal != "" {
-		st := c.store.State()
-		found := false
+		// scancel --signal: the job keeps running; its node delivers the signal.
+		id := ref.ID
 		if ref.Task != nil {
-			_, found = st.ArrayTask(ref.ID, *ref.Task)
-		} else {
-			_, found = st.Job(ref.ID)
+			task, found := c.store.State().ArrayTask(ref.ID, *ref.Task)
+			if !found {
+				writeError(w, http.StatusNotFound, msgInvalidJobID, "")
+				return
+			}
+			id = task.ID
 		}
-		if !found {
-			writeError(w, http.StatusNotFound, msgInvalidJobID, "")
-			return
-		}
-		writeError(w, http.StatusNotImplemented,
-			"signalling a job without cancelling it (scancel --signal) is not supported yet; scancel without --signal stops the job", "signal")
+		c.commitAction(w, r, raftstore.SignalJob{Now: c.now().Unix(), ID: id, Signal: req.Signal})
 		return
 	}
 	c.commitAction(w, r, raftstore.CancelJob{Now: c.now().Unix(), ID: ref.ID, Task: ref.Task, JobOnly: req.JobOnly, Reason: "cancelled by user"})

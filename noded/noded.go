@@ -590,6 +590,9 @@ func (d *daemon) reconcile(resp *api.JobsResponse) {
 			d.planWarning(r, job, resp.Now)
 			d.scheduleWarning(r)
 		}
+		if sr := job.SignalReq; sr != nil && sr.Seq > r.rec.SignalSeq && r.rec.End == nil && r.proc != nil {
+			d.deliverSignal(r, sr)
+		}
 		if job.Kill != nil && r.kill == nil && r.rec.End == nil {
 			r.kill, r.killNow = job.Kill, resp.Now
 			d.runLog(r).Info("stopping run", "reason", job.Kill.Reason, "signal", job.Kill.Signal, "grace_secs", job.Kill.GraceSecs)
@@ -631,6 +634,9 @@ func (d *daemon) start(job *api.Job, resp *api.JobsResponse) {
 		kind = kindContainer
 	}
 	rec := &record{JobID: job.ID, Run: job.RestartCount, Executor: kind, GPUs: job.Alloc[0].GPUs}
+	if job.SignalReq != nil {
+		rec.SignalSeq = job.SignalReq.Seq // requests made before this run are not for it
+	}
 	r := d.newRun(rec)
 	r.seenIndex = resp.Index
 	if job.Kill != nil {
@@ -1044,6 +1050,29 @@ func (d *daemon) warn(r *run, w api.Signal, at time.Time) {
 	if err != nil {
 		d.runLog(r).Warn("cannot send the --signal warning", "signal", unix.SignalName(sig), "err", err)
 	}
+}
+
+// deliverSignal sends a scancel --signal request to every process of the
+// run, once: the request's Seq is recorded first. The caller holds d.mu.
+func (d *daemon) deliverSignal(r *run, sr *api.SignalRequest) {
+	r.rec.SignalSeq = sr.Seq
+	sig, err := parseSignal(sr.Signal)
+	if err != nil {
+		d.save(r)
+		d.runLog(r).Warn("cannot deliver scancel --signal", "signal", sr.Signal, "err", err)
+		return
+	}
+	if !slices.Contains(r.rec.SignalsSent, int(sig)) {
+		r.rec.SignalsSent = append(r.rec.SignalsSent, int(sig))
+	}
+	d.save(r)
+	proc := r.proc
+	d.runLog(r).Info("delivering scancel --signal", "signal", unix.SignalName(sig), "seq", sr.Seq)
+	go func() {
+		if err := proc.Signal(d.ctx, sig); err != nil {
+			d.runLog(r).Warn("cannot deliver scancel --signal", "signal", unix.SignalName(sig), "err", err)
+		}
+	}()
 }
 
 // parseSignal accepts "USR1", "SIGUSR1" or a number.

@@ -37,6 +37,9 @@ type record struct {
 	// signal of a preemption) was sent; a restarted daemon does not send it
 	// again, it only waits what is left of the grace time.
 	StopSignalled bool `json:"stop_signalled,omitempty"`
+	// SignalSeq is the last scancel --signal request (Job.SignalReq.Seq)
+	// delivered to the run, or current when the run started.
+	SignalSeq int `json:"signal_seq,omitempty"`
 	// WarningSent: the --signal warning before the time limit was sent.
 	WarningSent bool `json:"warning_sent,omitempty"`
 	// End is the final event (exited, launch_failed or lost) once known.

@@ -345,6 +345,27 @@ func (w *writer) endGrace(c *EndGrace) error {
 	return w.put(tableJobs, nj)
 }
 
+// signalJob applies SignalJob.
+func (w *writer) signalJob(c *SignalJob) error {
+	if !api.ValidSignalName(c.Signal) {
+		return &api.FieldError{Field: "--signal", Value: c.Signal, Msg: "must be a signal name such as USR1 or a number"}
+	}
+	j, err := w.job(c.ID)
+	if err != nil {
+		return err
+	}
+	if j.State != api.JobRunning {
+		return conflictf("job %d is %s: scancel --signal reaches running jobs only", c.ID, j.State)
+	}
+	nj := copyJob(j)
+	seq := 1
+	if j.SignalReq != nil {
+		seq = j.SignalReq.Seq + 1
+	}
+	nj.SignalReq = &api.SignalRequest{Seq: seq, Signal: c.Signal, At: c.Now}
+	return w.put(tableJobs, nj)
+}
+
 // killJob applies KillJob.
 func (w *writer) killJob(c *KillJob) error {
 	k := c.Kill

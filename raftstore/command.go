@@ -36,6 +36,7 @@ const (
 	cmdExpireJobs        commandType = 13
 	cmdAccrueUsage       commandType = 14
 	cmdEndGrace          commandType = 15
+	cmdSignalJob         commandType = 16
 )
 
 // SubmitJobs adds jobs, atomically: all are accepted or none. Its result is
@@ -104,6 +105,15 @@ type RequeueJob struct {
 type EndGrace struct {
 	Now int64     `json:"now"`
 	ID  api.JobID `json:"id"`
+}
+
+// SignalJob asks the node daemon to send Signal to every process of a running
+// job without stopping it (scancel --signal): it raises Job.SignalReq.Seq.
+// Not found is an ErrNotFound; a job that is not RUNNING an ErrConflict.
+type SignalJob struct {
+	Now    int64     `json:"now"`
+	ID     api.JobID `json:"id"`
+	Signal string    `json:"signal"`
 }
 
 // KillJob asks a running job to stop for the reason in Kill (time limit,
@@ -206,6 +216,7 @@ func (SetControllerAddr) commandType() commandType { return cmdSetControllerAddr
 func (ExpireJobs) commandType() commandType        { return cmdExpireJobs }
 func (AccrueUsage) commandType() commandType       { return cmdAccrueUsage }
 func (EndGrace) commandType() commandType          { return cmdEndGrace }
+func (SignalJob) commandType() commandType         { return cmdSignalJob }
 
 // encodeCommand writes a command as its type byte followed by its JSON.
 func encodeCommand(cmd Command) ([]byte, error) {
@@ -254,6 +265,8 @@ func newCommand(t commandType) Command {
 		return &AccrueUsage{}
 	case cmdEndGrace:
 		return &EndGrace{}
+	case cmdSignalJob:
+		return &SignalJob{}
 	}
 	return nil
 }

@@ -147,6 +147,8 @@ func (f *fsm) applyCommand(txn *memdb.Txn, cmd Command) (any, error) {
 		return nil, w.accrueUsage(c)
 	case *EndGrace:
 		return nil, w.endGrace(c)
+	case *SignalJob:
+		return nil, w.signalJob(c)
 	}
 	return nil, fmt.Errorf("apply: unhandled command %T", cmd)
 }

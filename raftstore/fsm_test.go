@@ -305,6 +305,19 @@ func TestApplyJobCommands(t *testing.T) {
 				Reason: "Preempted; not requeued: the job was submitted with --no-requeue", Signal: "USR1", GraceSecs: 30, RequestedAt: cmdNow})},
 		},
 		{
+			name: "scancel --signal records a numbered request for the node, without stopping the job",
+			cmds: []Command{SignalJob{Now: cmdNow, ID: 2, Signal: "USR1"}, SignalJob{Now: cmdNow + 1, ID: 2, Signal: "USR2"}},
+			changes: map[api.JobID]jobChange{2: func(j *api.Job) {
+				j.SignalReq = &api.SignalRequest{Seq: 2, Signal: "USR2", At: cmdNow + 1}
+			}},
+		},
+		{
+			name:    "scancel --signal of a pending job is a conflict",
+			cmds:    []Command{SignalJob{Now: cmdNow, ID: 1, Signal: "USR1"}},
+			wantErr: ErrConflict,
+			wantMsg: "job 1 is PENDING: scancel --signal reaches running jobs only",
+		},
+		{
 			name:    "checkpoint done of a job not being stopped is a conflict",
 			cmds:    []Command{EndGrace{Now: cmdNow, ID: 2}},
 			wantErr: ErrConflict,

@@ -294,6 +294,10 @@ func copyJob(in *api.Job) *api.Job {
 			j.Runs[i] = r
 		}
 	}
+	if in.SignalReq != nil {
+		sr := *in.SignalReq
+		j.SignalReq = &sr
+	}
 	if in.Kill != nil {
 		k := *in.Kill
 		j.Kill = &k

@@ -263,3 +263,29 @@ echo second step exited $?
 		t.Errorf("scontrol show job %s:\n%s", id, out)
 	}
 }
+
+// TestE2EScancelSignal: scancel --signal delivers the signal to the running
+// job without stopping it (host and container jobs alike).
+func TestE2EScancelSignal(t *testing.T) {
+	c := newCluster(t, clusterOpts{})
+	script := "trap 'echo got USR1' USR1; echo ready; while :; do sleep 1; done"
+	hostID := c.sbatch("-J", "sighost", "-o", "sighost.out", "--wrap", script)
+	ctrID := c.sbatch("-J", "sigctr", "-o", "sigctr.out", "--container-image=oci-archive:"+e2e.imageOCI, "--wrap", script)
+	for _, j := range []struct{ id, out string }{{hostID, "sighost.out"}, {ctrID, "sigctr.out"}} {
+		c.waitState(j.id, "RUNNING", 60*time.Second)
+		c.waitFor("job "+j.id+" ready", 30*time.Second, func() bool {
+			data, _ := os.ReadFile(filepath.Join(c.workDir, j.out))
+			return strings.Contains(string(data), "ready")
+		})
+		c.must("scancel", "--signal=USR1", j.id)
+		c.waitFor("job "+j.id+" to get USR1", 30*time.Second, func() bool {
+			data, _ := os.ReadFile(filepath.Join(c.workDir, j.out))
+			return strings.Contains(string(data), "got USR1")
+		})
+		if st := c.state(j.id); st != "RUNNING" {
+			t.Errorf("job %s after scancel --signal: %s, want still RUNNING", j.id, st)
+		}
+		c.must("scancel", j.id)
+		c.waitState(j.id, "CANCELLED", 60*time.Second)
+	}
+}
