@@ -165,7 +165,10 @@ func (d *daemon) logTail() string {
 	return tail(string(data), 3000)
 }
 
-// cluster is one controller and one node daemon.
+// cluster is one controller and one node daemon. The end-to-end tests run one
+// at a time (no t.Parallel): the daemons bind addresses chosen by freeAddrs
+// after it has released them, and a parallel test could take the same port in
+// between, so that a node daemon registers with another test's controller.
 type cluster struct {
 	t       *testing.T
 	dir     string

@@ -98,7 +98,6 @@ func (c *cluster) waitOutput(id, s string, timeout time.Duration) string {
 // trainer then resumes from its checkpoint and completes exactly its 40
 // steps, and sacct shows both runs.
 func TestE2ECheckpointedPreemption(t *testing.T) {
-	t.Parallel()
 	c := newCluster(t, clusterOpts{clusterConfig: writeClusterConfig(t, lendingConfig(30, 2)),
 		nodeCPUs: "4", nodeMemory: "4096", gpus: "2:h100"})
 
@@ -168,7 +167,6 @@ func TestE2ECheckpointedPreemption(t *testing.T) {
 // requeued to make room, while its other job and the jobs of account search
 // run on.
 func TestE2EPriorityPreemptionInsideAccount(t *testing.T) {
-	t.Parallel()
 	cfg := api.ClusterConfig{
 		Partitions: []api.Partition{{Name: "gpu", Default: true, DefaultTimeSecs: 3600,
 			PreemptMode: api.PreemptRequeue, GraceSecs: 2}},
@@ -213,7 +211,6 @@ func TestE2EPriorityPreemptionInsideAccount(t *testing.T) {
 // the node daemon is killed and restarted during the grace time: the job is
 // signalled once, stopped on time and requeued once.
 func TestE2EGraceExpiresAcrossNodedRestart(t *testing.T) {
-	t.Parallel()
 	c := newCluster(t, clusterOpts{clusterConfig: writeClusterConfig(t, lendingConfig(60, 2, api.QOS{Name: "short", GraceSecs: 4})),
 		nodeCPUs: "4", nodeMemory: "4096", gpus: "2:h100"})
 	stubborn := c.sbatch("-A", "research", "-J", "stubborn", "--qos=short", "--gres=gpu:2", "--mem=64M", "--wrap",
@@ -259,7 +256,6 @@ func TestE2EGraceExpiresAcrossNodedRestart(t *testing.T) {
 // do) ends its 60 s grace time at once: it is requeued, and the job it made
 // room for starts well before the grace time would have ended.
 func TestE2ERequeueEndsGrace(t *testing.T) {
-	t.Parallel()
 	c := newCluster(t, clusterOpts{clusterConfig: writeClusterConfig(t, lendingConfig(60, 2)),
 		nodeCPUs: "4", nodeMemory: "4096", gpus: "2:h100"})
 	polite := c.sbatch("-A", "research", "-J", "polite", "--gres=gpu:2", "--mem=64M",
@@ -287,7 +283,6 @@ func TestE2ERequeueEndsGrace(t *testing.T) {
 // PREEMPTED, with a reason that says so. It ends its grace time with
 // fairway checkpoint done, from inside its container.
 func TestE2ENoRequeueJobEndsOnPreemption(t *testing.T) {
-	t.Parallel()
 	c := newCluster(t, clusterOpts{clusterConfig: writeClusterConfig(t, lendingConfig(60, 2)),
 		nodeCPUs: "4", nodeMemory: "4096", gpus: "2:h100"})
 	once := c.sbatch("-A", "research", "-J", "once", "--no-requeue", "--gres=gpu:2", "--mem=64M",
