@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/fairway-hpc/fairway/api"
@@ -24,6 +25,12 @@ import (
 // Controller is a running controller. Create it with Start and stop it with
 // Close (or use Run).
 type Controller struct {
+	// established is true while this controller leads and has set up the
+	// cluster (initial configuration applied, heartbeat timers reset);
+	// writes wait for it, so that, for example, a node cannot register
+	// before the partitions it joins exist.
+	established atomic.Bool
+
 	cfg     Config
 	log     *slog.Logger
 	store   *raftstore.Store

@@ -132,6 +132,10 @@ func (c *Controller) apply(ctx context.Context, cmd raftstore.Command) (any, err
 func (c *Controller) leaderOnly(h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		if c.store.IsLeader() {
+			if !c.established.Load() {
+				writeError(w, http.StatusServiceUnavailable, "controller "+c.cfg.ID+" became the leader and is still setting up; retry", "")
+				return
+			}
 			h(w, r)
 			return
 		}

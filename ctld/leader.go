@@ -83,9 +83,11 @@ func (c *Controller) watchLeadership(ctx context.Context) {
 // default).
 func (c *Controller) lead(ctx context.Context) {
 	c.log.Info("ctld: became leader; starting leader loop")
+	defer c.established.Store(false)
 	if !c.establish(ctx) {
 		return
 	}
+	c.established.Store(true)
 	dirty := make(chan struct{}, 1)
 	var watcher sync.WaitGroup
 	defer watcher.Wait()
