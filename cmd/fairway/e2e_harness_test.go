@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -379,7 +380,13 @@ func (c *cluster) killLeftovers() {
 		out, _ := exec.Command("ctr", append([]string{"-a", e2e.containerd, "-n", c.ns}, args...)...).Output()
 		return strings.Fields(string(out))
 	}
-	for _, id := range ctr("containers", "ls", "-q") {
+	ids := ctr("containers", "ls", "-q")
+	for _, line := range ctr("tasks", "ls") { // a task whose container is already gone
+		if strings.HasPrefix(line, "fairway-") && !slices.Contains(ids, line) {
+			ids = append(ids, line)
+		}
+	}
+	for _, id := range ids {
 		ctr("tasks", "kill", "-a", "-s", "SIGKILL", id)
 		time.Sleep(100 * time.Millisecond)
 		ctr("tasks", "delete", "-f", id)

@@ -43,6 +43,8 @@ func TestE2EHostAndContainerJobsComplete(t *testing.T) {
 	wantFile(t, filepath.Join(c.workDir, "host-"+hostID+".out"), "hello from hostjob job "+hostID+" on node1\n")
 	wantFile(t, filepath.Join(c.workDir, "ctr-"+ctrID+".out"), "hello from a container\nfairway test image\n")
 	wantFile(t, filepath.Join(c.workDir, "docker-"+dockerID+".out"), "docker archive ok\n")
+	// The node daemon removes a finished job's container once its end is reported.
+	c.waitFor("finished jobs' containers removed", 30*time.Second, func() bool { return len(c.containers()) == 0 })
 
 	// Finished jobs leave squeue's default view but stay in sacct.
 	// (squeue -j ID still shows it, as Slurm does while it remembers the job.)
