@@ -293,3 +293,8 @@ func addrOpt() *opt {
 func helpOpt(short byte) *opt {
 	return &opt{long: "help", short: short, kind: optFlag, usage: "show help"}
 }
+
+// ignoredOpt is an option Fairway accepts for compatibility and ignores.
+func ignoredOpt(long string, short byte, kind optKind) *opt {
+	return &opt{long: long, short: short, kind: kind, ignored: true}
+}

@@ -16,9 +16,6 @@ import (
 )
 
 func sbatchOpts() []*opt {
-	ign := func(long string, short byte, kind optKind) *opt {
-		return &opt{long: long, short: short, kind: kind, ignored: true}
-	}
 	return []*opt{
 		{long: "job-name", short: 'J', usage: "job name (default: the script's file name)"},
 		{long: "partition", short: 'p', usage: "partition(s), comma-separated: the job starts in whichever lets it start first"},
@@ -56,18 +53,18 @@ func sbatchOpts() []*opt {
 		{long: "nodelist", short: 'w', unsupported: "choosing nodes is not supported; use --partition"},
 		{long: "exclude", short: 'x', unsupported: "excluding nodes is not supported"},
 		{long: "input", short: 'i', unsupported: "batch jobs read no standard input"},
-		ign("mail-type", 0, optValue), ign("mail-user", 0, optValue),
-		ign("comment", 0, optValue), ign("constraint", 'C', optValue), ign("reservation", 0, optValue),
-		ign("licenses", 'L', optValue), ign("wckey", 0, optValue), ign("open-mode", 0, optValue),
-		ign("distribution", 'm', optValue), ign("tmp", 0, optValue), ign("hint", 0, optValue),
-		ign("time-min", 0, optValue), ign("deadline", 0, optValue), ign("cluster", 'M', optValue),
-		ign("clusters", 0, optValue), ign("cpus-per-gpu", 0, optValue), ign("mem-per-gpu", 0, optValue),
-		ign("gres-flags", 0, optValue), ign("threads-per-core", 0, optValue), ign("cores-per-socket", 0, optValue),
-		ign("sockets-per-node", 0, optValue), ign("profile", 0, optValue), ign("mpi", 0, optValue),
-		ign("exclusive", 0, optOptional), ign("no-kill", 'k', optOptional), ign("get-user-env", 0, optOptional),
-		ign("propagate", 0, optOptional), ign("kill-on-invalid-dep", 0, optValue),
-		ign("oversubscribe", 's', optFlag), ign("overcommit", 'O', optFlag), ign("quiet", 'Q', optFlag),
-		ign("verbose", 'v', optFlag), ign("contiguous", 0, optFlag),
+		ignoredOpt("mail-type", 0, optValue), ignoredOpt("mail-user", 0, optValue),
+		ignoredOpt("comment", 0, optValue), ignoredOpt("constraint", 'C', optValue), ignoredOpt("reservation", 0, optValue),
+		ignoredOpt("licenses", 'L', optValue), ignoredOpt("wckey", 0, optValue), ignoredOpt("open-mode", 0, optValue),
+		ignoredOpt("distribution", 'm', optValue), ignoredOpt("tmp", 0, optValue), ignoredOpt("hint", 0, optValue),
+		ignoredOpt("time-min", 0, optValue), ignoredOpt("deadline", 0, optValue), ignoredOpt("cluster", 'M', optValue),
+		ignoredOpt("clusters", 0, optValue), ignoredOpt("cpus-per-gpu", 0, optValue), ignoredOpt("mem-per-gpu", 0, optValue),
+		ignoredOpt("gres-flags", 0, optValue), ignoredOpt("threads-per-core", 0, optValue), ignoredOpt("cores-per-socket", 0, optValue),
+		ignoredOpt("sockets-per-node", 0, optValue), ignoredOpt("profile", 0, optValue), ignoredOpt("mpi", 0, optValue),
+		ignoredOpt("exclusive", 0, optOptional), ignoredOpt("no-kill", 'k', optOptional), ignoredOpt("get-user-env", 0, optOptional),
+		ignoredOpt("propagate", 0, optOptional), ignoredOpt("kill-on-invalid-dep", 0, optValue),
+		ignoredOpt("oversubscribe", 's', optFlag), ignoredOpt("overcommit", 'O', optFlag), ignoredOpt("quiet", 'Q', optFlag),
+		ignoredOpt("verbose", 'v', optFlag), ignoredOpt("contiguous", 0, optFlag),
 		addrOpt(),
 		helpOpt('h'),
 	}

@@ -18,9 +18,6 @@ import (
 )
 
 func srunOpts() []*opt {
-	ign := func(long string, short byte, kind optKind) *opt {
-		return &opt{long: long, short: short, kind: kind, ignored: true}
-	}
 	return []*opt{
 		{long: "ntasks", short: 'n', usage: "number of tasks (processes) to start (default: $SLURM_NTASKS on a one-node job, else 1)"},
 		{long: "nodes", short: 'N', usage: "number of nodes; only 1 is supported (steps run on the node srun runs on)"},
@@ -33,15 +30,15 @@ func srunOpts() []*opt {
 		{long: "chdir", short: 'D', usage: "working directory of the tasks"},
 		{long: "export", usage: "environment to pass: ALL (default), NONE, or [ALL,]VAR[=value],..."},
 		{long: "job-name", short: 'J', usage: "step name (sets SLURM_JOB_NAME for the tasks)"},
-		ign("unbuffered", 'u', optFlag), ign("mpi", 0, optValue), ign("cpu-bind", 0, optValue),
-		ign("gpus", 'G', optValue), ign("gpus-per-task", 0, optValue), ign("gpus-per-node", 0, optValue),
-		ign("gres", 0, optValue), ign("mem", 0, optValue), ign("mem-per-cpu", 0, optValue),
-		ign("time", 't', optValue), ign("partition", 'p', optValue), ign("account", 'A', optValue),
-		ign("exclusive", 0, optOptional), ign("overlap", 0, optFlag), ign("quiet", 'Q', optFlag),
-		ign("verbose", 'v', optFlag), ign("wait", 'W', optValue), ign("distribution", 'm', optValue),
-		ign("gpu-bind", 0, optValue), ign("hint", 0, optValue), ign("mem-bind", 0, optValue),
-		ign("open-mode", 0, optValue), ign("container-image", 0, optValue), ign("container-mounts", 0, optValue),
-		ign("no-kill", 'k', optOptional), ign("slurmd-debug", 0, optValue), ign("threads-per-core", 0, optValue),
+		ignoredOpt("unbuffered", 'u', optFlag), ignoredOpt("mpi", 0, optValue), ignoredOpt("cpu-bind", 0, optValue),
+		ignoredOpt("gpus", 'G', optValue), ignoredOpt("gpus-per-task", 0, optValue), ignoredOpt("gpus-per-node", 0, optValue),
+		ignoredOpt("gres", 0, optValue), ignoredOpt("mem", 0, optValue), ignoredOpt("mem-per-cpu", 0, optValue),
+		ignoredOpt("time", 't', optValue), ignoredOpt("partition", 'p', optValue), ignoredOpt("account", 'A', optValue),
+		ignoredOpt("exclusive", 0, optOptional), ignoredOpt("overlap", 0, optFlag), ignoredOpt("quiet", 'Q', optFlag),
+		ignoredOpt("verbose", 'v', optFlag), ignoredOpt("wait", 'W', optValue), ignoredOpt("distribution", 'm', optValue),
+		ignoredOpt("gpu-bind", 0, optValue), ignoredOpt("hint", 0, optValue), ignoredOpt("mem-bind", 0, optValue),
+		ignoredOpt("open-mode", 0, optValue), ignoredOpt("container-image", 0, optValue), ignoredOpt("container-mounts", 0, optValue),
+		ignoredOpt("no-kill", 'k', optOptional), ignoredOpt("slurmd-debug", 0, optValue), ignoredOpt("threads-per-core", 0, optValue),
 		{long: "pty", unsupported: "not supported"},
 		{long: "nodelist", short: 'w', unsupported: "steps run on the node srun runs on"},
 		helpOpt('h'),
