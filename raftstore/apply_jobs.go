@@ -3,11 +3,12 @@ package raftstore
 import (
 	"fmt"
 	"log/slog"
-	"path"
 	"slices"
 	"strings"
 
 	"github.com/fairway-hpc/fairway/api"
+	"github.com/fairway-hpc/fairway/sched"
+	"github.com/fairway-hpc/fairway/sched/planapply"
 	memdb "github.com/hashicorp/go-memdb"
 )
 
@@ -70,8 +71,8 @@ func (w *writer) submitJobs(c *SubmitJobs) ([]api.JobID, error) {
 			j.ArrayJobID, j.ArrayTaskID = j.ID, -1
 			j.ArrayPending, j.ArrayMaxRun = arr.Tasks, arr.MaxRun
 		}
-		j.StdoutPath, j.StderrPath = outputPaths(j, "")
-		j.CheckpointDir = checkpointDir(&m.Config, j.ID)
+		j.StdoutPath, j.StderrPath = planapply.OutputPaths(j, "")
+		j.CheckpointDir = planapply.CheckpointDir(&m.Config, j.ID)
 		if err := w.put(tableJobs, j); err != nil {
 			return nil, fmt.Errorf("submit job %d: %w", j.ID, err)
 		}
@@ -82,16 +83,6 @@ func (w *writer) submitJobs(c *SubmitJobs) ([]api.JobID, error) {
 		return nil, fmt.Errorf("submit jobs: %w", err)
 	}
 	return ids, nil
-}
-
-// checkpointDir is the checkpoint directory of job id: under the
-// configured base, or empty (the node daemon's own base) when there is none.
-func checkpointDir(cfg *api.ClusterConfig, id api.JobID) string {
-	base := cfg.Scheduling.CheckpointDirBase
-	if base == "" {
-		return ""
-	}
-	return path.Join(base, id.String())
 }
 
 // submitPartition returns the partition a new job is listed in: the first it
@@ -173,7 +164,7 @@ func (w *writer) cancelTask(c *CancelJob, task int) error {
 	if rec == nil || !rec.IsArrayRecord() || rec.State != api.JobPending || !rec.ArrayPending.Contains(task) {
 		return notFoundf("job %d_%d not found", c.ID, task)
 	}
-	nj, err := w.splitTask(rec, task)
+	nj, err := planapply.SplitTask(planState{w}, rec, task)
 	if err != nil {
 		return err
 	}
@@ -201,50 +192,6 @@ func (w *writer) cancelOne(c *CancelJob, j *api.Job) error {
 		return conflictf("job %d already %s", j.ID, j.State)
 	}
 	return w.put(tableJobs, nj)
-}
-
-// splitTask takes a pending task off a job array's record and returns it as
-// a PENDING job of its own, stored with the updated record: a new job ID
-// from the counter, the record's spec with Array cleared, its submit time,
-// partition, priority and reason. When it is the record's last pending task
-// the record itself becomes the task (its ID is the array job ID), as Slurm
-// does with an array's last task.
-func (w *writer) splitTask(rec *api.Job, task int) (*api.Job, error) {
-	var t *api.Job
-	if len(rec.ArrayPending) == 1 {
-		t = copyJob(rec)
-	} else {
-		m := *w.meta()
-		t = &api.Job{
-			ID:         m.NextJobID,
-			Spec:       copySpec(rec.Spec),
-			State:      api.JobPending,
-			Reason:     rec.Reason,
-			Partition:  rec.Partition,
-			SubmitTime: rec.SubmitTime,
-			Priority:   rec.Priority,
-			ArrayJobID: rec.ID,
-		}
-		m.NextJobID++
-		if err := w.put(tableMeta, &m); err != nil {
-			return nil, fmt.Errorf("split task %d_%d: %w", rec.ID, task, err)
-		}
-		nr := *rec // the task list is never modified in place: sharing it is safe
-		nr.ArrayPending = rec.ArrayPending.Without(task)
-		if err := w.put(tableJobs, &nr); err != nil {
-			return nil, fmt.Errorf("split task %d_%d: %w", rec.ID, task, err)
-		}
-	}
-	t.Spec.Array = ""
-	t.CheckpointDir = checkpointDir(&w.meta().Config, t.ID)
-	t.ArrayTaskID = task
-	t.ArrayPending, t.ArrayMaxRun = nil, 0
-	t.ExpectedStart = 0
-	t.StdoutPath, t.StderrPath = outputPaths(t, "")
-	if err := w.put(tableJobs, t); err != nil {
-		return nil, fmt.Errorf("split task %d_%d: %w", rec.ID, task, err)
-	}
-	return t, nil
 }
 
 // holdJob applies HoldJob.
@@ -394,9 +341,9 @@ func (w *writer) killJob(c *KillJob) error {
 	}
 	if k.State == api.JobPreempted {
 		cfg := w.meta().Config
-		_, grace := preemptSettings(&cfg, j)
+		_, grace := sched.PreemptSettings(&cfg, j)
 		if k.Signal == "" {
-			k.Signal = checkpointSignal(j)
+			k.Signal = planapply.CheckpointSignal(j)
 		}
 		if k.GraceSecs == 0 {
 			k.GraceSecs = grace

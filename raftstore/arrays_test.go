@@ -106,8 +106,8 @@ func TestApplyJobArrays(t *testing.T) {
 		{
 			name: "starts of a task not pending, of the record without a task or naming a task of a plain job are dropped",
 			cmds: []Command{submit("0-1"), startTasks(0), startTasks(0, 5), ApplyPlan{Plan: api.Plan{Now: cmdNow, Starts: []api.Start{
-				{JobID: 6, Alloc: []api.NodeAlloc{{Node: "n1", CPUs: 1}}},
-				{JobID: 1, ArrayTaskID: intPtr(0), Alloc: []api.NodeAlloc{{Node: "n1", CPUs: 1}}},
+				{JobID: 6, Alloc: []api.NodeAlloc{{Node: "n1", CPUs: 1, MemoryMB: 10}}},
+				{JobID: 1, ArrayTaskID: intPtr(0), Alloc: []api.NodeAlloc{{Node: "n1", CPUs: 1, MemoryMB: 10}}},
 			}}}},
 			wantResult: []api.JobID{},
 			added: []*api.Job{
@@ -223,7 +223,7 @@ func TestApplyPreemptionSettings(t *testing.T) {
 		return []Command{
 			SetConfig{Config: qosCfg},
 			SubmitJobs{Now: cmdNow, Specs: []api.JobSpec{s}},
-			ApplyPlan{Plan: api.Plan{Now: cmdNow, Starts: []api.Start{{JobID: 6, Alloc: []api.NodeAlloc{{Node: "n1", CPUs: 1}}}}}},
+			ApplyPlan{Plan: api.Plan{Now: cmdNow, Starts: []api.Start{{JobID: 6, Alloc: []api.NodeAlloc{{Node: "n1", CPUs: 1, MemoryMB: 10}}}}}},
 			ApplyPlan{Plan: api.Plan{Now: cmdNow, Preemptions: []api.Preemption{{JobID: 6, Reason: "reclaim", For: 1}}}},
 		}
 	}
@@ -231,7 +231,7 @@ func TestApplyPreemptionSettings(t *testing.T) {
 		s := testSpec("q")
 		s.QOS = qos
 		return &api.Job{ID: 6, Spec: s, State: api.JobRunning, Reason: api.ReasonNone, Partition: "gpu",
-			SubmitTime: cmdNow, StartTime: cmdNow, TimeLimitSecs: api.DefaultTimeLimitSecs, Alloc: []api.NodeAlloc{{Node: "n1", CPUs: 1}},
+			SubmitTime: cmdNow, StartTime: cmdNow, TimeLimitSecs: api.DefaultTimeLimitSecs, Alloc: []api.NodeAlloc{{Node: "n1", CPUs: 1, MemoryMB: 10}},
 			Runs: []api.JobRun{{Run: 0, Nodes: []string{"n1"}, StartTime: cmdNow, State: api.JobRunning}},
 			Kill: kill, StdoutPath: "/home/ann/slurm-6.out", StderrPath: "/home/ann/slurm-6.out"}
 	}

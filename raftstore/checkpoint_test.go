@@ -26,9 +26,9 @@ func TestCheckpointDirAndTimeLimit(t *testing.T) {
 	h.must(SubmitJobs{Now: setupNow, Specs: []api.JobSpec{plain, timed, arr}})
 	task := 0
 	h.must(ApplyPlan{Plan: api.Plan{Now: cmdNow, Starts: []api.Start{
-		{JobID: 1, Partition: "gpu", Alloc: []api.NodeAlloc{{Node: "n1", CPUs: 1}}},
-		{JobID: 2, Partition: "gpu", Alloc: []api.NodeAlloc{{Node: "n1", CPUs: 1}}},
-		{JobID: 3, ArrayTaskID: &task, Partition: "gpu", Alloc: []api.NodeAlloc{{Node: "n1", CPUs: 1}}},
+		{JobID: 1, Partition: "gpu", Alloc: []api.NodeAlloc{{Node: "n1", CPUs: 1, MemoryMB: 10}}},
+		{JobID: 2, Partition: "gpu", Alloc: []api.NodeAlloc{{Node: "n1", CPUs: 1, MemoryMB: 10}}},
+		{JobID: 3, ArrayTaskID: &task, Partition: "gpu", Alloc: []api.NodeAlloc{{Node: "n1", CPUs: 1, MemoryMB: 10}}},
 	}}})
 	h.must(RequeueJob{Now: cmdNow, ID: 1})
 	h.must(JobEvents{Now: cmdNow + 1, Node: "n1", Events: []api.JobEvent{{JobID: 1, Kind: api.EventExited, Signal: 15}}})

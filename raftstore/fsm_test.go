@@ -391,7 +391,7 @@ func TestApplyJobCommands(t *testing.T) {
 		{
 			name: "plan start beyond the free CPUs or memory is dropped",
 			cmds: []Command{ApplyPlan{Plan: api.Plan{Now: cmdNow, Starts: []api.Start{
-				{JobID: 1, Alloc: []api.NodeAlloc{{Node: "n1", CPUs: 5}}},
+				{JobID: 1, Alloc: []api.NodeAlloc{{Node: "n1", CPUs: 5, MemoryMB: 10}}},
 				{JobID: 1, Alloc: []api.NodeAlloc{{Node: "n1", CPUs: 1, MemoryMB: 30001}}},
 			}}}},
 			wantResult: []api.JobID{},
@@ -399,19 +399,19 @@ func TestApplyJobCommands(t *testing.T) {
 		{
 			name: "plan start outside the partition, on an unknown node or with too many nodes is dropped",
 			cmds: []Command{ApplyPlan{Plan: api.Plan{Now: cmdNow, Starts: []api.Start{
-				{JobID: 1, Partition: "gpu", Alloc: []api.NodeAlloc{{Node: "n2", CPUs: 1}}},
-				{JobID: 1, Partition: "cpu", Alloc: []api.NodeAlloc{{Node: "n2", CPUs: 1}}},
-				{JobID: 1, Alloc: []api.NodeAlloc{{Node: "n9", CPUs: 1}}},
-				{JobID: 1, Alloc: []api.NodeAlloc{{Node: "n1", CPUs: 1}, {Node: "n3", CPUs: 1}}},
+				{JobID: 1, Partition: "gpu", Alloc: []api.NodeAlloc{{Node: "n2", CPUs: 1, MemoryMB: 10}}},
+				{JobID: 1, Partition: "cpu", Alloc: []api.NodeAlloc{{Node: "n2", CPUs: 1, MemoryMB: 10}}},
+				{JobID: 1, Alloc: []api.NodeAlloc{{Node: "n9", CPUs: 1, MemoryMB: 10}}},
+				{JobID: 1, Alloc: []api.NodeAlloc{{Node: "n1", CPUs: 1, MemoryMB: 10}, {Node: "n3", CPUs: 1, MemoryMB: 10}}},
 			}}}},
 			wantResult: []api.JobID{},
 		},
 		{
 			name: "plan start of a held, running or finished job is dropped",
 			cmds: []Command{ApplyPlan{Plan: api.Plan{Now: cmdNow, Starts: []api.Start{
-				{JobID: 3, Alloc: []api.NodeAlloc{{Node: "n1", CPUs: 1}}},
-				{JobID: 2, Alloc: []api.NodeAlloc{{Node: "n1", CPUs: 1}}},
-				{JobID: 4, Alloc: []api.NodeAlloc{{Node: "n2", CPUs: 1}}},
+				{JobID: 3, Alloc: []api.NodeAlloc{{Node: "n1", CPUs: 1, MemoryMB: 10}}},
+				{JobID: 2, Alloc: []api.NodeAlloc{{Node: "n1", CPUs: 1, MemoryMB: 10}}},
+				{JobID: 4, Alloc: []api.NodeAlloc{{Node: "n2", CPUs: 1, MemoryMB: 10}}},
 			}}}},
 			wantResult: []api.JobID{},
 		},
@@ -419,22 +419,22 @@ func TestApplyJobCommands(t *testing.T) {
 			name: "plan start on a DOWN node is dropped",
 			cmds: []Command{
 				MarkNodeDown{Now: cmdNow, Node: "n3", Reason: "no heartbeat"},
-				ApplyPlan{Plan: api.Plan{Now: cmdNow, Starts: []api.Start{{JobID: 1, Alloc: []api.NodeAlloc{{Node: "n3", CPUs: 1}}}}}},
+				ApplyPlan{Plan: api.Plan{Now: cmdNow, Starts: []api.Start{{JobID: 1, Alloc: []api.NodeAlloc{{Node: "n3", CPUs: 1, MemoryMB: 10}}}}}},
 			},
 			wantResult: []api.JobID{},
 		},
 		{
-			name: "two starts wanting the same GPU: the second is dropped",
+			name: "a start of a job already running is dropped; the other starts",
 			cmds: []Command{ApplyPlan{Plan: api.Plan{Now: cmdNow, Starts: []api.Start{
-				{JobID: 1, Alloc: []api.NodeAlloc{{Node: "n1", CPUs: 1, GPUs: []int{3}}}},
-				{JobID: 3, Alloc: []api.NodeAlloc{{Node: "n1", CPUs: 1, GPUs: []int{3}}}},
+				{JobID: 1, Alloc: []api.NodeAlloc{{Node: "n1", CPUs: 1, MemoryMB: 10, GPUs: []int{3}}}},
+				{JobID: 5, Alloc: []api.NodeAlloc{{Node: "n1", CPUs: 1, MemoryMB: 10, GPUs: []int{3}}}},
 			}}}},
 			wantResult: []api.JobID{1},
 			changes: map[api.JobID]jobChange{1: func(j *api.Job) {
 				j.State, j.Reason, j.StartTime = api.JobRunning, api.ReasonNone, cmdNow
 				j.TimeLimitSecs = api.DefaultTimeLimitSecs
 				j.Partition = "gpu"
-				j.Alloc = []api.NodeAlloc{{Node: "n1", CPUs: 1, GPUs: []int{3}, GPUUUIDs: []string{"GPU-3"}}}
+				j.Alloc = []api.NodeAlloc{{Node: "n1", CPUs: 1, MemoryMB: 10, GPUs: []int{3}, GPUUUIDs: []string{"GPU-3"}}}
 				j.Runs = []api.JobRun{{Run: 0, Nodes: []string{"n1"}, StartTime: cmdNow, State: api.JobRunning}}
 				j.StdoutPath, j.StderrPath = "/home/ann/pend-n1-1.out", "/home/ann/pend-n1-1.out"
 			}},

@@ -71,8 +71,8 @@ func gpus(uuids ...string) []api.GPU {
 func testConfig() api.ClusterConfig {
 	return api.ClusterConfig{
 		Partitions: []api.Partition{
-			{Name: "gpu", Default: true, GraceSecs: 30},
-			{Name: "cpu"},
+			{Name: "gpu", Default: true, GraceSecs: 30, DefMemPerNodeMB: 10},
+			{Name: "cpu", DefMemPerNodeMB: 10},
 		},
 		NodeDownAfterSecs: 60,
 		JobRetentionSecs:  3600,
@@ -92,7 +92,7 @@ func testSpec(name string) api.JobSpec {
 //
 //	nodes: n1 (gpu, 8 CPUs, 32000 MB, GPUs 0-3), n2 (cpu, 4 CPUs, 8000 MB),
 //	       n3 (gpu, one unhealthy GPU)
-//	job 1 PENDING (stdout pattern %x-%N-%j.out)
+//	job 1 PENDING, 1 GPU (stdout pattern %x-%N-%j.out)
 //	job 2 RUNNING on n1 (2 CPUs, 1000 MB, GPU 0)
 //	job 3 PENDING, held
 //	job 4 COMPLETED (ran on n2, ended at setupNow)
@@ -117,6 +117,7 @@ func setup(t testing.TB) *harness {
 	}})
 	pend := testSpec("pend")
 	pend.Stdout = "%x-%N-%j.out"
+	pend.GPUs = 1
 	run := testSpec("run")
 	run.GPUs = 1
 	held := testSpec("held")

@@ -71,9 +71,12 @@ func TestApplyNodeCommands(t *testing.T) {
 		},
 		{
 			name: "a node with every GPU in use is ALLOCATED",
-			cmds: []Command{ApplyPlan{Plan: api.Plan{Now: cmdNow, Starts: []api.Start{
-				{JobID: 1, Alloc: []api.NodeAlloc{{Node: "n1", CPUs: 1, MemoryMB: 10, GPUs: []int{2, 3}}}},
-			}}}},
+			cmds: []Command{
+				SubmitJobs{Now: cmdNow, Specs: []api.JobSpec{{Name: "two", GPUs: 2}}},
+				ApplyPlan{Plan: api.Plan{Now: cmdNow, Starts: []api.Start{
+					{JobID: 6, Alloc: []api.NodeAlloc{{Node: "n1", CPUs: 1, MemoryMB: 10, GPUs: []int{2, 3}}}},
+				}}},
+			},
 			changes: map[string]func(n *api.Node){"n1": func(n *api.Node) {
 				n.State = api.NodeAllocated
 				n.Used = api.NodeResources{CPUs: 5, MemoryMB: 2010, GPUs: n.Resources.GPUs}
@@ -188,8 +191,8 @@ func TestPartitionNodeList(t *testing.T) {
 	h.must(SetConfig{Config: cfg})
 	h.must(SubmitJobs{Now: cmdNow, Specs: []api.JobSpec{{Name: "c", Partitions: []string{"cpu"}}}})
 	got := h.must(ApplyPlan{Plan: api.Plan{Now: cmdNow, Starts: []api.Start{
-		{JobID: 6, Partition: "cpu", Alloc: []api.NodeAlloc{{Node: "n2", CPUs: 1}}},
-		{JobID: 6, Partition: "cpu", Alloc: []api.NodeAlloc{{Node: "n1", CPUs: 1}}},
+		{JobID: 6, Partition: "cpu", Alloc: []api.NodeAlloc{{Node: "n2", CPUs: 1, MemoryMB: 10}}},
+		{JobID: 6, Partition: "cpu", Alloc: []api.NodeAlloc{{Node: "n1", CPUs: 1, MemoryMB: 10}}},
 	}}})
 	if diff := cmp.Diff([]api.JobID{6}, got); diff != "" {
 		t.Errorf("started (-want +got):\n%s", diff)

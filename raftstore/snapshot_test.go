@@ -151,7 +151,7 @@ func commandLog(t *testing.T, seed uint64, n int) []*raft.Log {
 }
 
 func TestDeterminism(t *testing.T) {
-	log := commandLog(t, 10, 500)
+	log := commandLog(t, 3, 500)
 	a, b := newHarness(t), newHarness(t)
 	seen := map[api.JobState]bool{}
 	for _, l := range log {

@@ -5,6 +5,7 @@ import (
 	"slices"
 
 	"github.com/fairway-hpc/fairway/api"
+	"github.com/fairway-hpc/fairway/sched"
 	memdb "github.com/hashicorp/go-memdb"
 )
 
@@ -140,7 +141,7 @@ func (st *State) controllerAddr(id string) string {
 // derivedNode copies a stored node and fills Used and the derived state.
 func (st *State) derivedNode(stored *api.Node) *api.Node {
 	n := copyNode(stored)
-	n.Used = nodeUsage(stored, runningJobsOnNode(st.txn, stored.Name))
+	n.Used = sched.NodeUsage(stored, runningJobsOnNode(st.txn, stored.Name))
 	n.State = derivedNodeState(stored, n.Used)
 	return n
 }
@@ -163,40 +164,12 @@ func derivedNodeState(n *api.Node, used api.NodeResources) api.NodeState {
 	return api.NodeIdle
 }
 
-// nodeUsage sums the allocations the given running jobs hold on the node.
-// Used GPUs are listed in index order, as the node's inventory describes
-// them.
-func nodeUsage(n *api.Node, jobs []*api.Job) api.NodeResources {
-	var used api.NodeResources
-	usedGPU := map[int]string{}
-	for _, j := range jobs {
-		for _, a := range j.Alloc {
-			if a.Node != n.Name {
-				continue
-			}
-			used.CPUs += a.CPUs
-			used.MemoryMB += a.MemoryMB
-			for i, g := range a.GPUs {
-				uuid := ""
-				if i < len(a.GPUUUIDs) {
-					uuid = a.GPUUUIDs[i]
-				}
-				usedGPU[g] = uuid
-			}
-		}
-	}
-	for _, g := range n.Resources.GPUs {
-		if _, ok := usedGPU[g.Index]; ok {
-			used.GPUs = append(used.GPUs, g)
-			delete(usedGPU, g.Index)
-		}
-	}
-	// GPUs no longer in the inventory (the node re-registered with fewer)
-	// are still in use by their jobs.
-	for _, idx := range slices.Sorted(maps.Keys(usedGPU)) {
-		used.GPUs = append(used.GPUs, api.GPU{Index: idx, UUID: usedGPU[idx]})
-	}
-	return used
+// arrayJobs returns the stored jobs (read-only) of the job array id (its
+// record and its tasks), ordered by ID.
+func arrayJobs(txn *memdb.Txn, id api.JobID) []*api.Job {
+	jobs := collectJobs(txn.Get(tableJobs, indexArray, id))
+	slices.SortFunc(jobs, func(a, b *api.Job) int { return cmpID(a.ID, b.ID) })
+	return jobs
 }
 
 // getMeta reads the meta row; a fresh store has NextJobID 1.

@@ -22,7 +22,7 @@ func TestStateQueries(t *testing.T) {
 	// across states.
 	h.must(SubmitJobs{Now: cmdNow, Specs: []api.JobSpec{testSpec("late")}})
 	h.must(ApplyPlan{Plan: api.Plan{Now: cmdNow, Starts: []api.Start{
-		{JobID: 6, Alloc: []api.NodeAlloc{{Node: "n1", CPUs: 1}}},
+		{JobID: 6, Alloc: []api.NodeAlloc{{Node: "n1", CPUs: 1, MemoryMB: 10}}},
 	}}})
 	h.must(CancelJob{Now: cmdNow, ID: 5}) // being stopped: still on the node
 	st := h.state()
@@ -217,33 +217,5 @@ func refs(v reflect.Value, path string, fn func(uintptr, string)) {
 		for i := range v.NumField() {
 			refs(v.Field(i), path+"."+v.Type().Field(i).Name, fn)
 		}
-	}
-}
-
-func TestOutputPatterns(t *testing.T) {
-	job := &api.Job{ID: 42, Spec: api.JobSpec{Name: "bert", User: "ann", WorkDir: "/w"}}
-	tests := []struct {
-		pattern string
-		node    string
-		want    string
-	}{
-		{"slurm-%j.out", "", "/w/slurm-42.out"},
-		{"%x_%u_%A_%a.log", "", "/w/bert_ann_42_4294967294.log"},
-		{"/abs/%J-%N.out", "", "/abs/42-%N.out"},
-		{"/abs/%J-%N.out", "gpu01.cluster", "/abs/42-gpu01.out"},
-		{"%4j-%3N-%2t-%n", "n1", "/w/0042-n1-00-0"},
-		{"100%%-%j", "", "/w/100%-42"},
-		{"%q-%", "", "/w/%q-%"},
-		{`lit\%j`, "", "/w/lit%j"},
-		{"/dev/null", "n1", "/dev/null"},
-	}
-	for _, tt := range tests {
-		if got := expandOutputPattern(tt.pattern, job, tt.node); got != tt.want {
-			t.Errorf("expandOutputPattern(%q, node %q) = %q, want %q", tt.pattern, tt.node, got, tt.want)
-		}
-	}
-	noDir := &api.Job{ID: 1}
-	if got, _ := outputPaths(noDir, ""); got != "slurm-1.out" {
-		t.Errorf("default stdout without work dir = %q, want slurm-1.out", got)
 	}
 }

@@ -1,14 +1,15 @@
 // Package schedtest drives a sched.Scheduler over virtual time on an
-// in-memory cluster: it applies each plan the way the controller's state
-// machine does (starts, preemptions, array task splits, pending reasons),
+// in-memory cluster: it applies each plan with the controller's own
+// plan-apply model (planapply.Apply on a planapply.Mem: starts verified,
+// preemptions, array task splits, pending reasons),
 // ends jobs at their run times, stops preempted jobs after their grace time
 // (requeued or ended), accrues decayed fair-share usage, and runs a pass at
 // every event. Unit tests of the scheduler and the trace simulator use it.
 //
-// The cluster checks every start it applies: a start that asks for resources
-// that are not free, or for a job that cannot start, is not applied and is
-// recorded in Errors, since it means the scheduler planned something the real
-// state machine would refuse.
+// A start that does not verify (resources not free, a job that cannot
+// start) or a preemption that does not apply is recorded in Errors, since
+// it means the scheduler planned something the real state machine would
+// refuse.
 package schedtest
 
 import (
@@ -20,6 +21,7 @@ import (
 	"github.com/fairway-hpc/fairway/api"
 	"github.com/fairway-hpc/fairway/sched"
 	"github.com/fairway-hpc/fairway/sched/fairshare"
+	"github.com/fairway-hpc/fairway/sched/planapply"
 )
 
 // EventKind names what happened to a job.
@@ -71,13 +73,11 @@ type Cluster struct {
 	// Passes counts the passes run.
 	Passes int
 
-	jobs     map[api.JobID]*api.Job
+	state    *planapply.Mem
 	active   map[api.JobID]bool  // pending and running
 	runTime  map[api.JobID]int64 // run time of each job's runs; for array tasks, inherited from the record
 	arrivals []arrival
-	nextID   api.JobID
 	usageAt  int64
-	nodeByID map[string]*api.Node
 }
 
 type arrival struct {
@@ -90,11 +90,8 @@ type arrival struct {
 // scheduled by s.
 func New(cfg api.ClusterConfig, nodes []*api.Node, s sched.Scheduler, now int64) *Cluster {
 	c := &Cluster{Now: now, Config: cfg, Nodes: nodes, Sched: s, Usage: map[string]float64{},
-		jobs: map[api.JobID]*api.Job{}, active: map[api.JobID]bool{}, runTime: map[api.JobID]int64{}, nextID: 1, usageAt: now,
-		nodeByID: map[string]*api.Node{}}
-	for _, n := range nodes {
-		c.nodeByID[n.Name] = n
-	}
+		active: map[api.JobID]bool{}, runTime: map[api.JobID]int64{}, usageAt: now}
+	c.state = planapply.NewMem(&c.Config, nodes)
 	return c
 }
 
@@ -103,8 +100,7 @@ func New(cfg api.ClusterConfig, nodes []*api.Node, s sched.Scheduler, now int64)
 // limit ends it TIMEOUT at the limit). A spec with Array becomes a job array
 // record whose tasks each run runTime.
 func (c *Cluster) Submit(spec api.JobSpec, runTime int64) api.JobID {
-	id := c.nextID
-	c.nextID++
+	id, _ := c.state.NewJobID()
 	j := &api.Job{ID: id, Spec: spec, State: api.JobPending, SubmitTime: c.Now, Reason: api.ReasonNone}
 	if spec.Hold {
 		j.Reason = api.ReasonHeldUser
@@ -125,7 +121,9 @@ func (c *Cluster) Submit(spec api.JobSpec, runTime int64) api.JobID {
 	} else {
 		j.Partition = parts[0]
 	}
-	c.jobs[id] = j
+	j.StdoutPath, j.StderrPath = planapply.OutputPaths(j, "")
+	j.CheckpointDir = planapply.CheckpointDir(&c.Config, id)
+	c.put(j)
 	c.active[id] = true
 	c.runTime[id] = runTime
 	c.Log = append(c.Log, Event{Time: c.Now, Kind: Submitted, Job: id})
@@ -140,34 +138,45 @@ func (c *Cluster) SubmitAt(at int64, spec api.JobSpec, runTime int64) {
 }
 
 // Job returns a job (any state) or nil.
-func (c *Cluster) Job(id api.JobID) *api.Job { return c.jobs[id] }
+func (c *Cluster) Job(id api.JobID) *api.Job { return c.state.Job(id) }
 
 // Jobs returns every job, by ID.
-func (c *Cluster) Jobs() []*api.Job {
-	out := make([]*api.Job, 0, len(c.jobs))
-	for _, id := range slices.Sorted(maps.Keys(c.jobs)) {
-		out = append(out, c.jobs[id])
+func (c *Cluster) Jobs() []*api.Job { return c.state.Jobs() }
+
+// put stores a job version in the state.
+func (c *Cluster) put(j *api.Job) {
+	if err := c.state.PutJob(j); err != nil {
+		c.Errors = append(c.Errors, fmt.Sprintf("t=%d store job %d: %v", c.Now, j.ID, err))
 	}
-	return out
+}
+
+// update stores a changed copy of job id.
+func (c *Cluster) update(id api.JobID, change func(j *api.Job)) *api.Job {
+	nj := *c.state.Job(id)
+	change(&nj)
+	c.put(&nj)
+	return &nj
 }
 
 // Active returns the pending and running jobs, by ID.
 func (c *Cluster) Active() []*api.Job {
 	out := make([]*api.Job, 0, len(c.active))
 	for _, id := range slices.Sorted(maps.Keys(c.active)) {
-		out = append(out, c.jobs[id])
+		out = append(out, c.state.Job(id))
 	}
 	return out
 }
 
 // SetHold holds or releases a pending job.
 func (c *Cluster) SetHold(id api.JobID, hold bool) {
-	if j := c.jobs[id]; j != nil && j.State == api.JobPending {
-		j.Spec.Hold = hold
-		j.Reason = api.ReasonNone
-		if hold {
-			j.Reason = api.ReasonHeldUser
-		}
+	if j := c.state.Job(id); j != nil && j.State == api.JobPending {
+		c.update(id, func(j *api.Job) {
+			j.Spec.Hold = hold
+			j.Reason = api.ReasonNone
+			if hold {
+				j.Reason = api.ReasonHeldUser
+			}
+		})
 	}
 }
 
@@ -175,7 +184,7 @@ func (c *Cluster) SetHold(id api.JobID, hold bool) {
 func (c *Cluster) Input() sched.Input {
 	return sched.Input{
 		Now: c.Now, Config: c.Config, Nodes: c.Nodes, Jobs: c.Active(), Usage: maps.Clone(c.Usage),
-		Lookup: func(id api.JobID) (*api.Job, bool) { j, ok := c.jobs[id]; return j, ok },
+		Lookup: func(id api.JobID) (*api.Job, bool) { j := c.state.Job(id); return j, j != nil },
 	}
 }
 
@@ -252,7 +261,7 @@ func (c *Cluster) accrue(t int64) {
 		c.Usage[k] = fairshare.Decay(c.Usage[k], dt, half)
 	}
 	gpuType := func(node string, idx int) string {
-		if n := c.nodeByID[node]; n != nil {
+		if n := c.state.Node(node); n != nil {
 			for _, g := range n.Resources.GPUs {
 				if g.Index == idx {
 					return g.Type
@@ -318,11 +327,7 @@ func (c *Cluster) stopOf(j *api.Job) int64 {
 	if j.Kill == nil {
 		return forever
 	}
-	g := int64(j.Kill.GraceSecs)
-	if g <= 0 {
-		g = sched.DefaultKillGraceSecs
-	}
-	return j.Kill.RequestedAt + g
+	return planapply.StopDeadline(j.Kill)
 }
 
 // finish ends a job that ran its course.
@@ -331,7 +336,8 @@ func (c *Cluster) finish(j *api.Job) {
 	if rt := c.runTime[j.ID]; rt > c.limitOf(j) {
 		state = api.JobTimeout
 	}
-	j.State, j.EndTime, j.Alloc, j.Kill = state, c.endOf(j), nil, nil
+	end := c.endOf(j)
+	c.update(j.ID, func(j *api.Job) { j.State, j.EndTime, j.Alloc, j.Kill = state, end, nil, nil })
 	delete(c.active, j.ID)
 	c.Log = append(c.Log, Event{Time: c.Now, Kind: Ended, Job: j.ID, State: state})
 }
@@ -339,14 +345,18 @@ func (c *Cluster) finish(j *api.Job) {
 // stop ends or requeues a job whose kill grace is over.
 func (c *Cluster) stop(j *api.Job) {
 	k := j.Kill
-	if k.Requeue {
-		j.State, j.Reason, j.RestartCount = api.JobPending, api.ReasonRequeued, j.RestartCount+1
-		j.StartTime, j.ExpectedStart = 0, 0
-	} else {
-		j.State, j.EndTime = k.State, c.Now
+	j = c.update(j.ID, func(j *api.Job) {
+		if k.Requeue {
+			j.State, j.Reason, j.RestartCount = api.JobPending, api.ReasonRequeued, j.RestartCount+1
+			j.StartTime, j.ExpectedStart = 0, 0
+		} else {
+			j.State, j.EndTime = k.State, c.Now
+		}
+		j.Alloc, j.Kill = nil, nil
+	})
+	if !k.Requeue {
 		delete(c.active, j.ID)
 	}
-	j.Alloc, j.Kill = nil, nil
 	c.Log = append(c.Log, Event{Time: c.Now, Kind: Stopped, Job: j.ID, State: j.State})
 }
 
@@ -374,179 +384,38 @@ func (c *Cluster) nextEvent() (int64, bool) {
 	return next, next < forever
 }
 
-// apply applies a plan as the state machine would.
+// apply applies a plan with the controller's plan-apply model and logs
+// what it did.
 func (c *Cluster) apply(p api.Plan) {
+	res, err := planapply.Apply(c.state, &p)
+	if err != nil {
+		c.Errors = append(c.Errors, fmt.Sprintf("t=%d apply: %v", c.Now, err))
+	}
+	for _, r := range res.Skipped {
+		c.Errors = append(c.Errors, fmt.Sprintf("t=%d preemption of job %d: %s", c.Now, r.JobID, r.Why))
+	}
+	for _, r := range res.Dropped {
+		c.Errors = append(c.Errors, fmt.Sprintf("t=%d start of job %d: %s", c.Now, r.JobID, r.Why))
+	}
 	for _, pr := range p.Preemptions {
-		c.preempt(pr)
-	}
-	for _, s := range p.Starts {
-		if err := c.start(s); err != nil {
-			c.Errors = append(c.Errors, fmt.Sprintf("t=%d start of job %d: %v", c.Now, s.JobID, err))
+		if j := c.state.Job(pr.JobID); j != nil && slices.Contains(res.Preempted, pr.JobID) {
+			c.Log = append(c.Log, Event{Time: c.Now, Kind: Preempted, Job: pr.JobID, For: pr.For, Reason: pr.Reason})
 		}
 	}
-	for _, pi := range p.Pending {
-		j := c.jobs[pi.JobID]
-		if j == nil || j.State != api.JobPending {
-			continue
+	for _, id := range res.Started {
+		j := c.state.Job(id)
+		if !c.active[id] {
+			// An array task split off its record runs as long as the
+			// record's tasks.
+			c.active[id] = true
+			c.runTime[id] = c.runTime[j.ArrayJobID]
 		}
-		j.Priority, j.Reason, j.ExpectedStart = pi.Priority, pi.Reason, pi.ExpectedStart
-		if j.Spec.Hold {
-			j.Reason, j.ExpectedStart = api.ReasonHeldUser, 0
-		}
-	}
-}
-
-// preempt asks a running job to stop, as the state machine does.
-func (c *Cluster) preempt(pr api.Preemption) {
-	j := c.jobs[pr.JobID]
-	if j == nil || j.State != api.JobRunning || j.Kill != nil {
-		c.Errors = append(c.Errors, fmt.Sprintf("t=%d preemption of job %d: not running or already stopping", c.Now, pr.JobID))
-		return
-	}
-	part, _ := c.Config.Partition(j.Partition)
-	mode, grace := part.PreemptMode, part.GraceSecs
-	for _, q := range c.Config.QOS {
-		if q.Name == j.Spec.QOS {
-			if q.PreemptMode != "" {
-				mode = q.PreemptMode
-			}
-			if q.GraceSecs > 0 {
-				grace = q.GraceSecs
-			}
-		}
-	}
-	if mode == api.PreemptOff {
-		c.Errors = append(c.Errors, fmt.Sprintf("t=%d preemption of job %d: preempt mode off", c.Now, pr.JobID))
-		return
-	}
-	j.Kill = &api.KillRequest{State: api.JobPreempted, Requeue: j.Spec.Requeueable() && mode != api.PreemptCancel,
-		Reason: "Preempted (" + pr.Reason + ")", GraceSecs: grace, RequestedAt: c.Now, For: pr.For}
-	c.Log = append(c.Log, Event{Time: c.Now, Kind: Preempted, Job: pr.JobID, For: pr.For, Reason: pr.Reason})
-}
-
-// start verifies and applies one start.
-func (c *Cluster) start(s api.Start) error {
-	j := c.jobs[s.JobID]
-	switch {
-	case j == nil:
-		return fmt.Errorf("no such job")
-	case j.State != api.JobPending:
-		return fmt.Errorf("job is %s", j.State)
-	case j.Spec.Hold:
-		return fmt.Errorf("job is held")
-	case j.IsArrayRecord() && (s.ArrayTaskID == nil || !j.ArrayPending.Contains(*s.ArrayTaskID)):
-		return fmt.Errorf("array task not pending")
-	case len(s.Alloc) != max(j.Spec.Nodes, 1):
-		return fmt.Errorf("%d nodes allocated, %d needed", len(s.Alloc), max(j.Spec.Nodes, 1))
-	}
-	part, ok := c.Config.Partition(s.Partition)
-	if !ok {
-		return fmt.Errorf("no partition %q", s.Partition)
-	}
-	if len(j.Spec.Partitions) > 0 && !slices.Contains(j.Spec.Partitions, s.Partition) {
-		return fmt.Errorf("job did not ask for partition %s", s.Partition)
-	}
-	if j.Spec.BeginTime > c.Now {
-		return fmt.Errorf("begin time not reached")
-	}
-	used := c.usedResources()
-	for i, a := range s.Alloc {
-		n := c.nodeByID[a.Node]
-		if n == nil {
-			return fmt.Errorf("no node %s", a.Node)
-		}
-		if n.State == api.NodeDown || n.State == api.NodeDrain {
-			return fmt.Errorf("node %s is %s", a.Node, n.State)
-		}
-		if len(part.Nodes) > 0 && !slices.Contains(part.Nodes, a.Node) || len(part.Nodes) == 0 && !slices.Contains(n.Partitions, part.Name) {
-			return fmt.Errorf("node %s not in partition %s", a.Node, part.Name)
-		}
-		if slices.ContainsFunc(s.Alloc[:i], func(b api.NodeAlloc) bool { return b.Node == a.Node }) {
-			return fmt.Errorf("node %s twice", a.Node)
-		}
-		u := used[a.Node]
-		if u.cpus+a.CPUs > n.Resources.CPUs || u.mem+a.MemoryMB > n.Resources.MemoryMB {
-			return fmt.Errorf("node %s: CPUs or memory overcommitted", a.Node)
-		}
-		if a.CPUs < j.Spec.TotalCPUsPerNode() || len(a.GPUs) != j.Spec.GPUs {
-			return fmt.Errorf("node %s: allocation %d CPUs %d GPUs does not match the job", a.Node, a.CPUs, len(a.GPUs))
-		}
-		for k, idx := range a.GPUs {
-			gi := slices.IndexFunc(n.Resources.GPUs, func(g api.GPU) bool { return g.Index == idx })
-			switch {
-			case gi < 0:
-				return fmt.Errorf("node %s has no GPU %d", a.Node, idx)
-			case !n.Resources.GPUs[gi].Healthy:
-				return fmt.Errorf("node %s: GPU %d unhealthy", a.Node, idx)
-			case u.gpus[idx]:
-				return fmt.Errorf("node %s: GPU %d in use", a.Node, idx)
-			case j.Spec.GPUType != "" && n.Resources.GPUs[gi].Type != j.Spec.GPUType:
-				return fmt.Errorf("node %s: GPU %d is %s, not %s", a.Node, idx, n.Resources.GPUs[gi].Type, j.Spec.GPUType)
-			case k < len(a.GPUUUIDs) && a.GPUUUIDs[k] != n.Resources.GPUs[gi].UUID:
-				return fmt.Errorf("node %s: GPU %d UUID mismatch", a.Node, idx)
-			}
-		}
-	}
-	if j.IsArrayRecord() {
-		j = c.splitTask(j, *s.ArrayTaskID)
-	}
-	j.State, j.Reason, j.Partition, j.StartTime, j.ExpectedStart = api.JobRunning, api.ReasonNone, s.Partition, c.Now, 0
-	j.Alloc = s.Alloc
-	j.Runs = append(j.Runs, api.JobRun{Run: j.RestartCount, Nodes: j.NodeNames(), StartTime: c.Now, State: api.JobRunning})
-	gpus := 0
-	for _, a := range s.Alloc {
-		gpus += len(a.GPUs)
-	}
-	c.Log = append(c.Log, Event{Time: c.Now, Kind: Started, Job: j.ID, GPUs: gpus})
-	return nil
-}
-
-// splitTask takes task off an array record as a job of its own (the last
-// task takes over the record).
-func (c *Cluster) splitTask(rec *api.Job, task int) *api.Job {
-	if len(rec.ArrayPending) == 1 {
-		rec.ArrayTaskID, rec.ArrayPending, rec.ArrayMaxRun, rec.Spec.Array = task, nil, 0, ""
-		return rec
-	}
-	t := &api.Job{ID: c.nextID, Spec: rec.Spec, State: api.JobPending, Partition: rec.Partition,
-		SubmitTime: rec.SubmitTime, ArrayJobID: rec.ID, ArrayTaskID: task}
-	t.Spec.Array = ""
-	c.nextID++
-	rec.ArrayPending = rec.ArrayPending.Without(task)
-	c.jobs[t.ID] = t
-	c.active[t.ID] = true
-	c.runTime[t.ID] = c.runTime[rec.ID]
-	return t
-}
-
-type nodeUse struct {
-	cpus int
-	mem  int64
-	gpus map[int]bool
-}
-
-// usedResources sums the allocations of the running jobs per node.
-func (c *Cluster) usedResources() map[string]nodeUse {
-	used := map[string]nodeUse{}
-	for id := range c.active {
-		j := c.jobs[id]
-		if j.State != api.JobRunning {
-			continue
-		}
+		gpus := 0
 		for _, a := range j.Alloc {
-			u := used[a.Node]
-			if u.gpus == nil {
-				u.gpus = map[int]bool{}
-			}
-			u.cpus += a.CPUs
-			u.mem += a.MemoryMB
-			for _, g := range a.GPUs {
-				u.gpus[g] = true
-			}
-			used[a.Node] = u
+			gpus += len(a.GPUs)
 		}
+		c.Log = append(c.Log, Event{Time: c.Now, Kind: Started, Job: id, GPUs: gpus})
 	}
-	return used
 }
 
 // GPUsInUse counts the GPUs held by running jobs of an account (any
@@ -555,7 +424,7 @@ func (c *Cluster) usedResources() map[string]nodeUse {
 func (c *Cluster) GPUsInUse(account, partition string) int {
 	n := 0
 	for id := range c.active {
-		j := c.jobs[id]
+		j := c.state.Job(id)
 		if j.State != api.JobRunning || (account != "" && j.Spec.Account != account) || (partition != "" && j.Partition != partition) {
 			continue
 		}

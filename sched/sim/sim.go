@@ -8,11 +8,13 @@
 // their trace submit times), job ends (start plus the trace run time, or the
 // time limit if shorter) and the end of a preempted job's grace time. At
 // every instant at which something happened it runs one scheduling pass,
-// sched.Scheduler.Schedule, on the active jobs, and applies the plan as the
-// controller's state machine does: starts take their allocation, preempted
-// jobs are asked to stop and leave their nodes when their grace time is
-// over (requeued, keeping their submit time), pending jobs take the pass's
-// reason and expected start. Fair-share usage accrues and decays between
+// sched.Scheduler.Schedule, on the active jobs, and applies the plan with
+// the controller's own plan-apply model (planapply.Apply on a
+// planapply.Mem): starts are verified and take their allocation, preempted
+// jobs are asked to stop (with their QOS's or partition's grace time,
+// requeued unless --no-requeue or preempt mode cancel) and leave their nodes
+// when their grace time is over (requeued, keeping their submit time),
+// pending jobs take the pass's reason and expected start. Fair-share usage accrues and decays between
 // events as in the controller. The policies (fcfs, sjf, easy,
 // conservative, fairway, static) are settings of that one scheduler.
 //
@@ -34,6 +36,7 @@ import (
 	"github.com/fairway-hpc/fairway/api"
 	"github.com/fairway-hpc/fairway/sched"
 	"github.com/fairway-hpc/fairway/sched/fairshare"
+	"github.com/fairway-hpc/fairway/sched/planapply"
 	"github.com/fairway-hpc/fairway/sched/sim/trace"
 )
 
@@ -247,6 +250,7 @@ func Run(ctx context.Context, opt Options) (*Result, error) {
 			return nil, fmt.Errorf("replay: %w", err)
 		}
 	}
+	r.state = planapply.NewMem(&r.cfg, r.nodes)
 	r.build()
 	if err := r.loop(ctx); err != nil {
 		return nil, err
@@ -261,8 +265,9 @@ type runner struct {
 	cfg     api.ClusterConfig
 	sched   sched.Scheduler
 	nodes   []*api.Node
-	jobs    []*simJob // by arrival (ID - 1)
-	active  []*simJob // pending and running, by ID
+	state   *planapply.Mem // the jobs that arrived, as the plan applier sees them
+	jobs    []*simJob      // by arrival (ID - 1)
+	active  []*simJob      // pending and running, by ID
 	pending int
 	now     int64 // virtual unix time
 	usageAt int64
@@ -492,6 +497,7 @@ func (r *runner) settle() bool {
 	for r.next < len(r.jobs) && r.jobs[r.next].job.SubmitTime <= r.now {
 		sj := r.jobs[r.next]
 		r.next++
+		r.put(sj, sj.job)
 		r.active = append(r.active, sj)
 		r.addPending(sj, 1)
 		r.res.Stats.Events++
@@ -500,7 +506,23 @@ func (r *runner) settle() bool {
 	return changed
 }
 
-// release takes a running job off its nodes.
+// put stores a new version of a job's record.
+func (r *runner) put(sj *simJob, j *api.Job) {
+	if err := r.state.PutJob(j); err != nil {
+		r.res.Errors = append(r.res.Errors, fmt.Sprintf("t=%d store job %d: %v", r.now-Epoch, j.ID, err))
+	}
+	sj.job = j
+}
+
+// update stores a changed copy of a job's record.
+func (r *runner) update(sj *simJob, change func(j *api.Job)) {
+	nj := *sj.job
+	change(&nj)
+	r.put(sj, &nj)
+}
+
+// release accounts for a running job leaving its nodes; the caller stores
+// its new state.
 func (r *runner) release(sj *simJob) {
 	j := sj.job
 	r.heldSecs(sj)
@@ -512,7 +534,6 @@ func (r *runner) release(sj *simJob) {
 	if r.rate[k] <= 1e-9 {
 		delete(r.rate, k)
 	}
-	j.Alloc, j.Kill = nil, nil
 }
 
 func (r *runner) heldSecs(sj *simJob) {
@@ -539,7 +560,7 @@ func (r *runner) end(sj *simJob) {
 	if sj.work > 0 {
 		state = api.JobTimeout
 	}
-	j.State, j.EndTime = state, r.now
+	r.update(sj, func(j *api.Job) { j.State, j.EndTime, j.Alloc, j.Kill = state, r.now, nil, nil })
 	sj.finished, sj.endState, sj.endTime = true, state, r.now
 	r.done++
 }
@@ -562,13 +583,16 @@ func (r *runner) stop(sj *simJob) {
 	sj.lost += ran - saved
 	sj.work -= saved
 	if !requeue {
-		j.State, j.EndTime = api.JobPreempted, r.now
-		sj.finished, sj.endState, sj.endTime = true, api.JobPreempted, r.now
+		end := j.Kill.State
+		r.update(sj, func(j *api.Job) { j.State, j.EndTime, j.Alloc, j.Kill = end, r.now, nil, nil })
+		sj.finished, sj.endState, sj.endTime = true, end, r.now
 		r.done++
 		return
 	}
-	j.State, j.Reason, j.RestartCount = api.JobPending, api.ReasonRequeued, j.RestartCount+1
-	j.StartTime, j.ExpectedStart = 0, 0
+	r.update(sj, func(j *api.Job) {
+		j.State, j.Reason, j.RestartCount = api.JobPending, api.ReasonRequeued, j.RestartCount+1
+		j.StartTime, j.ExpectedStart, j.Alloc, j.Kill = 0, 0, nil, nil
+	})
 	r.addPending(sj, 1)
 }
 
@@ -623,35 +647,40 @@ var neverReasons = map[string]bool{
 	api.ReasonPartitionLimit: true,
 }
 
-// apply applies a plan as the controller's state machine does.
+// apply applies a plan with the controller's plan-apply model and does the
+// replay's bookkeeping for what it did.
 func (r *runner) apply(p api.Plan) {
+	res, err := planapply.Apply(r.state, &p)
+	if err != nil {
+		r.res.Errors = append(r.res.Errors, fmt.Sprintf("t=%d apply: %v", r.now-Epoch, err))
+	}
+	for _, sk := range res.Skipped {
+		r.res.Errors = append(r.res.Errors, fmt.Sprintf("t=%d preemption of job %d: %s", r.now-Epoch, sk.JobID, sk.Why))
+	}
+	for _, d := range res.Dropped {
+		r.res.Errors = append(r.res.Errors, fmt.Sprintf("t=%d start of job %d: %s", r.now-Epoch, d.JobID, d.Why))
+	}
 	for _, pr := range p.Preemptions {
-		sj := r.byID(pr.JobID)
-		if sj == nil || sj.job.State != api.JobRunning || sj.job.Kill != nil {
-			r.res.Errors = append(r.res.Errors, fmt.Sprintf("t=%d preemption of job %d: not running or already stopping", r.now-Epoch, pr.JobID))
+		if !slices.Contains(res.Preempted, pr.JobID) {
 			continue
 		}
-		part, _ := r.cfg.Partition(sj.job.Partition)
-		grace := part.GraceSecs
-		if grace <= 0 {
-			grace = sched.DefaultKillGraceSecs
-		}
-		sj.job.Kill = &api.KillRequest{State: api.JobPreempted, Requeue: part.PreemptMode != api.PreemptCancel,
-			Reason: "Preempted (" + pr.Reason + ")", GraceSecs: grace, RequestedAt: r.now, For: pr.For}
+		sj := r.byID(pr.JobID)
+		sj.job = r.state.Job(pr.JobID)
 		sj.preempts++
 		r.res.Stats.PreemptionsByReason[pr.Reason]++
-		if stopAt := r.now + int64(grace); stopAt < sj.runEnd {
+		if stopAt := planapply.StopDeadline(sj.job.Kill); stopAt < sj.runEnd {
 			r.push(stopAt, evStop, sj)
 		}
 	}
-	var started []*simJob
-	for _, s := range p.Starts {
-		sj := r.byID(s.JobID)
-		if sj == nil || sj.job.State != api.JobPending || s.ArrayTaskID != nil {
-			r.res.Errors = append(r.res.Errors, fmt.Sprintf("t=%d start of job %d: not pending", r.now-Epoch, s.JobID))
+	started := make([]*simJob, 0, len(res.Started))
+	for _, id := range res.Started {
+		sj := r.byID(id)
+		if sj == nil {
+			r.res.Errors = append(r.res.Errors, fmt.Sprintf("t=%d start of job %d: not a job of the trace", r.now-Epoch, id))
 			continue
 		}
-		r.start(sj, s)
+		sj.job = r.state.Job(id)
+		r.start(sj)
 		started = append(started, sj)
 	}
 	// A job started while a job ahead of it in the queue's static order
@@ -660,11 +689,13 @@ func (r *runner) apply(p api.Plan) {
 	var blockers []*simJob
 	for _, pi := range p.Pending {
 		sj := r.byID(pi.JobID)
-		if sj == nil || sj.job.State != api.JobPending {
+		if sj == nil {
 			continue
 		}
-		j := sj.job
-		j.Priority, j.Reason, j.ExpectedStart = pi.Priority, pi.Reason, pi.ExpectedStart
+		sj.job = r.state.Job(pi.JobID)
+		if sj.job == nil || sj.job.State != api.JobPending {
+			continue
+		}
 		if neverReasons[pi.Reason] {
 			sj.dropped = true
 			r.addPending(sj, -1)
@@ -699,25 +730,22 @@ func (r *runner) ahead(a, b *simJob) bool {
 	return a.job.ID < b.job.ID
 }
 
-// start applies one start.
-func (r *runner) start(sj *simJob, s api.Start) {
+// start does the replay's bookkeeping for a job the plan started.
+func (r *runner) start(sj *simJob) {
 	j := sj.job
-	part, _ := r.cfg.Partition(s.Partition)
-	j.State, j.Reason, j.Partition, j.StartTime, j.ExpectedStart, j.Alloc = api.JobRunning, api.ReasonNone, s.Partition, r.now, 0, s.Alloc
 	sj.runSerial++
 	if !sj.started {
 		sj.started, sj.firstSt = true, r.now
 	}
-	sj.res = held(s.Alloc)
+	sj.res = held(j.Alloc)
 	r.busyCPU += sj.res.CPUs
 	r.busyGPU += sj.res.GPUs
 	r.held[sj.acctIdx] += r.accountAmount(sj.res)
 	k := api.AssocKey(j.Spec.Account, j.Spec.User)
-	r.rate[k] += fairshare.Billing(r.cfg.Scheduling.BillingWeights, s.Alloc, nil)
-	limit := j.Spec.TimeLimitIn(part)
+	r.rate[k] += fairshare.Billing(r.cfg.Scheduling.BillingWeights, j.Alloc, nil)
 	run := sj.work
-	if !api.Unlimited(limit) {
-		run = min(run, limit)
+	if !api.Unlimited(j.TimeLimitSecs) {
+		run = min(run, j.TimeLimitSecs)
 	}
 	sj.runEnd = r.now + run
 	r.push(sj.runEnd, evEnd, sj)
