@@ -54,6 +54,7 @@ import (
 
 	"github.com/fairway-hpc/fairway/api"
 	"github.com/fairway-hpc/fairway/sched"
+	"github.com/fairway-hpc/fairway/sched/planapply"
 	"github.com/fairway-hpc/fairway/sched/schedtest"
 	"github.com/fairway-hpc/fairway/sched/sim/trace"
 )
@@ -153,6 +154,7 @@ type window struct {
 	backfill bool
 	cfg      api.ClusterConfig
 	nodes    []*api.Node
+	state    *planapply.Mem // the jobs that arrived, as the plan applier sees them
 	sch      sched.Scheduler
 	now      int64
 	queue    []*job // arrival order
@@ -184,6 +186,7 @@ func RunWindow(jobs []trace.Job, m trace.Machine, policy string, backfill bool) 
 	// nodes asks for k of its m.Nodes CPUs.
 	w.nodes = []*api.Node{schedtest.Node("machine", m.Nodes, 1<<20, 0, "", "main")}
 	w.total = m.Nodes
+	w.state = planapply.NewMem(&w.cfg, w.nodes)
 	const epoch = 1_000_000_000
 	for i, tj := range jobs {
 		need := (tj.Procs + w.ppn - 1) / w.ppn
@@ -283,7 +286,21 @@ func (w *window) arrive() {
 	jb := w.jobs[w.next]
 	w.next++
 	w.now = max(w.now, jb.j.SubmitTime)
+	w.put(jb, jb.j)
 	w.queue = append(w.queue, jb)
+}
+
+// put stores a new version of a job's record.
+func (w *window) put(jb *job, j *api.Job) {
+	_ = w.state.PutJob(j) // a Mem's PutJob does not fail
+	jb.j = j
+}
+
+// setNice stores the job with another nice value.
+func (w *window) setNice(jb *job, nice int) {
+	nj := *jb.j
+	nj.Spec.Nice = nice
+	w.put(jb, &nj)
 }
 
 // runEnd is when a running job ends (its run time, not its request).
@@ -310,7 +327,9 @@ func (w *window) firstEnding() *job {
 func (w *window) releaseFirst() {
 	jb := w.firstEnding()
 	w.now = max(w.now, runEnd(jb))
-	jb.j.State, jb.j.Alloc, jb.j.EndTime = api.JobCompleted, nil, runEnd(jb)
+	nj := *jb.j
+	nj.State, nj.Alloc, nj.EndTime = api.JobCompleted, nil, runEnd(jb)
+	w.put(jb, &nj)
 	w.running = slices.DeleteFunc(w.running, func(x *job) bool { return x == jb })
 }
 
@@ -345,12 +364,20 @@ func (w *window) schedule(pending []*job) (api.Plan, error) {
 	slices.SortFunc(in, func(a, b *api.Job) int { return cmp.Compare(a.ID, b.ID) })
 	plan := w.sch.Schedule(sched.Input{Now: w.now, Config: w.cfg, Nodes: w.nodes, Jobs: in})
 	w.passes++
-	for _, s := range plan.Starts {
-		jb := w.jobs[s.JobID-1]
-		if jb.j.State != api.JobPending {
-			return plan, fmt.Errorf("t=%d: plan starts job %d, which is %s", w.now, s.JobID, jb.j.State)
-		}
-		jb.j.State, jb.j.StartTime, jb.j.Alloc, jb.st = api.JobRunning, w.now, s.Alloc, w.now
+	// Only the starts are applied: the protocol has no preemption, and
+	// its passes see a few candidates, not the queue, so their pending
+	// reasons are not kept.
+	res, err := planapply.Apply(w.state, &api.Plan{Now: w.now, Starts: plan.Starts})
+	if err != nil {
+		return plan, fmt.Errorf("t=%d: apply: %w", w.now, err)
+	}
+	if len(res.Dropped) > 0 {
+		d := res.Dropped[0]
+		return plan, fmt.Errorf("t=%d: the plan's start of job %d does not verify: %s", w.now, d.JobID, d.Why)
+	}
+	for _, id := range res.Started {
+		jb := w.jobs[id-1]
+		jb.j, jb.st = w.state.Job(id), w.now
 		w.running = append(w.running, jb)
 		w.queue = slices.DeleteFunc(w.queue, func(x *job) bool { return x == jb })
 	}
@@ -360,7 +387,7 @@ func (w *window) schedule(pending []*job) (api.Plan, error) {
 // tryHead runs a pass with the head job alone: it starts if it fits now;
 // otherwise its reservation is its earliest start.
 func (w *window) tryHead(head *job) (bool, int64, error) {
-	head.j.Spec.Nice = 0
+	w.setNice(head, 0)
 	plan, err := w.schedule([]*job{head})
 	if err != nil {
 		return false, 0, err
@@ -394,8 +421,8 @@ func (w *window) backfillStep(head *job, est int64) error {
 	if len(cands) == 1 || busy >= w.total {
 		return nil
 	}
-	head.j.Spec.Nice = -1
-	defer func() { head.j.Spec.Nice = 0 }()
+	w.setNice(head, -1)
+	defer w.setNice(head, 0)
 	if _, err := w.schedule(cands); err != nil {
 		return err
 	}
