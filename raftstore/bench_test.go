@@ -31,3 +31,37 @@ func BenchmarkSubmitApply(b *testing.B) {
 		b.Fatalf("%d jobs in the state after %d submissions", got, b.N)
 	}
 }
+
+// BenchmarkReadActiveJobs measures the leader pass's read of 100,000
+// pending jobs: deep copies (ActiveJobs, what the pass read before) against
+// the stored objects (ActiveJobsShared).
+func BenchmarkReadActiveJobs(b *testing.B) {
+	h := newHarness(b)
+	h.must(SetConfig{Config: testConfig()})
+	spec := testSpec("bench")
+	spec.Env = map[string]string{"PATH": "/usr/bin:/bin", "HOME": "/home/ann", "LANG": "C.UTF-8"}
+	specs := make([]api.JobSpec, 1000)
+	for i := range specs {
+		specs[i] = spec
+	}
+	for range 100 {
+		h.must(SubmitJobs{Now: setupNow, Specs: specs})
+	}
+	st := h.state()
+	for _, bc := range []struct {
+		name string
+		read func() []*api.Job
+	}{
+		{"copy", st.ActiveJobs},
+		{"shared", st.ActiveJobsShared},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if got := len(bc.read()); got != 100_000 {
+					b.Fatalf("%d active jobs, want 100000", got)
+				}
+			}
+		})
+	}
+}
