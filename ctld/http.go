@@ -120,7 +120,7 @@ func decodeBody(w http.ResponseWriter, r *http.Request, v any, allowEmpty bool) 
 }
 
 // apply commits a command and records its latency.
-func (c *Controller) apply(ctx context.Context, cmd raftstore.Command) (any, error) {
+func (c *Controller) apply(ctx context.Context, cmd raftstore.Command) (raftstore.ApplyResult, error) {
 	start := time.Now()
 	res, err := c.store.Apply(ctx, cmd)
 	c.metrics.applyLatency.WithLabelValues(commandName(cmd)).Observe(time.Since(start).Seconds())
@@ -315,7 +315,7 @@ func (c *Controller) handleSubmit(w http.ResponseWriter, r *http.Request) {
 		c.fail(w, r, err)
 		return
 	}
-	ids, _ := res.([]api.JobID)
+	ids := res.IDs
 	c.metrics.submissions.Add(float64(len(ids)))
 	writeJSON(w, http.StatusOK, api.SubmitResponse{IDs: ids, Index: c.store.Index()})
 }

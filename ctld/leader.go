@@ -221,7 +221,7 @@ func schedInput(st *raftstore.State, now int64, cfg api.ClusterConfig, nodes []*
 
 // accrueUsage commits the fair-share usage accrual up to now.
 func (c *Controller) accrueUsage(ctx context.Context) {
-	if _, err := c.apply(ctx, raftstore.AccrueUsage{Now: c.now().Unix()}); err != nil && ctx.Err() == nil {
+	if _, err := c.apply(ctx, raftstore.AccrueUsage{Now: c.now().Unix(), Formula: raftstore.CurrentUsageFormula}); err != nil && ctx.Err() == nil {
 		c.log.Warn("ctld: cannot accrue fair-share usage", "err", err)
 	}
 }
@@ -245,7 +245,7 @@ func (c *Controller) checkLiveness(ctx context.Context, nodes []*api.Node, cfg *
 			continue
 		}
 		changed = true
-		jobs, _ := res.([]api.JobID)
+		jobs := res.IDs
 		c.log.Warn("ctld: node marked DOWN: no heartbeat", "node", n.Name,
 			"last_heartbeat", last.Format(time.RFC3339), "jobs_affected", jobs)
 	}
@@ -304,7 +304,7 @@ func (c *Controller) schedule(ctx context.Context, in sched.Input) {
 		}
 		return
 	}
-	started, _ := res.([]api.JobID)
+	started := res.IDs
 	if len(plan.Preemptions) > 0 || len(started) > 0 {
 		c.preempt.committed(c.metrics, c.store.State(), &plan, started)
 	}
@@ -341,5 +341,5 @@ func (c *Controller) expireJobs(ctx context.Context) {
 		c.log.Warn("ctld: cannot expire old jobs", "err", err)
 		return
 	}
-	c.log.Info("ctld: expired finished jobs", "count", res)
+	c.log.Info("ctld: expired finished jobs", "count", res.Count)
 }
