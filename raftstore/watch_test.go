@@ -137,7 +137,9 @@ func TestTableTopics(t *testing.T) {
 			h.must(RegisterNode{Now: cmdNow, Req: api.RegisterNodeRequest{Name: "n9", Resources: api.NodeResources{CPUs: 1}}})
 		}, []Topic{TopicNodes, NodeJobsTopic("n9"), TopicAll}, []Topic{TopicJobs, TopicConfig, TopicUsage}},
 		{"start", startOnN2, []Topic{TopicJobs, TopicNodes, TopicAll}, []Topic{TopicConfig, TopicUsage, NodeJobsTopic("n1")}},
-		{"config", func(h *harness) { h.must(SetConfig{Config: api.ClusterConfig{Partitions: []api.Partition{{Name: "x"}}}}) },
+		{"config", func(h *harness) {
+			h.must(SetConfig{Config: api.ClusterConfig{Partitions: []api.Partition{{Name: "x"}}}})
+		},
 			[]Topic{TopicConfig, TopicAll}, []Topic{TopicJobs, TopicNodes, TopicUsage}},
 		{"usage", func(h *harness) { h.must(AccrueUsage{Now: cmdNow, Formula: CurrentUsageFormula}) },
 			[]Topic{TopicUsage, TopicAll}, []Topic{TopicJobs, TopicNodes, TopicConfig}},
