@@ -34,6 +34,7 @@ type Controller struct {
 	cfg     Config
 	log     *slog.Logger
 	store   *raftstore.Store
+	svc     *Service
 	metrics *metrics
 	preempt *preemptionWatch
 	live    *liveness
@@ -53,13 +54,34 @@ type Controller struct {
 
 // Run starts a controller and blocks until ctx is done, then shuts it down
 // cleanly (background loops stopped, HTTP requests drained, raft closed).
+// When the replica halts (a raft log entry it cannot apply safely, see
+// raftstore.HaltError) it shuts down too and returns the halt error.
 func Run(ctx context.Context, cfg Config) error {
 	c, err := Start(ctx, cfg)
 	if err != nil {
 		return err
 	}
-	<-ctx.Done()
-	return c.Close()
+	select {
+	case <-ctx.Done():
+		return c.Close()
+	case <-c.store.Halted():
+	}
+	halt := c.store.Err()
+	c.log.Error("the replica halted; stopping the controller", "err", halt)
+	if err := c.Close(); err != nil {
+		return fmt.Errorf("controller %s: %w (and closing: %v)", c.cfg.ID, halt, err)
+	}
+	return fmt.Errorf("controller %s: %w", c.cfg.ID, halt)
+}
+
+// Service is the controller's service layer (for tests and embedding
+// tools that call it without HTTP).
+func (c *Controller) Service() *Service { return c.svc }
+
+// apply commits a command through the service (latency metrics, typed
+// errors).
+func (c *Controller) apply(ctx context.Context, cmd raftstore.Command) (raftstore.ApplyResult, error) {
+	return c.svc.apply(ctx, cmd)
 }
 
 // Start opens the raft store, starts serving the API and the leadership
@@ -115,6 +137,7 @@ func Start(ctx context.Context, cfg Config) (*Controller, error) {
 	}
 	c.metrics = newMetrics(store)
 	c.preempt = newPreemptionWatch()
+	c.svc = newService(c)
 	c.srv = &http.Server{
 		Handler:           c.routes(),
 		ReadHeaderTimeout: 10 * time.Second,

@@ -56,6 +56,10 @@ func newMetrics(store *raftstore.Store) *metrics {
 	}
 	m.reg.MustRegister(m.submissions, m.schedPass, m.applyLatency, m.preemptions, m.preemptionWait,
 		stateCollector{store: store},
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "fairway_blocking_query_wakeups_total",
+			Help: "Times a blocking query was woken by a change of what it watches (one per watcher per relevant commit, not per commit).",
+		}, func() float64 { return float64(store.WatchWakeups()) }),
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m

@@ -55,7 +55,7 @@ func TestCheckpointDirAndTimeLimit(t *testing.T) {
 
 	// Without a configured base the node daemon chooses.
 	h.must(SetConfig{Config: testConfig()})
-	ids := h.must(SubmitJobs{Now: cmdNow, Specs: []api.JobSpec{plain}}).([]api.JobID)
+	ids := h.must(SubmitJobs{Now: cmdNow, Specs: []api.JobSpec{plain}}).IDs
 	if j, _ := h.state().Job(ids[0]); j.CheckpointDir != "" {
 		t.Errorf("checkpoint dir without a configured base = %q, want empty", j.CheckpointDir)
 	}

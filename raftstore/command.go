@@ -3,6 +3,7 @@ package raftstore
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 
 	"github.com/fairway-hpc/fairway/api"
 )
@@ -15,10 +16,25 @@ type Command interface {
 	commandType() commandType
 }
 
-// commandType is the first byte of every raft log entry this package writes;
-// the rest is the command as JSON. The values are stored in raft logs and
-// snapshots of running clusters: never renumber, only append.
+// commandType is the first byte of every raft log entry this package writes
+// (without flagIgnoreUnknown); the rest is the command as JSON. The values
+// are stored in raft logs and snapshots of running clusters: never renumber,
+// only append, and stay below flagIgnoreUnknown.
 type commandType uint8
+
+// flagIgnoreUnknown is a bit of the type byte (Consul's
+// IgnoreUnknownTypeFlag): a replica that does not know the command type may
+// skip the entry instead of halting. Only commands whose loss cannot make
+// replicas disagree on anything that matters may set it (see
+// ignorableCommand); every other unknown type halts the replica.
+const flagIgnoreUnknown byte = 0x80
+
+// ignorableCommand is implemented by commands that older replicas may skip
+// (their entries carry flagIgnoreUnknown). No command of this version is.
+type ignorableCommand interface {
+	Command
+	ignorableIfUnknown() bool
+}
 
 const (
 	cmdSubmitJobs        commandType = 1
@@ -197,8 +213,15 @@ type ExpireJobs struct {
 // billing rate (fairshare.Billing) for the seconds it ran since the last
 // accrual. A run that ends between accruals is charged when it ends, so no
 // usage is lost. A Now not after the last accrual changes nothing.
+//
+// Formula is the version of the usage formulas (decay and billing) the
+// leader asked for; apply uses exactly that version's code, so that a
+// controller upgrade that changes a formula cannot make replicas disagree.
+// 0 (entries written before formulas were versioned) means version 1. A
+// version this controller does not know halts the replica.
 type AccrueUsage struct {
-	Now int64 `json:"now"`
+	Now     int64 `json:"now"`
+	Formula int   `json:"formula,omitempty"`
 }
 
 func (SubmitJobs) commandType() commandType        { return cmdSubmitJobs }
@@ -227,8 +250,15 @@ func encodeCommand(cmd Command) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("encode command %T: %w", cmd, err)
 	}
+	t := byte(cmd.commandType())
+	if t&flagIgnoreUnknown != 0 {
+		return nil, fmt.Errorf("encode command %T: type %d collides with the ignore-unknown flag", cmd, t)
+	}
+	if ic, ok := cmd.(ignorableCommand); ok && ic.ignorableIfUnknown() {
+		t |= flagIgnoreUnknown
+	}
 	out := make([]byte, 0, len(body)+1)
-	out = append(out, byte(cmd.commandType()))
+	out = append(out, t)
 	return append(out, body...), nil
 }
 
@@ -271,18 +301,42 @@ func newCommand(t commandType) Command {
 	return nil
 }
 
+// unknownCommandError is the error of a log entry whose command type this
+// controller does not know.
+type unknownCommandError struct {
+	Type      commandType // without flagIgnoreUnknown
+	Ignorable bool        // the entry carries flagIgnoreUnknown
+}
+
+// Error implements error.
+func (e *unknownCommandError) Error() string {
+	if e.Ignorable {
+		return fmt.Sprintf("unknown command type %d (marked ignorable)", e.Type)
+	}
+	return fmt.Sprintf("unknown command type %d: this controller is older than the one that wrote the entry", e.Type)
+}
+
 // decodeCommand reads a command written by encodeCommand. The result is a
-// pointer to the command struct.
+// pointer to the command struct. An unknown type is an
+// *unknownCommandError.
 func decodeCommand(data []byte) (Command, error) {
 	if len(data) == 0 {
 		return nil, fmt.Errorf("decode command: empty log entry")
 	}
-	cmd := newCommand(commandType(data[0]))
+	t := commandType(data[0] &^ flagIgnoreUnknown)
+	cmd := newCommand(t)
 	if cmd == nil {
-		return nil, fmt.Errorf("decode command: unknown command type %d", data[0])
+		return nil, fmt.Errorf("decode command: %w", &unknownCommandError{Type: t, Ignorable: data[0]&flagIgnoreUnknown != 0})
 	}
 	if err := json.Unmarshal(data[1:], cmd); err != nil {
-		return nil, fmt.Errorf("decode command type %d: %w", data[0], err)
+		return nil, fmt.Errorf("decode command %s (type %d): %w", commandName(cmd), t, err)
 	}
 	return cmd, nil
+}
+
+// commandName is a command's type name without the package, such as
+// "SubmitJobs".
+func commandName(cmd Command) string {
+	name := fmt.Sprintf("%T", cmd)
+	return name[strings.LastIndexByte(name, '.')+1:]
 }

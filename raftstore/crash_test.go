@@ -94,7 +94,7 @@ func crashChild(dir, addr string) {
 					fmt.Fprintln(os.Stderr, err)
 					os.Exit(2)
 				}
-				acks <- res.([]api.JobID)[0]
+				acks <- res.IDs[0]
 			}
 		}()
 	}

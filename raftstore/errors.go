@@ -16,7 +16,23 @@ var (
 	// ErrConflict wraps errors about requests the object's current state does
 	// not allow (cancelling a finished job, holding a running one).
 	ErrConflict = errors.New("conflict")
+	// ErrOutcomeUnknown matches the error of a write whose wait ended (the
+	// caller's context, a lost leadership) after it was proposed: it may or
+	// may not be committed.
+	ErrOutcomeUnknown = errors.New("outcome unknown")
 )
+
+// outcomeUnknownError is a write whose outcome is unknown; it matches
+// ErrOutcomeUnknown and its cause.
+type outcomeUnknownError struct{ err error }
+
+// Error implements error.
+func (e *outcomeUnknownError) Error() string {
+	return "outcome unknown: " + e.err.Error()
+}
+
+// Unwrap returns ErrOutcomeUnknown and the cause.
+func (e *outcomeUnknownError) Unwrap() []error { return []error{ErrOutcomeUnknown, e.err} }
 
 // kindError is an error whose message is written for people ("job 5 already
 // COMPLETED") and which matches one of the sentinel errors with errors.Is.

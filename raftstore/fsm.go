@@ -2,6 +2,7 @@ package raftstore
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -13,32 +14,40 @@ import (
 	"github.com/hashicorp/raft"
 )
 
-// applyResult is what fsm.Apply returns to the raft future of the leader that
-// proposed the command: the command's result or its validation error.
-type applyResult struct {
-	value any
-	err   error
-}
-
 // fsm is the raft state machine: it decodes each log entry and applies it to
 // the go-memdb state store in one write transaction. A command that fails
-// validation changes nothing but the applied index.
+// validation changes nothing but the applied index. An entry this
+// controller cannot apply (an unknown command type not marked ignorable, an
+// undecodable entry, an unknown usage formula version) halts the replica:
+// see HaltError.
 type fsm struct {
-	log *slog.Logger
-	db  atomic.Pointer[memdb.MemDB] // replaced as a whole by Restore
+	log    *slog.Logger
+	db     atomic.Pointer[memdb.MemDB] // replaced as a whole by Restore
+	onHalt func(*HaltError)            // called once, from Apply, when the replica halts
+	halted atomic.Pointer[HaltError]
 
 	mu      sync.Mutex
 	index   uint64        // last applied index, as in the meta row
 	changed chan struct{} // closed and replaced after every apply
+	abandon chan struct{} // closed and replaced when Restore replaces the database
+
+	wakeups atomic.Uint64 // blocking-query wake-ups (watch sets that fired)
 }
 
-// newFSM returns a state machine over an empty state.
-func newFSM(log *slog.Logger) (*fsm, error) {
+// newFSM returns a state machine over an empty state. onHalt (may be nil)
+// is called once when the replica halts.
+func newFSM(log *slog.Logger, onHalt func(*HaltError)) (*fsm, error) {
 	db, err := memdb.NewMemDB(schema())
 	if err != nil {
 		return nil, fmt.Errorf("create state store: %w", err)
 	}
-	f := &fsm{log: log, changed: make(chan struct{})}
+	txn := db.Txn(true)
+	if err := putIndexRows(txn, baseTopics(), 0); err != nil {
+		txn.Abort()
+		return nil, fmt.Errorf("create state store: %w", err)
+	}
+	txn.Commit()
+	f := &fsm{log: log, onHalt: onHalt, changed: make(chan struct{}), abandon: make(chan struct{})}
 	f.db.Store(db)
 	return f, nil
 }
@@ -65,39 +74,83 @@ func (f *fsm) setIndex(index uint64) {
 	f.changed = make(chan struct{})
 }
 
-// Apply implements raft.FSM. It returns an *applyResult.
+// Apply implements raft.FSM. It returns an *applyResult. Once the replica
+// has halted it applies nothing more.
 func (f *fsm) Apply(l *raft.Log) any {
+	if h := f.halted.Load(); h != nil {
+		return &applyResult{err: h}
+	}
 	res := f.applyEntry(l.Index, l.Data)
+	if h := f.halted.Load(); h != nil {
+		return res
+	}
 	f.setIndex(l.Index)
 	return res
 }
 
-// applyEntry applies one log entry: the command's changes and the new index
-// are committed together, or only the new index when the command fails.
+// halt stops the replica at the entry at index: it logs why, marks the
+// state machine halted and calls onHalt.
+func (f *fsm) halt(index uint64, data []byte, err error) *applyResult {
+	var typ uint8
+	if len(data) > 0 {
+		typ = data[0]
+	}
+	h := &HaltError{Index: index, Type: typ, Err: err}
+	if !f.halted.CompareAndSwap(nil, h) {
+		return &applyResult{err: f.halted.Load()}
+	}
+	f.log.Error("raftstore: cannot apply a raft log entry; halting this replica so that it cannot diverge (upgrade this controller to one that knows the command)",
+		"index", index, "type", typ, "err", err)
+	if f.onHalt != nil {
+		f.onHalt(h)
+	}
+	return &applyResult{err: h}
+}
+
+// applyEntry applies one log entry: the command's changes, the new index and
+// the watch indexes of what changed are committed together, or only the new
+// index when the command fails validation.
 func (f *fsm) applyEntry(index uint64, data []byte) *applyResult {
 	db := f.db.Load()
 	cmd, err := decodeCommand(data)
 	if err != nil {
-		f.log.Error("raftstore: skipping undecodable log entry", "index", index, "err", err)
-		f.commitIndexOnly(db, index)
-		return &applyResult{err: err}
+		var unknown *unknownCommandError
+		if errors.As(err, &unknown) && unknown.Ignorable {
+			f.log.Warn("raftstore: skipping a log entry of an unknown command type marked ignorable",
+				"index", index, "type", unknown.Type)
+			f.commitIndexOnly(db, index)
+			return &applyResult{res: ApplyResult{Index: index}}
+		}
+		return f.halt(index, data, err)
 	}
+	name := commandName(cmd)
 	txn := db.Txn(true)
-	value, err := f.applyCommand(txn, cmd)
+	txn.TrackChanges()
+	res, err := f.applyCommand(txn, cmd)
 	if err != nil {
 		txn.Abort()
+		var fatal *fatalError
+		if errors.As(err, &fatal) {
+			return f.halt(index, data, fmt.Errorf("apply %s: %w", name, err))
+		}
 		f.commitIndexOnly(db, index)
-		return &applyResult{err: err}
+		return &applyResult{err: &ApplyError{Command: name, Index: index, Err: err}}
+	}
+	res.Index = index
+	if err := recordChanges(txn, index); err != nil {
+		txn.Abort()
+		f.commitIndexOnly(db, index)
+		return &applyResult{err: &ApplyError{Command: name, Index: index, Err: err}}
 	}
 	m := *getMeta(txn)
 	m.Index = index
 	if err := txn.Insert(tableMeta, &m); err != nil {
 		txn.Abort()
 		f.commitIndexOnly(db, index)
-		return &applyResult{err: fmt.Errorf("apply %T: %w", cmd, err)}
+		return &applyResult{err: &ApplyError{Command: name, Index: index, Err: err}}
 	}
 	txn.Commit()
-	return &applyResult{value: value}
+	return &applyResult{res: res}
 }
 
 // commitIndexOnly advances the applied index without other changes.
@@ -114,43 +167,49 @@ func (f *fsm) commitIndexOnly(db *memdb.MemDB, index uint64) {
 }
 
 // applyCommand dispatches a command to its handler, by message type.
-func (f *fsm) applyCommand(txn *memdb.Txn, cmd Command) (any, error) {
+func (f *fsm) applyCommand(txn *memdb.Txn, cmd Command) (ApplyResult, error) {
 	w := &writer{txn: txn, log: f.log}
+	var res ApplyResult
+	var err error
 	switch c := cmd.(type) {
 	case *SubmitJobs:
-		return w.submitJobs(c)
+		res.IDs, err = w.submitJobs(c)
 	case *CancelJob:
-		return nil, w.cancelJob(c)
+		err = w.cancelJob(c)
 	case *HoldJob:
-		return nil, w.holdJob(c)
+		err = w.holdJob(c)
 	case *ReleaseJob:
-		return nil, w.releaseJob(c)
+		err = w.releaseJob(c)
 	case *RequeueJob:
-		return nil, w.requeueJob(c)
+		err = w.requeueJob(c)
 	case *KillJob:
-		return nil, w.killJob(c)
+		err = w.killJob(c)
 	case *ApplyPlan:
-		return w.applyPlan(c)
+		res.IDs, err = w.applyPlan(c)
 	case *JobEvents:
-		return nil, w.jobEvents(c)
+		err = w.jobEvents(c)
 	case *RegisterNode:
-		return nil, w.registerNode(c)
+		err = w.registerNode(c)
 	case *MarkNodeDown:
-		return w.markNodeDown(c)
+		res.IDs, err = w.markNodeDown(c)
 	case *SetConfig:
-		return nil, w.setConfig(c)
+		err = w.setConfig(c)
 	case *SetControllerAddr:
-		return nil, w.setControllerAddr(c)
+		err = w.setControllerAddr(c)
 	case *ExpireJobs:
-		return w.expireJobs(c)
+		res.Count, err = w.expireJobs(c)
 	case *AccrueUsage:
-		return nil, w.accrueUsage(c)
+		err = w.accrueUsage(c)
 	case *EndGrace:
-		return nil, w.endGrace(c)
+		err = w.endGrace(c)
 	case *SignalJob:
-		return nil, w.signalJob(c)
+		err = w.signalJob(c)
+	default:
+		// A type newCommand knows but this switch does not: a programming
+		// error that must not let replicas skip the entry.
+		err = fatalf("no apply function for command %s", commandName(cmd))
 	}
-	return nil, fmt.Errorf("apply: unhandled command %T", cmd)
+	return res, err
 }
 
 // snapshotVersion is the version of the snapshot format.
@@ -169,17 +228,28 @@ type snapshotData struct {
 	// written before usage was tracked).
 	Usage   map[string]float64 `json:"usage,omitempty"`
 	UsageAt int64              `json:"usage_at,omitempty"`
+	// UsageFormula is the usage formula version of the last accrual (0:
+	// version 1).
+	UsageFormula int `json:"usage_formula,omitempty"`
 }
 
 // Snapshot implements raft.FSM. It captures a memdb read transaction (an
 // immutable view), so Persist can run concurrently with later applies.
 func (f *fsm) Snapshot() (raft.FSMSnapshot, error) {
+	if h := f.halted.Load(); h != nil {
+		// raft believes the skipped entries applied; a snapshot would record
+		// a state that lacks them under their index.
+		return nil, fmt.Errorf("snapshot: %w", h)
+	}
 	return &fsmSnapshot{txn: f.db.Load().Txn(false)}, nil
 }
 
 // Restore implements raft.FSM: it replaces the whole state with the snapshot's.
 func (f *fsm) Restore(rc io.ReadCloser) error {
 	defer rc.Close()
+	if h := f.halted.Load(); h != nil {
+		return fmt.Errorf("restore snapshot: %w", h)
+	}
 	var data snapshotData
 	if err := json.NewDecoder(rc).Decode(&data); err != nil {
 		return fmt.Errorf("restore snapshot: decode: %w", err)
@@ -200,7 +270,7 @@ func (f *fsm) Restore(rc io.ReadCloser) error {
 		return nil
 	}
 	m := &meta{Key: metaKey, Index: data.Index, NextJobID: data.NextJobID, Config: data.Config,
-		Usage: data.Usage, UsageAt: data.UsageAt}
+		Usage: data.Usage, UsageAt: data.UsageAt, UsageFormula: data.UsageFormula}
 	if err := insert(tableMeta, m); err != nil {
 		return err
 	}
@@ -219,9 +289,23 @@ func (f *fsm) Restore(rc io.ReadCloser) error {
 			return err
 		}
 	}
+	// Watch indexes are not in the snapshot: everything counts as changed
+	// at the snapshot's index (waiters wake once and see the new state).
+	topics := baseTopics()
+	for _, n := range data.Nodes {
+		topics = append(topics, NodeJobsTopic(n.Name))
+	}
+	if err := putIndexRows(txn, topics, data.Index); err != nil {
+		txn.Abort()
+		return fmt.Errorf("restore snapshot: %w", err)
+	}
 	txn.Commit()
 	f.db.Store(db)
 	f.setIndex(data.Index)
+	f.mu.Lock()
+	close(f.abandon)
+	f.abandon = make(chan struct{})
+	f.mu.Unlock()
 	return nil
 }
 
@@ -241,6 +325,8 @@ func (s *fsmSnapshot) data() *snapshotData {
 		Jobs:      allJobs(s.txn),
 		Usage:     m.Usage,
 		UsageAt:   m.UsageAt,
+
+		UsageFormula: m.UsageFormula,
 	}
 	if it, err := s.txn.Get(tableNodes, indexID); err == nil {
 		for raw := it.Next(); raw != nil; raw = it.Next() {

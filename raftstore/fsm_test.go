@@ -481,7 +481,7 @@ func TestApplyJobCommands(t *testing.T) {
 type jobCommandCase struct {
 	name       string
 	cmds       []Command
-	wantResult any    // result of the last command; nil: not checked
+	wantResult any    // the last command's ApplyResult.IDs ([]api.JobID) or Count (int); nil: not checked
 	wantErr    error  // errors.Is target for the last command's error
 	wantMsg    string // the last command's error text, if set
 	wantField  string // the *api.FieldError field the last command must fail with
@@ -497,7 +497,7 @@ func runJobCommandCases(t *testing.T, tests []jobCommandCase) {
 		t.Run(tt.name, func(t *testing.T) {
 			h := setup(t)
 			before := h.state()
-			var res any
+			var res ApplyResult
 			var err error
 			for i, c := range tt.cmds {
 				res, err = h.apply(c)
@@ -507,7 +507,11 @@ func runJobCommandCases(t *testing.T, tests []jobCommandCase) {
 			}
 			checkErr(t, err, tt.wantErr, tt.wantField, tt.wantMsg)
 			if tt.wantResult != nil {
-				if diff := cmp.Diff(tt.wantResult, res); diff != "" {
+				got := any(res.IDs)
+				if _, ok := tt.wantResult.(int); ok {
+					got = res.Count
+				}
+				if diff := cmp.Diff(tt.wantResult, got); diff != "" {
 					t.Errorf("result (-want +got):\n%s", diff)
 				}
 			}
@@ -549,7 +553,13 @@ func checkErr(t *testing.T, err, wantErr error, wantField, wantMsg string) {
 	case err != nil:
 		t.Errorf("unexpected error: %v", err)
 	}
-	if wantMsg != "" && (err == nil || err.Error() != wantMsg) {
+	// The message for people is the handler's; the *ApplyError around it
+	// names the command and the index.
+	var ae *ApplyError
+	if err != nil && !errors.As(err, &ae) {
+		t.Errorf("error %v (%T) is not an *ApplyError", err, err)
+	}
+	if wantMsg != "" && (ae == nil || ae.Err.Error() != wantMsg) {
 		t.Errorf("error text = %v, want %q", err, wantMsg)
 	}
 }

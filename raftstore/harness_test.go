@@ -19,7 +19,7 @@ type harness struct {
 
 func newHarness(t testing.TB) *harness {
 	t.Helper()
-	f, err := newFSM(slog.New(slog.NewTextHandler(io.Discard, nil)))
+	f, err := newFSM(slog.New(slog.NewTextHandler(io.Discard, nil)), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -27,7 +27,7 @@ func newHarness(t testing.TB) *harness {
 }
 
 // apply encodes the command as Store.Apply would and applies it.
-func (h *harness) apply(cmd Command) (any, error) {
+func (h *harness) apply(cmd Command) (ApplyResult, error) {
 	h.t.Helper()
 	data, err := encodeCommand(cmd)
 	if err != nil {
@@ -37,11 +37,11 @@ func (h *harness) apply(cmd Command) (any, error) {
 	l := &raft.Log{Index: h.idx, Type: raft.LogCommand, Data: data}
 	h.logs = append(h.logs, l)
 	res := h.f.Apply(l).(*applyResult)
-	return res.value, res.err
+	return res.res, res.err
 }
 
 // must applies a command that must succeed.
-func (h *harness) must(cmd Command) any {
+func (h *harness) must(cmd Command) ApplyResult {
 	h.t.Helper()
 	v, err := h.apply(cmd)
 	if err != nil {
@@ -133,7 +133,7 @@ func setup(t testing.TB) *harness {
 		{JobID: 4, Partition: "cpu", Alloc: []api.NodeAlloc{{Node: "n2", CPUs: 1, MemoryMB: 100}}},
 		{JobID: 5, Partition: "gpu", Alloc: []api.NodeAlloc{{Node: "n1", CPUs: 2, MemoryMB: 1000, GPUs: []int{1}}}},
 	}}})
-	if got := len(started.([]api.JobID)); got != 3 {
+	if got := len(started.IDs); got != 3 {
 		t.Fatalf("setup: %d jobs started, want 3", got)
 	}
 	h.must(JobEvents{Now: setupNow, Node: "n2", Events: []api.JobEvent{{JobID: 4, Run: 0, Kind: api.EventExited}}})

@@ -177,7 +177,7 @@ func TestPartitionDownBlocksStarts(t *testing.T) {
 	cfg := testConfig()
 	cfg.Partitions[0].State = "DOWN"
 	h.must(SetConfig{Config: cfg})
-	got := h.must(startJob1(2))
+	got := h.must(startJob1(2)).IDs
 	if diff := cmp.Diff([]api.JobID{}, got); diff != "" {
 		t.Errorf("started (-want +got):\n%s", diff)
 	}
@@ -193,7 +193,7 @@ func TestPartitionNodeList(t *testing.T) {
 	got := h.must(ApplyPlan{Plan: api.Plan{Now: cmdNow, Starts: []api.Start{
 		{JobID: 6, Partition: "cpu", Alloc: []api.NodeAlloc{{Node: "n2", CPUs: 1, MemoryMB: 10}}},
 		{JobID: 6, Partition: "cpu", Alloc: []api.NodeAlloc{{Node: "n1", CPUs: 1, MemoryMB: 10}}},
-	}}})
+	}}}).IDs
 	if diff := cmp.Diff([]api.JobID{6}, got); diff != "" {
 		t.Errorf("started (-want +got):\n%s", diff)
 	}

@@ -14,6 +14,7 @@ const (
 	tableNodes       = "nodes"
 	tableControllers = "controllers"
 	tableMeta        = "meta"
+	tableIndex       = "index" // watch indexes: see watch.go
 
 	indexID    = "id"
 	indexState = "state" // jobs by state, then ID
@@ -36,6 +37,10 @@ type meta struct {
 	// (api.AssocKey), as of UsageAt (unix seconds; 0: never accrued).
 	Usage   map[string]float64
 	UsageAt int64
+	// UsageFormula is the formula version (AccrueUsage.Formula) of the last
+	// accrual; runs that end between accruals are charged with it (0:
+	// version 1).
+	UsageFormula int
 }
 
 // Controller is a row of the controllers table: the HTTP address a controller
@@ -93,6 +98,16 @@ func schema() *memdb.DBSchema {
 						Name:    indexID,
 						Unique:  true,
 						Indexer: &memdb.StringFieldIndex{Field: "ID"},
+					},
+				},
+			},
+			tableIndex: {
+				Name: tableIndex,
+				Indexes: map[string]*memdb.IndexSchema{
+					indexID: {
+						Name:    indexID,
+						Unique:  true,
+						Indexer: &memdb.StringFieldIndex{Field: "Topic"},
 					},
 				},
 			},

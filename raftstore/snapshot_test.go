@@ -239,23 +239,3 @@ func TestRestoreRejectsGarbage(t *testing.T) {
 		t.Errorf("failed restores changed the state (-before +after):\n%s", diff)
 	}
 }
-
-func TestBadLogEntries(t *testing.T) {
-	h := setup(t)
-	before := stateContents(h.state())
-	for _, data := range [][]byte{nil, {0}, {200, '{', '}'}, append([]byte{byte(cmdCancelJob)}, "not json"...)} {
-		h.idx++
-		res := h.f.Apply(&raft.Log{Index: h.idx, Type: raft.LogCommand, Data: data}).(*applyResult)
-		if res.err == nil {
-			t.Errorf("entry %q applied without error", data)
-		}
-	}
-	after := stateContents(h.state())
-	if after.Index != h.idx {
-		t.Errorf("index = %d after bad entries, want %d", after.Index, h.idx)
-	}
-	after.Index = before.Index
-	if diff := cmp.Diff(before, after); diff != "" {
-		t.Errorf("bad entries changed the state (-before +after):\n%s", diff)
-	}
-}

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/fairway-hpc/fairway/api"
 	"github.com/hashicorp/raft"
 	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
 	bolt "go.etcd.io/bbolt"
@@ -70,6 +71,11 @@ type Store struct {
 
 	closeOnce sync.Once
 	closeErr  error
+
+	shutdownOnce sync.Once
+	shutdown     raft.Future // raft's shutdown, started by Close or a halt
+
+	haltedCh chan struct{} // closed when the replica halts
 }
 
 // Open starts the raft node described by cfg, restoring its state from
@@ -95,11 +101,12 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("open raft store %s: %w", cfg.ID, err)
 	}
-	f, err := newFSM(logger)
+	s := &Store{cfg: cfg, log: logger, leaderCh: make(chan bool, 1), haltedCh: make(chan struct{})}
+	f, err := newFSM(logger, s.onHalt)
 	if err != nil {
 		return nil, fmt.Errorf("open raft store %s: %w", cfg.ID, err)
 	}
-	s := &Store{cfg: cfg, log: logger, fsm: f, leaderCh: make(chan bool, 1)}
+	s.fsm = f
 	if err := s.start(); err != nil {
 		s.closeResources()
 		return nil, fmt.Errorf("open raft store %s: %w", cfg.ID, err)
@@ -207,7 +214,7 @@ func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
 		s.cancel()
 		var errs []error
-		if err := s.raft.Shutdown().Error(); err != nil {
+		if err := s.shutdownRaft().Error(); err != nil {
 			errs = append(errs, fmt.Errorf("shut down raft: %w", err))
 		}
 		s.wg.Wait()
@@ -219,6 +226,33 @@ func (s *Store) Close() error {
 		}
 	})
 	return s.closeErr
+}
+
+// shutdownRaft starts raft's shutdown once and returns its future.
+func (s *Store) shutdownRaft() raft.Future {
+	s.shutdownOnce.Do(func() { s.shutdown = s.raft.Shutdown() })
+	return s.shutdown
+}
+
+// onHalt is the state machine's halt hook: it reports the halt and shuts
+// the raft node down. It runs in raft's FSM goroutine, which raft's shutdown
+// waits for, so the shutdown is started in its own goroutine.
+func (s *Store) onHalt(h *HaltError) {
+	close(s.haltedCh)
+	go s.shutdownRaft()
+}
+
+// Halted is closed when the replica halts: it met a log entry it cannot
+// apply safely (see HaltError and Err). The raft node is shut down; the
+// controller should stop and report Err.
+func (s *Store) Halted() <-chan struct{} { return s.haltedCh }
+
+// Err returns the *HaltError of a halted replica, or nil.
+func (s *Store) Err() error {
+	if h := s.fsm.halted.Load(); h != nil {
+		return h
+	}
+	return nil
 }
 
 // closeResources closes the transport and the log store (after raft has
@@ -293,30 +327,55 @@ func (s *Store) AddVoter(ctx context.Context, id, raftAddr string) error {
 
 // Apply commits a command through raft and returns its result once it is
 // applied here. Only the leader can apply: others get ErrNotLeader. A
-// command the state rejects returns its validation error (an *api.FieldError,
-// or one matching ErrNotFound or ErrConflict) and changes nothing. When ctx
-// ends first, the command may still be committed.
-func (s *Store) Apply(ctx context.Context, cmd Command) (any, error) {
+// command the state rejects returns an *ApplyError wrapping its validation
+// error (an *api.FieldError, or one matching ErrNotFound or ErrConflict) and
+// changes nothing. When ctx ends first, or leadership is lost, the command
+// may still be committed: the error matches ErrOutcomeUnknown. A halted
+// replica answers an error matching ErrHalted.
+func (s *Store) Apply(ctx context.Context, cmd Command) (ApplyResult, error) {
 	data, err := encodeCommand(cmd)
 	if err != nil {
-		return nil, err
+		return ApplyResult{}, err
 	}
+	name := commandName(cmd)
 	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("apply %T: %w", cmd, err)
+		return ApplyResult{}, fmt.Errorf("apply %s: %w", name, err)
+	}
+	if err := s.Err(); err != nil {
+		return ApplyResult{}, fmt.Errorf("apply %s: %w", name, err)
 	}
 	if !s.IsLeader() {
-		return nil, ErrNotLeader
+		return ApplyResult{}, ErrNotLeader
 	}
 	f := s.raft.Apply(data, timeoutFrom(ctx))
 	if err := waitFuture(ctx, f); err != nil {
-		return nil, fmt.Errorf("apply %T: %w", cmd, err)
+		return ApplyResult{}, fmt.Errorf("apply %s: %w", name, err)
 	}
 	res, ok := f.Response().(*applyResult)
 	if !ok {
-		return nil, fmt.Errorf("apply %T: unexpected response %T", cmd, f.Response())
+		return ApplyResult{}, fmt.Errorf("apply %s: unexpected response %T", name, f.Response())
 	}
-	return res.value, res.err
+	if res.err != nil {
+		return ApplyResult{}, res.err
+	}
+	return res.res, nil
 }
+
+// ApplyAs commits a command like Store.Apply and returns the field of its
+// result that get selects, for callers that want one value:
+//
+//	ids, err := raftstore.ApplyAs(ctx, s, cmd, raftstore.ResultIDs)
+func ApplyAs[T any](ctx context.Context, s *Store, cmd Command, get func(ApplyResult) T) (T, error) {
+	res, err := s.Apply(ctx, cmd)
+	if err != nil {
+		var zero T
+		return zero, err
+	}
+	return get(res), nil
+}
+
+// ResultIDs selects ApplyResult.IDs (for ApplyAs).
+func ResultIDs(r ApplyResult) []api.JobID { return r.IDs }
 
 // timeoutFrom is the time left before ctx's deadline, or 0 (no limit).
 func timeoutFrom(ctx context.Context) time.Duration {
@@ -335,7 +394,7 @@ func waitFuture(ctx context.Context, f raft.Future) error {
 	select {
 	case err = <-done:
 	case <-ctx.Done():
-		return fmt.Errorf("outcome unknown: %w", ctx.Err())
+		return &outcomeUnknownError{err: ctx.Err()}
 	}
 	switch {
 	case err == nil:
@@ -343,7 +402,7 @@ func waitFuture(ctx context.Context, f raft.Future) error {
 	case errors.Is(err, raft.ErrNotLeader), errors.Is(err, raft.ErrLeadershipTransferInProgress):
 		return ErrNotLeader
 	case errors.Is(err, raft.ErrLeadershipLost):
-		return fmt.Errorf("leadership lost, outcome unknown: %w", err)
+		return &outcomeUnknownError{err: err}
 	}
 	return err
 }

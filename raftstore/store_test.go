@@ -103,7 +103,7 @@ func submit(ctx context.Context, t testing.TB, s *Store, names ...string) []api.
 	if err != nil {
 		t.Fatalf("submit: %v", err)
 	}
-	return res.([]api.JobID)
+	return res.IDs
 }
 
 func TestCluster(t *testing.T) {

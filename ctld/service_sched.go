@@ -1,48 +1,34 @@
 package ctld
 
 import (
+	"context"
 	"fmt"
-	"net/http"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/fairway-hpc/fairway/api"
+	"github.com/fairway-hpc/fairway/raftstore"
 	"github.com/fairway-hpc/fairway/sched"
 	"github.com/fairway-hpc/fairway/sched/fairshare"
 )
 
-// handlePriorities answers sprio: the scheduler's priority factors of the
-// pending jobs on the current state (?id=1,2 and ?user=a,b select jobs),
-// ordered by job ID.
-func (c *Controller) handlePriorities(w http.ResponseWriter, r *http.Request) {
-	q := r.URL.Query()
-	var ids map[api.JobID]bool
-	if s := q.Get("id"); s != "" {
-		ids = map[api.JobID]bool{}
-		for _, part := range strings.Split(s, ",") {
-			n, err := strconv.ParseUint(strings.TrimSpace(part), 10, 64)
-			if err != nil || n == 0 {
-				writeError(w, http.StatusBadRequest, fmt.Sprintf("invalid job id %q in id=%s", part, s), "id")
-				return
-			}
-			ids[api.JobID(n)] = true
-		}
+// PriorityFilter selects the rows Priorities answers.
+type PriorityFilter struct {
+	IDs   map[api.JobID]bool // nil: every job
+	Users map[string]bool    // nil: every user
+}
+
+// Priorities answers sprio: the scheduler's priority factors of the pending
+// jobs on the current state, ordered by job ID.
+func (s *Service) Priorities(ctx context.Context, caller Identity, f PriorityFilter, q Query) (api.PrioritiesResponse, error) {
+	ids, users := f.IDs, f.Users
+	st, err := s.read(ctx, q, raftstore.TopicAll)
+	if err != nil {
+		return api.PrioritiesResponse{}, err
 	}
-	var users map[string]bool
-	if s := q.Get("user"); s != "" {
-		users = map[string]bool{}
-		for _, u := range strings.Split(s, ",") {
-			users[strings.TrimSpace(u)] = true
-		}
-	}
-	st, ok := c.readState(w, r)
-	if !ok {
-		return
-	}
-	now := c.now().Unix()
+	now := s.now().Unix()
 	cfg := st.Config()
-	jobs := st.ActiveJobs()
+	jobs := st.ActiveJobsShared() // read-only
 	rows := sched.Priorities(schedInput(st, now, cfg, st.Nodes(), jobs))
 	qos := make(map[api.JobID]string, len(jobs))
 	for _, j := range jobs {
@@ -59,16 +45,16 @@ func (c *Controller) handlePriorities(w http.ResponseWriter, r *http.Request) {
 		out = append(out, row)
 	}
 	slices.SortStableFunc(out, func(a, b api.PriorityRow) int { return compareIDs(a.JobID, b.JobID) })
-	writeJSON(w, http.StatusOK, api.PrioritiesResponse{Index: st.Index(), Now: now, Weights: cfg.Scheduling.Weights, Rows: out})
+	return api.PrioritiesResponse{Index: st.Index(), Now: now, Weights: cfg.Scheduling.Weights, Rows: out}, nil
 }
 
-// handleShares answers sshare: the fair-share tree of the configured
-// accounts and the associations seen in active jobs and in the usage, with
-// the usage as last accrued, in tree order.
-func (c *Controller) handleShares(w http.ResponseWriter, r *http.Request) {
-	st, ok := c.readState(w, r)
-	if !ok {
-		return
+// Shares answers sshare: the fair-share tree of the configured accounts and
+// the associations seen in active jobs and in the usage, with the usage as
+// last accrued, in tree order.
+func (s *Service) Shares(ctx context.Context, caller Identity, q Query) (api.SharesResponse, error) {
+	st, err := s.read(ctx, q, raftstore.TopicUsage, raftstore.TopicConfig, raftstore.TopicJobs)
+	if err != nil {
+		return api.SharesResponse{}, err
 	}
 	cfg := st.Config()
 	usage, usageAt := st.Usage()
@@ -90,8 +76,7 @@ func (c *Controller) handleShares(w http.ResponseWriter, r *http.Request) {
 	slices.SortFunc(assocs, func(a, b [2]string) int { return strings.Compare(a[0]+"/"+a[1], b[0]+"/"+b[1]) })
 	tree, err := fairshare.NewTree(cfg.Accounts, assocs)
 	if err != nil {
-		writeError(w, http.StatusInternalServerError, fmt.Sprintf("build the fair-share tree: %v", err), "")
-		return
+		return api.SharesResponse{}, &Error{Kind: KindInternal, Msg: fmt.Sprintf("build the fair-share tree: %v", err), Err: err}
 	}
 	algorithm := cmpOr(cfg.Scheduling.FairShare, api.FairShareFairTree)
 	rows := tree.Rows(algorithm, usage)
@@ -124,7 +109,7 @@ func (c *Controller) handleShares(w http.ResponseWriter, r *http.Request) {
 			EffectvUsage: row.EffectvUsage, FairShare: row.FairShare, LevelFS: row.LevelFS,
 		}
 	}
-	writeJSON(w, http.StatusOK, api.SharesResponse{Index: st.Index(), Now: c.now().Unix(), Algorithm: algorithm, UsageAt: usageAt, Rows: out})
+	return api.SharesResponse{Index: st.Index(), Now: s.now().Unix(), Algorithm: algorithm, UsageAt: usageAt, Rows: out}, nil
 }
 
 // cmpOr returns a, or b when a is empty.

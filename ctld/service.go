@@ -1,0 +1,91 @@
+package ctld
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/fairway-hpc/fairway/raftstore"
+)
+
+// Service holds the controller's rules: defaults, validation and (later)
+// authorization of every request, the raft commands they propose, and the
+// reads with their blocking queries. Each method takes the caller's
+// Identity and returns a typed result or an *Error; the HTTP layer only
+// decodes, calls and encodes.
+type Service struct {
+	id      string // this controller's ID, for messages
+	store   *raftstore.Store
+	log     *slog.Logger
+	metrics *metrics
+	live    *liveness
+	clock   func() time.Time
+	stopCtx context.Context // ends blocking queries when the controller stops
+}
+
+// newService returns the service of a controller.
+func newService(c *Controller) *Service {
+	return &Service{
+		id:      c.cfg.ID,
+		store:   c.store,
+		log:     c.log,
+		metrics: c.metrics,
+		live:    c.live,
+		clock:   c.cfg.Clock,
+		stopCtx: c.stopCtx,
+	}
+}
+
+// Query asks a read to block (a blocking query): with Index > 0 the read
+// waits until what it answers has changed after that raft index, or Wait
+// (at most MaxBlockingWait; 0: MaxBlockingWait) has passed.
+type Query struct {
+	Index uint64
+	Wait  time.Duration
+}
+
+// WriteResult acknowledges a committed change: the raft index the state
+// reflects after it.
+type WriteResult struct {
+	Index uint64
+}
+
+// now is the controller's clock.
+func (s *Service) now() time.Time { return s.clock() }
+
+// apply commits a command and records its latency. Errors are *Error.
+func (s *Service) apply(ctx context.Context, cmd raftstore.Command) (raftstore.ApplyResult, error) {
+	start := time.Now()
+	res, err := s.store.Apply(ctx, cmd)
+	s.metrics.applyLatency.WithLabelValues(commandName(cmd)).Observe(time.Since(start).Seconds())
+	if err != nil {
+		return res, s.classify(err)
+	}
+	return res, nil
+}
+
+// read returns the state to answer a read from: at once, or, for a blocking
+// query, once one of the topics changed after q.Index (or the wait ended).
+// A replica that has not replayed the log it held at start, or that has
+// halted, is unavailable: it would show a state older than what it
+// acknowledged.
+func (s *Service) read(ctx context.Context, q Query, topics ...raftstore.Topic) (*raftstore.State, error) {
+	if err := s.store.Err(); err != nil {
+		return nil, s.classify(err)
+	}
+	if !s.store.Ready() {
+		return nil, newError(KindUnavailable, "controller %s is catching up with the raft log; retry", s.id)
+	}
+	if q.Index == 0 {
+		return s.store.State(), nil
+	}
+	wait := MaxBlockingWait
+	if q.Wait > 0 {
+		wait = min(q.Wait, MaxBlockingWait)
+	}
+	ctx, cancel := context.WithTimeout(ctx, wait)
+	defer cancel()
+	stop := context.AfterFunc(s.stopCtx, cancel)
+	defer stop()
+	return s.store.Wait(ctx, q.Index, topics...), nil
+}

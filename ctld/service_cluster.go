@@ -1,0 +1,61 @@
+package ctld
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/fairway-hpc/fairway/api"
+	"github.com/fairway-hpc/fairway/raftstore"
+)
+
+// Config returns the cluster configuration (a blocking query waits on it).
+func (s *Service) Config(ctx context.Context, caller Identity, q Query) (api.ClusterConfig, uint64, error) {
+	st, err := s.read(ctx, q, raftstore.TopicConfig)
+	if err != nil {
+		return api.ClusterConfig{}, 0, err
+	}
+	return st.Config(), st.Index(), nil
+}
+
+// SetConfig validates (api.ValidateConfig) and commits a new cluster
+// configuration.
+func (s *Service) SetConfig(ctx context.Context, caller Identity, cfg api.ClusterConfig) (WriteResult, error) {
+	if err := api.ValidateConfig(&cfg); err != nil {
+		return WriteResult{}, s.classify(err)
+	}
+	if _, err := s.apply(ctx, raftstore.SetConfig{Config: cfg}); err != nil {
+		return WriteResult{}, err
+	}
+	return WriteResult{Index: s.store.Index()}, nil
+}
+
+// Status describes this controller and the leader it knows.
+func (s *Service) Status(ctx context.Context, caller Identity, q Query) (api.StatusResponse, error) {
+	st, err := s.read(ctx, q, raftstore.TopicAll)
+	if err != nil {
+		return api.StatusResponse{}, err
+	}
+	return api.StatusResponse{
+		ID:         s.id,
+		Leader:     s.store.IsLeader(),
+		LeaderID:   s.store.LeaderID(),
+		LeaderAddr: s.store.LeaderHTTPAddr(),
+		Index:      st.Index(),
+		Now:        s.now().Unix(),
+	}, nil
+}
+
+// AddController adds a controller to the raft configuration as a voter.
+func (s *Service) AddController(ctx context.Context, caller Identity, req JoinRequest) (WriteResult, error) {
+	switch {
+	case req.ID == "":
+		return WriteResult{}, invalid("id", "the joining controller's id is required")
+	case req.RaftAddr == "":
+		return WriteResult{}, invalid("raft_addr", "the joining controller's raft_addr is required")
+	}
+	if err := s.store.AddVoter(ctx, req.ID, req.RaftAddr); err != nil {
+		return WriteResult{}, s.classify(fmt.Errorf("add voter %s at %s: %w", req.ID, req.RaftAddr, err))
+	}
+	s.log.Info("controller joined", "id", req.ID, "raft", req.RaftAddr)
+	return WriteResult{Index: s.store.Index()}, nil
+}

@@ -1,0 +1,208 @@
+package ctld
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/fairway-hpc/fairway/api"
+	"github.com/fairway-hpc/fairway/raftstore"
+)
+
+// SubmitResult is what Submit committed.
+type SubmitResult struct {
+	IDs   []api.JobID // in the order of the specs
+	Index uint64
+}
+
+// Submit checks and completes the specs (api.PrepareSpec against the
+// replicated configuration) and commits them atomically: all are accepted or
+// none. A spec that leaves the user unset gets the caller's.
+func (s *Service) Submit(ctx context.Context, caller Identity, specs []api.JobSpec) (SubmitResult, error) {
+	if len(specs) == 0 {
+		return SubmitResult{}, invalid("jobs", "the request has no jobs")
+	}
+	cfg := s.store.State().Config()
+	for i := range specs {
+		spec := &specs[i]
+		if spec.User == "" && caller.User != "" {
+			spec.User, spec.UID, spec.GID = caller.User, caller.UID, caller.GID
+		}
+		if err := api.PrepareSpec(spec, &cfg); err != nil {
+			var fe *api.FieldError
+			if len(specs) > 1 && errors.As(err, &fe) {
+				return SubmitResult{}, &Error{Kind: KindInvalid, Field: fe.Field, Msg: fmt.Sprintf("job %d of %d: %v", i+1, len(specs), err), Err: err}
+			}
+			return SubmitResult{}, s.classify(err)
+		}
+	}
+	res, err := s.apply(ctx, raftstore.SubmitJobs{Now: s.now().Unix(), Specs: specs})
+	if err != nil {
+		return SubmitResult{}, err
+	}
+	s.metrics.submissions.Add(float64(len(res.IDs)))
+	return SubmitResult{IDs: res.IDs, Index: s.store.Index()}, nil
+}
+
+// CancelOptions are the options of Cancel.
+type CancelOptions struct {
+	// JobOnly cancels the job named and not the rest of its job array.
+	JobOnly bool
+}
+
+// Cancel cancels a job: an array job ID cancels the whole array (unless
+// JobOnly), ARRAYID_TASK one task.
+func (s *Service) Cancel(ctx context.Context, caller Identity, ref api.JobRef, opts CancelOptions) (WriteResult, error) {
+	return s.jobWrite(ctx, raftstore.CancelJob{Now: s.now().Unix(), ID: ref.ID, Task: ref.Task, JobOnly: opts.JobOnly, Reason: "cancelled by user"})
+}
+
+// Signal commits a signal for a running job's node daemon to deliver to
+// every process of the job (scancel --signal); the job keeps running.
+func (s *Service) Signal(ctx context.Context, caller Identity, ref api.JobRef, signal string) (WriteResult, error) {
+	id := ref.ID
+	if ref.Task != nil {
+		task, found := s.store.State().ArrayTask(ref.ID, *ref.Task)
+		if !found {
+			return WriteResult{}, newError(KindNotFound, msgInvalidJobID)
+		}
+		id = task.ID
+	}
+	return s.jobWrite(ctx, raftstore.SignalJob{Now: s.now().Unix(), ID: id, Signal: signal})
+}
+
+// Hold holds a pending job.
+func (s *Service) Hold(ctx context.Context, caller Identity, ref api.JobRef) (WriteResult, error) {
+	return s.taskWrite(ctx, ref, func(_ int64, id api.JobID) raftstore.Command { return raftstore.HoldJob{ID: id} })
+}
+
+// Release releases a held job.
+func (s *Service) Release(ctx context.Context, caller Identity, ref api.JobRef) (WriteResult, error) {
+	return s.taskWrite(ctx, ref, func(_ int64, id api.JobID) raftstore.Command { return raftstore.ReleaseJob{ID: id} })
+}
+
+// Requeue puts a job back to PENDING (a running job is asked to stop; one
+// already being requeued has its grace time ended).
+func (s *Service) Requeue(ctx context.Context, caller Identity, ref api.JobRef) (WriteResult, error) {
+	return s.taskWrite(ctx, ref, func(now int64, id api.JobID) raftstore.Command { return raftstore.RequeueJob{Now: now, ID: id} })
+}
+
+// EndGrace ends the grace time of a job being stopped (fairway checkpoint
+// done).
+func (s *Service) EndGrace(ctx context.Context, caller Identity, ref api.JobRef) (WriteResult, error) {
+	return s.taskWrite(ctx, ref, func(now int64, id api.JobID) raftstore.Command { return raftstore.EndGrace{Now: now, ID: id} })
+}
+
+// taskWrite commits the command mk builds for the job ref names (a started
+// array task's own job for ARRAYID_TASK).
+func (s *Service) taskWrite(ctx context.Context, ref api.JobRef, mk func(now int64, id api.JobID) raftstore.Command) (WriteResult, error) {
+	id, err := s.taskJobID(s.store.State(), ref)
+	if err != nil {
+		return WriteResult{}, err
+	}
+	return s.jobWrite(ctx, mk(s.now().Unix(), id))
+}
+
+// jobWrite commits a command about a job; an unknown job is Slurm's
+// "Invalid job id specified".
+func (s *Service) jobWrite(ctx context.Context, cmd raftstore.Command) (WriteResult, error) {
+	if _, err := s.apply(ctx, cmd); err != nil {
+		var se *Error
+		if errors.As(err, &se) && se.Kind == KindNotFound {
+			return WriteResult{}, &Error{Kind: KindNotFound, Msg: msgInvalidJobID, Err: se}
+		}
+		return WriteResult{}, err
+	}
+	return WriteResult{Index: s.store.Index()}, nil
+}
+
+// taskJobID resolves ARRAYID_TASK to the task's own job; a plain job ID is
+// returned as it is. A task that has not started yet is a conflict: act on
+// the whole array.
+func (s *Service) taskJobID(st *raftstore.State, ref api.JobRef) (api.JobID, error) {
+	if ref.Task == nil {
+		return ref.ID, nil
+	}
+	j, ok := st.ArrayTask(ref.ID, *ref.Task)
+	switch {
+	case !ok:
+		return 0, newError(KindNotFound, msgInvalidJobID)
+	case j.IsArrayRecord():
+		return 0, newError(KindConflict, "task %s has not started yet; act on the whole array with %d", ref, ref.ID)
+	}
+	return j.ID, nil
+}
+
+// JobFilter selects the jobs Jobs lists.
+type JobFilter struct {
+	IDs  []api.JobID // these jobs (an array job ID: its record and tasks); empty: all
+	All  bool        // finished jobs too
+	User string      // only this user's jobs; "": everyone's
+}
+
+// Jobs lists jobs (a blocking query waits on the jobs table).
+func (s *Service) Jobs(ctx context.Context, caller Identity, f JobFilter, q Query) (api.JobsResponse, error) {
+	st, err := s.read(ctx, q, raftstore.TopicJobs)
+	if err != nil {
+		return api.JobsResponse{}, err
+	}
+	var jobs []*api.Job
+	switch {
+	case len(f.IDs) > 0:
+		// A job array's id lists the whole array: its record and its tasks.
+		seen := map[api.JobID]bool{}
+		for _, id := range f.IDs {
+			j, ok := st.Job(id)
+			if !ok {
+				continue
+			}
+			members := []*api.Job{j}
+			if j.ArrayJobID == j.ID {
+				members = st.ArrayJobs(id)
+			}
+			for _, m := range members {
+				if !seen[m.ID] && (f.All || !m.State.Final()) {
+					seen[m.ID] = true
+					jobs = append(jobs, m)
+				}
+			}
+		}
+	case f.All:
+		jobs = st.Jobs()
+	default:
+		jobs = st.ActiveJobs()
+	}
+	if f.User != "" {
+		jobs = slices.DeleteFunc(jobs, func(j *api.Job) bool { return j.Spec.User != f.User })
+	}
+	if jobs == nil {
+		jobs = []*api.Job{}
+	}
+	return api.JobsResponse{Index: st.Index(), Now: s.now().Unix(), Jobs: jobs}, nil
+}
+
+// JobResult is one job and the index of the state it was read from.
+type JobResult struct {
+	Job   *api.Job
+	Index uint64
+}
+
+// Job returns one job; ARRAYID_TASK names a task of a job array (its own
+// job once started, the array's record while it is pending there).
+func (s *Service) Job(ctx context.Context, caller Identity, ref api.JobRef, q Query) (JobResult, error) {
+	st, err := s.read(ctx, q, raftstore.TopicJobs)
+	if err != nil {
+		return JobResult{}, err
+	}
+	var j *api.Job
+	var found bool
+	if ref.Task != nil {
+		j, found = st.ArrayTask(ref.ID, *ref.Task)
+	} else {
+		j, found = st.Job(ref.ID)
+	}
+	if !found {
+		return JobResult{}, newError(KindNotFound, msgInvalidJobID)
+	}
+	return JobResult{Job: j, Index: st.Index()}, nil
+}

@@ -1,0 +1,149 @@
+package ctld
+
+import (
+	"context"
+	"slices"
+
+	"github.com/fairway-hpc/fairway/api"
+	"github.com/fairway-hpc/fairway/raftstore"
+)
+
+// checkNode verifies that a node daemon acts as the node it names.
+func checkNode(caller Identity, node string) error {
+	if caller.IsNode() && caller.Node != node {
+		return invalid("name", "node %s cannot act as node %s", caller.Node, node)
+	}
+	return nil
+}
+
+// RegisterNode registers or re-registers a node (a DOWN node becomes usable
+// again). A node that names no partitions joins the default partition when
+// no partition lists its nodes explicitly. Its heartbeat timer starts.
+func (s *Service) RegisterNode(ctx context.Context, caller Identity, req api.RegisterNodeRequest) (api.RegisterNodeResponse, error) {
+	if err := checkNode(caller, req.Name); err != nil {
+		return api.RegisterNodeResponse{}, err
+	}
+	cfg := s.store.State().Config()
+	if err := api.ValidateRegistration(&req, &cfg); err != nil {
+		return api.RegisterNodeResponse{}, s.classify(err)
+	}
+	api.DefaultRegistration(&req, &cfg)
+	now := s.now()
+	if _, err := s.apply(ctx, raftstore.RegisterNode{Now: now.Unix(), Req: req}); err != nil {
+		return api.RegisterNodeResponse{}, err
+	}
+	s.live.seen(req.Name, now)
+	st := s.store.State()
+	resp := api.RegisterNodeResponse{Index: st.Index()}
+	if n, ok := st.Node(req.Name); ok {
+		resp.Node = *n
+	}
+	s.log.Info("node registered", "node", req.Name, "cpus", req.Resources.CPUs,
+		"memory_mb", req.Resources.MemoryMB, "gpus", len(req.Resources.GPUs))
+	return resp, nil
+}
+
+// Heartbeat records a node's heartbeat in the leader's memory; nothing is
+// committed. An unknown node is told to register first, and so is a node
+// marked DOWN (registering makes it usable again): both are KindNotFound.
+func (s *Service) Heartbeat(ctx context.Context, caller Identity, node string, req api.HeartbeatRequest) (WriteResult, error) {
+	if err := checkNode(caller, node); err != nil {
+		return WriteResult{}, err
+	}
+	st := s.store.State()
+	n, ok := st.Node(node)
+	switch {
+	case !ok:
+		return WriteResult{}, newError(KindNotFound, "unknown node %s: register first", node)
+	case n.State == api.NodeDown:
+		return WriteResult{}, newError(KindNotFound, "node %s is DOWN (%s): register again", node, n.Reason)
+	}
+	s.live.seen(node, s.now())
+	return WriteResult{Index: st.Index()}, nil
+}
+
+// ReportEvents commits the job events a node reports (api.ValidateEvents);
+// the FSM ignores events that do not concern a job's current run, so a
+// node may resend them.
+func (s *Service) ReportEvents(ctx context.Context, caller Identity, node string, events []api.JobEvent) (WriteResult, error) {
+	if err := checkNode(caller, node); err != nil {
+		return WriteResult{}, err
+	}
+	if err := api.ValidateEvents(node, events); err != nil {
+		return WriteResult{}, s.classify(err)
+	}
+	if _, ok := s.store.State().Node(node); !ok {
+		return WriteResult{}, newError(KindNotFound, "unknown node %s: register first", node)
+	}
+	if len(events) > 0 {
+		if _, err := s.apply(ctx, raftstore.JobEvents{Now: s.now().Unix(), Node: node, Events: events}); err != nil {
+			return WriteResult{}, err
+		}
+	}
+	return WriteResult{Index: s.store.Index()}, nil
+}
+
+// Nodes lists the nodes (a blocking query waits on the nodes table, which
+// changes with the nodes' running jobs too).
+func (s *Service) Nodes(ctx context.Context, caller Identity, q Query) (api.NodesResponse, error) {
+	st, err := s.read(ctx, q, raftstore.TopicNodes)
+	if err != nil {
+		return api.NodesResponse{}, err
+	}
+	nodes := st.Nodes()
+	if nodes == nil {
+		nodes = []*api.Node{}
+	}
+	return api.NodesResponse{Index: st.Index(), Now: s.now().Unix(), Nodes: nodes}, nil
+}
+
+// NodeJobs lists the RUNNING jobs allocated on a node (those being stopped
+// included): the node daemon's assignments. A blocking query returns when
+// this node's assignments change, not on other commits. An unknown node is
+// told to register first (KindNotFound).
+func (s *Service) NodeJobs(ctx context.Context, caller Identity, node string, q Query) (api.JobsResponse, error) {
+	// An unknown node learns it at once, before any blocking.
+	st, err := s.read(ctx, Query{})
+	if err != nil {
+		return api.JobsResponse{}, err
+	}
+	if _, known := st.Node(node); !known {
+		return api.JobsResponse{}, newError(KindNotFound, "unknown node %s: register first", node)
+	}
+	if q.Index > 0 {
+		if st, err = s.read(ctx, q, raftstore.NodeJobsTopic(node)); err != nil {
+			return api.JobsResponse{}, err
+		}
+	}
+	jobs := slices.DeleteFunc(st.JobsOnNode(node), func(j *api.Job) bool { return j.State != api.JobRunning })
+	if jobs == nil {
+		jobs = []*api.Job{}
+	}
+	return api.JobsResponse{Index: st.Index(), Now: s.now().Unix(), Jobs: jobs}, nil
+}
+
+// Partitions lists the partitions with their nodes: the configured list, or
+// the registered nodes that name the partition.
+func (s *Service) Partitions(ctx context.Context, caller Identity, q Query) (api.PartitionsResponse, error) {
+	st, err := s.read(ctx, q, raftstore.TopicConfig, raftstore.TopicNodes)
+	if err != nil {
+		return api.PartitionsResponse{}, err
+	}
+	cfg := st.Config()
+	nodes := st.Nodes()
+	parts := cfg.Partitions
+	for i := range parts {
+		if len(parts[i].Nodes) > 0 {
+			continue
+		}
+		for _, n := range nodes {
+			if slices.Contains(n.Partitions, parts[i].Name) {
+				parts[i].Nodes = append(parts[i].Nodes, n.Name)
+			}
+		}
+	}
+	if parts == nil {
+		parts = []api.Partition{}
+	}
+	return api.PartitionsResponse{Index: st.Index(), Partitions: parts}, nil
+}
