@@ -175,7 +175,7 @@ func TestWakeupsPerCommitDoNotGrowWithWatchers(t *testing.T) {
 				h.must(SetConfig{Config: testConfig()})
 				for i := range n {
 					h.must(RegisterNode{Now: setupNow, Req: api.RegisterNodeRequest{
-						Name: fmt.Sprintf("node%03d", i), Partitions: []string{"cpu"}, Resources: api.NodeResources{CPUs: 4},
+						Name: fmt.Sprintf("node%03d", i), Partitions: []string{"cpu"}, Resources: api.NodeResources{CPUs: 4, MemoryMB: 1000},
 					}})
 				}
 				spec := testSpec("j")
@@ -194,9 +194,13 @@ func TestWakeupsPerCommitDoNotGrowWithWatchers(t *testing.T) {
 				}
 				time.Sleep(quiet) // let the watchers block
 				h.must(ApplyPlan{Plan: api.Plan{Now: cmdNow, Starts: []api.Start{
-					{JobID: ids[0], Partition: "cpu", Alloc: []api.NodeAlloc{{Node: "node000", CPUs: 1}}},
+					{JobID: ids[0], Partition: "cpu", Alloc: []api.NodeAlloc{{Node: "node000", CPUs: 1, MemoryMB: 10}}},
 				}}})
-				<-chans[0]
+				select {
+				case <-chans[0]:
+				case <-time.After(10 * time.Second):
+					t.Fatal("node000's query did not return after its job started")
+				}
 				time.Sleep(quiet)
 				want := uint64(n)
 				if perNode {
@@ -218,7 +222,7 @@ func BenchmarkWatchWakeups(b *testing.B) {
 	h.must(SetConfig{Config: testConfig()})
 	for i := range watchers {
 		h.must(RegisterNode{Now: setupNow, Req: api.RegisterNodeRequest{
-			Name: fmt.Sprintf("node%03d", i), Partitions: []string{"cpu"}, Resources: api.NodeResources{CPUs: 1 << 20},
+			Name: fmt.Sprintf("node%03d", i), Partitions: []string{"cpu"}, Resources: api.NodeResources{CPUs: 1 << 20, MemoryMB: 1 << 40},
 		}})
 	}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -239,7 +243,7 @@ func BenchmarkWatchWakeups(b *testing.B) {
 	for i := range b.N {
 		id := h.must(SubmitJobs{Now: setupNow, Specs: []api.JobSpec{spec}}).IDs[0]
 		h.must(ApplyPlan{Plan: api.Plan{Now: cmdNow, Starts: []api.Start{
-			{JobID: id, Partition: "cpu", Alloc: []api.NodeAlloc{{Node: fmt.Sprintf("node%03d", i%watchers), CPUs: 1}}},
+			{JobID: id, Partition: "cpu", Alloc: []api.NodeAlloc{{Node: fmt.Sprintf("node%03d", i%watchers), CPUs: 1, MemoryMB: 10}}},
 		}}})
 	}
 	b.StopTimer()
