@@ -95,7 +95,7 @@ func (r *runner) beginStop(ctx context.Context) {
 	grace := max(granted-elapsed, 0)
 	now := r.deps.clock.Now()
 	r.stop = &stopSeq{granted: granted, elapsed: elapsed, start: now, deadline: now.Add(grace)}
-	r.setState(stateStopping)
+	defer r.setState(stateStopping) // published once the first signal is out
 	if first == syscall.SIGTERM || first == syscall.SIGKILL {
 		r.stop.phase = phaseTerm
 		r.signal(ctx, first, true)
