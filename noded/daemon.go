@@ -5,9 +5,27 @@
 // controller asks (signal, grace time, SIGKILL), and reports every state change
 // of every run exactly once.
 //
+// # Structure
+//
+// The daemon is a reconciler (reconcile.go): each answer of the blocking
+// query for the node's jobs is compared with the runs the daemon has. A new
+// run gets a runner (runner.go, runstep.go, stop.go): one goroutine per run
+// that owns the run's launch or re-attach, supervision, signals (scancel
+// --signal, the --signal warning before the time limit), stop sequence with
+// its grace time, event reports and cleanup, with an explicit state
+// (runState: launching, running, stopping, exited, reported, forgotten).
+// The reconciler hands each runner the controller's latest word on its run
+// over a channel (desired); runners share no flags with the daemon, and the
+// daemon reads a runner only through the view it publishes. Events go
+// through the outbox (outbox.go), which reports them in order until the
+// controller acknowledges them. Registration and heartbeats are in
+// register.go, the sweeps of what no runner knows in cleanup.go and
+// checkpoint.go.
+//
 // Jobs do not depend on the daemon. Before launching a run the daemon writes a
-// small record in StateDir; it updates the record when the run starts, when it
-// ends and when the controller has committed each report. A restarted daemon
+// small record in StateDir (record.go); the runner updates it when the run
+// starts, when it ends, when it sends a signal that must not be sent twice,
+// and when the controller has committed each report. A restarted daemon
 // reads the records, re-attaches to the runs still alive (containers by label,
 // host processes by pid), reports the end of those that ended while it was
 // down, and reports runs it recorded but can no longer find (no process, no

@@ -11,7 +11,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/fairway-hpc/fairway/api"
 	"github.com/fairway-hpc/fairway/noded/containerdproc"
+	"github.com/fairway-hpc/fairway/noded/executor"
 	"github.com/fairway-hpc/fairway/noded/testimage"
 )
 
@@ -181,4 +183,67 @@ func (n *testNode) stop(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatal("Run did not return within 30s of its context being cancelled")
 	}
+}
+
+// endGrace marks a job's kill request as ended early by the job
+// (Kill.EndGrace), as scontrol requeue or fairway checkpoint done do.
+func (f *fakeController) endGrace(id api.JobID) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	k := *f.jobs[id].Kill
+	k.EndGrace, k.EndGraceAt = true, time.Now().Unix()
+	f.jobs[id].Kill = &k
+	f.bump()
+}
+
+// kill sets a kill request on a running job.
+func (f *fakeController) kill(id api.JobID, k api.KillRequest) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	k.RequestedAt = time.Now().Unix()
+	f.jobs[id].Kill = &k
+	f.bump()
+}
+
+// drop removes a job from the node's list without any report (as when the
+// controller marked the node down and requeued the job elsewhere).
+func (f *fakeController) drop(id api.JobID) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.jobs[id].State = api.JobPending
+	f.jobs[id].Alloc = nil
+	f.bump()
+}
+
+func (f *fakeController) setDown(down bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.down = down
+}
+
+// sharedDir makes a directory every user may write, removed after the test.
+func sharedDir(t *testing.T) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "noded-work-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	if err := os.Chmod(dir, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+func readFile(t *testing.T, name string) string {
+	t.Helper()
+	b, err := os.ReadFile(name)
+	if err != nil && !os.IsNotExist(err) {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+func executorRef(node string, id api.JobID) executor.Ref {
+	return executor.Ref{JobID: id, Node: node}
 }

@@ -137,6 +137,9 @@ func TestHostJobSurvivesRestart(t *testing.T) {
 	fc.waitEvent(t, 2, api.EventStarted, eventWait)
 	waitStartAcked(t, state, 1)
 	waitStartAcked(t, state, 2)
+	// Started means launched: wait until job 2's script has begun too.
+	waitFor(t, eventWait, func() bool { return readFile(t, filepath.Join(work2, "slurm-2.out")) == "two started\n" },
+		func() string { return "job 2 did not start its script" })
 
 	n.stop(t)
 	release(t, work1)

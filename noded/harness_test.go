@@ -2,7 +2,6 @@ package noded
 
 import (
 	"fmt"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -12,20 +11,6 @@ import (
 
 // nobody is the unprivileged user jobs run as in these tests.
 const nobody = 65534
-
-// sharedDir makes a directory every user may write, removed after the test.
-func sharedDir(t *testing.T) string {
-	t.Helper()
-	dir, err := os.MkdirTemp("", "noded-work-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	if err := os.Chmod(dir, 0o777); err != nil {
-		t.Fatal(err)
-	}
-	return dir
-}
 
 // testWriter sends log lines to the test log.
 type testWriter struct{ t *testing.T }
@@ -45,15 +30,6 @@ func waitFor(t *testing.T, within time.Duration, cond func() bool, msg func() st
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-}
-
-func readFile(t *testing.T, name string) string {
-	t.Helper()
-	b, err := os.ReadFile(name)
-	if err != nil && !os.IsNotExist(err) {
-		t.Fatal(err)
-	}
-	return string(b)
 }
 
 // batchJob returns a job running script as nobody in workDir.

@@ -15,11 +15,24 @@ import (
 // runState is where one run is in its life on this node. Only the run's
 // runner changes it.
 //
-//	launching ──launched/attached──► running ──kill──► stopping ──exit──► exited ──acked──► reported
-//	    │                              │                                   ▲  │                │
-//	    └──launch failed, lost, refused┴───────────────exit────────────────┘  └─unlisted─┐     │ cleaned, unlisted
-//	                                                                                     ▼     ▼
-//	                                                                                    forgotten
+//	              launched / re-attached              kill request, GPU failure,
+//	launching ─────────────────────────► running ───── no longer listed ─────► stopping
+//	    │                                   │                                    │
+//	    │ launch failed, refused            │ exits (or is lost)                 │ exits
+//	    │ (killed before, bad GPU),         ▼                                    │
+//	    │ nothing to re-attach to ───────► exited ◄──────────────────────────────┘
+//	                                        │   │
+//	                    end acknowledged    │   │ abandoned (no longer listed):
+//	                    by the controller   ▼   │ no report
+//	                                    reported│
+//	                                        │   │
+//	         cleaned up, no longer listed   ▼   ▼  cleaned up
+//	                                       forgotten
+//
+// Inside stopping (stopPhase): a checkpoint signal starts phaseGrace, which
+// ends at the grace deadline (counted from Kill.RequestedAt) or at once on
+// Kill.EndGrace, with SIGTERM (phaseTerm); any other kill signal starts in
+// phaseTerm; after KillGrace, SIGKILL (phaseKill), repeated every KillGrace.
 type runState int
 
 const (

@@ -14,10 +14,6 @@ import (
 	"github.com/fairway-hpc/fairway/noded/gpu"
 )
 
-func executorRef(node string, id api.JobID) executor.Ref {
-	return executor.Ref{JobID: id, Node: node}
-}
-
 func TestExitEvent(t *testing.T) {
 	tests := []struct {
 		name string
