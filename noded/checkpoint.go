@@ -86,12 +86,12 @@ func (d *daemon) prepareCheckpointDir(id api.JobID, dir string, uid, gid int) er
 
 // checkpointSweepLoop removes, every CheckpointSweepInterval, the checkpoint
 // directories whose job has finally ended more than CheckpointRetention ago.
-func (d *daemon) checkpointSweepLoop() {
+func (d *daemon) checkpointSweepLoop(ctx context.Context) {
 	for {
-		if err := d.sweepCheckpoints(d.ctx); err != nil && d.ctx.Err() == nil {
+		if err := d.sweepCheckpoints(ctx); err != nil && ctx.Err() == nil {
 			d.log.Warn("cannot sweep checkpoint directories; will retry", "err", err)
 		}
-		if !d.sleep(d.cfg.CheckpointSweepInterval) {
+		if !sleepCtx(ctx, d.clock, d.cfg.CheckpointSweepInterval) {
 			return
 		}
 	}
@@ -109,14 +109,12 @@ func (d *daemon) sweepCheckpoints(ctx context.Context) error {
 	notes := map[api.JobID]checkpointNote{}
 	noted := map[api.JobID]time.Time{}
 	var ids []api.JobID
-	d.mu.Lock()
 	active := map[api.JobID]bool{}
-	for k, r := range d.runs {
-		if r.rec.End == nil {
+	for k, v := range d.views() {
+		if !v.ended {
 			active[k.job] = true
 		}
 	}
-	d.mu.Unlock()
 	for _, e := range entries {
 		n, err := strconv.ParseUint(e.Name(), 10, 64)
 		if err != nil || !e.Type().IsRegular() {

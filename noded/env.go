@@ -3,7 +3,6 @@ package noded
 import (
 	"fmt"
 	"os/user"
-	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -109,47 +108,6 @@ func jobEnv(job *api.Job, alloc api.NodeAlloc, node, controllers, checkpointDir 
 	}
 	sort.Strings(out)
 	return out
-}
-
-// outputPath turns a job's stdout or stderr path into an absolute file name
-// on this node: it expands what the controller left of Slurm's filename
-// patterns (%N, the node, above all), resolves it against the working
-// directory, and falls back to slurm-%j.out.
-func outputPath(pattern string, job *api.Job, node string) string {
-	if pattern == "" {
-		pattern = "slurm-%j.out"
-	}
-	var b strings.Builder
-	for i := 0; i < len(pattern); i++ {
-		c := pattern[i]
-		if c != '%' || i+1 == len(pattern) {
-			b.WriteByte(c)
-			continue
-		}
-		i++
-		switch pattern[i] {
-		case '%':
-			b.WriteByte('%')
-		case 'j', 'A':
-			b.WriteString(job.ID.String())
-		case 'x':
-			b.WriteString(job.Spec.Name)
-		case 'u':
-			b.WriteString(job.Spec.User)
-		case 'N':
-			b.WriteString(node)
-		case 'n', 't':
-			b.WriteString("0")
-		default:
-			b.WriteByte('%')
-			b.WriteByte(pattern[i])
-		}
-	}
-	p := b.String()
-	if !filepath.IsAbs(p) {
-		p = filepath.Join(job.Spec.WorkDir, p)
-	}
-	return filepath.Clean(p)
 }
 
 // lookupUser finds the job's user by UID; nil when the node does not know it.

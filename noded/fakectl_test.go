@@ -198,17 +198,6 @@ func (f *fakeController) setJob(job api.Job) {
 	f.bump()
 }
 
-// endGrace marks a job's kill request as ended early by the job
-// (Kill.EndGrace), as scontrol requeue or fairway checkpoint done do.
-func (f *fakeController) endGrace(id api.JobID) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	k := *f.jobs[id].Kill
-	k.EndGrace, k.EndGraceAt = true, time.Now().Unix()
-	f.jobs[id].Kill = &k
-	f.bump()
-}
-
 // addJob makes a job RUNNING on node with run number job.RestartCount.
 func (f *fakeController) addJob(job api.Job, node string) {
 	f.mu.Lock()
@@ -220,31 +209,6 @@ func (f *fakeController) addJob(job api.Job, node string) {
 	job.StartTime = time.Now().Unix()
 	f.jobs[job.ID] = &job
 	f.bump()
-}
-
-// kill sets a kill request on a running job.
-func (f *fakeController) kill(id api.JobID, k api.KillRequest) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	k.RequestedAt = time.Now().Unix()
-	f.jobs[id].Kill = &k
-	f.bump()
-}
-
-// drop removes a job from the node's list without any report (as when the
-// controller marked the node down and requeued the job elsewhere).
-func (f *fakeController) drop(id api.JobID) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.jobs[id].State = api.JobPending
-	f.jobs[id].Alloc = nil
-	f.bump()
-}
-
-func (f *fakeController) setDown(down bool) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.down = down
 }
 
 // eventsOf returns the events reported for a job, in order.

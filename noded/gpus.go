@@ -1,13 +1,13 @@
 package noded
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"sort"
 	"strings"
 
-	"github.com/fairway-hpc/fairway/api"
 	"github.com/fairway-hpc/fairway/noded/executor"
 	"github.com/fairway-hpc/fairway/noded/gpu"
 	"github.com/fairway-hpc/fairway/noded/gpu/nvmllib"
@@ -100,54 +100,48 @@ func (d *daemon) gpuProblem(bad map[int]string) string {
 // Their ends are reported as lost, so the controller requeues each job or
 // ends it NODE_FAIL per its requeue setting; registering first means a
 // requeued job cannot be placed on the failed GPU again.
-func (d *daemon) gpuHealthLoop() {
+func (d *daemon) gpuHealthLoop(ctx context.Context) {
 	for {
 		select {
-		case <-d.ctx.Done():
+		case <-ctx.Done():
 			return
 		case <-d.gpus.Changed():
 		}
-		if !d.register() {
+		if !d.register(ctx) {
 			return
 		}
 		d.failGPURuns()
 	}
 }
 
-// failGPURuns stops the runs that use an unhealthy GPU.
+// failGPURuns tells the runners of runs that use an unhealthy GPU to stop
+// them.
 func (d *daemon) failGPURuns() {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	for _, r := range d.runs {
-		if r.rec.End != nil || r.rec.Abandoned || r.rec.GPUFailure != "" || len(r.rec.GPUs) == 0 {
+	for _, r := range d.runners {
+		v := r.current()
+		if v.ended || v.abandoned || len(v.gpus) == 0 {
 			continue
 		}
-		bad := d.gpus.Unhealthy(r.rec.GPUs)
-		if len(bad) == 0 {
-			continue
+		if bad := d.gpus.Unhealthy(v.gpus); len(bad) > 0 {
+			r.failGPUs(d.gpuProblem(bad))
 		}
-		r.rec.GPUFailure = d.gpuProblem(bad)
-		d.save(r)
-		d.runLog(r).Warn("stopping run: a GPU it uses failed", "problem", r.rec.GPUFailure)
-		if r.kill == nil {
-			r.kill, r.killNow = &api.KillRequest{Reason: r.rec.GPUFailure}, 0
-		}
-		d.startStop(r)
 	}
 }
 
 // allocatedGPUs returns the indices of the node's GPUs that jobs hold now,
 // per the controller's last job list and the runs still alive here.
 func (d *daemon) allocatedGPUs() map[int]bool {
-	d.mu.Lock()
-	defer d.mu.Unlock()
 	out := map[int]bool{}
+	d.mu.Lock()
 	for i := range d.listedGPUs {
 		out[i] = true
 	}
-	for _, r := range d.runs {
-		if r.rec.End == nil {
-			for _, i := range r.rec.GPUs {
+	d.mu.Unlock()
+	for _, v := range d.views() {
+		if !v.ended {
+			for _, i := range v.gpus {
 				out[i] = true
 			}
 		}

@@ -1,200 +1,16 @@
 package noded
 
 import (
-	"context"
 	"fmt"
-	"log/slog"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/fairway-hpc/fairway/api"
-	"github.com/fairway-hpc/fairway/noded/containerdproc"
-	"github.com/fairway-hpc/fairway/noded/testimage"
 )
-
-// env is what TestMain prepared for the tests: a private containerd and test
-// images, or why there are none.
-var env struct {
-	socket       string // containerd socket; empty when unavailable
-	noContainerd string // why containerd tests skip
-	ociArchive   string
-	dockerArch   string
-	rootfs       string
-	noImage      string // why image tests skip
-}
 
 // nobody is the unprivileged user jobs run as in these tests.
 const nobody = 65534
-
-// cgroupParent is the CgroupParent of the tests' nodes: one per test process,
-// so test binaries running at the same time stay apart.
-func cgroupParent() string { return fmt.Sprintf("fairway-nodedtest-%d", os.Getpid()) }
-
-// ctrdNamespace is the containerd namespace the tests use.
-const ctrdNamespace = "fairway-test"
-
-func TestMain(m *testing.M) {
-	os.Exit(runTests(m))
-}
-
-func runTests(m *testing.M) int {
-	dir, err := os.MkdirTemp("", "noded-test-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	defer os.RemoveAll(dir)
-	if err := os.Chmod(dir, 0o755); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	ctx := context.Background()
-
-	env.ociArchive = filepath.Join(dir, "busybox-oci.tar")
-	env.dockerArch = filepath.Join(dir, "busybox-docker.tar")
-	env.rootfs = filepath.Join(dir, "rootfs")
-	if err := testimage.BuildOCIArchive(ctx, env.ociArchive, testimage.Options{}); err != nil {
-		env.noImage = err.Error()
-	} else if err := testimage.BuildDockerArchive(ctx, env.dockerArch, testimage.Options{Ref: "fairway.test/busybox-docker:latest"}); err != nil {
-		env.noImage = err.Error()
-	} else if err := testimage.BuildRootFS(ctx, env.rootfs, testimage.Options{}); err != nil {
-		env.noImage = err.Error()
-	}
-
-	stop := startContainerd(filepath.Join(dir, "containerd"))
-	defer stop()
-	code := m.Run()
-	if os.Geteuid() == 0 {
-		// Parent cgroups the tests' nodes left behind (the job groups are gone).
-		parent := cgroupParent()
-		for _, pattern := range []string{"/sys/fs/cgroup/*/" + parent + "/*", "/sys/fs/cgroup/*/" + parent, "/sys/fs/cgroup/" + parent + "/*", "/sys/fs/cgroup/" + parent} {
-			dirs, _ := filepath.Glob(pattern)
-			for _, d := range dirs {
-				_ = os.Remove(d)
-			}
-		}
-	}
-	return code
-}
-
-// startContainerd starts a containerd of the tests' own (own root, state and
-// socket, so a running one is not disturbed) when we are root and it is
-// installed; it returns the function that stops it. Without them, env says why
-// and the tests that need it skip.
-func startContainerd(dir string) func() {
-	if os.Geteuid() != 0 {
-		env.noContainerd = "containerd tests need root"
-		return func() {}
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	d, err := containerdproc.Start(ctx, dir)
-	if err != nil {
-		env.noContainerd = err.Error()
-		return func() {}
-	}
-	env.socket = d.Socket
-	return d.Stop
-}
-
-func requireRoot(t *testing.T) {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("host jobs need root (cgroups, running as another user)")
-	}
-}
-
-func requireContainerd(t *testing.T) {
-	t.Helper()
-	if env.socket == "" {
-		t.Skip(env.noContainerd)
-	}
-	if env.noImage != "" {
-		t.Skip("no test image: " + env.noImage)
-	}
-}
-
-// sharedDir makes a directory every user may write, removed after the test.
-func sharedDir(t *testing.T) string {
-	t.Helper()
-	dir, err := os.MkdirTemp("", "noded-work-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	if err := os.Chmod(dir, 0o777); err != nil {
-		t.Fatal(err)
-	}
-	return dir
-}
-
-// testNode is a node daemon under test.
-type testNode struct {
-	cfg     Config
-	cancel  context.CancelFunc
-	done    chan error
-	stopped bool
-}
-
-// startNode runs a node daemon against the fake controller until stopped or
-// the test ends.
-func startNode(t *testing.T, fc *fakeController, cfg Config) *testNode {
-	t.Helper()
-	if cfg.Name == "" {
-		cfg.Name = "n1"
-	}
-	if cfg.StateDir == "" {
-		cfg.StateDir = filepath.Join(sharedDir(t), "state")
-	}
-	cfg.ControllerAddrs = fc.addr()
-	if cfg.CheckpointDirBase == "" {
-		cfg.CheckpointDirBase = filepath.Join(sharedDir(t), "checkpoints")
-	}
-	if cfg.CPUs == 0 {
-		cfg.CPUs = 2
-	}
-	if cfg.MemoryMB == 0 {
-		cfg.MemoryMB = 1024
-	}
-	cfg.HeartbeatInterval = 100 * time.Millisecond
-	cfg.KillGrace = time.Second
-	cfg.CgroupParent = cgroupParent()
-	cfg.ContainerdNamespace = ctrdNamespace
-	if env.socket != "" {
-		cfg.ContainerdSocket = env.socket
-	} else {
-		cfg.ContainerdSocket = "/nonexistent/containerd.sock"
-	}
-	if cfg.Logger == nil {
-		cfg.Logger = slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	n := &testNode{cfg: cfg, cancel: cancel, done: make(chan error, 1)}
-	go func() { n.done <- Run(ctx, cfg) }()
-	t.Cleanup(func() { n.stop(t) })
-	return n
-}
-
-// stop cancels the daemon's context and waits for Run to return.
-func (n *testNode) stop(t *testing.T) {
-	t.Helper()
-	if n.stopped {
-		return
-	}
-	n.stopped = true
-	n.cancel()
-	select {
-	case err := <-n.done:
-		if err != nil {
-			t.Errorf("Run returned %v", err)
-		}
-	case <-time.After(30 * time.Second):
-		t.Fatal("Run did not return within 30s of its context being cancelled")
-	}
-}
 
 // testWriter sends log lines to the test log.
 type testWriter struct{ t *testing.T }
@@ -214,15 +30,6 @@ func waitFor(t *testing.T, within time.Duration, cond func() bool, msg func() st
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-}
-
-func readFile(t *testing.T, name string) string {
-	t.Helper()
-	b, err := os.ReadFile(name)
-	if err != nil && !os.IsNotExist(err) {
-		t.Fatal(err)
-	}
-	return string(b)
 }
 
 // batchJob returns a job running script as nobody in workDir.

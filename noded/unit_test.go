@@ -14,10 +14,6 @@ import (
 	"github.com/fairway-hpc/fairway/noded/gpu"
 )
 
-func executorRef(node string, id api.JobID) executor.Ref {
-	return executor.Ref{JobID: id, Node: node}
-}
-
 func TestExitEvent(t *testing.T) {
 	tests := []struct {
 		name string
@@ -43,23 +39,31 @@ func TestExitEvent(t *testing.T) {
 	}
 }
 
-func TestOutputPath(t *testing.T) {
-	job := &api.Job{ID: 42, Spec: api.JobSpec{Name: "train", User: "ann", WorkDir: "/home/ann/run"}}
+// TestOutputPaths: the node uses the paths the controller stored as they
+// are; a "%" in them is part of the file name, never a pattern to expand
+// again (the user's x%%j.log is stored as x%j.log and must stay so).
+func TestOutputPaths(t *testing.T) {
 	tests := []struct {
-		pattern string
-		want    string
+		name                   string
+		stdout, stderr         string
+		wantStdout, wantStderr string
 	}{
-		{"", "/home/ann/run/slurm-42.out"},
-		{"out/%x-%j.log", "/home/ann/run/out/train-42.log"},
-		{"/scratch/%u/%N.%j", "/scratch/ann/gpu7.42"},
-		{"/abs/already-expanded-42.out", "/abs/already-expanded-42.out"},
-		{"100%%-%q-%", "/home/ann/run/100%-%q-%"},
-		{"task%n-%t", "/home/ann/run/task0-0"},
+		{"stored %j is literal", "/home/ann/run/x%j.log", "", "/home/ann/run/x%j.log", "/home/ann/run/x%j.log"},
+		{"every pattern letter is literal", "/scratch/%u/%N.%x.out", "/scratch/%u/%N.%x.err", "/scratch/%u/%N.%x.out", "/scratch/%u/%N.%x.err"},
+		{"expanded paths kept", "/abs/train-42.out", "/abs/train-42.err", "/abs/train-42.out", "/abs/train-42.err"},
+		{"relative to the work dir", "out/train-42.log", "err/train-42.log", "/home/ann/run/out/train-42.log", "/home/ann/run/err/train-42.log"},
+		{"empty stdout falls back to slurm-ID.out", "", "", "/home/ann/run/slurm-42.out", "/home/ann/run/slurm-42.out"},
+		{"empty stderr is stdout", "/o/%%j", "", "/o/%%j", "/o/%%j"},
 	}
 	for _, tc := range tests {
-		if got := outputPath(tc.pattern, job, "gpu7"); got != tc.want {
-			t.Errorf("outputPath(%q) = %q, want %q", tc.pattern, got, tc.want)
-		}
+		t.Run(tc.name, func(t *testing.T) {
+			job := &api.Job{ID: 42, StdoutPath: tc.stdout, StderrPath: tc.stderr,
+				Spec: api.JobSpec{Name: "train", User: "ann", WorkDir: "/home/ann/run", Stdout: "pattern-%j", Stderr: "pattern-%j"}}
+			stdout, stderr := outputPaths(job, "/home/ann/run")
+			if diff := cmp.Diff([]string{tc.wantStdout, tc.wantStderr}, []string{stdout, stderr}); diff != "" {
+				t.Errorf("outputPaths (-want +got):\n%s", diff)
+			}
+		})
 	}
 }
 

@@ -1,4 +1,4 @@
-//go:build cgo && !nonvml
+//go:build e2e && cgo && !nonvml
 
 package noded
 

@@ -1,0 +1,77 @@
+package noded
+
+import (
+	"context"
+	"time"
+
+	"github.com/fairway-hpc/fairway/api"
+	"github.com/fairway-hpc/fairway/api/client"
+)
+
+// register registers the node with its resources and the GPUs' current
+// health, retrying until it succeeds; it reports false when ctx ends first.
+func (d *daemon) register(ctx context.Context) bool {
+	d.regMu.Lock()
+	defer d.regMu.Unlock()
+	for backoff := time.Duration(0); ; backoff = nextBackoff(backoff) {
+		gpus := d.gpus.GPUs()
+		req := api.RegisterNodeRequest{
+			Name: d.cfg.Name,
+			Addr: d.addr,
+			Resources: api.NodeResources{
+				CPUs:     d.cfg.CPUs,
+				MemoryMB: d.cfg.MemoryMB,
+				GPUs:     gpus,
+			},
+			Partitions: d.cfg.Partitions,
+			BootTime:   bootTime(),
+		}
+		_, err := d.api.RegisterNode(ctx, req)
+		if err == nil {
+			unhealthy := 0
+			for _, g := range gpus {
+				if !g.Healthy {
+					unhealthy++
+				}
+			}
+			d.log.Info("registered with the controller", "cpus", d.cfg.CPUs, "memory_mb", d.cfg.MemoryMB,
+				"gpus", len(gpus), "unhealthy_gpus", unhealthy)
+			return true
+		}
+		if ctx.Err() != nil {
+			return false
+		}
+		d.log.Warn("cannot register with the controller; retrying", "err", err, "in", backoff)
+		if !sleepCtx(ctx, d.clock, backoff) {
+			return false
+		}
+	}
+}
+
+// heartbeatLoop tells the controller every HeartbeatInterval that the node
+// is alive and which runs it has, re-registering when the controller has
+// forgotten the node.
+func (d *daemon) heartbeatLoop(ctx context.Context) {
+	failing := false
+	for {
+		err := d.api.Heartbeat(ctx, d.cfg.Name, api.HeartbeatRequest{Running: d.runningRefs()})
+		switch {
+		case ctx.Err() != nil:
+			return
+		case client.IsNotFound(err):
+			d.log.Warn("the controller does not know this node; registering again")
+			if !d.register(ctx) {
+				return
+			}
+		case err != nil && !failing:
+			d.log.Warn("heartbeat failed; retrying", "err", err)
+			failing = true
+		case err == nil && failing:
+			d.log.Info("heartbeats reach the controller again")
+			failing = false
+		}
+		if !sleepCtx(ctx, d.clock, d.cfg.HeartbeatInterval) {
+			return
+		}
+	}
+}

@@ -1,0 +1,104 @@
+package noded
+
+import (
+	"path/filepath"
+	"slices"
+	"strings"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/fairway-hpc/fairway/api"
+	"github.com/fairway-hpc/fairway/noded/executor"
+)
+
+// spec builds the executor's launch spec for a job's run on this node, with
+// its checkpoint directory (bind-mounted into a container at the same path).
+func (d *daemon) spec(job *api.Job, ref executor.Ref, checkpointDir string) (executor.Spec, error) {
+	alloc := job.Alloc[0]
+	usr, groups := lookupUser(job.Spec.UID)
+	workDir := job.Spec.WorkDir
+	if workDir == "" {
+		workDir = "/"
+		if usr != nil && usr.HomeDir != "" {
+			workDir = usr.HomeDir
+		}
+	}
+	j := *job
+	j.Spec.WorkDir = workDir
+	stdout, stderr := outputPaths(job, workDir)
+	gpuDevs, err := d.gpuDevices(alloc.GPUs)
+	if err != nil {
+		return executor.Spec{}, err
+	}
+	devices, err := d.jobDevices(gpuDevs)
+	if err != nil {
+		return executor.Spec{}, err
+	}
+	var edits []func(*specs.Spec) error
+	if job.Spec.ContainerImage != "" && len(gpuDevs) > 0 {
+		edit, source, err := d.userSpace.Edit(gpuDevs)
+		if err != nil {
+			return executor.Spec{}, err
+		}
+		d.log.Debug("GPU driver user space for a container job", "job", job.ID, "source", source)
+		if edit != nil {
+			edits = append(edits, edit)
+		}
+	}
+	mem := alloc.MemoryMB
+	if mem <= 0 {
+		mem = job.Spec.MemoryMB
+	}
+	cpus := alloc.CPUs
+	if cpus <= 0 {
+		cpus = job.Spec.TotalCPUsPerNode()
+	}
+	return executor.Spec{
+		Ref:             ref,
+		Script:          job.Spec.Script,
+		Args:            job.Spec.Args,
+		WorkDir:         workDir,
+		StdoutPath:      stdout,
+		StderrPath:      stderr,
+		UID:             job.Spec.UID,
+		GID:             job.Spec.GID,
+		Groups:          groups,
+		Env:             jobEnv(&j, alloc, d.cfg.Name, strings.Join(d.api.Addrs(), ","), checkpointDir, usr, gpuDevs),
+		CPUs:            float64(cpus),
+		MemoryBytes:     mem << 20,
+		Devices:         devices,
+		RestrictDevices: len(d.gpus.GPUs()) > 0,
+		ContainerEdits:  edits,
+		Image:           job.Spec.ContainerImage,
+		Mounts:          append(slices.Clone(job.Spec.ContainerMounts), api.Mount{Source: checkpointDir, Target: checkpointDir}),
+	}, nil
+}
+
+// outputPaths returns the files a run's standard output and error go to.
+//
+// The controller expands Slurm's filename patterns (%j, %x, %N, ...) once,
+// when the job starts, and stores the results in Job.StdoutPath and
+// Job.StderrPath; it is the only place that expands them. The node uses the
+// stored paths as they are: a "%" left in them is a literal character of
+// the file name (a user's "x%%j.log" is stored as "x%j.log" and written as
+// such). A relative path is taken relative to the working directory. An
+// empty stdout path, which the controller should never send, falls back to
+// slurm-<jobid>.out in the working directory; an empty stderr path means
+// the stdout file (Slurm's default).
+func outputPaths(job *api.Job, workDir string) (stdout, stderr string) {
+	abs := func(p string) string {
+		if !filepath.IsAbs(p) {
+			p = filepath.Join(workDir, p)
+		}
+		return filepath.Clean(p)
+	}
+	stdout = job.StdoutPath
+	if stdout == "" {
+		stdout = "slurm-" + job.ID.String() + ".out"
+	}
+	stdout = abs(stdout)
+	if job.StderrPath == "" {
+		return stdout, stdout
+	}
+	return stdout, abs(job.StderrPath)
+}
