@@ -101,17 +101,16 @@ func (e *exitError) Error() string { return fmt.Sprintf("exit status %d", e.code
 // ExitCode implements ucli.ExitCoder.
 func (e *exitError) ExitCode() int { return e.code }
 
-// App returns the fairway application for this process (see NewApp). The
-// lead adds the daemon subcommands (ctld, noded, dev, ...) through daemons.
-func App(daemons []*ucli.Command) *ucli.App { return NewApp(DefaultEnv(), daemons) }
+// App returns the fairway application for this process (see NewApp).
+func App() *ucli.App { return NewApp(DefaultEnv()) }
 
 // NewApp returns the fairway application: the client subcommands (submit,
 // queue, cancel, nodes, show, history, hold, release, requeue, priority,
-// shares, checkpoint done), the Slurm-named commands (sbatch, squeue, ...; hidden, also reached through
-// argv[0] by Run), install-shims, and the given daemon subcommands. Errors of
+// shares, checkpoint done), the Slurm-named commands (sbatch, squeue, ...;
+// hidden, also reached through argv[0] by Run) and install-shims. Errors of
 // the client commands are printed on env's Stderr as "<command>: error: ..."
 // and returned as ucli.ExitCoder values; the app never calls os.Exit.
-func NewApp(env *Env, daemons []*ucli.Command) *ucli.App {
+func NewApp(env *Env) *ucli.App {
 	env = env.withDefaults()
 	app := &ucli.App{
 		Name:            "fairway",
@@ -138,7 +137,6 @@ func NewApp(env *Env, daemons []*ucli.Command) *ucli.App {
 	}
 	app.Commands = append(app.Commands, checkpointCommand(env))
 	app.Commands = append(app.Commands, installShimsCommand(env))
-	app.Commands = append(app.Commands, daemons...)
 	return app
 }
 
@@ -195,14 +193,14 @@ func report(env *Env, name string, err error) error {
 
 // Main runs the fairway binary for args (os.Args) and returns its exit status.
 // When args[0]'s base name is one of SlurmNames it acts as that command.
-func Main(ctx context.Context, args []string, daemons []*ucli.Command) int {
-	return Run(ctx, DefaultEnv(), args, daemons)
+func Main(ctx context.Context, args []string) int {
+	return Run(ctx, DefaultEnv(), args)
 }
 
 // Run is Main with an explicit Env.
-func Run(ctx context.Context, env *Env, args []string, daemons []*ucli.Command) int {
+func Run(ctx context.Context, env *Env, args []string) int {
 	env = env.withDefaults()
-	app := NewApp(env, daemons)
+	app := NewApp(env)
 	if len(args) > 0 {
 		base := filepath.Base(args[0])
 		for _, n := range SlurmNames() {
