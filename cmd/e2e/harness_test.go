@@ -86,13 +86,16 @@ func runE2EMain(m *testing.M) int {
 func buildBinaries(ctx context.Context, dir string) error {
 	builds := []struct {
 		name, pkg string
+		flags     []string
 		env       []string
 	}{
-		{"fairway", "github.com/fairway-hpc/fairway/cmd/fairway", []string{"CGO_ENABLED=0"}},
-		{"fairwayd", "github.com/fairway-hpc/fairway/cmd/fairwayd", nil},
+		// The tags are the Makefile's CLIENT_TAGS.
+		{"fairway", "github.com/fairway-hpc/fairway/cmd/fairway", []string{"-tags", "urfave_cli_no_docs,urfave_cli_no_suggest"}, []string{"CGO_ENABLED=0"}},
+		{"fairwayd", "github.com/fairway-hpc/fairway/cmd/fairwayd", nil, nil},
 	}
 	for _, b := range builds {
-		cmd := exec.CommandContext(ctx, "go", "build", "-o", filepath.Join(dir, b.name), b.pkg)
+		args := append(append([]string{"build"}, b.flags...), "-o", filepath.Join(dir, b.name), b.pkg)
+		cmd := exec.CommandContext(ctx, "go", args...)
 		cmd.Env = append(os.Environ(), b.env...)
 		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 		if err := cmd.Run(); err != nil {

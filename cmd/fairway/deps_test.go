@@ -11,11 +11,15 @@ import (
 // clientPkg is the client binary's package.
 const clientPkg = "github.com/fairway-hpc/fairway/cmd/fairway"
 
+// clientTags are the build tags of the client (the Makefile's CLIENT_TAGS).
+const clientTags = "urfave_cli_no_docs,urfave_cli_no_suggest"
+
 // TestClientDependencies keeps the daemons' dependencies out of the client
 // binary: it is started once per sbatch call and mounted into every container
 // job, so it must stay small, static and quick to start. It lists the
 // client's dependencies as the static build sees them (go list -deps) and
-// fails, with the import chain, on any package that belongs to a daemon.
+// fails, with the import chain, on any package that belongs to a daemon or
+// that the client's build tags should leave out.
 func TestClientDependencies(t *testing.T) {
 	graph := clientImports(t)
 	forbidden := []struct {
@@ -39,6 +43,8 @@ func TestClientDependencies(t *testing.T) {
 		{"github.com/fairway-hpc/fairway/sched", "the scheduler and simulator"},
 		{"github.com/fairway-hpc/fairway/cgroups", "job cgroups (node daemon)"},
 		{"github.com/fairway-hpc/fairway/contrib", "deployment tooling (dev cluster)"},
+		{"github.com/russross/blackfriday", "urfave/cli's man-page generator (left out by the tag urfave_cli_no_docs)"},
+		{"github.com/cpuguy83/go-md2man", "urfave/cli's man-page generator (left out by the tag urfave_cli_no_docs)"},
 	}
 	pkgs := make([]string, 0, len(graph))
 	for p := range graph {
@@ -54,7 +60,7 @@ func TestClientDependencies(t *testing.T) {
 				}
 			}
 			if len(bad) > 0 {
-				t.Errorf("the client binary links %s, which belongs to the daemons: %d package(s): %s\nimport chain: %s",
+				t.Errorf("the client binary links %s, which does not belong in the client: %d package(s): %s\nimport chain: %s",
 					f.why, len(bad), strings.Join(bad, ", "), strings.Join(importChain(graph, clientPkg, bad[0]), " -> "))
 			}
 		})
@@ -62,10 +68,10 @@ func TestClientDependencies(t *testing.T) {
 }
 
 // clientImports returns the client's dependency graph (package -> its
-// imports) as the static build (CGO_ENABLED=0) sees it.
+// imports) as the client's build (CGO_ENABLED=0, clientTags) sees it.
 func clientImports(t *testing.T) map[string][]string {
 	t.Helper()
-	cmd := exec.Command("go", "list", "-deps", "-f", `{{.ImportPath}}{{range .Imports}} {{.}}{{end}}`, clientPkg)
+	cmd := exec.Command("go", "list", "-tags", clientTags, "-deps", "-f", `{{.ImportPath}}{{range .Imports}} {{.}}{{end}}`, clientPkg)
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	out, err := cmd.Output()
 	if err != nil {
@@ -73,7 +79,7 @@ func clientImports(t *testing.T) map[string][]string {
 		if ee, ok := err.(*exec.ExitError); ok {
 			stderr = string(ee.Stderr)
 		}
-		t.Fatalf("go list -deps %s: %v\n%s", clientPkg, err, stderr)
+		t.Fatalf("go list -tags %s -deps %s: %v\n%s", clientTags, clientPkg, err, stderr)
 	}
 	graph := map[string][]string{}
 	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
