@@ -7,7 +7,9 @@
 # (sbatch -H --wrap true) with PARALLEL sbatch processes of the client binary
 # at a time, and prints jobs/s; then runs the HTTP API benchmark
 # (BenchmarkSubmitHTTP in ./ctld: 16 concurrent Go clients, one job per
-# request, into a controller in the same process) and prints its jobs/s.
+# request, into a controller in the same process) and prints its jobs/s. It
+# also prints how many /bin/true processes the same xargs loop starts per
+# second: the machine's ceiling for any one-process-per-job client.
 #
 # Usage: contrib/bench-cli.sh [BIN]   (BIN: where make build put fairwayd,
 # fairway and the Slurm-named links; default bin). Run from the repository
@@ -96,6 +98,12 @@ cli_secs=$(awk -v s="$start" -v e="$end" 'BEGIN { printf "%.2f", e - s }')
 held=$("$BIN/squeue" -h -t PENDING -o %i | wc -l)
 printf 'sbatch (client binary): %d held jobs, %d parallel processes, %ss: %s jobs/s (%d pending in squeue)\n' \
 	"$ok" "$PARALLEL" "$cli_secs" "$cli_rate" "$held"
+
+start=$(date +%s.%N)
+seq "$JOBS" | timeout "$TIMEOUT" xargs -P "$PARALLEL" -I{} true
+end=$(date +%s.%N)
+true_rate=$(awk -v n="$JOBS" -v s="$start" -v e="$end" 'BEGIN { printf "%.0f", n / (e - s) }')
+printf 'ceiling: /bin/true through the same loop: %s processes/s\n' "$true_rate"
 
 # Stop the controller before the comparison, so that both runs have the
 # machine to themselves.
