@@ -39,19 +39,31 @@ func toolsBinary(flag string, log *slog.Logger) string {
 	}
 	exe, err := os.Executable()
 	if err == nil {
-		if resolved, rerr := filepath.EvalSymlinks(exe); rerr == nil {
-			exe = resolved
-		}
-		client := filepath.Join(filepath.Dir(exe), clientName)
-		st, serr := os.Stat(client)
-		if serr == nil && st.Mode().IsRegular() {
+		var client string
+		if client, err = clientBeside(exe); err == nil {
 			return client
 		}
-		err = fmt.Errorf("no client binary beside the daemon: %w", serr)
 	}
 	log.Warn("container jobs get no fairway tools (scontrol, srun, fairway checkpoint done): build the client beside fairwayd (make build) or give --tools-binary",
 		"err", err)
 	return "-"
+}
+
+// clientBeside returns the client binary in the directory of exe (after
+// following links), or an error when there is none.
+func clientBeside(exe string) (string, error) {
+	if resolved, err := filepath.EvalSymlinks(exe); err == nil {
+		exe = resolved
+	}
+	client := filepath.Join(filepath.Dir(exe), clientName)
+	st, err := os.Stat(client)
+	if err != nil {
+		return "", fmt.Errorf("no client binary beside the daemon: %w", err)
+	}
+	if !st.Mode().IsRegular() {
+		return "", fmt.Errorf("%s beside the daemon is not a regular file", client)
+	}
+	return client, nil
 }
 
 // logger logs at info level (--debug: debug); `fairwayd dev` logs warnings
