@@ -46,6 +46,11 @@ func TestMain(m *testing.M) {
 }
 
 func runE2EMain(m *testing.M) int {
+	// Under the e2e tag containerd is required: its absence fails the run.
+	if _, err := exec.LookPath("containerd"); err != nil {
+		fmt.Fprintln(os.Stderr, "e2e: containerd is required by the end-to-end tests (install containerd and runc, or run without -tags e2e):", err)
+		return 1
+	}
 	dir, err := os.MkdirTemp("", "fairway-e2e-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "e2e:", err)
@@ -58,11 +63,6 @@ func runE2EMain(m *testing.M) int {
 	e2e.binDir = filepath.Join(dir, "bin")
 	if err := buildBinaries(ctx, e2e.binDir); err != nil {
 		fmt.Fprintln(os.Stderr, "e2e:", err)
-		return 1
-	}
-	// Under the e2e tag containerd is required: its absence fails the run.
-	if _, err := exec.LookPath("containerd"); err != nil {
-		fmt.Fprintln(os.Stderr, "e2e: containerd is required by the end-to-end tests (install containerd and runc, or run without -tags e2e):", err)
 		return 1
 	}
 	ctrd, err := containerdproc.Start(ctx, filepath.Join(dir, "containerd"))
