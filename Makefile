@@ -6,6 +6,12 @@
 #               end-to-end through the real binaries)
 #   make bench  benchmarks (submission throughput through HTTP into raft, FSM apply,
 #               one scheduling pass at 1k/10k/100k pending jobs, fair share)
+#   make bench-cli  submissions through 16 parallel sbatch processes of the client
+#               binary against the HTTP API alone
+#
+# Binaries: bin/fairway, the static client (sbatch, squeue, ... by argv[0]; also the
+# tools binary the node daemon mounts into container jobs), bin/fairwayd, the daemons
+# (ctld, noded, dev; cgo for NVML), and bin/fairway-sim, the simulator (make sim).
 
 GO        ?= go
 BIN       ?= bin
@@ -14,16 +20,25 @@ export CGO_CFLAGS := -Wno-deprecated-declarations
 TEST_TIMEOUT ?= 12m
 PKGS      ?= ./...
 
-.PHONY: all build dev deps test unit vet lint bench clean
+.PHONY: all build sim dev deps test unit vet lint bench bench-cli clean
 
 all: build
 
-# build: the fairway binary, and a static build of it (fairway-tools) that the node
-# daemon mounts into container jobs (scontrol, srun, fairway checkpoint done).
+# CLIENT_TAGS leave urfave/cli's man-page generator and command suggestions out of the
+# client (their package initialization is a good part of its start-up time).
+CLIENT_TAGS ?= urfave_cli_no_docs,urfave_cli_no_suggest
+
+# build: the static client (fairway, with its Slurm-named links beside it) and the
+# daemons (fairwayd). The node daemon mounts the client found beside fairwayd into
+# container jobs (scontrol, srun, fairway checkpoint done).
 build:
-	$(GO) build $(GOFLAGS) -o $(BIN)/fairway ./cmd/fairway
-	CGO_ENABLED=0 $(GO) build $(GOFLAGS) -o $(BIN)/fairway-tools ./cmd/fairway
+	CGO_ENABLED=0 $(GO) build $(GOFLAGS) -tags $(CLIENT_TAGS) -trimpath -ldflags='-s -w' -o $(BIN)/fairway ./cmd/fairway
+	$(GO) build $(GOFLAGS) -o $(BIN)/fairwayd ./cmd/fairwayd
 	@$(BIN)/fairway install-shims $(BIN) >/dev/null
+
+# sim: the simulator (fairway-sim), its own binary: only it links the chart library.
+sim:
+	$(GO) build $(GOFLAGS) -o $(BIN)/fairway-sim ./cmd/fairway-sim
 
 # deps installs the system packages the daemons and tests need, when missing.
 deps:
@@ -37,16 +52,24 @@ deps:
 	fi
 
 dev: deps build
-	$(BIN)/fairway dev
+	$(BIN)/fairwayd dev
 
+# vet and lint also cover the end-to-end tests (build tag e2e).
 vet:
 	$(GO) vet $(PKGS)
+	$(GO) vet -tags e2e $(PKGS)
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt needed"; exit 1; }
 
 lint: vet
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2 $(PKGS)
+	$(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2 -tags e2e $(PKGS)
 
+# test: everything, the end-to-end tests (cmd/e2e, tag e2e) included.
 test: deps lint
+	$(GO) test -tags e2e -count=1 -timeout $(TEST_TIMEOUT) $(PKGS)
+
+# unit: the tests without the end-to-end ones.
+unit:
 	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) $(PKGS)
 
 # bench: submissions through HTTP into raft (ctld) against the raft apply path
@@ -55,6 +78,11 @@ bench:
 	$(GO) test -run '^$$' -bench 'SubmitHTTP|SubmitApply' -benchtime 3s -count 3 ./ctld/ ./raftstore/
 	$(GO) test -run '^$$' -bench 'Schedule|Array' -benchtime 3x -count 3 -benchmem ./sched/
 	$(GO) test -run '^$$' -bench . -benchmem ./sched/fairshare/
+
+# bench-cli: 1,000 held jobs through 16 parallel sbatch processes of the client binary
+# into one controller on loopback, then the HTTP API benchmark for comparison.
+bench-cli: build
+	contrib/bench-cli.sh $(BIN)
 
 clean:
 	rm -rf $(BIN)
@@ -69,24 +97,24 @@ SWF_TRACES = KTH-SP2.predictsim-filtered SDSC-SP2-1998.first4961 HPC2N-2002.alea
 PHILLY = --trace $(TRACES)/gpu/chronus-philly-derived-MIX1.csv --vc-nodes $(TRACES)/gpu/philly-vc-nodes.csv --load 0.85
 
 .PHONY: sim-tables
-sim-tables: build
-	$(BIN)/fairway sim rlscheduler sched/sim/testdata/lublin_256.swf
+sim-tables: sim
+	$(BIN)/fairway-sim rlscheduler sched/sim/testdata/lublin_256.swf
 	@for t in $(SWF_TRACES); do \
 		for p in fcfs easy conservative fairway; do \
-			$(BIN)/fairway sim --trace $(TRACES)/$$t.swf --policy $$p --no-charts --out $(SIMOUT)/$$t/$$p >/dev/null || exit 1; \
+			$(BIN)/fairway-sim --trace $(TRACES)/$$t.swf --policy $$p --no-charts --out $(SIMOUT)/$$t/$$p >/dev/null || exit 1; \
 		done; \
-		$(BIN)/fairway sim compare --markdown $(SIMOUT)/$$t/fcfs $(SIMOUT)/$$t/easy $(SIMOUT)/$$t/conservative $(SIMOUT)/$$t/fairway; \
+		$(BIN)/fairway-sim compare --markdown $(SIMOUT)/$$t/fcfs $(SIMOUT)/$$t/easy $(SIMOUT)/$$t/conservative $(SIMOUT)/$$t/fairway; \
 	done
-	$(BIN)/fairway sim compare --charts docs/sim/kth $(SIMOUT)/KTH-SP2.predictsim-filtered/fcfs $(SIMOUT)/KTH-SP2.predictsim-filtered/easy \
+	$(BIN)/fairway-sim compare --charts docs/sim/kth $(SIMOUT)/KTH-SP2.predictsim-filtered/fcfs $(SIMOUT)/KTH-SP2.predictsim-filtered/easy \
 		$(SIMOUT)/KTH-SP2.predictsim-filtered/conservative $(SIMOUT)/KTH-SP2.predictsim-filtered/fairway >/dev/null
-	$(BIN)/fairway sim $(PHILLY) --policy static --out $(SIMOUT)/philly/static >/dev/null
-	$(BIN)/fairway sim $(PHILLY) --policy fcfs --out $(SIMOUT)/philly/fifo >/dev/null
-	$(BIN)/fairway sim $(PHILLY) --policy easy --out $(SIMOUT)/philly/fifo-easy >/dev/null
-	$(BIN)/fairway sim $(PHILLY) --policy fairway --checkpoint-secs -1 --out $(SIMOUT)/philly/fairway >/dev/null
-	$(BIN)/fairway sim $(PHILLY) --policy fairway --checkpoint-secs 0 --out $(SIMOUT)/philly/fairway-no-checkpoint >/dev/null
-	$(BIN)/fairway sim compare --markdown $(SIMOUT)/philly/static $(SIMOUT)/philly/fifo $(SIMOUT)/philly/fifo-easy \
+	$(BIN)/fairway-sim $(PHILLY) --policy static --out $(SIMOUT)/philly/static >/dev/null
+	$(BIN)/fairway-sim $(PHILLY) --policy fcfs --out $(SIMOUT)/philly/fifo >/dev/null
+	$(BIN)/fairway-sim $(PHILLY) --policy easy --out $(SIMOUT)/philly/fifo-easy >/dev/null
+	$(BIN)/fairway-sim $(PHILLY) --policy fairway --checkpoint-secs -1 --out $(SIMOUT)/philly/fairway >/dev/null
+	$(BIN)/fairway-sim $(PHILLY) --policy fairway --checkpoint-secs 0 --out $(SIMOUT)/philly/fairway-no-checkpoint >/dev/null
+	$(BIN)/fairway-sim compare --markdown $(SIMOUT)/philly/static $(SIMOUT)/philly/fifo $(SIMOUT)/philly/fifo-easy \
 		$(SIMOUT)/philly/fairway $(SIMOUT)/philly/fairway-no-checkpoint
-	$(BIN)/fairway sim compare --charts docs/sim/philly $(SIMOUT)/philly/static $(SIMOUT)/philly/fifo $(SIMOUT)/philly/fifo-easy \
+	$(BIN)/fairway-sim compare --charts docs/sim/philly $(SIMOUT)/philly/static $(SIMOUT)/philly/fifo $(SIMOUT)/philly/fifo-easy \
 		$(SIMOUT)/philly/fairway >/dev/null
 	cp $(SIMOUT)/philly/fairway/accounts.png docs/sim/philly/fairway-accounts.png
 	cp $(SIMOUT)/philly/static/accounts.png docs/sim/philly/static-accounts.png

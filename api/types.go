@@ -3,7 +3,7 @@
 // scheduler's plan and the HTTP request and response bodies of the /v1 API.
 //
 // The package has no logic beyond small helpers on these types; the HTTP client
-// lives in api/client and the command implementations in api/cli.
+// lives in api/client and the command implementations in cmd/fairway/cli.
 package api
 
 import (

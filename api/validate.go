@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // RootAccount is the implicit root of the fair-share tree. It always exists, and
@@ -72,15 +73,20 @@ func (s *JobSpec) MemoryIn(p Partition) int64 {
 	return p.DefaultMemory()
 }
 
+// The patterns are compiled on first use, not at package initialization,
+// which every process importing api (each sbatch call included) would pay for
+// at start-up.
 var (
 	// nameRE is what partition, node and account names may look like.
-	nameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$`)
+	nameRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$`) })
 	// gpuTypeRE is a GPU type as --gres=gpu:TYPE:N names it.
-	gpuTypeRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
+	gpuTypeRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`) })
 	// imageRefRE is a registry image reference: [host[:port]/ or host#]path[:tag][@digest].
-	imageRefRE = regexp.MustCompile(`^(?:[A-Za-z0-9.-]+(?::[0-9]+)?[/#])?` +
-		`[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*` +
-		`(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$`)
+	imageRefRE = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`^(?:[A-Za-z0-9.-]+(?::[0-9]+)?[/#])?` +
+			`[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*` +
+			`(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$`)
+	})
 )
 
 // signalNames are the signal names --signal accepts (without the SIG prefix).
@@ -177,7 +183,7 @@ func checkAccount(spec *JobSpec, cfg *ClusterConfig) *FieldError {
 	if spec.Account == "" {
 		return nil
 	}
-	if !nameRE.MatchString(spec.Account) {
+	if !nameRE().MatchString(spec.Account) {
 		return fieldErr("--account", spec.Account, "must be an account name of letters, digits and . _ @ -")
 	}
 	if cfg == nil || len(cfg.Accounts) == 0 || spec.Account == RootAccount {
@@ -230,7 +236,7 @@ func checkResources(spec *JobSpec, _ *ClusterConfig) *FieldError {
 		return fieldErr("--mem", itoa(spec.MemoryMB)+"M", "must be a positive size such as 4G or 512M")
 	case spec.GPUs < 0:
 		return fieldErr("--gres", "gpu:"+itoa(spec.GPUs), "the GPU count must be positive, as in gpu:2 or gpu:h100:2")
-	case spec.GPUType != "" && !gpuTypeRE.MatchString(spec.GPUType):
+	case spec.GPUType != "" && !gpuTypeRE().MatchString(spec.GPUType):
 		return fieldErr("--gres", "gpu:"+spec.GPUType, "the GPU type must be a name of letters, digits and . _ -, as in gpu:h100:2")
 	case spec.GPUType != "" && spec.GPUs == 0:
 		return fieldErr("--gres", "gpu:"+spec.GPUType+":0", "a GPU type needs a count of 1 or more, as in gpu:%s:1", spec.GPUType)
@@ -346,7 +352,7 @@ func checkQOS(spec *JobSpec, cfg *ClusterConfig) *FieldError {
 	if spec.QOS == "" {
 		return nil
 	}
-	if !nameRE.MatchString(spec.QOS) {
+	if !nameRE().MatchString(spec.QOS) {
 		return fieldErr("--qos", spec.QOS, "must be a QOS name of letters, digits and . _ @ -")
 	}
 	if cfg == nil || spec.QOS == DefaultQOS {
@@ -439,7 +445,7 @@ func checkImage(image string) *FieldError {
 		}
 	}
 	ref := strings.TrimPrefix(image, "docker://")
-	if !imageRefRE.MatchString(ref) {
+	if !imageRefRE().MatchString(ref) {
 		return fieldErr("--container-image", image, "not an image reference; %s", accepted)
 	}
 	return nil
@@ -481,7 +487,7 @@ func validatePartitions(parts []Partition) *FieldError {
 	for i, p := range parts {
 		f := func(name string) string { return fmt.Sprintf("partitions[%d].%s", i, name) }
 		switch {
-		case !nameRE.MatchString(p.Name):
+		case !nameRE().MatchString(p.Name):
 			return fieldErr(f("name"), p.Name, "must be a name of letters, digits and . _ -, at most 64 characters")
 		case seen[p.Name]:
 			return fieldErr(f("name"), p.Name, "partition names must be unique")
@@ -511,7 +517,7 @@ func validatePartitions(parts []Partition) *FieldError {
 		}
 		nodes := map[string]bool{}
 		for _, n := range p.Nodes {
-			if !nameRE.MatchString(n) || nodes[n] {
+			if !nameRE().MatchString(n) || nodes[n] {
 				return fieldErr(f("nodes"), n, "must list distinct node names")
 			}
 			nodes[n] = true
@@ -525,7 +531,7 @@ func validateQOS(list []QOS) *FieldError {
 	for i, q := range list {
 		f := func(name string) string { return fmt.Sprintf("qos[%d].%s", i, name) }
 		switch {
-		case !nameRE.MatchString(q.Name):
+		case !nameRE().MatchString(q.Name):
 			return fieldErr(f("name"), q.Name, "must be a name of letters, digits and . _ @ -, at most 64 characters")
 		case seen[q.Name]:
 			return fieldErr(f("name"), q.Name, "QOS names must be unique")
@@ -597,7 +603,7 @@ func validateAccounts(cfg *ClusterConfig) *FieldError {
 	for i, a := range cfg.Accounts {
 		f := func(name string) string { return fmt.Sprintf("accounts[%d].%s", i, name) }
 		switch {
-		case !nameRE.MatchString(a.Name) || a.Name == RootAccount:
+		case !nameRE().MatchString(a.Name) || a.Name == RootAccount:
 			return fieldErr(f("name"), a.Name, "must be a name of letters, digits and . _ @ - other than %q", RootAccount)
 		case parent[a.Name] != "":
 			return fieldErr(f("name"), a.Name, "account names must be unique")

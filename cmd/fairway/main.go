@@ -1,11 +1,15 @@
-// Command fairway is Fairway's single binary: the daemons (ctld, noded, dev),
-// the client commands (fairway submit, queue, cancel, nodes, show, history,
-// hold, release, requeue, checkpoint done) and, when called by the name of a
-// Slurm command (sbatch, squeue, scancel, sinfo, sacct, scontrol, srun, sprio,
+// Command fairway is Fairway's client: the commands (fairway submit, queue,
+// cancel, nodes, show, history, hold, release, requeue, priority, shares,
+// checkpoint done, install-shims) and, when called by the name of a Slurm
+// command (sbatch, squeue, scancel, sinfo, sacct, scontrol, srun, sprio,
 // sshare; see "fairway install-shims DIR"), that command.
 //
-// This package only wires things together; the commands live in api/cli and
-// the daemons in their own packages.
+// It is built static (CGO_ENABLED=0) and links only the API types, the HTTP
+// client and the command code (package cli below), so that it starts fast (a
+// script may call sbatch thousands of times) and runs in any container image:
+// the node daemon mounts it into container jobs as the tools binary. The
+// daemons are the fairwayd binary (cmd/fairwayd); deps_test.go keeps the
+// daemons' dependencies out of this one.
 package main
 
 import (
@@ -14,12 +18,12 @@ import (
 	"os/signal"
 	"syscall"
 
-	fwcli "github.com/fairway-hpc/fairway/api/cli"
+	"github.com/fairway-hpc/fairway/cmd/fairway/cli"
 )
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
-	code := fwcli.Main(ctx, os.Args, daemonCommands())
+	code := cli.Main(ctx, os.Args)
 	stop()
 	os.Exit(code)
 }

@@ -1,5 +1,5 @@
 // Package devcluster runs a whole Fairway cluster on one machine for
-// development and demos (`fairway dev`, `make dev`): a private containerd when
+// development and demos (`fairwayd dev`, `make dev`): a private containerd when
 // none is running, one controller, one node daemon, and a demo job.
 package devcluster
 
@@ -35,8 +35,13 @@ type Options struct {
 	// ContainerdSocket: empty uses the system containerd when it is running, else
 	// starts a private one under Dir.
 	ContainerdSocket string
-	Out              io.Writer // where the tour is printed
-	Logger           *slog.Logger
+	// ToolsBinary is the client binary (cmd/fairway) the node daemon mounts
+	// into container jobs, "-" for none (see noded.Config.ToolsBinary); its
+	// directory, where `make build` also puts the Slurm-named links, is the
+	// PATH the tour suggests.
+	ToolsBinary string
+	Out         io.Writer // where the tour is printed
+	Logger      *slog.Logger
 }
 
 // Run starts containerd (if needed), a controller and a node daemon, runs a demo
@@ -84,7 +89,7 @@ func Run(ctx context.Context, opts Options) error {
 			Name: opts.NodeName, ControllerAddrs: addr, ListenAddr: opts.NodeAddr,
 			StateDir: filepath.Join(opts.Dir, "noded"), ContainerdSocket: socket,
 			ContainerdNamespace: "fairway", Logger: logger.With("daemon", "noded"),
-			CheckpointDirBase: filepath.Join(opts.Dir, "checkpoints"),
+			CheckpointDirBase: filepath.Join(opts.Dir, "checkpoints"), ToolsBinary: opts.ToolsBinary,
 		})
 	}()
 
@@ -103,7 +108,7 @@ In another shell:
   sbatch --container-image=oci-archive:%s --wrap 'cat /etc/fairway-test-image'
   squeue; sacct; sinfo; scontrol show node %s
 Press Ctrl-C to stop (jobs keep their state in %s).
-`, opts.HTTPAddr, opts.NodeName, binDir(), addr, image, opts.NodeName, opts.Dir)
+`, opts.HTTPAddr, opts.NodeName, binDir(opts.ToolsBinary), addr, image, opts.NodeName, opts.Dir)
 
 	select {
 	case <-ctx.Done():
@@ -120,7 +125,11 @@ Press Ctrl-C to stop (jobs keep their state in %s).
 	}
 }
 
-func binDir() string {
+// binDir is the directory of the client binary, else of the running one.
+func binDir(client string) string {
+	if client != "" && client != "-" {
+		return filepath.Dir(client)
+	}
 	exe, err := os.Executable()
 	if err != nil {
 		return "bin"

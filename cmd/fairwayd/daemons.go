@@ -18,13 +18,55 @@ import (
 	"github.com/fairway-hpc/fairway/raftstore"
 )
 
-// daemonCommands returns the daemon subcommands of the fairway binary; each
-// only maps its flags onto its package's Config and calls Run.
+// daemonCommands returns the subcommands of the fairwayd binary; each only
+// maps its flags onto its package's Config and calls Run.
 func daemonCommands() []*cli.Command {
-	return []*cli.Command{ctldCommand(), nodedCommand(), devCommand(), simCommand()}
+	return []*cli.Command{ctldCommand(), nodedCommand(), devCommand()}
 }
 
-// logger logs at info level (--debug: debug); `fairway dev` logs warnings
+// clientName is the file name of the client binary (cmd/fairway) that `make
+// build` writes beside fairwayd.
+const clientName = "fairway"
+
+// toolsBinary returns the binary the node daemon mounts into container jobs:
+// flag when given ("-": none), else the client binary beside this one. When
+// there is none it logs a warning and returns "-" (container jobs then have no
+// fairway, scontrol, srun, ...): the daemon's own binary cannot stand in, it
+// has no client commands and needs the host's C library.
+func toolsBinary(flag string, log *slog.Logger) string {
+	if flag != "" {
+		return flag
+	}
+	exe, err := os.Executable()
+	if err == nil {
+		var client string
+		if client, err = clientBeside(exe); err == nil {
+			return client
+		}
+	}
+	log.Warn("container jobs get no fairway tools (scontrol, srun, fairway checkpoint done): build the client beside fairwayd (make build) or give --tools-binary",
+		"err", err)
+	return "-"
+}
+
+// clientBeside returns the client binary in the directory of exe (after
+// following links), or an error when there is none.
+func clientBeside(exe string) (string, error) {
+	if resolved, err := filepath.EvalSymlinks(exe); err == nil {
+		exe = resolved
+	}
+	client := filepath.Join(filepath.Dir(exe), clientName)
+	st, err := os.Stat(client)
+	if err != nil {
+		return "", fmt.Errorf("no client binary beside the daemon: %w", err)
+	}
+	if !st.Mode().IsRegular() {
+		return "", fmt.Errorf("%s beside the daemon is not a regular file", client)
+	}
+	return client, nil
+}
+
+// logger logs at info level (--debug: debug); `fairwayd dev` logs warnings
 // only unless --debug, so that its tour stays readable.
 func logger(c *cli.Context) *slog.Logger {
 	level := slog.LevelInfo
@@ -108,7 +150,7 @@ func nodedCommand() *cli.Command {
 			&cli.StringFlag{Name: "cgroup-parent", Value: "fairway", Usage: "cgroup below which job cgroups are made"},
 			&cli.StringFlag{Name: "checkpoint-dir-base", Value: "/var/lib/fairway/checkpoints", Usage: "where jobs' checkpoint directories (FAIRWAY_CHECKPOINT_DIR) are made when the cluster configures no base (scheduling.checkpoint_dir_base)"},
 			&cli.DurationFlag{Name: "checkpoint-retention", Value: 24 * time.Hour, Usage: "how long a job's checkpoint directory is kept after the job finally ended"},
-			&cli.StringFlag{Name: "tools-binary", Usage: "fairway binary mounted into container jobs as /usr/local/bin/fairway, scontrol, srun, ...: a static build (CGO_ENABLED=0) runs in any image (default: this binary; \"-\": none)"},
+			&cli.StringFlag{Name: "tools-binary", Usage: "client binary mounted into container jobs as /usr/local/bin/fairway, scontrol, srun, ...: a static build (CGO_ENABLED=0) runs in any image (default: the fairway client beside fairwayd; \"-\": none)"},
 			&cli.DurationFlag{Name: "kill-wait", Usage: "time between SIGTERM and SIGKILL when a job is stopped, and the grace time of a stop that names none (default 5s)"},
 			debugFlag,
 			&cli.StringFlag{Name: "nvml", Value: noded.NVMLAuto, Usage: "find the GPUs with NVML: auto (when the NVIDIA driver is there and no --gpus are declared), on (do not start without it) or off"},
@@ -122,6 +164,7 @@ func nodedCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
+			log := logger(c)
 			return noded.Run(c.Context, noded.Config{
 				Name: c.String("name"), ControllerAddrs: c.String("controller"),
 				ListenAddr: c.String("listen"), StateDir: c.String("state-dir"),
@@ -129,8 +172,8 @@ func nodedCommand() *cli.Command {
 				ContainerdSocket: c.String("containerd-socket"), ContainerdNamespace: c.String("containerd-namespace"),
 				HeartbeatInterval: c.Duration("heartbeat"), CgroupParent: c.String("cgroup-parent"),
 				CheckpointDirBase: c.String("checkpoint-dir-base"), CheckpointRetention: c.Duration("checkpoint-retention"),
-				KillGrace: c.Duration("kill-wait"), ToolsBinary: c.String("tools-binary"),
-				Logger: logger(c),
+				KillGrace: c.Duration("kill-wait"), ToolsBinary: toolsBinary(c.String("tools-binary"), log),
+				Logger: log,
 				NVML:   c.String("nvml"), GPUType: c.String("gpu-type-override"), GPUCheckInterval: c.Duration("gpu-check-interval"),
 				CDIDirs: nonEmpty(c.StringSlice("cdi-dir")), DriverDirs: nonEmpty(c.StringSlice("driver-dir")),
 			})
@@ -184,6 +227,7 @@ func devCommand() *cli.Command {
 			&cli.StringFlag{Name: "node-addr", Value: "127.0.0.1:6819", Usage: "node daemon metrics address"},
 			&cli.StringFlag{Name: "node-name", Value: "node1", Usage: "node name"},
 			&cli.StringFlag{Name: "containerd-socket", Usage: "containerd socket (default: the system one if running, else a private one)"},
+			&cli.StringFlag{Name: "tools-binary", Usage: "client binary mounted into container jobs (default: the fairway client beside fairwayd; \"-\": none)"},
 			debugFlag,
 		},
 		Action: func(c *cli.Context) error {
@@ -191,10 +235,12 @@ func devCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
+			log := logger(c)
 			return devcluster.Run(c.Context, devcluster.Options{
 				Dir: dir, HTTPAddr: c.String("http-addr"), RaftAddr: c.String("raft-addr"),
 				NodeAddr: c.String("node-addr"), NodeName: c.String("node-name"),
-				ContainerdSocket: c.String("containerd-socket"), Out: c.App.Writer, Logger: logger(c),
+				ContainerdSocket: c.String("containerd-socket"), ToolsBinary: toolsBinary(c.String("tools-binary"), log),
+				Out: c.App.Writer, Logger: log,
 			})
 		},
 	}

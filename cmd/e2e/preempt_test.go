@@ -1,4 +1,6 @@
-package main
+//go:build e2e
+
+package e2e
 
 // End-to-end tests of checkpoint-aware preemption: the checkpoint signal,
 // the grace time and its early end, requeue with the same job ID, resume from

@@ -409,7 +409,7 @@ func TestListingErrors(t *testing.T) {
 func TestControllerDown(t *testing.T) {
 	te := &testEnv{vars: map[string]string{"FAIRWAY_ADDR": "http://127.0.0.1:1"}}
 	for _, cmd := range []string{"squeue", "sinfo", "sacct"} {
-		if code := Run(context.Background(), te.env(), []string{cmd}, nil); code != 1 {
+		if code := Run(context.Background(), te.env(), []string{cmd}); code != 1 {
 			t.Errorf("%s with no controller: exit %d, want 1", cmd, code)
 		}
 	}
@@ -438,7 +438,7 @@ func TestAddrFlag(t *testing.T) {
 		{"squeue", "-h", "-o", "%i", "-u", "bob", "--addr=" + strings.TrimPrefix(f.srv.URL, "http://")},
 	} {
 		te := &testEnv{vars: map[string]string{"FAIRWAY_ADDR": "http://127.0.0.1:1"}}
-		if code := Run(context.Background(), te.env(), args, nil); code != 0 {
+		if code := Run(context.Background(), te.env(), args); code != 0 {
 			t.Errorf("%v: exit %d, stderr %q", args, code, te.stderr.String())
 		}
 		if got := te.stdout.String(); got != "2\n" {

@@ -254,5 +254,5 @@ func (te *testEnv) run(t *testing.T, f *fakeCtld, args ...string) int {
 	}
 	te.stdout.Reset()
 	te.stderr.Reset()
-	return Run(context.Background(), te.env(), append([]string{"/usr/bin/" + args[0]}, args[1:]...), nil)
+	return Run(context.Background(), te.env(), append([]string{"/usr/bin/" + args[0]}, args[1:]...))
 }

@@ -1,8 +1,11 @@
-package main
+//go:build e2e
 
-// End-to-end harness: builds the real fairway binary and its Slurm-named links,
-// runs a private containerd, controllers and node daemons as separate processes,
-// and drives them through the command line as a user would.
+package e2e
+
+// End-to-end harness: builds the real binaries (the static client fairway
+// with its Slurm-named links, and fairwayd), runs a private containerd,
+// controllers and node daemons as separate processes, and drives them through
+// the command line as a user would.
 
 import (
 	"bytes"
@@ -24,12 +27,14 @@ import (
 	"github.com/fairway-hpc/fairway/noded/testimage"
 )
 
-// e2eEnv is shared by every end-to-end test in the package: one binary build and
-// one private containerd.
+// e2eEnv is shared by every end-to-end test in the package: one build of the
+// binaries and one private containerd.
 type e2eEnv struct {
-	binDir      string // fairway and the Slurm-named links
-	toolsBin    string // static fairway mounted into container jobs
-	containerd  string // socket path, "" when containerd is not available
+	// binDir holds fairwayd, the client fairway and its Slurm-named links, as
+	// `make build` lays them out: the node daemon mounts the client beside it
+	// into container jobs (its default --tools-binary).
+	binDir      string
+	containerd  string // socket path
 	imageOCI    string // oci-archive of the test image
 	imageDocker string // docker-archive of the test image
 }
@@ -41,6 +46,11 @@ func TestMain(m *testing.M) {
 }
 
 func runE2EMain(m *testing.M) int {
+	// Under the e2e tag containerd is required: its absence fails the run.
+	if _, err := exec.LookPath("containerd"); err != nil {
+		fmt.Fprintln(os.Stderr, "e2e: containerd is required by the end-to-end tests (install containerd and runc, or run without -tags e2e):", err)
+		return 1
+	}
 	dir, err := os.MkdirTemp("", "fairway-e2e-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "e2e:", err)
@@ -51,27 +61,10 @@ func runE2EMain(m *testing.M) int {
 	defer cancel()
 
 	e2e.binDir = filepath.Join(dir, "bin")
-	build := exec.CommandContext(ctx, "go", "build", "-o", filepath.Join(e2e.binDir, "fairway"), ".")
-	build.Stdout, build.Stderr = os.Stderr, os.Stderr
-	if err := build.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "e2e: build fairway:", err)
+	if err := buildBinaries(ctx, e2e.binDir); err != nil {
+		fmt.Fprintln(os.Stderr, "e2e:", err)
 		return 1
 	}
-	// The tools mounted into container jobs: a static build, which runs in
-	// the busybox test image (the daemon's own binary needs glibc).
-	e2e.toolsBin = filepath.Join(dir, "tools", "fairway")
-	build = exec.CommandContext(ctx, "go", "build", "-o", e2e.toolsBin, ".")
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	build.Stdout, build.Stderr = os.Stderr, os.Stderr
-	if err := build.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "e2e: build the static tools binary:", err)
-		return 1
-	}
-	if out, err := exec.CommandContext(ctx, filepath.Join(e2e.binDir, "fairway"), "install-shims", e2e.binDir).CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "e2e: install-shims: %v: %s\n", err, out)
-		return 1
-	}
-
 	ctrd, err := containerdproc.Start(ctx, filepath.Join(dir, "containerd"))
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "e2e: containerd:", err)
@@ -85,6 +78,34 @@ func runE2EMain(m *testing.M) int {
 		return 1
 	}
 	return m.Run()
+}
+
+// buildBinaries builds the binaries into dir as `make build` does: the
+// client static, the daemon with cgo, then the Slurm-named links to the
+// client.
+func buildBinaries(ctx context.Context, dir string) error {
+	builds := []struct {
+		name, pkg string
+		flags     []string
+		env       []string
+	}{
+		// The tags are the Makefile's CLIENT_TAGS.
+		{"fairway", "github.com/fairway-hpc/fairway/cmd/fairway", []string{"-tags", "urfave_cli_no_docs,urfave_cli_no_suggest"}, []string{"CGO_ENABLED=0"}},
+		{"fairwayd", "github.com/fairway-hpc/fairway/cmd/fairwayd", nil, nil},
+	}
+	for _, b := range builds {
+		args := append(append([]string{"build"}, b.flags...), "-o", filepath.Join(dir, b.name), b.pkg)
+		cmd := exec.CommandContext(ctx, "go", args...)
+		cmd.Env = append(os.Environ(), b.env...)
+		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+		if err := cmd.Run(); err != nil {
+			return fmt.Errorf("build %s: %w", b.name, err)
+		}
+	}
+	if out, err := exec.CommandContext(ctx, filepath.Join(dir, "fairway"), "install-shims", dir).CombinedOutput(); err != nil {
+		return fmt.Errorf("install-shims: %w: %s", err, out)
+	}
+	return nil
 }
 
 func tail(s string, n int) string {
@@ -111,7 +132,7 @@ func freeAddrs(t *testing.T, n int) []string {
 	return addrs
 }
 
-// daemon is a fairway daemon process that a test can kill and restart.
+// daemon is a fairwayd process that a test can kill and restart.
 type daemon struct {
 	t    *testing.T
 	name string
@@ -126,7 +147,7 @@ func (d *daemon) start() {
 	if err != nil {
 		d.t.Fatal(err)
 	}
-	d.cmd = exec.Command(filepath.Join(e2e.binDir, "fairway"), d.args...)
+	d.cmd = exec.Command(filepath.Join(e2e.binDir, "fairwayd"), d.args...)
 	d.cmd.Stdout, d.cmd.Stderr = logf, logf
 	d.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := d.cmd.Start(); err != nil {
@@ -223,7 +244,7 @@ func newCluster(t *testing.T, opts clusterOpts) *cluster {
 		"noded", "--name", "node1", "--controller", c.ctldURL, "--listen", nodeAddr,
 		"--state-dir", filepath.Join(dir, "noded"), "--cpus", opts.nodeCPUs, "--memory", opts.nodeMemory,
 		"--containerd-socket", e2e.containerd, "--containerd-namespace", ns, "--cgroup-parent", ns,
-		"--heartbeat", "1s", "--checkpoint-dir-base", filepath.Join(dir, "checkpoints"), "--tools-binary", e2e.toolsBin,
+		"--heartbeat", "1s", "--checkpoint-dir-base", filepath.Join(dir, "checkpoints"),
 	}}
 	if opts.gpus != "" {
 		c.noded.args = append(c.noded.args, "--gpus", opts.gpus)

@@ -9,11 +9,16 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
 // limitRE matches Slurm's time-limit forms: M, M:S, H:M:S, D-H, D-H:M, D-H:M:S.
-var limitRE = regexp.MustCompile(`^(?:(\d+)-(\d+)(?::(\d+)(?::(\d+))?)?|(\d+)(?::(\d+)(?::(\d+))?)?)$`)
+// It and the date patterns below are compiled on first use, so that a command
+// pays only for those it needs rather than for all of them at start-up.
+var limitRE = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^(?:(\d+)-(\d+)(?::(\d+)(?::(\d+))?)?|(\d+)(?::(\d+)(?::(\d+))?)?)$`)
+})
 
 // LimitForms describes the accepted time-limit forms, for error messages.
 const LimitForms = "want minutes, M:S, H:M:S, D-H, D-H:M, D-H:M:S or UNLIMITED"
@@ -27,7 +32,7 @@ func ParseLimit(s string) (secs int64, unlimited bool, err error) {
 	case "UNLIMITED", "INFINITE", "-1":
 		return 0, true, nil
 	}
-	m := limitRE.FindStringSubmatch(s)
+	m := limitRE().FindStringSubmatch(s)
 	if m == nil {
 		return 0, false, fmt.Errorf("%q is not a time limit: %s", s, LimitForms)
 	}
@@ -103,11 +108,17 @@ const DateForms = "want YYYY-MM-DD[THH:MM[:SS]], MM/DD[/YY][-HH:MM[:SS]], MMDD[Y
 	"now[{+|-}N[seconds|minutes|hours|days|weeks]], today, midnight, noon, tomorrow, elevenses, fika or teatime"
 
 var (
-	isoRE   = regexp.MustCompile(`^(\d{4})-(\d{1,2})-(\d{1,2})(?:[T ](\d{1,2}):(\d{2})(?::(\d{2}))?)?$`)
-	slashRE = regexp.MustCompile(`^(\d{1,2})([/.])(\d{1,2})(?:[/.](\d{2}|\d{4}))?(?:[-T](\d{1,2}):(\d{2})(?::(\d{2}))?)?$`)
-	mmddRE  = regexp.MustCompile(`^(\d{2})(\d{2})(\d{2})?(?:[-T](\d{1,2}):(\d{2})(?::(\d{2}))?)?$`)
-	clockRE = regexp.MustCompile(`^(?i)(\d{1,2}):(\d{2})(?::(\d{2}))?\s*(AM|PM)?$`)
-	nowRE   = regexp.MustCompile(`^(?i)now(?:([+-])(\d+)([a-z]*))?$`)
+	isoRE = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`^(\d{4})-(\d{1,2})-(\d{1,2})(?:[T ](\d{1,2}):(\d{2})(?::(\d{2}))?)?$`)
+	})
+	slashRE = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`^(\d{1,2})([/.])(\d{1,2})(?:[/.](\d{2}|\d{4}))?(?:[-T](\d{1,2}):(\d{2})(?::(\d{2}))?)?$`)
+	})
+	mmddRE = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`^(\d{2})(\d{2})(\d{2})?(?:[-T](\d{1,2}):(\d{2})(?::(\d{2}))?)?$`)
+	})
+	clockRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(?i)(\d{1,2}):(\d{2})(?::(\d{2}))?\s*(AM|PM)?$`) })
+	nowRE   = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(?i)now(?:([+-])(\d+)([a-z]*))?$`) })
 )
 
 // ParseDate parses a date as sacct -S/-E and sbatch --begin accept them, relative
@@ -146,7 +157,7 @@ func ParseDate(s string, now time.Time, past bool) (time.Time, error) {
 	case "teatime":
 		return soonest(16, 0, 0), nil
 	}
-	if m := nowRE.FindStringSubmatch(s); m != nil {
+	if m := nowRE().FindStringSubmatch(s); m != nil {
 		if m[1] == "" {
 			return now, nil
 		}
@@ -164,7 +175,7 @@ func ParseDate(s string, now time.Time, past bool) (time.Time, error) {
 		}
 		return now.Add(off), nil
 	}
-	if m := clockRE.FindStringSubmatch(s); m != nil {
+	if m := clockRE().FindStringSubmatch(s); m != nil {
 		h, mi, sec := atoi(m[1]), atoi(m[2]), atoi(m[3])
 		switch strings.ToUpper(m[4]) {
 		case "AM":
@@ -189,16 +200,16 @@ func ParseDate(s string, now time.Time, past bool) (time.Time, error) {
 	}
 	var year, month, day, h, mi, sec int
 	year = -1
-	switch m := isoRE.FindStringSubmatch(s); {
+	switch m := isoRE().FindStringSubmatch(s); {
 	case m != nil:
 		year, month, day, h, mi, sec = atoi(m[1]), atoi(m[2]), atoi(m[3]), atoi(m[4]), atoi(m[5]), atoi(m[6])
 	default:
-		if m := slashRE.FindStringSubmatch(s); m != nil {
+		if m := slashRE().FindStringSubmatch(s); m != nil {
 			month, day, h, mi, sec = atoi(m[1]), atoi(m[3]), atoi(m[5]), atoi(m[6]), atoi(m[7])
 			if m[4] != "" {
 				year = fullYear(m[4])
 			}
-		} else if m := mmddRE.FindStringSubmatch(s); m != nil {
+		} else if m := mmddRE().FindStringSubmatch(s); m != nil {
 			month, day, h, mi, sec = atoi(m[1]), atoi(m[2]), atoi(m[4]), atoi(m[5]), atoi(m[6])
 			if m[3] != "" {
 				year = fullYear(m[3])

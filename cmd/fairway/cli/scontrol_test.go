@@ -78,7 +78,7 @@ func TestScontrolShowGolden(t *testing.T) {
 			"ReqB:S:C:T=0:0:*:* ReqTRES=cpu=2,mem=1G,node=1,billing=2 AllocTRES=cpu=2,mem=1G,node=1,billing=2 " +
 			"Socks/Node=* NtasksPerN:B:S:C=0:0:*:* CoreSpec=* MinCPUsNode=2 MinMemoryNode=1G MinTmpDiskNode=0 " +
 			"Features=(null) DelayBoot=00:00:00 OverSubscribe=OK Contiguous=0 Licenses=(null) Network=(null) Command=(null) " +
-			"WorkDir=/home/alice StdErr=/home/alice/slurm-5.out StdIn=/dev/null StdOut=/home/alice/slurm-5.out\n"},
+			"WorkDir=/home/alice StdErr=/tmp/bad-0005.err StdIn=/dev/null StdOut=/home/alice/bad-cpu1-5.out\n"},
 		{"node", []string{"scontrol", "show", "node", "node1"}, lines(
 			"NodeName=node1 CoresPerSocket=1",
 			"   CPUAlloc=8 CPUEfctv=16 CPUTot=16 CPULoad=N/A",

@@ -8,8 +8,8 @@ import (
 	"time"
 
 	"github.com/fairway-hpc/fairway/api"
-	"github.com/fairway-hpc/fairway/api/cli/hostlist"
-	"github.com/fairway-hpc/fairway/api/cli/slurmtime"
+	"github.com/fairway-hpc/fairway/cmd/fairway/cli/hostlist"
+	"github.com/fairway-hpc/fairway/cmd/fairway/cli/slurmtime"
 )
 
 // view is what formatting needs besides the jobs and nodes themselves.

@@ -65,6 +65,8 @@ func (f *fakeCtld) fixture() *fakeCtld {
 			ID: 3, State: api.JobPending, Partition: "gpu", Reason: api.ReasonHeldUser,
 			Spec: api.JobSpec{Name: "held", User: "alice", UID: 1000, GID: 1000, Nodes: 1, NTasks: 1, CPUsPerTask: 1,
 				Hold: true, WorkDir: "/home/alice", Stdout: "held-%j.out"},
+			// The controller stores the expanded paths at submit.
+			StdoutPath: "/home/alice/held-3.out", StderrPath: "/home/alice/held-3.out",
 			SubmitTime: now - 30,
 		},
 		{
@@ -77,7 +79,9 @@ func (f *fakeCtld) fixture() *fakeCtld {
 		{
 			ID: 5, State: api.JobFailed, Partition: "cpu", Reason: api.ReasonNonZeroExit, ExitCode: 3,
 			Spec: api.JobSpec{Name: "bad", User: "alice", UID: 1000, GID: 1000, Partitions: []string{"cpu"}, Nodes: 1, NTasks: 1,
-				CPUsPerTask: 2, TimeLimitSecs: 600, WorkDir: "/home/alice"},
+				CPUsPerTask: 2, TimeLimitSecs: 600, WorkDir: "/home/alice", Stdout: "bad-%N-%j.out", Stderr: "/tmp/bad-%4j.err"},
+			// ... and again at start, when %N (the first node) is known.
+			StdoutPath: "/home/alice/bad-cpu1-5.out", StderrPath: "/tmp/bad-0005.err",
 			SubmitTime: now - 200, StartTime: now - 100, EndTime: now - 95,
 			Runs: []api.JobRun{{Run: 0, Nodes: []string{"cpu1"}, StartTime: now - 100, EndTime: now - 95, State: api.JobFailed, ExitCode: 3}},
 		},

@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/fairway-hpc/fairway/api"
@@ -16,16 +17,18 @@ import (
 // waitPoll is how long one blocking query of sbatch --wait waits.
 const waitPoll = 30 * time.Second
 
+// The patterns are compiled on first use: a command pays only for those it
+// needs, not for all of them at start-up.
 var (
-	memRE     = regexp.MustCompile(`^(\d+)([KkMmGgTt]?)[Bb]?$`)
-	gpuTypeRE = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9._-]*$`)
-	envNameRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+	memRE     = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(\d+)([KkMmGgTt]?)[Bb]?$`) })
+	gpuTypeRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z][A-Za-z0-9._-]*$`) })
+	envNameRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`) })
 )
 
 // parseMemMB parses a Slurm memory size (a number with an optional K, M, G or
 // T suffix; no suffix means megabytes) into megabytes, rounding up.
 func parseMemMB(s, option string) (int64, error) {
-	m := memRE.FindStringSubmatch(strings.TrimSpace(s))
+	m := memRE().FindStringSubmatch(strings.TrimSpace(s))
 	bad := &api.FieldError{Field: option, Value: s, Msg: "must be a positive size such as 4G, 512M or 16000 (megabytes); units are K, M, G and T"}
 	if m == nil {
 		return 0, bad
@@ -57,7 +60,7 @@ func parseTypedCount(s, option string) (typ string, n int, err error) {
 	s = strings.TrimPrefix(strings.TrimSpace(s), "gpu:")
 	countStr := s
 	if t, c, ok := strings.Cut(s, ":"); ok {
-		if !gpuTypeRE.MatchString(t) {
+		if !gpuTypeRE().MatchString(t) {
 			return "", 0, bad
 		}
 		typ, countStr = t, c
@@ -95,7 +98,7 @@ func parseGres(s string) (typ string, n int, err error) {
 		}
 		return "", n, nil
 	case 3:
-		if !gpuTypeRE.MatchString(parts[1]) {
+		if !gpuTypeRE().MatchString(parts[1]) {
 			return bad(forms)
 		}
 		n, err := strconv.Atoi(parts[2])
@@ -167,7 +170,7 @@ func exportEnv(value string, environ []string) (map[string]string, error) {
 			continue
 		}
 		name, val, hasVal := strings.Cut(item, "=")
-		if !envNameRE.MatchString(name) {
+		if !envNameRE().MatchString(name) {
 			return nil, &api.FieldError{Field: "--export", Value: value, Msg: fmt.Sprintf("%q is not a variable name; want ALL, NONE or a list such as ALL,VAR=value,OTHER", name)}
 		}
 		if hasVal {

@@ -101,17 +101,16 @@ func (e *exitError) Error() string { return fmt.Sprintf("exit status %d", e.code
 // ExitCode implements ucli.ExitCoder.
 func (e *exitError) ExitCode() int { return e.code }
 
-// App returns the fairway application for this process (see NewApp). The
-// lead adds the daemon subcommands (ctld, noded, dev, ...) through daemons.
-func App(daemons []*ucli.Command) *ucli.App { return NewApp(DefaultEnv(), daemons) }
+// App returns the fairway application for this process (see NewApp).
+func App() *ucli.App { return NewApp(DefaultEnv()) }
 
 // NewApp returns the fairway application: the client subcommands (submit,
 // queue, cancel, nodes, show, history, hold, release, requeue, priority,
-// shares, checkpoint done), the Slurm-named commands (sbatch, squeue, ...; hidden, also reached through
-// argv[0] by Run), install-shims, and the given daemon subcommands. Errors of
+// shares, checkpoint done), the Slurm-named commands (sbatch, squeue, ...;
+// hidden, also reached through argv[0] by Run) and install-shims. Errors of
 // the client commands are printed on env's Stderr as "<command>: error: ..."
 // and returned as ucli.ExitCoder values; the app never calls os.Exit.
-func NewApp(env *Env, daemons []*ucli.Command) *ucli.App {
+func NewApp(env *Env) *ucli.App {
 	env = env.withDefaults()
 	app := &ucli.App{
 		Name:            "fairway",
@@ -138,7 +137,6 @@ func NewApp(env *Env, daemons []*ucli.Command) *ucli.App {
 	}
 	app.Commands = append(app.Commands, checkpointCommand(env))
 	app.Commands = append(app.Commands, installShimsCommand(env))
-	app.Commands = append(app.Commands, daemons...)
 	return app
 }
 
@@ -158,29 +156,55 @@ func commandFor(env *Env, sc slurmCommand, name, usage, argsUsage string, prefix
 	}
 	cmd.Action = func(c *ucli.Context) error {
 		args := append(append([]string(nil), prefix...), c.Args().Slice()...)
-		set, pos, err := table.parse(args, sc.mode, "")
-		if err != nil {
-			return report(env, sc.name, err)
-		}
-		if set.flag("help") {
-			ucli.HelpPrinter(env.Stdout, ucli.CommandHelpTemplate, cmd)
-			return nil
-		}
-		inv := &invocation{env: env, name: sc.name, opts: set, args: pos, addr: set.str("addr")}
-		if inv.addr == "" {
-			for _, cc := range c.Lineage()[1:] {
-				if a := cc.String("addr"); a != "" {
-					inv.addr = a
-					break
-				}
+		var parentAddr string
+		for _, cc := range c.Lineage()[1:] {
+			if a := cc.String("addr"); a != "" {
+				parentAddr = a
+				break
 			}
 		}
-		if err := sc.run(c.Context, inv); err != nil {
-			return report(env, sc.name, err)
-		}
-		return nil
+		return runSlurm(c.Context, env, sc, table, args, parentAddr, func() {
+			ucli.HelpPrinter(env.Stdout, ucli.CommandHelpTemplate, cmd)
+		})
 	}
 	return cmd
+}
+
+// runSlurm parses args with the command's option table and runs it; --help
+// calls help instead. parentAddr is the --addr given before the command
+// (fairway --addr X submit), used when the command has none of its own.
+func runSlurm(ctx context.Context, env *Env, sc slurmCommand, table *optTable, args []string, parentAddr string, help func()) error {
+	set, pos, err := table.parse(args, sc.mode, "")
+	if err != nil {
+		return report(env, sc.name, err)
+	}
+	if set.flag("help") {
+		help()
+		return nil
+	}
+	inv := &invocation{env: env, name: sc.name, opts: set, args: pos, addr: set.str("addr")}
+	if inv.addr == "" {
+		inv.addr = parentAddr
+	}
+	if err := sc.run(ctx, inv); err != nil {
+		return report(env, sc.name, err)
+	}
+	return nil
+}
+
+// runSlurmDirect runs the Slurm command sc (the binary was called by its
+// name) without building the fairway application: a script may call sbatch
+// thousands of times, and the command tree with every command's flags costs
+// more than the command itself. Only --help builds the command, to print it.
+func runSlurmDirect(ctx context.Context, env *Env, sc slurmCommand, args []string) error {
+	table := newOptTable(sc.opts())
+	return runSlurm(ctx, env, sc, table, args, "", func() {
+		cmd := &ucli.Command{
+			Name: sc.name, HelpName: sc.name, Usage: sc.usage, ArgsUsage: sc.argsUsage,
+			HideHelp: true, HideHelpCommand: true, Flags: table.flags(),
+		}
+		ucli.HelpPrinter(env.Stdout, ucli.CommandHelpTemplate, cmd)
+	})
 }
 
 // report prints a command's error as Slurm does and turns it into an exit status.
@@ -195,27 +219,29 @@ func report(env *Env, name string, err error) error {
 
 // Main runs the fairway binary for args (os.Args) and returns its exit status.
 // When args[0]'s base name is one of SlurmNames it acts as that command.
-func Main(ctx context.Context, args []string, daemons []*ucli.Command) int {
-	return Run(ctx, DefaultEnv(), args, daemons)
+func Main(ctx context.Context, args []string) int {
+	return Run(ctx, DefaultEnv(), args)
 }
 
 // Run is Main with an explicit Env.
-func Run(ctx context.Context, env *Env, args []string, daemons []*ucli.Command) int {
+func Run(ctx context.Context, env *Env, args []string) int {
 	env = env.withDefaults()
-	app := NewApp(env, daemons)
-	if len(args) > 0 {
-		base := filepath.Base(args[0])
-		for _, n := range SlurmNames() {
-			if base == n {
-				app.Name = n
-				args = append([]string{args[0], n}, args[1:]...)
-				break
-			}
-		}
-	} else {
+	if len(args) == 0 {
 		args = []string{"fairway"}
 	}
-	err := app.RunContext(ctx, args)
+	base := filepath.Base(args[0])
+	for _, sc := range slurmCommands() {
+		if sc.name == base {
+			return exitStatus(env, base, runSlurmDirect(ctx, env, sc, args[1:]))
+		}
+	}
+	app := NewApp(env)
+	return exitStatus(env, app.Name, app.RunContext(ctx, args))
+}
+
+// exitStatus prints err unless it was printed already and returns the exit
+// status it stands for.
+func exitStatus(env *Env, name string, err error) int {
 	if err == nil {
 		return 0
 	}
@@ -227,7 +253,7 @@ func Run(ctx context.Context, env *Env, args []string, daemons []*ucli.Command) 
 		}
 		return coder.ExitCode()
 	}
-	fmt.Fprintf(env.Stderr, "%s: error: %v\n", app.Name, err)
+	fmt.Fprintf(env.Stderr, "%s: error: %v\n", name, err)
 	return 1
 }
 

@@ -1,8 +1,20 @@
+// Command fairway-sim replays a workload trace through Fairway's scheduler on
+// virtual time (package sched/sim): fairway-sim --trace FILE --out DIR, then
+// fairway-sim compare DIR... and fairway-sim rlscheduler SWF-FILE.
+//
+// It is its own binary, apart from the daemons (fairwayd) and the client
+// (fairway): it is an offline tool, run on a laptop as often as on a cluster,
+// needs no cgo, root or containerd, and is the only user of the chart library
+// (gonum/plot), which neither the daemons nor the client should carry.
 package main
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"os"
+	"os/signal"
+	"syscall"
 
 	"github.com/urfave/cli/v2"
 
@@ -10,12 +22,32 @@ import (
 	"github.com/fairway-hpc/fairway/sched/sim/rlcompat"
 )
 
-// simCommand is `fairway sim`: it maps its flags onto sched/sim.Command.
-func simCommand() *cli.Command {
-	return &cli.Command{
-		Name:      "sim",
-		Usage:     "replay a workload trace through the scheduler on virtual time",
-		UsageText: "fairway sim --trace FILE [--format swf|philly|alibaba] [--policy fcfs|sjf|easy|conservative|fairway|static] [--config cluster.json] [--nodes N --gpus-per-node G] --out DIR\n   fairway sim compare DIR...",
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	err := simApp().RunContext(ctx, os.Args)
+	stop()
+	if err != nil {
+		var coder cli.ExitCoder
+		if errors.As(err, &coder) {
+			if err.Error() != "" {
+				fmt.Fprintln(os.Stderr, err.Error())
+			}
+			os.Exit(coder.ExitCode())
+		}
+		fmt.Fprintf(os.Stderr, "fairway-sim: error: %v\n", err)
+		os.Exit(1)
+	}
+}
+
+// simApp is fairway-sim: it maps its flags onto sched/sim.Command.
+func simApp() *cli.App {
+	return &cli.App{
+		Name:            "fairway-sim",
+		Usage:           "replay a workload trace through the scheduler on virtual time",
+		UsageText:       "fairway-sim --trace FILE [--format swf|philly|alibaba] [--policy fcfs|sjf|easy|conservative|fairway|static] [--config cluster.json] [--nodes N --gpus-per-node G] --out DIR\n   fairway-sim compare DIR...\n   fairway-sim rlscheduler SWF-FILE",
+		HideVersion:     true,
+		HideHelpCommand: true,
+		ExitErrHandler:  func(*cli.Context, error) {},
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "trace", Usage: "trace file (SWF, Philly-derived CSV, Alibaba openb pod list)"},
 			&cli.StringFlag{Name: "format", Usage: "trace format: swf, philly or alibaba (default: from the file name)"},
@@ -34,7 +66,7 @@ func simCommand() *cli.Command {
 		},
 		Action: func(c *cli.Context) error {
 			if c.String("trace") == "" || c.String("out") == "" {
-				return fmt.Errorf("fairway sim: --trace and --out are required")
+				return errors.New("--trace and --out are required")
 			}
 			s, _, err := sim.Command{
 				Trace: c.String("trace"), Format: c.String("format"), Policy: c.String("policy"),
@@ -45,11 +77,11 @@ func simCommand() *cli.Command {
 				Progress: os.Stderr,
 			}.Run(c.Context)
 			if err != nil {
-				return fmt.Errorf("fairway sim: %w", err)
+				return fmt.Errorf("simulate %s: %w", c.String("trace"), err)
 			}
 			return sim.WriteCompare(c.App.Writer, []sim.CompareRow{{Dir: c.String("out"), Summary: s}})
 		},
-		Subcommands: []*cli.Command{{
+		Commands: []*cli.Command{{
 			Name:      "compare",
 			Usage:     "print a side-by-side table of several runs (and draw comparison charts with --charts DIR)",
 			ArgsUsage: "DIR...",
@@ -59,7 +91,7 @@ func simCommand() *cli.Command {
 			},
 			Action: func(c *cli.Context) error {
 				if c.NArg() == 0 {
-					return fmt.Errorf("fairway sim compare: give the run directories")
+					return errors.New("compare: give the run directories")
 				}
 				return sim.Compare(c.App.Writer, c.Args().Slice(), c.String("charts"), c.Bool("markdown"))
 			},
@@ -69,11 +101,11 @@ func simCommand() *cli.Command {
 			ArgsUsage: "SWF-FILE",
 			Action: func(c *cli.Context) error {
 				if c.NArg() != 1 {
-					return fmt.Errorf("fairway sim rlscheduler: give one SWF file")
+					return errors.New("rlscheduler: give one SWF file")
 				}
 				f, err := os.Open(c.Args().First())
 				if err != nil {
-					return fmt.Errorf("fairway sim rlscheduler: %w", err)
+					return fmt.Errorf("rlscheduler: %w", err)
 				}
 				defer f.Close()
 				t, err := rlcompat.Load(f)

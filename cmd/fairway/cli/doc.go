@@ -15,7 +15,9 @@
 // is a Slurm command, acts as that command. The Slurm commands parse their
 // options as getopt_long does (-N2, -N 2, --nodes=2, --nodes 2, -hP), so that
 // #SBATCH directives and command lines behave exactly alike; urfave/cli
-// provides the command tree, help and the daemon subcommands the caller adds.
+// provides the command tree and help. The daemons are another binary
+// (cmd/fairwayd): this package, and the client binary built from it, link only
+// the API types, the HTTP client and the command code.
 //
 // Output formats follow Slurm's own (widths, justification, truncation, time
 // and date forms), because people's scripts parse them.

@@ -8,8 +8,8 @@ import (
 	"time"
 
 	"github.com/fairway-hpc/fairway/api"
-	"github.com/fairway-hpc/fairway/api/cli/slurmtime"
 	"github.com/fairway-hpc/fairway/api/client"
+	"github.com/fairway-hpc/fairway/cmd/fairway/cli/slurmtime"
 )
 
 const (
@@ -246,16 +246,10 @@ func (v *view) sacctValue(r sacctRow, field string) string {
 		return qosName(s)
 	case "WorkDir":
 		return s.WorkDir
-	case "StdOut":
-		if j.StdoutPath != "" {
-			return j.StdoutPath
-		}
-		return defaultOutput(j)
+	case "StdOut": // expanded by the controller (at submit, and at start with %N)
+		return j.StdoutPath
 	case "StdErr":
-		if j.StderrPath != "" {
-			return j.StderrPath
-		}
-		return defaultOutput(j)
+		return j.StderrPath
 	case "StdIn":
 		return "/dev/null"
 	case "Comment":

@@ -8,9 +8,9 @@ import (
 	"strings"
 
 	"github.com/fairway-hpc/fairway/api"
-	"github.com/fairway-hpc/fairway/api/cli/hostlist"
-	"github.com/fairway-hpc/fairway/api/cli/slurmtime"
 	"github.com/fairway-hpc/fairway/api/client"
+	"github.com/fairway-hpc/fairway/cmd/fairway/cli/hostlist"
+	"github.com/fairway-hpc/fairway/cmd/fairway/cli/slurmtime"
 )
 
 // Default sinfo formats, as Slurm's.

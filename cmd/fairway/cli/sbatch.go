@@ -11,8 +11,8 @@ import (
 	"strings"
 
 	"github.com/fairway-hpc/fairway/api"
-	"github.com/fairway-hpc/fairway/api/cli/slurmtime"
 	"github.com/fairway-hpc/fairway/api/client"
+	"github.com/fairway-hpc/fairway/cmd/fairway/cli/slurmtime"
 )
 
 func sbatchOpts() []*opt {

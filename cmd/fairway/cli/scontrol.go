@@ -9,9 +9,9 @@ import (
 	"strings"
 
 	"github.com/fairway-hpc/fairway/api"
-	"github.com/fairway-hpc/fairway/api/cli/hostlist"
-	"github.com/fairway-hpc/fairway/api/cli/slurmtime"
 	"github.com/fairway-hpc/fairway/api/client"
+	"github.com/fairway-hpc/fairway/cmd/fairway/cli/hostlist"
+	"github.com/fairway-hpc/fairway/cmd/fairway/cli/slurmtime"
 )
 
 func scontrolOpts() []*opt {
@@ -103,17 +103,6 @@ func (v *view) jobRecord(j *api.Job, groupName string) record {
 	if t, ok := v.allocTRES(j); ok {
 		alloc = t.scontrolString()
 	}
-	stdout := j.StdoutPath
-	if stdout == "" {
-		stdout = defaultOutput(j)
-	}
-	stderr := j.StderrPath
-	if stderr == "" {
-		stderr = stdout
-		if s.Stderr != "" {
-			stderr = s.Stderr
-		}
-	}
 	submitHost := s.SubmitHost
 	if submitHost == "" {
 		submitHost = "(null)"
@@ -155,9 +144,9 @@ func (v *view) jobRecord(j *api.Job, groupName string) record {
 		[]string{kv("OverSubscribe", "OK"), kv("Contiguous", 0), kv("Licenses", "(null)"), kv("Network", "(null)")},
 		[]string{kv("Command", "(null)")},
 		[]string{kv("WorkDir", s.WorkDir)},
-		[]string{kv("StdErr", stderr)},
+		[]string{kv("StdErr", orNull(j.StderrPath))},
 		[]string{kv("StdIn", "/dev/null")},
-		[]string{kv("StdOut", stdout)},
+		[]string{kv("StdOut", orNull(j.StdoutPath))},
 	)
 	if s.GPUs > 0 {
 		r = append(r, []string{kv("TresPerNode", gresString(s))})
@@ -166,26 +155,6 @@ func (v *view) jobRecord(j *api.Job, groupName string) record {
 		r = append(r, []string{kv("Container", s.ContainerImage)})
 	}
 	return r
-}
-
-// defaultOutput is the output file of a job whose expanded path the
-// controller did not report: its --output pattern or slurm-%j.out in its
-// working directory, with %j and %x filled in.
-func defaultOutput(j *api.Job) string {
-	p := j.Spec.Stdout
-	if p == "" {
-		p = "slurm-%j.out"
-	}
-	task := "4294967294"
-	if j.IsArrayTask() {
-		task = strconv.Itoa(j.ArrayTaskID)
-	}
-	p = strings.NewReplacer("%j", j.ID.String(), "%A", arrayBase(j).String(), "%a", task,
-		"%x", j.Spec.Name, "%u", j.Spec.User, "%%", "%").Replace(p)
-	if !strings.HasPrefix(p, "/") && j.Spec.WorkDir != "" {
-		p = strings.TrimSuffix(j.Spec.WorkDir, "/") + "/" + p
-	}
-	return p
 }
 
 // nodeRecord is scontrol show node for one node.
