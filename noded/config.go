@@ -98,12 +98,12 @@ type Config struct {
 	// ToolsBinary is bind-mounted read-only into image-based containers
 	// as /usr/local/bin/fairway and under the Slurm command names, so that
 	// jobs can run scontrol requeue, fairway checkpoint done, srun and the
-	// rest; default StaticToolsName beside the running executable when it
-	// exists, else the running executable; "-" mounts nothing. It must
-	// run inside the job's image: give a static build (CGO_ENABLED=0 go
-	// build ./cmd/fairway), since the daemon's own binary is linked against
-	// the host's C library (for NVML) and does not run in an image without
-	// a compatible one. The daemon warns at start when it is not static.
+	// rest; default the client binary (ClientName) beside the running
+	// executable, following links (`make build` writes bin/fairway beside
+	// bin/fairwayd), or nothing when there is none; "-" mounts nothing. It
+	// must run inside the job's image: the client is a static build
+	// (CGO_ENABLED=0). The daemon warns at start when the binary is not
+	// static, or when there is none.
 	ToolsBinary string
 	// Logger receives the daemon's logs; default discards them.
 	Logger *slog.Logger
@@ -161,11 +161,10 @@ func (cfg Config) withDefaults() (Config, error) {
 		cfg.CheckpointSweepInterval = min(10*time.Minute, cfg.CheckpointRetention)
 	}
 	if cfg.ToolsBinary == "" {
+		cfg.ToolsBinary = "-"
 		if exe, err := os.Executable(); err == nil {
-			cfg.ToolsBinary = exe
-			// `make build` puts a static build beside the daemon: prefer it.
-			if static := filepath.Join(filepath.Dir(exe), StaticToolsName); fileExists(static) {
-				cfg.ToolsBinary = static
+			if client, err := ClientBeside(exe); err == nil {
+				cfg.ToolsBinary = client
 			}
 		}
 	}
@@ -274,10 +273,23 @@ type realClock struct{}
 func (realClock) Now() time.Time                         { return time.Now() }
 func (realClock) After(d time.Duration) <-chan time.Time { return time.After(d) }
 
-// StaticToolsName is the file name of the static (CGO_ENABLED=0) fairway
-// build that `make build` writes beside the daemon's binary, for jobs'
-// containers.
-const StaticToolsName = "fairway-tools"
+// ClientName is the file name of the client binary (cmd/fairway, static)
+// that `make build` writes beside the daemon's binary; the node daemon
+// mounts it into jobs' containers.
+const ClientName = "fairway"
+
+// ClientBeside returns the client binary in the directory of the
+// executable exe (after following links), or an error when there is none.
+func ClientBeside(exe string) (string, error) {
+	if resolved, err := filepath.EvalSymlinks(exe); err == nil {
+		exe = resolved
+	}
+	client := filepath.Join(filepath.Dir(exe), ClientName)
+	if !fileExists(client) {
+		return "", fmt.Errorf("no client binary %s beside %s", ClientName, exe)
+	}
+	return client, nil
+}
 
 func fileExists(path string) bool {
 	st, err := os.Stat(path)

@@ -217,6 +217,8 @@ type daemon struct {
 func (d *daemon) checkToolsBinary() {
 	name := d.cfg.ToolsBinary
 	if name == "" {
+		d.log.Warn("container jobs get no fairway tools (scontrol, srun, fairway checkpoint done): " +
+			"put the client binary beside the daemon (make build) or give the tools binary")
 		return
 	}
 	if static, err := staticBinary(name); err != nil {

@@ -24,48 +24,6 @@ func daemonCommands() []*cli.Command {
 	return []*cli.Command{ctldCommand(), nodedCommand(), devCommand()}
 }
 
-// clientName is the file name of the client binary (cmd/fairway) that `make
-// build` writes beside fairwayd.
-const clientName = "fairway"
-
-// toolsBinary returns the binary the node daemon mounts into container jobs:
-// flag when given ("-": none), else the client binary beside this one. When
-// there is none it logs a warning and returns "-" (container jobs then have no
-// fairway, scontrol, srun, ...): the daemon's own binary cannot stand in, it
-// has no client commands and needs the host's C library.
-func toolsBinary(flag string, log *slog.Logger) string {
-	if flag != "" {
-		return flag
-	}
-	exe, err := os.Executable()
-	if err == nil {
-		var client string
-		if client, err = clientBeside(exe); err == nil {
-			return client
-		}
-	}
-	log.Warn("container jobs get no fairway tools (scontrol, srun, fairway checkpoint done): build the client beside fairwayd (make build) or give --tools-binary",
-		"err", err)
-	return "-"
-}
-
-// clientBeside returns the client binary in the directory of exe (after
-// following links), or an error when there is none.
-func clientBeside(exe string) (string, error) {
-	if resolved, err := filepath.EvalSymlinks(exe); err == nil {
-		exe = resolved
-	}
-	client := filepath.Join(filepath.Dir(exe), clientName)
-	st, err := os.Stat(client)
-	if err != nil {
-		return "", fmt.Errorf("no client binary beside the daemon: %w", err)
-	}
-	if !st.Mode().IsRegular() {
-		return "", fmt.Errorf("%s beside the daemon is not a regular file", client)
-	}
-	return client, nil
-}
-
 // logger logs at info level (--debug: debug); `fairwayd dev` logs warnings
 // only unless --debug, so that its tour stays readable.
 func logger(c *cli.Context) *slog.Logger {
@@ -172,7 +130,7 @@ func nodedCommand() *cli.Command {
 				ContainerdSocket: c.String("containerd-socket"), ContainerdNamespace: c.String("containerd-namespace"),
 				HeartbeatInterval: c.Duration("heartbeat"), CgroupParent: c.String("cgroup-parent"),
 				CheckpointDirBase: c.String("checkpoint-dir-base"), CheckpointRetention: c.Duration("checkpoint-retention"),
-				KillGrace: c.Duration("kill-wait"), ToolsBinary: toolsBinary(c.String("tools-binary"), log),
+				KillGrace: c.Duration("kill-wait"), ToolsBinary: c.String("tools-binary"),
 				Logger: log,
 				NVML:   c.String("nvml"), GPUType: c.String("gpu-type-override"), GPUCheckInterval: c.Duration("gpu-check-interval"),
 				CDIDirs: nonEmpty(c.StringSlice("cdi-dir")), DriverDirs: nonEmpty(c.StringSlice("driver-dir")),
@@ -239,7 +197,7 @@ func devCommand() *cli.Command {
 			return devcluster.Run(c.Context, devcluster.Options{
 				Dir: dir, HTTPAddr: c.String("http-addr"), RaftAddr: c.String("raft-addr"),
 				NodeAddr: c.String("node-addr"), NodeName: c.String("node-name"),
-				ContainerdSocket: c.String("containerd-socket"), ToolsBinary: toolsBinary(c.String("tools-binary"), log),
+				ContainerdSocket: c.String("containerd-socket"), ToolsBinary: c.String("tools-binary"),
 				Out: c.App.Writer, Logger: log,
 			})
 		},
