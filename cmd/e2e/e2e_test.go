@@ -293,3 +293,30 @@ func TestE2EScancelSignal(t *testing.T) {
 		c.waitState(j.id, "CANCELLED", 60*time.Second)
 	}
 }
+
+// TestE2EOutputPatterns: the controller expands Slurm's filename patterns
+// once, when the job starts, and the node writes the stored path as it is:
+// %% is a literal %, a backslash turns expansion off, %N is the node, %4j
+// is zero-padded; scontrol show job names the file the node wrote.
+func TestE2EOutputPatterns(t *testing.T) {
+	c := newCluster(t, clusterOpts{})
+	tests := []struct {
+		pattern string
+		file    func(id string) string
+	}{
+		{"x%%j.log", func(string) string { return "x%j.log" }},
+		{`raw\%j.out`, func(string) string { return "raw%j.out" }},
+		{"n-%N-%6j.out", func(id string) string { return fmt.Sprintf("n-node1-%06s.out", id) }},
+	}
+	for i, tt := range tests {
+		text := fmt.Sprintf("pattern %d", i)
+		id := c.sbatch("-o", tt.pattern, "--wrap", "echo "+text)
+		c.waitState(id, "COMPLETED", 60*time.Second)
+		path := filepath.Join(c.workDir, tt.file(id))
+		wantFile(t, path, text+"\n")
+		show := c.must("scontrol", "show", "job", id)
+		if !strings.Contains(show, " StdOut="+path+"\n") && !strings.Contains(show, " StdOut="+path+" ") {
+			t.Errorf("sbatch -o %q: scontrol show job %s does not name %s:\n%s", tt.pattern, id, path, show)
+		}
+	}
+}
