@@ -25,8 +25,14 @@ type NodeNeed struct {
 // jobs by this need and the plan applier verifies starts against it, so
 // the two cannot disagree on what a job takes.
 func NeedIn(spec *api.JobSpec, p api.Partition) NodeNeed {
-	return NodeNeed{CPUs: spec.TotalCPUsPerNode(), MemoryMB: spec.MemoryIn(p), GPUs: max(spec.GPUs, 0), GPUType: spec.GPUType}
+	return NodeNeed{CPUs: needCPUs(spec), MemoryMB: spec.MemoryIn(p), GPUs: needGPUs(spec), GPUType: spec.GPUType}
 }
+
+// needCPUs and needGPUs are NeedIn's CPUs and GPUs, which the pass caches
+// per job.
+func needCPUs(spec *api.JobSpec) int { return spec.TotalCPUsPerNode() }
+
+func needGPUs(spec *api.JobSpec) int { return max(spec.GPUs, 0) }
 
 // NodeUsage sums the allocations the given running jobs hold on node n.
 // Used GPUs are listed in index order, as the node's inventory lists them;

@@ -138,12 +138,13 @@ type entry struct {
 
 func (e *entry) assocKey() string { return api.AssocKey(e.acct, e.job.Spec.User) }
 
-// memIn is the job's memory per node in partition p (NeedIn's).
+// memIn is the job's memory per node in partition p: NeedIn's MemoryMB,
+// without building the whole need on this hot path.
 func (e *entry) memIn(p *partState) int64 {
 	if p == nil {
 		return max(e.job.Spec.MemoryMB, 0)
 	}
-	return NeedIn(&e.job.Spec, p.cfg).MemoryMB
+	return e.job.Spec.MemoryIn(p.cfg)
 }
 
 // needIn is what the job needs on each node in partition p.
@@ -414,8 +415,8 @@ func (ps *pass) addEntry(j *api.Job) {
 	ps.entryStore = ps.entryStore[:len(ps.entryStore)+1]
 	e := &ps.entryStore[len(ps.entryStore)-1]
 	e.idx, e.job, e.acct = int32(len(ps.entries)), j, ps.set.accountOf(&j.Spec)
-	nd := NeedIn(&j.Spec, api.Partition{})
-	e.nodes, e.cpu, e.gpu, e.gtype = max(j.Spec.Nodes, 1), nd.CPUs, nd.GPUs, nd.GPUType
+	e.nodes = max(j.Spec.Nodes, 1)
+	e.cpu, e.gpu, e.gtype = needCPUs(&j.Spec), needGPUs(&j.Spec), j.Spec.GPUType
 	e.ap = ps.acctOf(e.acct)
 	e.held = j.Spec.Hold || j.Reason == api.ReasonHeldUser || j.Reason == api.ReasonHeldAdmin
 	if j.IsArrayRecord() {
