@@ -1,6 +1,6 @@
 # Fairway — build, run and test.
 #
-#   make dev    install what is missing (containerd, runc), build, and run one controller
+#   make dev    install what is missing (containerd, runc, munge), build, and run one controller
 #               and one node daemon with a demo job
 #   make test   the whole test suite (unit, integration with real raft/containerd/cgroups,
 #               end-to-end through the real binaries)
@@ -46,6 +46,7 @@ deps:
 	command -v containerd >/dev/null || missing="$$missing containerd"; \
 	command -v runc >/dev/null || missing="$$missing runc"; \
 	[ -x /bin/busybox ] || missing="$$missing busybox-static"; \
+	command -v munged >/dev/null || missing="$$missing munge"; \
 	if [ -n "$$missing" ]; then \
 		echo "installing:$$missing"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
