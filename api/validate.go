@@ -130,7 +130,7 @@ func ValidateSpec(spec *JobSpec, cfg *ClusterConfig) error {
 		return fieldErr("jobs", "", "a job specification is required")
 	}
 	for _, check := range []func(*JobSpec, *ClusterConfig) *FieldError{
-		checkPartitions, checkAccount, checkIdentity, checkResources, checkTime,
+		checkPartitions, checkAccount, checkIdentity, checkLimits, checkResources, checkTime,
 		checkScript, checkFiles, checkScheduling, checkQOS, checkArraySpec, checkDependency,
 		checkSignal, checkContainer,
 	} {
@@ -212,8 +212,12 @@ func checkIdentity(spec *JobSpec, _ *ClusterConfig) *FieldError {
 		return fieldErr("uid", itoa(spec.UID), "must be 0 or more")
 	case spec.GID < 0:
 		return fieldErr("gid", itoa(spec.GID), "must be 0 or more")
-	case len(spec.Name) > 256:
-		return fieldErr("--job-name", spec.Name[:32]+"...", "must be at most 256 characters")
+	case slices.ContainsFunc(spec.GIDs, func(g int) bool { return g < 0 }):
+		return fieldErr("gids", fmt.Sprint(spec.GIDs), "group IDs must be 0 or more")
+	case len(spec.GIDs) > 65536:
+		return fieldErr("gids", itoa(len(spec.GIDs)), "at most 65536 supplementary groups (NGROUPS_MAX)")
+	case len(spec.Name) > MaxJobNameLen:
+		return fieldErr("--job-name", strings.ToValidUTF8(spec.Name[:32], "?")+"...", "must be at most %d bytes", MaxJobNameLen)
 	case strings.ContainsFunc(spec.Name, isControl):
 		return fieldErr("--job-name", spec.Name, "must not contain control characters")
 	}
@@ -468,6 +472,9 @@ func ValidateConfig(cfg *ClusterConfig) error {
 		return err
 	}
 	if err := validateScheduling(&cfg.Scheduling); err != nil {
+		return err
+	}
+	if err := validateLimits(cfg); err != nil {
 		return err
 	}
 	switch {
