@@ -19,7 +19,7 @@ import (
 
 // Request body limits: a submission may carry batch scripts up to the
 // cluster's max_script_bytes plus submitSlackBytes for the rest of the
-// specs; node registrations and event reports nodeBodyBytes; a cluster
+// specs; node registrations, heartbeats and event reports nodeBodyBytes; a cluster
 // configuration (many accounts and users) configBodyBytes; every other
 // request smallBodyBytes. A larger body is answered 413.
 const (
@@ -396,7 +396,7 @@ func (c *Controller) handleRegister(w http.ResponseWriter, r *http.Request) {
 
 func (c *Controller) handleHeartbeat(w http.ResponseWriter, r *http.Request) {
 	var req api.HeartbeatRequest
-	if err := decodeBody(w, r, &req, true, smallBodyBytes); err != nil {
+	if err := decodeBody(w, r, &req, true, nodeBodyBytes); err != nil {
 		c.writeErr(w, r, err)
 		return
 	}
