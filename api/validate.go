@@ -119,8 +119,11 @@ func itoa[T int | int64](v T) string { return strconv.FormatInt(int64(v), 10) }
 // (what a client can check before sending). With a cfg, the partitions must
 // exist, the account must exist when accounts are configured, and the time
 // limit must not exceed the MaxTimeSecs of every requested partition (it must
-// fit at least one of them). A request larger than any node of its partitions
-// is accepted: like Slurm, the job then stays pending.
+// fit at least one of them). Counts, sizes and their products are bounded
+// (checkLimits: MaxCount, MaxMemoryMB, the script size), so nothing
+// downstream overflows. A request larger than any node of its partitions is
+// refused by the controller with the registered nodes
+// (CheckNodeConfiguration), not here.
 //
 // Zero values of Nodes, NTasks and CPUsPerTask mean 1; zero MemoryMB and
 // TimeLimitSecs mean the partition's defaults; an empty WorkDir leaves the
