@@ -116,6 +116,10 @@ type JobSpec struct {
 	User       string   `json:"user"`
 	UID        int      `json:"uid"`
 	GID        int      `json:"gid"`
+	// GIDs are the user's supplementary group IDs; the job's processes
+	// run with them (host jobs: setgroups; containers: the OCI process's
+	// additionalGids).
+	GIDs []int `json:"gids,omitempty"`
 
 	Nodes         int    `json:"nodes"`          // -N, at least 1
 	NTasks        int    `json:"ntasks"`         // -n, at least 1
@@ -125,8 +129,8 @@ type JobSpec struct {
 	GPUType       string `json:"gpu_type,omitempty"`
 	TimeLimitSecs int64  `json:"time_limit_secs"` // 0 = partition default
 
-	Script     string            `json:"script"`         // full batch script text (for --wrap, a generated one)
-	Args       []string          `json:"args,omitempty"` // arguments after the script name (sbatch script.sh ARGS...): $1, $2, ...
+	Script     string            `json:"script,omitempty"` // full batch script text (for --wrap, a generated one); omitted from job lists
+	Args       []string          `json:"args,omitempty"`   // arguments after the script name (sbatch script.sh ARGS...): $1, $2, ...
 	WorkDir    string            `json:"work_dir"`
 	Stdout     string            `json:"stdout,omitempty"` // pattern with %j %x %A %a %u %N; empty = slurm-%j.out
 	Stderr     string            `json:"stderr,omitempty"` // empty = same file as stdout
@@ -382,8 +386,13 @@ type Account struct {
 	// WeightFactor, when set, replaces shares AWS Batch style: an account's
 	// share is proportional to 1/WeightFactor among its siblings.
 	WeightFactor float64 `json:"weight_factor,omitempty"`
-	// Users are the account's user associations (fair-share leaves).
+	// Users are the account's user associations (fair-share leaves). When
+	// the list is not empty, only these users may submit under the account.
 	Users []AccountUser `json:"users,omitempty"`
+	// Coordinators are Slurm's account coordinators: user names (or @group
+	// for members of a Unix group) that may read and act on the jobs of this
+	// account and of its sub-accounts.
+	Coordinators []string `json:"coordinators,omitempty"`
 }
 
 // ClusterConfig is the replicated cluster configuration.
@@ -402,6 +411,15 @@ type ClusterConfig struct {
 	Scheduling SchedulingConfig `json:"scheduling"`
 	// MaxArraySize caps the tasks of one job array (Slurm's MaxArraySize, default 100001: indices 0-100000).
 	MaxArraySize int `json:"max_array_size,omitempty"`
+	// MaxScriptBytes caps a batch script's size (Slurm's max_script_size,
+	// default DefaultMaxScriptBytes, 4 MB).
+	MaxScriptBytes int64 `json:"max_script_bytes,omitempty"`
+	// Administrators and Operators are Slurm's AdminLevel roles: user names,
+	// or @group for every member of a Unix group. Administrators may do
+	// anything (uid 0 always is one); operators may read and act on every
+	// job and set a negative nice. See ctld/authz.go.
+	Administrators []string `json:"administrators,omitempty"`
+	Operators      []string `json:"operators,omitempty"`
 }
 
 // DefaultPartition returns the partition marked default, else the first one.

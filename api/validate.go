@@ -119,8 +119,11 @@ func itoa[T int | int64](v T) string { return strconv.FormatInt(int64(v), 10) }
 // (what a client can check before sending). With a cfg, the partitions must
 // exist, the account must exist when accounts are configured, and the time
 // limit must not exceed the MaxTimeSecs of every requested partition (it must
-// fit at least one of them). A request larger than any node of its partitions
-// is accepted: like Slurm, the job then stays pending.
+// fit at least one of them). Counts, sizes and their products are bounded
+// (checkLimits: MaxCount, MaxMemoryMB, the script size), so nothing
+// downstream overflows. A request larger than any node of its partitions is
+// refused by the controller with the registered nodes
+// (CheckNodeConfiguration), not here.
 //
 // Zero values of Nodes, NTasks and CPUsPerTask mean 1; zero MemoryMB and
 // TimeLimitSecs mean the partition's defaults; an empty WorkDir leaves the
@@ -130,7 +133,7 @@ func ValidateSpec(spec *JobSpec, cfg *ClusterConfig) error {
 		return fieldErr("jobs", "", "a job specification is required")
 	}
 	for _, check := range []func(*JobSpec, *ClusterConfig) *FieldError{
-		checkPartitions, checkAccount, checkIdentity, checkResources, checkTime,
+		checkPartitions, checkAccount, checkIdentity, checkLimits, checkResources, checkTime,
 		checkScript, checkFiles, checkScheduling, checkQOS, checkArraySpec, checkDependency,
 		checkSignal, checkContainer,
 	} {
@@ -212,8 +215,12 @@ func checkIdentity(spec *JobSpec, _ *ClusterConfig) *FieldError {
 		return fieldErr("uid", itoa(spec.UID), "must be 0 or more")
 	case spec.GID < 0:
 		return fieldErr("gid", itoa(spec.GID), "must be 0 or more")
-	case len(spec.Name) > 256:
-		return fieldErr("--job-name", spec.Name[:32]+"...", "must be at most 256 characters")
+	case slices.ContainsFunc(spec.GIDs, func(g int) bool { return g < 0 }):
+		return fieldErr("gids", fmt.Sprint(spec.GIDs), "group IDs must be 0 or more")
+	case len(spec.GIDs) > 65536:
+		return fieldErr("gids", itoa(len(spec.GIDs)), "at most 65536 supplementary groups (NGROUPS_MAX)")
+	case len(spec.Name) > MaxJobNameLen:
+		return fieldErr("--job-name", strings.ToValidUTF8(spec.Name[:32], "?")+"...", "must be at most %d bytes", MaxJobNameLen)
 	case strings.ContainsFunc(spec.Name, isControl):
 		return fieldErr("--job-name", spec.Name, "must not contain control characters")
 	}
@@ -468,6 +475,9 @@ func ValidateConfig(cfg *ClusterConfig) error {
 		return err
 	}
 	if err := validateScheduling(&cfg.Scheduling); err != nil {
+		return err
+	}
+	if err := validateLimits(cfg); err != nil {
 		return err
 	}
 	switch {

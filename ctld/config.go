@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"time"
 
@@ -81,6 +82,10 @@ type Config struct {
 	Clock func() time.Time
 	// Logger receives the controller's logs (slog.Default when nil).
 	Logger *slog.Logger
+
+	// identify, when set, replaces Controller.identify (tests give callers
+	// identities with it; see export_test.go).
+	identify func(*http.Request) Identity
 }
 
 // DefaultClusterConfig is the configuration a new cluster starts with when

@@ -33,6 +33,11 @@ const (
 	// seen (leadership lost, request abandoned): it may or may not have
 	// happened, so it is not retried blindly (HTTP 500).
 	KindOutcomeUnknown
+	// KindForbidden is a request the caller is not allowed to make (see
+	// authz.go): nothing was done (HTTP 403).
+	KindForbidden
+	// KindTooLarge is a request body over the route's limit (HTTP 413).
+	KindTooLarge
 )
 
 // String implements fmt.Stringer.
@@ -48,6 +53,10 @@ func (k ErrorKind) String() string {
 		return "unavailable"
 	case KindOutcomeUnknown:
 		return "outcome unknown"
+	case KindForbidden:
+		return "forbidden"
+	case KindTooLarge:
+		return "request too large"
 	}
 	return "internal"
 }
@@ -125,6 +134,10 @@ func httpStatus(k ErrorKind) int {
 		return http.StatusConflict
 	case KindUnavailable:
 		return http.StatusServiceUnavailable
+	case KindForbidden:
+		return http.StatusForbidden
+	case KindTooLarge:
+		return http.StatusRequestEntityTooLarge
 	}
 	return http.StatusInternalServerError // KindInternal, KindOutcomeUnknown
 }

@@ -37,6 +37,7 @@ func TestErrorMapping(t *testing.T) {
 			got{KindOutcomeUnknown, http.StatusInternalServerError, "", "the change may or may not have been committed (apply X: outcome unknown: context deadline exceeded); check before retrying"}},
 		{"halted", &raftstore.HaltError{Index: 9, Type: 99, Err: errors.New("unknown command type 99")},
 			got{KindUnavailable, http.StatusServiceUnavailable, "", "controller c1 halted: replica halted at raft index 9 (command type 99): unknown command type 99"}},
+		{"forbidden", newError(KindForbidden, "user bob may not cancel job 1"), got{KindForbidden, http.StatusForbidden, "", "user bob may not cancel job 1"}},
 		{"service error kept", invalid("id", "bad id"), got{KindInvalid, http.StatusBadRequest, "id", "bad id"}},
 		{"anything else", errors.New("disk on fire"), got{KindInternal, http.StatusInternalServerError, "", "disk on fire"}},
 	}

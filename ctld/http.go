@@ -17,8 +17,17 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
-// maxBodyBytes bounds request bodies (batch scripts travel inside them).
-const maxBodyBytes = 32 << 20
+// Request body limits: a submission may carry batch scripts up to the
+// cluster's max_script_bytes plus submitSlackBytes for the rest of the
+// specs; node registrations, heartbeats and event reports nodeBodyBytes; a cluster
+// configuration (many accounts and users) configBodyBytes; every other
+// request smallBodyBytes. A larger body is answered 413.
+const (
+	submitSlackBytes = 1 << 20
+	nodeBodyBytes    = 1 << 20
+	configBodyBytes  = 4 << 20
+	smallBodyBytes   = 64 << 10
+)
 
 // forwardedHeader marks a request a follower forwarded to the leader, so that
 // a request is forwarded at most once.
@@ -88,14 +97,19 @@ func (c *Controller) writeErr(w http.ResponseWriter, r *http.Request, err error)
 	writeError(w, httpStatus(e.Kind), e.Msg, e.Field)
 }
 
-// decodeBody decodes a JSON request body into v, rejecting unknown fields. An
-// empty body leaves v as it is when allowEmpty.
-func decodeBody(w http.ResponseWriter, r *http.Request, v any, allowEmpty bool) error {
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBodyBytes))
+// decodeBody decodes a JSON request body of at most limit bytes into v,
+// rejecting unknown fields. An empty body leaves v as it is when
+// allowEmpty. A body over the limit is a KindTooLarge error.
+func decodeBody(w http.ResponseWriter, r *http.Request, v any, allowEmpty bool, limit int64) error {
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, limit))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		if errors.Is(err, io.EOF) && allowEmpty {
 			return nil
+		}
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			return &Error{Kind: KindTooLarge, Msg: fmt.Sprintf("the request body is larger than %d bytes, the limit of %s %s", limit, r.Method, r.URL.Path), Err: err}
 		}
 		return &api.FieldError{Field: "body", Value: "", Msg: "not a valid JSON request: " + err.Error()}
 	}
@@ -202,11 +216,12 @@ func parseIDs(s string, allowZero bool) ([]api.JobID, error) {
 
 func (c *Controller) handleSubmit(w http.ResponseWriter, r *http.Request) {
 	var req api.SubmitRequest
-	if err := decodeBody(w, r, &req, false); err != nil {
+	cfg := c.store.State().Config()
+	if err := decodeBody(w, r, &req, false, cfg.MaxScriptBytesOrDefault()+submitSlackBytes); err != nil {
 		c.writeErr(w, r, err)
 		return
 	}
-	res, err := c.svc.Submit(r.Context(), c.identify(r), req.Jobs)
+	res, err := c.svc.Submit(r.Context(), c.callerOf(r), req.Jobs)
 	if err != nil {
 		c.writeErr(w, r, err)
 		return
@@ -232,7 +247,7 @@ func (c *Controller) handleJobs(w http.ResponseWriter, r *http.Request) {
 		c.writeErr(w, r, err)
 		return
 	}
-	resp, err := c.svc.Jobs(r.Context(), c.identify(r), f, q)
+	resp, err := c.svc.Jobs(r.Context(), c.callerOf(r), f, q)
 	if err != nil {
 		c.writeErr(w, r, err)
 		return
@@ -251,7 +266,7 @@ func (c *Controller) handleJob(w http.ResponseWriter, r *http.Request) {
 		c.writeErr(w, r, err)
 		return
 	}
-	res, err := c.svc.Job(r.Context(), c.identify(r), ref, q)
+	res, err := c.svc.Job(r.Context(), c.callerOf(r), ref, q)
 	if err != nil {
 		c.writeErr(w, r, err)
 		return
@@ -268,15 +283,15 @@ func (c *Controller) handleCancel(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var req api.CancelRequest
-	if err := decodeBody(w, r, &req, true); err != nil {
+	if err := decodeBody(w, r, &req, true, smallBodyBytes); err != nil {
 		c.writeErr(w, r, err)
 		return
 	}
 	var res WriteResult
 	if req.Signal != "" {
-		res, err = c.svc.Signal(r.Context(), c.identify(r), ref, req.Signal)
+		res, err = c.svc.Signal(r.Context(), c.callerOf(r), ref, req.Signal)
 	} else {
-		res, err = c.svc.Cancel(r.Context(), c.identify(r), ref, CancelOptions{JobOnly: req.JobOnly})
+		res, err = c.svc.Cancel(r.Context(), c.callerOf(r), ref, CancelOptions{JobOnly: req.JobOnly})
 	}
 	c.writeAction(w, r, res, err)
 }
@@ -290,7 +305,7 @@ func (c *Controller) handleJobAction(action func(context.Context, Identity, api.
 			c.writeErr(w, r, err)
 			return
 		}
-		res, err := action(r.Context(), c.identify(r), ref)
+		res, err := action(r.Context(), c.callerOf(r), ref)
 		c.writeAction(w, r, res, err)
 	}
 }
@@ -329,7 +344,7 @@ func (c *Controller) handlePriorities(w http.ResponseWriter, r *http.Request) {
 		c.writeErr(w, r, err)
 		return
 	}
-	resp, err := c.svc.Priorities(r.Context(), c.identify(r), f, q)
+	resp, err := c.svc.Priorities(r.Context(), c.callerOf(r), f, q)
 	if err != nil {
 		c.writeErr(w, r, err)
 		return
@@ -343,7 +358,7 @@ func (c *Controller) handleShares(w http.ResponseWriter, r *http.Request) {
 		c.writeErr(w, r, err)
 		return
 	}
-	resp, err := c.svc.Shares(r.Context(), c.identify(r), q)
+	resp, err := c.svc.Shares(r.Context(), c.callerOf(r), q)
 	if err != nil {
 		c.writeErr(w, r, err)
 		return
@@ -357,7 +372,7 @@ func (c *Controller) handleNodes(w http.ResponseWriter, r *http.Request) {
 		c.writeErr(w, r, err)
 		return
 	}
-	resp, err := c.svc.Nodes(r.Context(), c.identify(r), q)
+	resp, err := c.svc.Nodes(r.Context(), c.callerOf(r), q)
 	if err != nil {
 		c.writeErr(w, r, err)
 		return
@@ -367,11 +382,11 @@ func (c *Controller) handleNodes(w http.ResponseWriter, r *http.Request) {
 
 func (c *Controller) handleRegister(w http.ResponseWriter, r *http.Request) {
 	var req api.RegisterNodeRequest
-	if err := decodeBody(w, r, &req, false); err != nil {
+	if err := decodeBody(w, r, &req, false, nodeBodyBytes); err != nil {
 		c.writeErr(w, r, err)
 		return
 	}
-	resp, err := c.svc.RegisterNode(r.Context(), c.identify(r), req)
+	resp, err := c.svc.RegisterNode(r.Context(), c.callerOf(r), req)
 	if err != nil {
 		c.writeErr(w, r, err)
 		return
@@ -381,11 +396,11 @@ func (c *Controller) handleRegister(w http.ResponseWriter, r *http.Request) {
 
 func (c *Controller) handleHeartbeat(w http.ResponseWriter, r *http.Request) {
 	var req api.HeartbeatRequest
-	if err := decodeBody(w, r, &req, true); err != nil {
+	if err := decodeBody(w, r, &req, true, nodeBodyBytes); err != nil {
 		c.writeErr(w, r, err)
 		return
 	}
-	res, err := c.svc.Heartbeat(r.Context(), c.identify(r), r.PathValue("name"), req)
+	res, err := c.svc.Heartbeat(r.Context(), c.callerOf(r), r.PathValue("name"), req)
 	if err != nil {
 		c.writeErr(w, r, err)
 		return
@@ -396,11 +411,11 @@ func (c *Controller) handleHeartbeat(w http.ResponseWriter, r *http.Request) {
 
 func (c *Controller) handleEvents(w http.ResponseWriter, r *http.Request) {
 	var req api.EventsRequest
-	if err := decodeBody(w, r, &req, false); err != nil {
+	if err := decodeBody(w, r, &req, false, nodeBodyBytes); err != nil {
 		c.writeErr(w, r, err)
 		return
 	}
-	res, err := c.svc.ReportEvents(r.Context(), c.identify(r), r.PathValue("name"), req.Events)
+	res, err := c.svc.ReportEvents(r.Context(), c.callerOf(r), r.PathValue("name"), req.Events)
 	c.writeAction(w, r, res, err)
 }
 
@@ -410,7 +425,7 @@ func (c *Controller) handleNodeJobs(w http.ResponseWriter, r *http.Request) {
 		c.writeErr(w, r, err)
 		return
 	}
-	resp, err := c.svc.NodeJobs(r.Context(), c.identify(r), r.PathValue("name"), q)
+	resp, err := c.svc.NodeJobs(r.Context(), c.callerOf(r), r.PathValue("name"), q)
 	if err != nil {
 		c.writeErr(w, r, err)
 		return
@@ -424,7 +439,7 @@ func (c *Controller) handlePartitions(w http.ResponseWriter, r *http.Request) {
 		c.writeErr(w, r, err)
 		return
 	}
-	resp, err := c.svc.Partitions(r.Context(), c.identify(r), q)
+	resp, err := c.svc.Partitions(r.Context(), c.callerOf(r), q)
 	if err != nil {
 		c.writeErr(w, r, err)
 		return
@@ -438,7 +453,7 @@ func (c *Controller) handleGetConfig(w http.ResponseWriter, r *http.Request) {
 		c.writeErr(w, r, err)
 		return
 	}
-	cfg, idx, err := c.svc.Config(r.Context(), c.identify(r), q)
+	cfg, idx, err := c.svc.Config(r.Context(), c.callerOf(r), q)
 	if err != nil {
 		c.writeErr(w, r, err)
 		return
@@ -448,11 +463,11 @@ func (c *Controller) handleGetConfig(w http.ResponseWriter, r *http.Request) {
 
 func (c *Controller) handlePutConfig(w http.ResponseWriter, r *http.Request) {
 	var cfg api.ClusterConfig
-	if err := decodeBody(w, r, &cfg, false); err != nil {
+	if err := decodeBody(w, r, &cfg, false, configBodyBytes); err != nil {
 		c.writeErr(w, r, err)
 		return
 	}
-	res, err := c.svc.SetConfig(r.Context(), c.identify(r), cfg)
+	res, err := c.svc.SetConfig(r.Context(), c.callerOf(r), cfg)
 	c.writeAction(w, r, res, err)
 }
 
@@ -462,7 +477,7 @@ func (c *Controller) handleStatus(w http.ResponseWriter, r *http.Request) {
 		c.writeErr(w, r, err)
 		return
 	}
-	resp, err := c.svc.Status(r.Context(), c.identify(r), q)
+	resp, err := c.svc.Status(r.Context(), c.callerOf(r), q)
 	if err != nil {
 		c.writeErr(w, r, err)
 		return
@@ -472,10 +487,10 @@ func (c *Controller) handleStatus(w http.ResponseWriter, r *http.Request) {
 
 func (c *Controller) handleJoin(w http.ResponseWriter, r *http.Request) {
 	var req JoinRequest
-	if err := decodeBody(w, r, &req, false); err != nil {
+	if err := decodeBody(w, r, &req, false, smallBodyBytes); err != nil {
 		c.writeErr(w, r, err)
 		return
 	}
-	res, err := c.svc.AddController(r.Context(), c.identify(r), req)
+	res, err := c.svc.AddController(r.Context(), c.callerOf(r), req)
 	c.writeAction(w, r, res, err)
 }

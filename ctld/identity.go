@@ -13,6 +13,11 @@ type Identity struct {
 	User string // user name; "" when the request names none
 	UID  int
 	GID  int
+	// Groups are the names of the user's Unix groups and GIDs their IDs
+	// (supplementary groups included); authorization matches @group entries
+	// of the cluster's role lists against Groups.
+	Groups []string
+	GIDs   []int
 	// Node is the node a node daemon acts as; "" for users.
 	Node string
 	// Verified is true when the identity was authenticated, false when it is

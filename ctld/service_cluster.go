@@ -18,8 +18,13 @@ func (s *Service) Config(ctx context.Context, caller Identity, q Query) (api.Clu
 }
 
 // SetConfig validates (api.ValidateConfig) and commits a new cluster
-// configuration.
+// configuration; only administrators may.
 func (s *Service) SetConfig(ctx context.Context, caller Identity, cfg api.ClusterConfig) (WriteResult, error) {
+	current := s.store.State().Config()
+	if err := authorizeAdmin(caller, &current, "change the cluster configuration"); err != nil {
+		s.denied(caller, "set-config", err)
+		return WriteResult{}, err
+	}
 	if err := api.ValidateConfig(&cfg); err != nil {
 		return WriteResult{}, s.classify(err)
 	}

@@ -17,22 +17,39 @@ type SubmitResult struct {
 }
 
 // Submit checks and completes the specs (api.PrepareSpec against the
-// replicated configuration) and commits them atomically: all are accepted or
-// none. A spec that leaves the user unset gets the caller's.
+// replicated configuration), authorizes them (authorizeSubmit), refuses a
+// request no partition's registered nodes could ever hold
+// (api.CheckNodeConfiguration) and commits them atomically: all are
+// accepted or none. A spec that leaves the user unset gets the caller's.
 func (s *Service) Submit(ctx context.Context, caller Identity, specs []api.JobSpec) (SubmitResult, error) {
 	if len(specs) == 0 {
 		return SubmitResult{}, invalid("jobs", "the request has no jobs")
 	}
-	cfg := s.store.State().Config()
+	st := s.store.State()
+	cfg := st.Config()
+	nodes := st.Nodes()
 	for i := range specs {
 		spec := &specs[i]
 		if spec.User == "" && caller.User != "" {
 			spec.User, spec.UID, spec.GID = caller.User, caller.UID, caller.GID
+			if spec.GIDs == nil {
+				spec.GIDs = caller.GIDs
+			}
 		}
-		if err := api.PrepareSpec(spec, &cfg); err != nil {
-			var fe *api.FieldError
-			if len(specs) > 1 && errors.As(err, &fe) {
-				return SubmitResult{}, &Error{Kind: KindInvalid, Field: fe.Field, Msg: fmt.Sprintf("job %d of %d: %v", i+1, len(specs), err), Err: err}
+		err := api.PrepareSpec(spec, &cfg)
+		if err == nil {
+			if ae := authorizeSubmit(caller, &cfg, spec); ae != nil {
+				s.denied(caller, "submit", ae)
+				err = ae
+			}
+		}
+		if err == nil {
+			err = api.CheckNodeConfiguration(spec, &cfg, nodes)
+		}
+		if err != nil {
+			if len(specs) > 1 {
+				e := s.classify(err)
+				return SubmitResult{}, &Error{Kind: e.Kind, Field: e.Field, Msg: fmt.Sprintf("job %d of %d: %s", i+1, len(specs), e.Msg), Err: err}
 			}
 			return SubmitResult{}, s.classify(err)
 		}
@@ -45,6 +62,34 @@ func (s *Service) Submit(ctx context.Context, caller Identity, specs []api.JobSp
 	return SubmitResult{IDs: res.IDs, Index: s.store.Index()}, nil
 }
 
+// denied logs a request refused by authorization.
+func (s *Service) denied(caller Identity, action string, err *Error) {
+	s.log.Warn("request denied", "user", caller.User, "uid", caller.UID, "node", caller.Node, "action", action, "reason", err.Msg)
+}
+
+// authorizeRef checks that the caller may act on the job ref names (see
+// authorizeJob). An unknown job passes: the command then reports it as
+// Slurm does.
+func (s *Service) authorizeRef(caller Identity, ref api.JobRef, action JobAction) error {
+	st := s.store.State()
+	var j *api.Job
+	var found bool
+	if ref.Task != nil {
+		j, found = st.ArrayTask(ref.ID, *ref.Task)
+	} else {
+		j, found = st.Job(ref.ID)
+	}
+	if !found {
+		return nil
+	}
+	cfg := st.Config()
+	if err := authorizeJob(caller, &cfg, action, j); err != nil {
+		s.denied(caller, string(action), err)
+		return err
+	}
+	return nil
+}
+
 // CancelOptions are the options of Cancel.
 type CancelOptions struct {
 	// JobOnly cancels the job named and not the rest of its job array.
@@ -54,12 +99,18 @@ type CancelOptions struct {
 // Cancel cancels a job: an array job ID cancels the whole array (unless
 // JobOnly), ARRAYID_TASK one task.
 func (s *Service) Cancel(ctx context.Context, caller Identity, ref api.JobRef, opts CancelOptions) (WriteResult, error) {
+	if err := s.authorizeRef(caller, ref, ActionCancel); err != nil {
+		return WriteResult{}, err
+	}
 	return s.jobWrite(ctx, raftstore.CancelJob{Now: s.now().Unix(), ID: ref.ID, Task: ref.Task, JobOnly: opts.JobOnly, Reason: "cancelled by user"})
 }
 
 // Signal commits a signal for a running job's node daemon to deliver to
 // every process of the job (scancel --signal); the job keeps running.
 func (s *Service) Signal(ctx context.Context, caller Identity, ref api.JobRef, signal string) (WriteResult, error) {
+	if err := s.authorizeRef(caller, ref, ActionSignal); err != nil {
+		return WriteResult{}, err
+	}
 	id := ref.ID
 	if ref.Task != nil {
 		task, found := s.store.State().ArrayTask(ref.ID, *ref.Task)
@@ -73,29 +124,33 @@ func (s *Service) Signal(ctx context.Context, caller Identity, ref api.JobRef, s
 
 // Hold holds a pending job.
 func (s *Service) Hold(ctx context.Context, caller Identity, ref api.JobRef) (WriteResult, error) {
-	return s.taskWrite(ctx, ref, func(_ int64, id api.JobID) raftstore.Command { return raftstore.HoldJob{ID: id} })
+	return s.taskWrite(ctx, caller, ActionHold, ref, func(_ int64, id api.JobID) raftstore.Command { return raftstore.HoldJob{ID: id} })
 }
 
 // Release releases a held job.
 func (s *Service) Release(ctx context.Context, caller Identity, ref api.JobRef) (WriteResult, error) {
-	return s.taskWrite(ctx, ref, func(_ int64, id api.JobID) raftstore.Command { return raftstore.ReleaseJob{ID: id} })
+	return s.taskWrite(ctx, caller, ActionRelease, ref, func(_ int64, id api.JobID) raftstore.Command { return raftstore.ReleaseJob{ID: id} })
 }
 
 // Requeue puts a job back to PENDING (a running job is asked to stop; one
 // already being requeued has its grace time ended).
 func (s *Service) Requeue(ctx context.Context, caller Identity, ref api.JobRef) (WriteResult, error) {
-	return s.taskWrite(ctx, ref, func(now int64, id api.JobID) raftstore.Command { return raftstore.RequeueJob{Now: now, ID: id} })
+	return s.taskWrite(ctx, caller, ActionRequeue, ref, func(now int64, id api.JobID) raftstore.Command { return raftstore.RequeueJob{Now: now, ID: id} })
 }
 
 // EndGrace ends the grace time of a job being stopped (fairway checkpoint
 // done).
 func (s *Service) EndGrace(ctx context.Context, caller Identity, ref api.JobRef) (WriteResult, error) {
-	return s.taskWrite(ctx, ref, func(now int64, id api.JobID) raftstore.Command { return raftstore.EndGrace{Now: now, ID: id} })
+	return s.taskWrite(ctx, caller, ActionEndGrace, ref, func(now int64, id api.JobID) raftstore.Command { return raftstore.EndGrace{Now: now, ID: id} })
 }
 
 // taskWrite commits the command mk builds for the job ref names (a started
-// array task's own job for ARRAYID_TASK).
-func (s *Service) taskWrite(ctx context.Context, ref api.JobRef, mk func(now int64, id api.JobID) raftstore.Command) (WriteResult, error) {
+// array task's own job for ARRAYID_TASK) once the caller is allowed the
+// action on it.
+func (s *Service) taskWrite(ctx context.Context, caller Identity, action JobAction, ref api.JobRef, mk func(now int64, id api.JobID) raftstore.Command) (WriteResult, error) {
+	if err := s.authorizeRef(caller, ref, action); err != nil {
+		return WriteResult{}, err
+	}
 	id, err := s.taskJobID(s.store.State(), ref)
 	if err != nil {
 		return WriteResult{}, err
@@ -140,7 +195,9 @@ type JobFilter struct {
 	User string      // only this user's jobs; "": everyone's
 }
 
-// Jobs lists jobs (a blocking query waits on the jobs table).
+// Jobs lists jobs (a blocking query waits on the jobs table). Every caller
+// may list every job; the list carries no scripts, environments or
+// arguments.
 func (s *Service) Jobs(ctx context.Context, caller Identity, f JobFilter, q Query) (api.JobsResponse, error) {
 	st, err := s.read(ctx, q, raftstore.TopicJobs)
 	if err != nil {
@@ -175,10 +232,13 @@ func (s *Service) Jobs(ctx context.Context, caller Identity, f JobFilter, q Quer
 	if f.User != "" {
 		jobs = slices.DeleteFunc(jobs, func(j *api.Job) bool { return j.Spec.User != f.User })
 	}
-	if jobs == nil {
-		jobs = []*api.Job{}
+	// Lists never carry scripts, environments or arguments: read a job to
+	// see them (Job).
+	out := make([]*api.Job, len(jobs))
+	for i, j := range jobs {
+		out[i] = redact(j)
 	}
-	return api.JobsResponse{Index: st.Index(), Now: s.now().Unix(), Jobs: jobs}, nil
+	return api.JobsResponse{Index: st.Index(), Now: s.now().Unix(), Jobs: out}, nil
 }
 
 // JobResult is one job and the index of the state it was read from.
@@ -188,7 +248,9 @@ type JobResult struct {
 }
 
 // Job returns one job; ARRAYID_TASK names a task of a job array (its own
-// job once started, the array's record while it is pending there).
+// job once started, the array's record while it is pending there). Its
+// script, environment and arguments are there only for callers allowed to
+// read the job (authorizeJob); others get the job without them.
 func (s *Service) Job(ctx context.Context, caller Identity, ref api.JobRef, q Query) (JobResult, error) {
 	st, err := s.read(ctx, q, raftstore.TopicJobs)
 	if err != nil {
@@ -203,6 +265,10 @@ func (s *Service) Job(ctx context.Context, caller Identity, ref api.JobRef, q Qu
 	}
 	if !found {
 		return JobResult{}, newError(KindNotFound, msgInvalidJobID)
+	}
+	cfg := st.Config()
+	if authorizeJob(caller, &cfg, ActionRead, j) != nil {
+		j = redact(j)
 	}
 	return JobResult{Job: j, Index: st.Index()}, nil
 }

@@ -107,6 +107,13 @@ func (s *Service) NodeJobs(ctx context.Context, caller Identity, node string, q 
 	if err != nil {
 		return api.JobsResponse{}, err
 	}
+	// The assignments carry scripts and environments: only the node itself
+	// (or an operator or administrator) reads them.
+	if cfg := st.Config(); caller.Node != node && roleOf(caller, &cfg) < RoleOperator {
+		e := newError(KindForbidden, "%s may not read the jobs assigned to node %s: only the node itself, an operator or an administrator may", who(caller), node)
+		s.denied(caller, "node-jobs", e)
+		return api.JobsResponse{}, e
+	}
 	if _, known := st.Node(node); !known {
 		return api.JobsResponse{}, newError(KindNotFound, "unknown node %s: register first", node)
 	}

@@ -105,6 +105,12 @@ type Config struct {
 	// (CGO_ENABLED=0). The daemon warns at start when the binary is not
 	// static, or when there is none.
 	ToolsBinary string
+	// MountAllow lists path prefixes any container job may bind-mount
+	// (--container-mounts) whether or not its user can read them (site
+	// datasets behind restrictive parents, say). Elsewhere a job other
+	// than root's mounts only what its user can read; a launch that asks
+	// for more fails (launch_failed) saying which source.
+	MountAllow []string
 	// Logger receives the daemon's logs; default discards them.
 	Logger *slog.Logger
 	// Clock tells the time and waits; default the real clock.

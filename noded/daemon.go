@@ -103,6 +103,7 @@ func Run(ctx context.Context, cfg Config) error {
 		Namespace:    cfg.ContainerdNamespace,
 		CgroupParent: cfg.cgroupParent(),
 		ToolsBinary:  cfg.ToolsBinary,
+		MountAllow:   cfg.MountAllow,
 		Logger:       cfg.Logger,
 	})
 	if err != nil {

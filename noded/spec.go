@@ -16,6 +16,11 @@ import (
 func (d *daemon) spec(job *api.Job, ref executor.Ref, checkpointDir string) (executor.Spec, error) {
 	alloc := job.Alloc[0]
 	usr, groups := lookupUser(job.Spec.UID)
+	if len(job.Spec.GIDs) > 0 {
+		// The groups the controller authenticated at submission win over
+		// this node's view of the user.
+		groups = job.Spec.GIDs
+	}
 	workDir := job.Spec.WorkDir
 	if workDir == "" {
 		workDir = "/"

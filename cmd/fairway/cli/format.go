@@ -89,11 +89,49 @@ func (s fmtSpec) has(letters string) bool {
 	return false
 }
 
+// printable escapes what a terminal would interpret in user-supplied text
+// (job names, reasons, paths): C0 and C1 control characters and DEL become
+// \xNN (\t, \n and \r their C escapes), invalid UTF-8 bytes \xNN, and a
+// backslash is doubled only when the text needed escaping, so ordinary names
+// print unchanged. Every formatter prints values through it (cell,
+// record.render, sacct's lines).
+func printable(s string) string {
+	if !strings.ContainsFunc(s, needsEscape) && utf8.ValidString(s) {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && size <= 1:
+			fmt.Fprintf(&b, `\x%02x`, s[i])
+		case r == '\t':
+			b.WriteString(`\t`)
+		case r == '\n':
+			b.WriteString(`\n`)
+		case r == '\r':
+			b.WriteString(`\r`)
+		case r == '\\':
+			b.WriteString(`\\`)
+		case needsEscape(r):
+			fmt.Fprintf(&b, `\x%02x`, r)
+		default:
+			b.WriteRune(r)
+		}
+		i += size
+	}
+	return b.String()
+}
+
+// needsEscape reports whether r is a control character (C0, DEL, C1).
+func needsEscape(r rune) bool { return r < 0x20 || r >= 0x7f && r < 0xa0 }
+
 // cell pads or truncates s as Slurm's _print_str does: right-justified values
 // are padded on the left (and cut to the width when cut is set); left-justified
 // values are always cut to the width and padded on the right. Width 0 prints
 // the value as it is.
 func cell(s string, width int, right, cut bool) string {
+	s = printable(s)
 	if width <= 0 {
 		return s
 	}

@@ -431,7 +431,7 @@ func (v *view) renderSacct(fields []sacctField, rows []sacctRow, st sacctStyle) 
 	var b strings.Builder
 	line := func(header bool, value func(sacctField) string) {
 		for i, fl := range fields {
-			val := value(fl)
+			val := printable(value(fl))
 			switch {
 			case !st.parsable && header:
 				w := max(fl.width, -fl.width)

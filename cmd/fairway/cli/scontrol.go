@@ -32,6 +32,7 @@ type record [][]string
 // render prints a record as scontrol does: the first line, then the others
 // indented by three spaces, then a blank line; or all on one line.
 func (r record) render(oneLine bool) string {
+	r = r.printable()
 	var b strings.Builder
 	if oneLine {
 		var all []string
@@ -49,6 +50,18 @@ func (r record) render(oneLine bool) string {
 	}
 	b.WriteString("\n")
 	return b.String()
+}
+
+// printable returns the record with every item escaped (printable).
+func (r record) printable() record {
+	out := make(record, len(r))
+	for i, l := range r {
+		out[i] = make([]string, len(l))
+		for j, item := range l {
+			out[i][j] = printable(item)
+		}
+	}
+	return out
 }
 
 func kv(k string, v any) string { return fmt.Sprintf("%s=%v", k, v) }

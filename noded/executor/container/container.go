@@ -29,14 +29,12 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"os/exec"
 	"path"
 	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 
 	"github.com/containerd/containerd/v2/client"
 	"github.com/containerd/containerd/v2/pkg/cio"
@@ -81,9 +79,14 @@ type Config struct {
 	// ToolsBinary, when set, is bind-mounted read-only into image-based
 	// containers at /usr/local/bin/fairway and under the Slurm command names.
 	ToolsBinary string
-	// Shell runs the output-checking helper on the host; default /bin/sh.
-	Shell  string
-	Logger *slog.Logger
+	// Shell runs the output- and mount-checking helpers on the host;
+	// default /bin/sh.
+	Shell string
+	// MountAllow lists path prefixes that any job may bind-mount with
+	// --container-mounts (the node daemon's --mount-allow); elsewhere a
+	// non-root job mounts only what its user can read.
+	MountAllow []string
+	Logger     *slog.Logger
 }
 
 // Executor runs container jobs. It is safe for concurrent use.
@@ -161,6 +164,9 @@ func (e *Executor) Launch(ctx context.Context, spec executor.Spec) (executor.Pro
 	if err := e.checkOutputs(ctx, spec); err != nil {
 		return nil, err
 	}
+	if err := e.checkMounts(ctx, spec); err != nil {
+		return nil, err
+	}
 	script := filepath.Join(spec.RunDir, "slurm_script")
 	if err := writeScript(script, spec.Script, spec.UID, spec.GID); err != nil {
 		return nil, err
@@ -213,18 +219,7 @@ func (e *Executor) Launch(ctx context.Context, spec executor.Spec) (executor.Pro
 // specOpts builds the OCI spec options common to image and dir: containers.
 // filesystem path. Errors name the image.
 func (e *Executor) checkOutputs(ctx context.Context, spec executor.Spec) error {
-	cmd := exec.CommandContext(ctx, e.cfg.Shell, "-c",
-		`for f; do true >>"$f" || exit 1; done`, "fairway-check", spec.StdoutPath, spec.StderrPath)
-	cmd.Dir = "/"
-	cmd.Env = []string{"PATH=/usr/bin:/bin"}
-	groups := make([]uint32, len(spec.Groups))
-	for i, g := range spec.Groups {
-		groups[i] = uint32(g)
-	}
-	cmd.SysProcAttr = &syscall.SysProcAttr{
-		Credential: &syscall.Credential{Uid: uint32(spec.UID), Gid: uint32(spec.GID), Groups: groups},
-	}
-	out, err := cmd.CombinedOutput()
+	out, err := e.asUser(ctx, spec, `for f; do true >>"$f" || exit 1; done`, spec.StdoutPath, spec.StderrPath)
 	if err != nil {
 		msg := strings.TrimSpace(string(out))
 		if i := strings.LastIndex(msg, ": "); i >= 0 {

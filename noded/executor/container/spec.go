@@ -74,7 +74,8 @@ func (e *Executor) specOpts(spec executor.Spec, script string, fromImage bool) [
 			oci.WithCPUCFS(quota, cgroups.DefaultCPUPeriod),
 			oci.WithCPUShares(uint64(spec.CPUs*1024+0.5)))
 	}
-	return append(opts, withDevices(spec.Devices))
+	// Last: the seccomp profile depends on the capabilities.
+	return append(opts, withDevices(spec.Devices), withUnprivileged(spec.UID))
 }
 
 // withEdits applies the caller's changes to the spec.
