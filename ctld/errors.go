@@ -33,6 +33,12 @@ const (
 	// seen (leadership lost, request abandoned): it may or may not have
 	// happened, so it is not retried blindly (HTTP 500).
 	KindOutcomeUnknown
+	// KindUnauthenticated is a request without valid credentials: none, or
+	// an invalid, expired or replayed one (HTTP 401).
+	KindUnauthenticated
+	// KindForbidden is an authenticated caller asking for what it may not
+	// (HTTP 403).
+	KindForbidden
 )
 
 // String implements fmt.Stringer.
@@ -48,6 +54,10 @@ func (k ErrorKind) String() string {
 		return "unavailable"
 	case KindOutcomeUnknown:
 		return "outcome unknown"
+	case KindUnauthenticated:
+		return "unauthenticated"
+	case KindForbidden:
+		return "forbidden"
 	}
 	return "internal"
 }
@@ -125,6 +135,10 @@ func httpStatus(k ErrorKind) int {
 		return http.StatusConflict
 	case KindUnavailable:
 		return http.StatusServiceUnavailable
+	case KindUnauthenticated:
+		return http.StatusUnauthorized
+	case KindForbidden:
+		return http.StatusForbidden
 	}
 	return http.StatusInternalServerError // KindInternal, KindOutcomeUnknown
 }

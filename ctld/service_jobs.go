@@ -18,7 +18,9 @@ type SubmitResult struct {
 
 // Submit checks and completes the specs (api.PrepareSpec against the
 // replicated configuration) and commits them atomically: all are accepted or
-// none. A spec that leaves the user unset gets the caller's.
+// none. The jobs run as the caller (submitAs): an authenticated caller's
+// user, uid and groups replace the spec's; a spec claiming another user is
+// refused.
 func (s *Service) Submit(ctx context.Context, caller Identity, specs []api.JobSpec) (SubmitResult, error) {
 	if len(specs) == 0 {
 		return SubmitResult{}, invalid("jobs", "the request has no jobs")
@@ -26,8 +28,11 @@ func (s *Service) Submit(ctx context.Context, caller Identity, specs []api.JobSp
 	cfg := s.store.State().Config()
 	for i := range specs {
 		spec := &specs[i]
-		if spec.User == "" && caller.User != "" {
-			spec.User, spec.UID, spec.GID = caller.User, caller.UID, caller.GID
+		if err := submitAs(caller, spec); err != nil {
+			if len(specs) > 1 {
+				err.Msg = fmt.Sprintf("job %d of %d: %s", i+1, len(specs), err.Msg)
+			}
+			return SubmitResult{}, err
 		}
 		if err := api.PrepareSpec(spec, &cfg); err != nil {
 			var fe *api.FieldError
