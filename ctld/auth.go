@@ -247,15 +247,21 @@ func (a *authenticator) fromToken(r *http.Request, tok string) (Identity, error)
 // parseToken checks a token's signature, algorithm and times.
 func (a *authenticator) parseToken(tok string) (*slurmClaims, error) {
 	var claims slurmClaims
-	_, err := jwt.ParseWithClaims(tok, &claims, func(*jwt.Token) (any, error) { return a.jwtKey, nil },
+	parsed, err := jwt.ParseWithClaims(tok, &claims, func(*jwt.Token) (any, error) { return a.jwtKey, nil },
 		jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}),
 		jwt.WithExpirationRequired(),
 		jwt.WithIssuedAt(),
 		jwt.WithTimeFunc(a.now),
 		jwt.WithLeeway(5*time.Second),
 	)
+	var alg any
+	if parsed != nil {
+		alg = parsed.Header["alg"]
+	}
 	switch {
 	case err == nil:
+	case alg != nil && alg != jwt.SigningMethodHS256.Alg():
+		return nil, unauthenticated(err, "token algorithm %v not accepted: only HS256 tokens signed with the cluster's key are", alg)
 	case errors.Is(err, jwt.ErrTokenExpired):
 		return nil, unauthenticated(err, "token expired%s; get a new one with scontrol token", expiredAgo(claims.ExpiresAt, a.now()))
 	case errors.Is(err, jwt.ErrTokenMalformed):
