@@ -2,6 +2,7 @@ package ctld
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -129,11 +130,24 @@ func newAuthenticator(cfg Config, log *slog.Logger) (*authenticator, error) {
 		}
 		a.jwtKey = key
 	}
+	socket := cmp.Or(cfg.MungeSocket, munge.DefaultSocket)
 	if a.insecure {
 		log.Warn("INSECURE: --insecure-no-auth: requests without credentials are trusted for who they claim to be; never run a shared cluster like this")
+	} else if err := a.probeMunge(); err != nil {
+		// Not fatal: munged may start after the controller; until it
+		// answers, MUNGE-authenticated requests get 503.
+		log.Warn("munged does not answer: MUNGE credentials cannot be verified until it does", "munge_socket", socket, "err", err)
 	}
-	log.Info("authentication", "munge_socket", a.munge.Socket, "jwt", a.jwtKey != nil, "insecure_no_auth", a.insecure)
+	log.Info("authentication", "munge_socket", socket, "jwt", a.jwtKey != nil, "insecure_no_auth", a.insecure)
 	return a, nil
+}
+
+// probeMunge checks that the controller's munged answers.
+func (a *authenticator) probeMunge() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	_, err := a.munge.Encode(ctx, nil, munge.EncodeOptions{})
+	return err
 }
 
 // LoadJWTKey reads the cluster's HS256 key (Slurm's jwt_hs256.key: raw
