@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -23,6 +24,7 @@ import (
 	"github.com/fairway-hpc/fairway/api/munge"
 	"github.com/fairway-hpc/fairway/api/munge/mungetest"
 	"github.com/fairway-hpc/fairway/ctld"
+	"github.com/fairway-hpc/fairway/raftstore"
 )
 
 // authCluster is a controller that authenticates (no --insecure-no-auth),
@@ -419,5 +421,51 @@ func TestClientMungeError(t *testing.T) {
 	_, err := cl.Jobs(context.Background(), client.JobFilter{}, client.QueryOptions{})
 	if err == nil || !strings.Contains(err.Error(), "no MUNGE credential") || !strings.Contains(err.Error(), "is munged running") {
 		t.Errorf("Jobs without munged: %v, want the 401 with the munge error", err)
+	}
+}
+
+// TestForwardedWriteDecodedOnce: three controllers share one munged; a write
+// sent to a follower is forwarded with its credential and decoded by the
+// leader only (a second decode by the same munged would be a replay), and
+// the job is the credential's user's.
+func TestForwardedWriteDecodedOnce(t *testing.T) {
+	d := mungetest.Start(t)
+	name, uid, _, _ := me(t)
+	var peers []raftstore.Peer
+	ids := []string{"c1", "c2", "c3"}
+	raftAddrs := map[string]string{}
+	for _, id := range ids {
+		raftAddrs[id] = freeAddr(t)
+		peers = append(peers, raftstore.Peer{ID: id, RaftAddr: raftAddrs[id]})
+	}
+	ctls := map[string]*ctld.Controller{}
+	for _, id := range ids {
+		ctls[id], _ = startControllerWith(t, func(cfg *ctld.Config) {
+			cfg.ID, cfg.RaftAddr, cfg.Peers = id, raftAddrs[id], peers
+			cfg.InsecureNoAuth, cfg.MungeSocket = false, d.Socket
+		})
+	}
+	var follower *ctld.Controller
+	waitFor(t, "a leader known to a follower", func() (bool, string) {
+		for _, id := range ids {
+			st, err := client.New(ctls[id].Addr()).WithMungeSocket(d.Socket).Status(ctx(t))
+			if err != nil {
+				return false, fmt.Sprintf("%s: %v", id, err)
+			}
+			if !st.Leader && st.LeaderAddr != "" {
+				follower = ctls[id]
+				return true, ""
+			}
+		}
+		return false, "no follower knows a leader yet"
+	})
+	fc := client.New(follower.Addr()).WithMungeSocket(d.Socket)
+	got, err := fc.Submit(ctx(t), api.JobSpec{Name: "via-follower", Script: "#!/bin/sh\ntrue\n", WorkDir: "/tmp"})
+	if err != nil {
+		t.Fatalf("submit through the follower: %v", err)
+	}
+	j := waitJob(t, fc, got[0], "replicated to the follower", func(j *api.Job) bool { return j.State == api.JobPending })
+	if diff := cmp.Diff([]any{name, uid}, []any{j.Spec.User, j.Spec.UID}); diff != "" {
+		t.Errorf("job's user (-want +got):\n%s", diff)
 	}
 }

@@ -30,8 +30,8 @@ type Identity struct {
 	User   string   // user name; "" when unknown (insecure requests)
 	UID    int      // the user's uid
 	GID    int      // the primary gid: the credential's (munge), the user's (jwt)
-	Groups []string // supplementary group names, from the controller's user database
-	GIDs   []int    // supplementary group IDs, in the order of Groups
+	Groups []string // group names (getgrouplist: primary and supplementary), from the controller's user database
+	GIDs   []int    // group IDs, in the order of Groups
 	// Node is the node a node daemon acts as; "" for users.
 	Node string
 	// Method is how the identity was established (MethodMunge, ...).
