@@ -38,6 +38,8 @@ func TestErrorMapping(t *testing.T) {
 		{"halted", &raftstore.HaltError{Index: 9, Type: 99, Err: errors.New("unknown command type 99")},
 			got{KindUnavailable, http.StatusServiceUnavailable, "", "controller c1 halted: replica halted at raft index 9 (command type 99): unknown command type 99"}},
 		{"service error kept", invalid("id", "bad id"), got{KindInvalid, http.StatusBadRequest, "id", "bad id"}},
+		{"unauthenticated", newError(KindUnauthenticated, "munge credential replayed"), got{KindUnauthenticated, http.StatusUnauthorized, "", "munge credential replayed"}},
+		{"forbidden", newError(KindForbidden, "not yours"), got{KindForbidden, http.StatusForbidden, "", "not yours"}},
 		{"anything else", errors.New("disk on fire"), got{KindInternal, http.StatusInternalServerError, "", "disk on fire"}},
 	}
 	for _, tt := range tests {
