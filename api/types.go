@@ -116,9 +116,10 @@ type JobSpec struct {
 	User       string   `json:"user"`
 	UID        int      `json:"uid"`
 	GID        int      `json:"gid"`
-	// GIDs are the user's supplementary group IDs; the job's processes
-	// run with them (host jobs: setgroups; containers: the OCI process's
-	// additionalGids).
+	// GIDs are the user's group IDs (getgrouplist on the controller: the
+	// primary group and the supplementary ones), set by the controller from
+	// the authenticated identity (a body's value is replaced); the node
+	// daemon runs the job with them as its supplementary groups.
 	GIDs []int `json:"gids,omitempty"`
 
 	Nodes         int    `json:"nodes"`          // -N, at least 1

@@ -2,7 +2,6 @@ package ctld
 
 import (
 	"fmt"
-	"net/http"
 	"slices"
 	"strings"
 
@@ -201,13 +200,4 @@ func redact(j *api.Job) *api.Job {
 	c := *j
 	c.Spec.Script, c.Spec.Env, c.Spec.Args = "", nil, nil
 	return &c
-}
-
-// callerOf returns the caller's identity for a request: Controller.identify,
-// unless the controller was configured with another function (tests).
-func (c *Controller) callerOf(r *http.Request) Identity {
-	if c.cfg.identify != nil {
-		return c.cfg.identify(r)
-	}
-	return c.identify(r)
 }

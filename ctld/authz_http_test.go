@@ -109,7 +109,7 @@ func TestAuthorizationHTTP(t *testing.T) {
 		{"negative nice", "alice", "POST", "/v1/jobs", api.SubmitRequest{Jobs: []api.JobSpec{{Name: "x", Account: "ml", Nice: -1, Script: "#!/bin/sh\n"}}},
 			"user alice may not set a negative nice (-1): only an operator or an administrator may"},
 		{"as root", "alice", "POST", "/v1/jobs", api.SubmitRequest{Jobs: []api.JobSpec{{Name: "x", User: "alice", UID: 0, Account: "ml", Script: "#!/bin/sh\n"}}},
-			"user alice may not submit a job to run as root (uid 0): only root may"},
+			"the job claims uid 0 but you are alice (uid 1000): a job runs as its submitter"},
 		{"another node's jobs", "bob", "GET", "/v1/nodes/n1/jobs", nil, "user bob may not read the jobs assigned to node n1: only the node itself, an operator or an administrator may"},
 	}
 	for _, tc := range denied {

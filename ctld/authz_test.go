@@ -23,18 +23,18 @@ func authzConfig() *api.ClusterConfig {
 	}
 }
 
-func user(name string, uid int, groups ...string) Identity {
+func userID(name string, uid int, groups ...string) Identity {
 	return Identity{User: name, UID: uid, GID: uid, Groups: groups, Verified: true}
 }
 
 func TestRoleOf(t *testing.T) {
 	cfg := authzConfig()
 	callers := map[string]Identity{
-		"alice":            user("alice", 1001),
-		"root":             user("root", 0),
-		"dave (listed)":    user("dave", 1004),
-		"frank (@wheel)":   user("frank", 1005, "wheel"),
-		"olga (@ops)":      user("olga", 1006, "ops"),
+		"alice":            userID("alice", 1001),
+		"root":             userID("root", 0),
+		"dave (listed)":    userID("dave", 1004),
+		"frank (@wheel)":   userID("frank", 1005, "wheel"),
+		"olga (@ops)":      userID("olga", 1006, "ops"),
 		"anonymous":        {},
 		"node":             {Node: "n1"},
 		"unverified uid 0": {User: "mallory", UID: 0},
@@ -61,13 +61,13 @@ func TestAuthorizeJob(t *testing.T) {
 		name string
 		id   Identity
 	}{
-		{"owner alice", user("alice", 1001)},
-		{"bob, same account", user("bob", 1002)},
-		{"erin, coordinator of ml", user("erin", 1007)},
-		{"carol, coordinator of parent research", user("carol", 1003)},
-		{"olga, operator via @ops", user("olga", 1006, "ops")},
-		{"dave, administrator", user("dave", 1004)},
-		{"root", user("root", 0)},
+		{"owner alice", userID("alice", 1001)},
+		{"bob, same account", userID("bob", 1002)},
+		{"erin, coordinator of ml", userID("erin", 1007)},
+		{"carol, coordinator of parent research", userID("carol", 1003)},
+		{"olga, operator via @ops", userID("olga", 1006, "ops")},
+		{"dave, administrator", userID("dave", 1004)},
+		{"root", userID("root", 0)},
 		{"node n1", Identity{Node: "n1"}},
 	}
 	actions := []JobAction{ActionRead, ActionCancel, ActionSignal, ActionHold, ActionRelease, ActionRequeue, ActionEndGrace, ActionUpdate}
@@ -87,7 +87,7 @@ func TestAuthorizeJob(t *testing.T) {
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("allowed per action %v (-want +got):\n%s", actions, diff)
 	}
-	err := authorizeJob(user("bob", 1002), cfg, ActionCancel, job)
+	err := authorizeJob(userID("bob", 1002), cfg, ActionCancel, job)
 	wantMsg := "user bob may not cancel job 12 of user alice: only its owner, a coordinator of account ml, an operator or an administrator may"
 	if err == nil || err.Kind != KindForbidden || err.Msg != wantMsg {
 		t.Errorf("bob cancels: %v, want KindForbidden %q", err, wantMsg)
@@ -102,17 +102,17 @@ func TestAuthorizeSubmit(t *testing.T) {
 		spec api.JobSpec
 		want string // "" = allowed; else the start of the message
 	}{
-		{"associated user", user("alice", 1001), api.JobSpec{User: "alice", UID: 1001, Account: "ml"}, ""},
-		{"account without a user list", user("zoe", 1010), api.JobSpec{User: "zoe", UID: 1010, Account: "physics"}, ""},
-		{"root account", user("zoe", 1010), api.JobSpec{User: "zoe", UID: 1010, Account: "root"}, ""},
-		{"not associated", user("zoe", 1010), api.JobSpec{User: "zoe", UID: 1010, Account: "ml"}, "user zoe may not submit under account ml"},
-		{"as another user", user("bob", 1002), api.JobSpec{User: "alice", UID: 1001, Account: "ml"}, "user bob may not submit a job as user alice"},
-		{"uid 0 from a user", user("bob", 1002), api.JobSpec{User: "bob", UID: 0, Account: "ml"}, "user bob may not submit a job to run as root"},
-		{"uid 0 from root", user("root", 0), api.JobSpec{User: "root", UID: 0, Account: "ml"}, ""},
-		{"negative nice", user("alice", 1001), api.JobSpec{User: "alice", UID: 1001, Account: "ml", Nice: -10}, "user alice may not set a negative nice (-10)"},
-		{"negative nice by an operator", user("olga", 1006, "ops"), api.JobSpec{User: "olga", UID: 1006, Account: "physics", Nice: -10}, ""},
-		{"positive nice", user("alice", 1001), api.JobSpec{User: "alice", UID: 1001, Account: "ml", Nice: 100}, ""},
-		{"administrator for anyone", user("dave", 1004), api.JobSpec{User: "alice", UID: 1001, Account: "physics", Nice: -5}, ""},
+		{"associated user", userID("alice", 1001), api.JobSpec{User: "alice", UID: 1001, Account: "ml"}, ""},
+		{"account without a user list", userID("zoe", 1010), api.JobSpec{User: "zoe", UID: 1010, Account: "physics"}, ""},
+		{"root account", userID("zoe", 1010), api.JobSpec{User: "zoe", UID: 1010, Account: "root"}, ""},
+		{"not associated", userID("zoe", 1010), api.JobSpec{User: "zoe", UID: 1010, Account: "ml"}, "user zoe may not submit under account ml"},
+		{"as another user", userID("bob", 1002), api.JobSpec{User: "alice", UID: 1001, Account: "ml"}, "user bob may not submit a job as user alice"},
+		{"uid 0 from a user", userID("bob", 1002), api.JobSpec{User: "bob", UID: 0, Account: "ml"}, "user bob may not submit a job to run as root"},
+		{"uid 0 from root", userID("root", 0), api.JobSpec{User: "root", UID: 0, Account: "ml"}, ""},
+		{"negative nice", userID("alice", 1001), api.JobSpec{User: "alice", UID: 1001, Account: "ml", Nice: -10}, "user alice may not set a negative nice (-10)"},
+		{"negative nice by an operator", userID("olga", 1006, "ops"), api.JobSpec{User: "olga", UID: 1006, Account: "physics", Nice: -10}, ""},
+		{"positive nice", userID("alice", 1001), api.JobSpec{User: "alice", UID: 1001, Account: "ml", Nice: 100}, ""},
+		{"administrator for anyone", userID("dave", 1004), api.JobSpec{User: "alice", UID: 1001, Account: "physics", Nice: -5}, ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -133,7 +133,7 @@ func TestAuthorizeSubmit(t *testing.T) {
 func TestAuthorizeAdmin(t *testing.T) {
 	cfg := authzConfig()
 	got := map[string]bool{}
-	for name, id := range map[string]Identity{"alice": user("alice", 1001), "olga (operator)": user("olga", 1006, "ops"), "dave": user("dave", 1004), "root": user("root", 0)} {
+	for name, id := range map[string]Identity{"alice": userID("alice", 1001), "olga (operator)": userID("olga", 1006, "ops"), "dave": userID("dave", 1004), "root": userID("root", 0)} {
 		got[name] = authorizeAdmin(id, cfg, "change the cluster configuration") == nil
 	}
 	want := map[string]bool{"alice": false, "olga (operator)": false, "dave": true, "root": true}

@@ -86,6 +86,19 @@ type Config struct {
 	// identify, when set, replaces Controller.identify (tests give callers
 	// identities with it; see export_test.go).
 	identify func(*http.Request) Identity
+	// MungeSocket is the socket of the munged that decodes users' MUNGE
+	// credentials (munge.DefaultSocket when empty). It must share the
+	// cluster's munge key with the hosts users submit from.
+	MungeSocket string
+	// JWTKeyFile is the cluster's HS256 key for Slurm auth/jwt tokens
+	// (Slurm's jwt_hs256.key, at least 32 bytes). Without it, tokens are
+	// neither accepted nor issued.
+	JWTKeyFile string
+	// InsecureNoAuth trusts requests without credentials for who they claim
+	// to be (the job spec's user, the node in the path), as before
+	// authentication existed. Requests with credentials are still verified.
+	// For tests and single-user setups only; a warning is logged at start.
+	InsecureNoAuth bool
 }
 
 // DefaultClusterConfig is the configuration a new cluster starts with when

@@ -47,6 +47,7 @@ type Controller struct {
 
 	stopCtx context.Context // cancelled by Close: ends loops and blocking queries
 	stop    context.CancelFunc
+	auth    *authenticator // verifies callers' credentials (identify)
 	wg      sync.WaitGroup
 	closeMu sync.Mutex
 	closed  bool
@@ -109,6 +110,11 @@ func Start(ctx context.Context, cfg Config) (*Controller, error) {
 		advertise = ln.Addr().String()
 	}
 	log := cfg.Logger.With("controller", cfg.ID)
+	auth, err := newAuthenticator(cfg, log)
+	if err != nil {
+		ln.Close()
+		return nil, fmt.Errorf("controller %s: %w", cfg.ID, err)
+	}
 	store, err := raftstore.Open(ctx, raftstore.Config{
 		ID:        cfg.ID,
 		DataDir:   cfg.DataDir,
@@ -134,6 +140,7 @@ func Start(ctx context.Context, cfg Config) (*Controller, error) {
 		transport: &http.Transport{MaxIdleConnsPerHost: 64, IdleConnTimeout: time.Minute},
 		stopCtx:   stopCtx,
 		stop:      stop,
+		auth:      auth,
 	}
 	c.metrics = newMetrics(store)
 	c.preempt = newPreemptionWatch()

@@ -33,6 +33,9 @@ const (
 	// seen (leadership lost, request abandoned): it may or may not have
 	// happened, so it is not retried blindly (HTTP 500).
 	KindOutcomeUnknown
+	// KindUnauthenticated is a request without valid credentials: none, or
+	// an invalid, expired or replayed one (HTTP 401).
+	KindUnauthenticated
 	// KindForbidden is a request the caller is not allowed to make (see
 	// authz.go): nothing was done (HTTP 403).
 	KindForbidden
@@ -53,6 +56,8 @@ func (k ErrorKind) String() string {
 		return "unavailable"
 	case KindOutcomeUnknown:
 		return "outcome unknown"
+	case KindUnauthenticated:
+		return "unauthenticated"
 	case KindForbidden:
 		return "forbidden"
 	case KindTooLarge:
@@ -134,6 +139,8 @@ func httpStatus(k ErrorKind) int {
 		return http.StatusConflict
 	case KindUnavailable:
 		return http.StatusServiceUnavailable
+	case KindUnauthenticated:
+		return http.StatusUnauthorized
 	case KindForbidden:
 		return http.StatusForbidden
 	case KindTooLarge:

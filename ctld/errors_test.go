@@ -39,6 +39,8 @@ func TestErrorMapping(t *testing.T) {
 			got{KindUnavailable, http.StatusServiceUnavailable, "", "controller c1 halted: replica halted at raft index 9 (command type 99): unknown command type 99"}},
 		{"forbidden", newError(KindForbidden, "user bob may not cancel job 1"), got{KindForbidden, http.StatusForbidden, "", "user bob may not cancel job 1"}},
 		{"service error kept", invalid("id", "bad id"), got{KindInvalid, http.StatusBadRequest, "id", "bad id"}},
+		{"unauthenticated", newError(KindUnauthenticated, "munge credential replayed"), got{KindUnauthenticated, http.StatusUnauthorized, "", "munge credential replayed"}},
+		{"forbidden", newError(KindForbidden, "not yours"), got{KindForbidden, http.StatusForbidden, "", "not yours"}},
 		{"anything else", errors.New("disk on fire"), got{KindInternal, http.StatusInternalServerError, "", "disk on fire"}},
 	}
 	for _, tt := range tests {

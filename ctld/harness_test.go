@@ -106,6 +106,9 @@ func startControllerWith(t testing.TB, edit func(cfg *ctld.Config)) (*ctld.Contr
 		Bootstrap:     true,
 		SchedInterval: 100 * time.Millisecond,
 		Logger:        testLogger(t),
+		// The tests predating authentication trust claims; auth_test.go
+		// starts controllers that verify.
+		InsecureNoAuth: true,
 	}
 	if edit != nil {
 		edit(&cfg)

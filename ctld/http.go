@@ -27,6 +27,9 @@ const (
 	nodeBodyBytes    = 1 << 20
 	configBodyBytes  = 4 << 20
 	smallBodyBytes   = 64 << 10
+	// maxBodyBytes is the most the MUNGE check reads to hash a body,
+	// before any route's own limit applies; a larger body is refused 413.
+	maxBodyBytes = 32 << 20
 )
 
 // forwardedHeader marks a request a follower forwarded to the leader, so that
@@ -37,31 +40,34 @@ const forwardedHeader = "X-Fairway-Forwarded-By"
 const msgInvalidJobID = "Invalid job id specified"
 
 // routes builds the API's handler (Go 1.22 method and wildcard patterns).
-// Writes go through leaderOnly: a follower forwards them to the leader.
-// Handlers decode the request, identify the caller, call one Service method
-// and encode its result; errors are answered by writeErr.
+// Writes go through leaderOnly: a follower forwards them to the leader,
+// which authenticates them (authn) itself. authn identifies the caller
+// before the handler runs; handlers decode the request, call one Service
+// method with the caller (callerOf) and encode its result; errors are
+// answered by writeErr.
 func (c *Controller) routes() http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("POST /v1/jobs", c.leaderOnly(c.handleSubmit))
-	mux.HandleFunc("GET /v1/jobs", c.handleJobs)
-	mux.HandleFunc("GET /v1/jobs/{id}", c.handleJob)
-	mux.HandleFunc("POST /v1/jobs/{id}/cancel", c.leaderOnly(c.handleCancel))
-	mux.HandleFunc("GET /v1/priorities", c.handlePriorities)
-	mux.HandleFunc("GET /v1/shares", c.handleShares)
-	mux.HandleFunc("POST /v1/jobs/{id}/hold", c.leaderOnly(c.handleJobAction(c.svc.Hold)))
-	mux.HandleFunc("POST /v1/jobs/{id}/release", c.leaderOnly(c.handleJobAction(c.svc.Release)))
-	mux.HandleFunc("POST /v1/jobs/{id}/requeue", c.leaderOnly(c.handleJobAction(c.svc.Requeue)))
-	mux.HandleFunc("POST /v1/jobs/{id}/end-grace", c.leaderOnly(c.handleJobAction(c.svc.EndGrace)))
-	mux.HandleFunc("GET /v1/nodes", c.handleNodes)
-	mux.HandleFunc("POST /v1/nodes/register", c.leaderOnly(c.handleRegister))
-	mux.HandleFunc("POST /v1/nodes/{name}/heartbeat", c.leaderOnly(c.handleHeartbeat))
-	mux.HandleFunc("POST /v1/nodes/{name}/events", c.leaderOnly(c.handleEvents))
-	mux.HandleFunc("GET /v1/nodes/{name}/jobs", c.handleNodeJobs)
-	mux.HandleFunc("GET /v1/partitions", c.handlePartitions)
-	mux.HandleFunc("GET /v1/config", c.handleGetConfig)
-	mux.HandleFunc("PUT /v1/config", c.leaderOnly(c.handlePutConfig))
-	mux.HandleFunc("GET /v1/status", c.handleStatus)
-	mux.HandleFunc("POST /v1/cluster/join", c.leaderOnly(c.handleJoin))
+	mux.HandleFunc("POST /v1/jobs", c.leaderOnly(c.authn(c.handleSubmit)))
+	mux.HandleFunc("GET /v1/jobs", c.authn(c.handleJobs))
+	mux.HandleFunc("GET /v1/jobs/{id}", c.authn(c.handleJob))
+	mux.HandleFunc("POST /v1/jobs/{id}/cancel", c.leaderOnly(c.authn(c.handleCancel)))
+	mux.HandleFunc("GET /v1/priorities", c.authn(c.handlePriorities))
+	mux.HandleFunc("GET /v1/shares", c.authn(c.handleShares))
+	mux.HandleFunc("POST /v1/jobs/{id}/hold", c.leaderOnly(c.authn(c.handleJobAction(c.svc.Hold))))
+	mux.HandleFunc("POST /v1/jobs/{id}/release", c.leaderOnly(c.authn(c.handleJobAction(c.svc.Release))))
+	mux.HandleFunc("POST /v1/jobs/{id}/requeue", c.leaderOnly(c.authn(c.handleJobAction(c.svc.Requeue))))
+	mux.HandleFunc("POST /v1/jobs/{id}/end-grace", c.leaderOnly(c.authn(c.handleJobAction(c.svc.EndGrace))))
+	mux.HandleFunc("GET /v1/nodes", c.authn(c.handleNodes))
+	mux.HandleFunc("POST /v1/nodes/register", c.leaderOnly(c.authn(c.handleRegister)))
+	mux.HandleFunc("POST /v1/nodes/{name}/heartbeat", c.leaderOnly(c.authn(c.handleHeartbeat)))
+	mux.HandleFunc("POST /v1/nodes/{name}/events", c.leaderOnly(c.authn(c.handleEvents)))
+	mux.HandleFunc("GET /v1/nodes/{name}/jobs", c.authn(c.handleNodeJobs))
+	mux.HandleFunc("GET /v1/partitions", c.authn(c.handlePartitions))
+	mux.HandleFunc("GET /v1/config", c.authn(c.handleGetConfig))
+	mux.HandleFunc("PUT /v1/config", c.leaderOnly(c.authn(c.handlePutConfig)))
+	mux.HandleFunc("GET /v1/status", c.authn(c.handleStatus))
+	mux.HandleFunc("POST /v1/cluster/join", c.leaderOnly(c.authn(c.handleJoin)))
+	mux.HandleFunc("POST /v1/token", c.authn(c.handleToken))
 	mux.Handle("GET /metrics", promhttp.HandlerFor(c.metrics.reg, promhttp.HandlerOpts{}))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, fmt.Sprintf("no such API endpoint: %s %s", r.Method, r.URL.Path), "")
@@ -87,12 +93,44 @@ func writeError(w http.ResponseWriter, status int, msg, field string) {
 	writeJSON(w, status, api.ErrorResponse{Error: msg, Field: field})
 }
 
+// callerKey is the request context key of the caller's Identity.
+type callerKey struct{}
+
+// authn identifies the caller (Controller.identify, or the function tests
+// configure instead) and runs h with the identity in the request's context,
+// or answers the error (401) itself.
+func (c *Controller) authn(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		var id Identity
+		var err error
+		if c.cfg.identify != nil {
+			id = c.cfg.identify(r)
+		} else {
+			id, err = c.identify(r)
+		}
+		if err != nil {
+			c.writeErr(w, r, err)
+			return
+		}
+		h(w, r.WithContext(context.WithValue(r.Context(), callerKey{}, id)))
+	}
+}
+
+// callerOf returns the identity authn put in the request's context.
+func callerOf(r *http.Request) Identity {
+	id, _ := r.Context().Value(callerKey{}).(Identity)
+	return id
+}
+
 // writeErr answers an error: the one place where service error kinds
 // become HTTP status codes (httpStatus). Internal errors are logged.
 func (c *Controller) writeErr(w http.ResponseWriter, r *http.Request, err error) {
 	e := c.svc.classify(err)
 	if e.Kind == KindInternal || e.Kind == KindOutcomeUnknown {
 		c.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "kind", e.Kind.String(), "err", err)
+	}
+	if e.Kind == KindUnauthenticated {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="fairway"`)
 	}
 	writeError(w, httpStatus(e.Kind), e.Msg, e.Field)
 }
@@ -221,12 +259,26 @@ func (c *Controller) handleSubmit(w http.ResponseWriter, r *http.Request) {
 		c.writeErr(w, r, err)
 		return
 	}
-	res, err := c.svc.Submit(r.Context(), c.callerOf(r), req.Jobs)
+	res, err := c.svc.Submit(r.Context(), callerOf(r), req.Jobs)
 	if err != nil {
 		c.writeErr(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, api.SubmitResponse{IDs: res.IDs, Index: res.Index})
+}
+
+func (c *Controller) handleToken(w http.ResponseWriter, r *http.Request) {
+	var req api.TokenRequest
+	if err := decodeBody(w, r, &req, true, smallBodyBytes); err != nil {
+		c.writeErr(w, r, err)
+		return
+	}
+	resp, err := c.svc.Token(r.Context(), callerOf(r), req)
+	if err != nil {
+		c.writeErr(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, resp)
 }
 
 func (c *Controller) handleJobs(w http.ResponseWriter, r *http.Request) {
@@ -247,7 +299,7 @@ func (c *Controller) handleJobs(w http.ResponseWriter, r *http.Request) {
 		c.writeErr(w, r, err)
 		return
 	}
-	resp, err := c.svc.Jobs(r.Context(), c.callerOf(r), f, q)
+	resp, err := c.svc.Jobs(r.Context(), callerOf(r), f, q)
 	if err != nil {
 		c.writeErr(w, r, err)
 		return
@@ -266,7 +318,7 @@ func (c *Controller) handleJob(w http.ResponseWriter, r *http.Request) {
 		c.writeErr(w, r, err)
 		return
 	}
-	res, err := c.svc.Job(r.Context(), c.callerOf(r), ref, q)
+	res, err := c.svc.Job(r.Context(), callerOf(r), ref, q)
 	if err != nil {
 		c.writeErr(w, r, err)
 		return
@@ -289,9 +341,9 @@ func (c *Controller) handleCancel(w http.ResponseWriter, r *http.Request) {
 	}
 	var res WriteResult
 	if req.Signal != "" {
-		res, err = c.svc.Signal(r.Context(), c.callerOf(r), ref, req.Signal)
+		res, err = c.svc.Signal(r.Context(), callerOf(r), ref, req.Signal)
 	} else {
-		res, err = c.svc.Cancel(r.Context(), c.callerOf(r), ref, CancelOptions{JobOnly: req.JobOnly})
+		res, err = c.svc.Cancel(r.Context(), callerOf(r), ref, CancelOptions{JobOnly: req.JobOnly})
 	}
 	c.writeAction(w, r, res, err)
 }
@@ -305,7 +357,7 @@ func (c *Controller) handleJobAction(action func(context.Context, Identity, api.
 			c.writeErr(w, r, err)
 			return
 		}
-		res, err := action(r.Context(), c.callerOf(r), ref)
+		res, err := action(r.Context(), callerOf(r), ref)
 		c.writeAction(w, r, res, err)
 	}
 }
@@ -344,7 +396,7 @@ func (c *Controller) handlePriorities(w http.ResponseWriter, r *http.Request) {
 		c.writeErr(w, r, err)
 		return
 	}
-	resp, err := c.svc.Priorities(r.Context(), c.callerOf(r), f, q)
+	resp, err := c.svc.Priorities(r.Context(), callerOf(r), f, q)
 	if err != nil {
 		c.writeErr(w, r, err)
 		return
@@ -358,7 +410,7 @@ func (c *Controller) handleShares(w http.ResponseWriter, r *http.Request) {
 		c.writeErr(w, r, err)
 		return
 	}
-	resp, err := c.svc.Shares(r.Context(), c.callerOf(r), q)
+	resp, err := c.svc.Shares(r.Context(), callerOf(r), q)
 	if err != nil {
 		c.writeErr(w, r, err)
 		return
@@ -372,7 +424,7 @@ func (c *Controller) handleNodes(w http.ResponseWriter, r *http.Request) {
 		c.writeErr(w, r, err)
 		return
 	}
-	resp, err := c.svc.Nodes(r.Context(), c.callerOf(r), q)
+	resp, err := c.svc.Nodes(r.Context(), callerOf(r), q)
 	if err != nil {
 		c.writeErr(w, r, err)
 		return
@@ -386,7 +438,7 @@ func (c *Controller) handleRegister(w http.ResponseWriter, r *http.Request) {
 		c.writeErr(w, r, err)
 		return
 	}
-	resp, err := c.svc.RegisterNode(r.Context(), c.callerOf(r), req)
+	resp, err := c.svc.RegisterNode(r.Context(), callerOf(r), req)
 	if err != nil {
 		c.writeErr(w, r, err)
 		return
@@ -400,7 +452,7 @@ func (c *Controller) handleHeartbeat(w http.ResponseWriter, r *http.Request) {
 		c.writeErr(w, r, err)
 		return
 	}
-	res, err := c.svc.Heartbeat(r.Context(), c.callerOf(r), r.PathValue("name"), req)
+	res, err := c.svc.Heartbeat(r.Context(), callerOf(r), r.PathValue("name"), req)
 	if err != nil {
 		c.writeErr(w, r, err)
 		return
@@ -415,7 +467,7 @@ func (c *Controller) handleEvents(w http.ResponseWriter, r *http.Request) {
 		c.writeErr(w, r, err)
 		return
 	}
-	res, err := c.svc.ReportEvents(r.Context(), c.callerOf(r), r.PathValue("name"), req.Events)
+	res, err := c.svc.ReportEvents(r.Context(), callerOf(r), r.PathValue("name"), req.Events)
 	c.writeAction(w, r, res, err)
 }
 
@@ -425,7 +477,7 @@ func (c *Controller) handleNodeJobs(w http.ResponseWriter, r *http.Request) {
 		c.writeErr(w, r, err)
 		return
 	}
-	resp, err := c.svc.NodeJobs(r.Context(), c.callerOf(r), r.PathValue("name"), q)
+	resp, err := c.svc.NodeJobs(r.Context(), callerOf(r), r.PathValue("name"), q)
 	if err != nil {
 		c.writeErr(w, r, err)
 		return
@@ -439,7 +491,7 @@ func (c *Controller) handlePartitions(w http.ResponseWriter, r *http.Request) {
 		c.writeErr(w, r, err)
 		return
 	}
-	resp, err := c.svc.Partitions(r.Context(), c.callerOf(r), q)
+	resp, err := c.svc.Partitions(r.Context(), callerOf(r), q)
 	if err != nil {
 		c.writeErr(w, r, err)
 		return
@@ -453,7 +505,7 @@ func (c *Controller) handleGetConfig(w http.ResponseWriter, r *http.Request) {
 		c.writeErr(w, r, err)
 		return
 	}
-	cfg, idx, err := c.svc.Config(r.Context(), c.callerOf(r), q)
+	cfg, idx, err := c.svc.Config(r.Context(), callerOf(r), q)
 	if err != nil {
 		c.writeErr(w, r, err)
 		return
@@ -467,7 +519,7 @@ func (c *Controller) handlePutConfig(w http.ResponseWriter, r *http.Request) {
 		c.writeErr(w, r, err)
 		return
 	}
-	res, err := c.svc.SetConfig(r.Context(), c.callerOf(r), cfg)
+	res, err := c.svc.SetConfig(r.Context(), callerOf(r), cfg)
 	c.writeAction(w, r, res, err)
 }
 
@@ -477,7 +529,7 @@ func (c *Controller) handleStatus(w http.ResponseWriter, r *http.Request) {
 		c.writeErr(w, r, err)
 		return
 	}
-	resp, err := c.svc.Status(r.Context(), c.callerOf(r), q)
+	resp, err := c.svc.Status(r.Context(), callerOf(r), q)
 	if err != nil {
 		c.writeErr(w, r, err)
 		return
@@ -491,6 +543,6 @@ func (c *Controller) handleJoin(w http.ResponseWriter, r *http.Request) {
 		c.writeErr(w, r, err)
 		return
 	}
-	res, err := c.svc.AddController(r.Context(), c.callerOf(r), req)
+	res, err := c.svc.AddController(r.Context(), callerOf(r), req)
 	c.writeAction(w, r, res, err)
 }

@@ -21,6 +21,7 @@ type Service struct {
 	live    *liveness
 	clock   func() time.Time
 	stopCtx context.Context // ends blocking queries when the controller stops
+	auth    *authenticator  // issues tokens, looks users up
 }
 
 // newService returns the service of a controller.
@@ -33,6 +34,7 @@ func newService(c *Controller) *Service {
 		live:    c.live,
 		clock:   c.cfg.Clock,
 		stopCtx: c.stopCtx,
+		auth:    c.auth,
 	}
 }
 

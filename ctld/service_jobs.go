@@ -17,10 +17,12 @@ type SubmitResult struct {
 }
 
 // Submit checks and completes the specs (api.PrepareSpec against the
-// replicated configuration), authorizes them (authorizeSubmit), refuses a
-// request no partition's registered nodes could ever hold
+// replicated configuration), makes them run as the caller (submitAs: an
+// authenticated caller's user, uid and groups replace the spec's; a spec
+// claiming another user is refused), authorizes them (authorizeSubmit),
+// refuses a request no partition's registered nodes could ever hold
 // (api.CheckNodeConfiguration) and commits them atomically: all are
-// accepted or none. A spec that leaves the user unset gets the caller's.
+// accepted or none.
 func (s *Service) Submit(ctx context.Context, caller Identity, specs []api.JobSpec) (SubmitResult, error) {
 	if len(specs) == 0 {
 		return SubmitResult{}, invalid("jobs", "the request has no jobs")
@@ -30,11 +32,11 @@ func (s *Service) Submit(ctx context.Context, caller Identity, specs []api.JobSp
 	nodes := st.Nodes()
 	for i := range specs {
 		spec := &specs[i]
-		if spec.User == "" && caller.User != "" {
-			spec.User, spec.UID, spec.GID = caller.User, caller.UID, caller.GID
-			if spec.GIDs == nil {
-				spec.GIDs = caller.GIDs
+		if err := submitAs(caller, spec); err != nil {
+			if len(specs) > 1 {
+				err.Msg = fmt.Sprintf("job %d of %d: %s", i+1, len(specs), err.Msg)
 			}
+			return SubmitResult{}, err
 		}
 		err := api.PrepareSpec(spec, &cfg)
 		if err == nil {

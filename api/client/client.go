@@ -47,6 +47,7 @@ func IsNotFound(err error) bool {
 type Client struct {
 	addrs []string
 	http  *http.Client
+	auth  Auth
 }
 
 // New returns a client for the given comma-separated addresses; empty means
@@ -69,7 +70,7 @@ func New(addrs string) *Client {
 		}
 		list = append(list, strings.TrimRight(a, "/"))
 	}
-	return &Client{addrs: list, http: &http.Client{}}
+	return &Client{addrs: list, http: &http.Client{}, auth: DefaultAuth()}
 }
 
 // Addrs returns the controller base URLs the client uses.
@@ -118,6 +119,7 @@ func (c *Client) doOnce(ctx context.Context, method, path string, in, out any) (
 		if in != nil {
 			req.Header.Set("Content-Type", "application/json")
 		}
+		authErr := c.auth.Authenticate(ctx, req, body)
 		resp, err := c.http.Do(req)
 		if err != nil {
 			if ctx.Err() != nil {
@@ -129,6 +131,9 @@ func (c *Client) doOnce(ctx context.Context, method, path string, in, out any) (
 		idx, err := decode(resp, out)
 		if err != nil {
 			var apiErr *Error
+			if authErr != nil && errors.As(err, &apiErr) && apiErr.Status == http.StatusUnauthorized {
+				apiErr.Msg += " (" + authErr.Error() + ")"
+			}
 			if errors.As(err, &apiErr) && apiErr.Status == http.StatusServiceUnavailable {
 				lastErr = err // no leader here; try the next controller
 				continue

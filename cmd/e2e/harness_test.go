@@ -23,6 +23,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/fairway-hpc/fairway/api"
+	"github.com/fairway-hpc/fairway/api/munge"
+	"github.com/fairway-hpc/fairway/api/munge/mungetest"
 	"github.com/fairway-hpc/fairway/noded/containerdproc"
 	"github.com/fairway-hpc/fairway/noded/testimage"
 )
@@ -137,6 +140,7 @@ type daemon struct {
 	t    *testing.T
 	name string
 	args []string
+	env  []string // added to the test's environment
 	log  string
 	cmd  *exec.Cmd
 }
@@ -148,6 +152,7 @@ func (d *daemon) start() {
 		d.t.Fatal(err)
 	}
 	d.cmd = exec.Command(filepath.Join(e2e.binDir, "fairwayd"), d.args...)
+	d.cmd.Env = append(os.Environ(), d.env...)
 	d.cmd.Stdout, d.cmd.Stderr = logf, logf
 	d.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := d.cmd.Start(); err != nil {
@@ -199,6 +204,11 @@ type cluster struct {
 	ctld    *daemon
 	noded   *daemon
 	workDir string
+	// env is added to the commands' environment (run): the private munged's
+	// socket when the cluster authenticates.
+	env []string
+	// munge is the private munged's client when the cluster authenticates.
+	munge *munge.Client
 }
 
 type clusterOpts struct {
@@ -209,6 +219,12 @@ type clusterOpts struct {
 	// nodeCPUs and nodeMemory are the node daemon's --cpus and --memory
 	// (default 2 and 2048); gpus its --gpus (fake GPUs, e.g. "4:h100").
 	nodeCPUs, nodeMemory, gpus string
+	// auth runs the controller with authentication: a private munged (its
+	// socket passed to the node daemon and the commands in
+	// FAIRWAY_MUNGE_SOCKET) and a JWT key. Without it the controller runs
+	// with --insecure-no-auth: container jobs that call scontrol or fairway
+	// reach no munged yet.
+	auth bool
 }
 
 func newCluster(t *testing.T, opts clusterOpts) *cluster {
@@ -240,12 +256,26 @@ func newCluster(t *testing.T, opts clusterOpts) *cluster {
 	if opts.clusterConfig != "" {
 		c.ctld.args = append(c.ctld.args, "--config", opts.clusterConfig)
 	}
+	var nodeEnv []string
+	if opts.auth {
+		m := mungetest.Start(t)
+		key := filepath.Join(dir, "jwt_hs256.key")
+		if err := os.WriteFile(key, []byte("e2e-jwt-key-of-32-bytes-or-more!"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		c.ctld.args = append(c.ctld.args, "--munge-socket", m.Socket, "--jwt-key", key)
+		c.env = []string{munge.EnvSocket + "=" + m.Socket}
+		c.munge = &m.Client
+		nodeEnv = c.env
+	} else {
+		c.ctld.args = append(c.ctld.args, "--insecure-no-auth")
+	}
 	c.noded = &daemon{t: t, name: "noded", log: filepath.Join(dir, "noded.log"), args: []string{
 		"noded", "--name", "node1", "--controller", c.ctldURL, "--listen", nodeAddr,
 		"--state-dir", filepath.Join(dir, "noded"), "--cpus", opts.nodeCPUs, "--memory", opts.nodeMemory,
 		"--containerd-socket", e2e.containerd, "--containerd-namespace", ns, "--cgroup-parent", ns,
 		"--heartbeat", "1s", "--checkpoint-dir-base", filepath.Join(dir, "checkpoints"),
-	}}
+	}, env: nodeEnv}
 	if opts.gpus != "" {
 		c.noded.args = append(c.noded.args, "--gpus", opts.gpus)
 	}
@@ -270,11 +300,17 @@ func newCluster(t *testing.T, opts clusterOpts) *cluster {
 // run runs a command (a Slurm-named link or fairway) as a user would, in the
 // cluster's work directory, and returns stdout, stderr and the error.
 func (c *cluster) run(name string, args ...string) (string, string, error) {
+	return c.runEnv(nil, name, args...)
+}
+
+// runEnv runs a command like run with env added to its environment.
+func (c *cluster) runEnv(env []string, name string, args ...string) (string, string, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, filepath.Join(e2e.binDir, name), args...)
 	cmd.Dir = c.workDir
 	cmd.Env = append(os.Environ(), "FAIRWAY_ADDR="+c.ctldURL, "PATH="+e2e.binDir+":"+os.Getenv("PATH"))
+	cmd.Env = append(append(cmd.Env, c.env...), env...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()
@@ -365,7 +401,18 @@ func (c *cluster) waitState(id, state string, timeout time.Duration) {
 // job fetches the job through the HTTP API, as the dashboard and tools see it.
 func (c *cluster) job(id string) map[string]any {
 	c.t.Helper()
-	resp, err := http.Get(c.ctldURL + "/v1/jobs/" + id)
+	req, err := http.NewRequest(http.MethodGet, c.ctldURL+"/v1/jobs/"+id, nil)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	if c.munge != nil {
+		cred, err := c.munge.Encode(context.Background(), api.MungePayload(req.Method, req.URL.RequestURI(), nil), munge.EncodeOptions{})
+		if err != nil {
+			c.t.Fatalf("munge credential: %v", err)
+		}
+		req.Header.Set(api.MungeHeader, cred)
+	}
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		c.t.Fatalf("get job %s: %v", id, err)
 	}

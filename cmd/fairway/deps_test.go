@@ -37,6 +37,7 @@ func TestClientDependencies(t *testing.T) {
 		{"github.com/NVIDIA/go-nvml", "NVML (node daemon, cgo)"},
 		{"github.com/prometheus/client_golang", "Prometheus metrics (daemons)"},
 		{"github.com/opencontainers/cgroups", "cgroups library (node daemon)"},
+		{"github.com/golang-jwt/jwt", "JWT verification and signing (controller; the client only passes tokens on)"},
 		{"github.com/fairway-hpc/fairway/ctld", "the controller"},
 		{"github.com/fairway-hpc/fairway/noded", "the node daemon"},
 		{"github.com/fairway-hpc/fairway/raftstore", "the raft store"},

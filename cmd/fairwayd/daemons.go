@@ -12,6 +12,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/fairway-hpc/fairway/api"
+	"github.com/fairway-hpc/fairway/api/munge"
 	"github.com/fairway-hpc/fairway/contrib/devcluster"
 	"github.com/fairway-hpc/fairway/ctld"
 	"github.com/fairway-hpc/fairway/noded"
@@ -54,6 +55,9 @@ func ctldCommand() *cli.Command {
 			&cli.StringFlag{Name: "config", Usage: "cluster configuration (JSON api.ClusterConfig) applied at first start"},
 			&cli.DurationFlag{Name: "node-down-after", Usage: "mark a node DOWN after this long without heartbeat (overrides the cluster config)"},
 			&cli.DurationFlag{Name: "sched-interval", Usage: "periodic scheduling pass interval"},
+			&cli.StringFlag{Name: "munge-socket", Value: munge.DefaultSocket, Usage: "socket of the munged that decodes users' MUNGE credentials (the cluster's munge key)"},
+			&cli.StringFlag{Name: "jwt-key", Usage: "the cluster's HS256 key for Slurm auth/jwt tokens (raw bytes, at least 32; dd if=/dev/random of=jwt_hs256.key bs=32 count=1); without it tokens are neither accepted nor issued"},
+			&cli.BoolFlag{Name: "insecure-no-auth", Usage: "trust requests without credentials for who they claim to be (tests and single-user machines only)"},
 			debugFlag,
 		},
 		Action: func(c *cli.Context) error {
@@ -68,6 +72,9 @@ func ctldCommand() *cli.Command {
 				ClusterConfigFile: c.String("config"),
 				NodeDownAfter:     c.Duration("node-down-after"),
 				SchedInterval:     c.Duration("sched-interval"),
+				MungeSocket:       c.String("munge-socket"),
+				JWTKeyFile:        c.String("jwt-key"),
+				InsecureNoAuth:    c.Bool("insecure-no-auth"),
 				Logger:            logger(c),
 			})
 		},
@@ -188,6 +195,8 @@ func devCommand() *cli.Command {
 			&cli.StringFlag{Name: "node-name", Value: "node1", Usage: "node name"},
 			&cli.StringFlag{Name: "containerd-socket", Usage: "containerd socket (default: the system one if running, else a private one)"},
 			&cli.StringFlag{Name: "tools-binary", Usage: "client binary mounted into container jobs (default: the fairway client beside fairwayd; \"-\": none)"},
+			&cli.StringFlag{Name: "munge-socket", Usage: "munged socket (default: the system one if it answers, else a private munged with its own key under --dir)"},
+			&cli.BoolFlag{Name: "insecure-no-auth", Usage: "run the controller without authentication (no munged needed)"},
 			debugFlag,
 		},
 		Action: func(c *cli.Context) error {
@@ -200,6 +209,7 @@ func devCommand() *cli.Command {
 				Dir: dir, HTTPAddr: c.String("http-addr"), RaftAddr: c.String("raft-addr"),
 				NodeAddr: c.String("node-addr"), NodeName: c.String("node-name"),
 				ContainerdSocket: c.String("containerd-socket"), ToolsBinary: c.String("tools-binary"),
+				MungeSocket: c.String("munge-socket"), InsecureNoAuth: c.Bool("insecure-no-auth"),
 				Out: c.App.Writer, Logger: log,
 			})
 		},

@@ -1,6 +1,8 @@
 // Package devcluster runs a whole Fairway cluster on one machine for
 // development and demos (`fairwayd dev`, `make dev`): a private containerd when
-// none is running, one controller, one node daemon, and a demo job.
+// none is running, a private munged when the system's does not answer, one
+// controller that authenticates users (MUNGE and JWT, with a JWT key made
+// under Dir), one node daemon, and a demo job.
 package devcluster
 
 import (
@@ -10,12 +12,15 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	osuser "os/user"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/fairway-hpc/fairway/api"
 	"github.com/fairway-hpc/fairway/api/client"
+	"github.com/fairway-hpc/fairway/api/munge"
 	"github.com/fairway-hpc/fairway/ctld"
 	"github.com/fairway-hpc/fairway/noded"
 	"github.com/fairway-hpc/fairway/noded/containerdproc"
@@ -40,8 +45,14 @@ type Options struct {
 	// directory, where `make build` also puts the Slurm-named links, is the
 	// PATH the tour suggests.
 	ToolsBinary string
-	Out         io.Writer // where the tour is printed
-	Logger      *slog.Logger
+	// MungeSocket: empty uses the system munged when it answers, else starts
+	// a private one under Dir.
+	MungeSocket string
+	// InsecureNoAuth runs the controller with --insecure-no-auth (no munged
+	// needed; requests are trusted for who they claim to be).
+	InsecureNoAuth bool
+	Out            io.Writer // where the tour is printed
+	Logger         *slog.Logger
 }
 
 // Run starts containerd (if needed), a controller and a node daemon, runs a demo
@@ -66,6 +77,25 @@ func Run(ctx context.Context, opts Options) error {
 			logger.Info("started a private containerd", "socket", socket)
 		}
 	}
+	mungeSock := opts.MungeSocket
+	if mungeSock == "" && !opts.InsecureNoAuth {
+		sock, stop, err := mungeSocket(ctx, filepath.Join(opts.Dir, "munge"), logger)
+		if err != nil {
+			return fmt.Errorf("%w (or run with --insecure-no-auth)", err)
+		}
+		defer stop()
+		mungeSock = sock
+	}
+	if mungeSock != "" {
+		// The node daemon's API client takes its munged from the environment.
+		if err := os.Setenv(munge.EnvSocket, mungeSock); err != nil {
+			return fmt.Errorf("set %s: %w", munge.EnvSocket, err)
+		}
+	}
+	jwtKey := filepath.Join(opts.Dir, "jwt_hs256.key")
+	if err := writeKey(jwtKey, 32, 0o600); err != nil {
+		return fmt.Errorf("JWT key: %w", err)
+	}
 	image := filepath.Join(opts.Dir, "demo-image.tar")
 	if err := testimage.BuildOCIArchive(ctx, image, testimage.Options{
 		Files: map[string][]byte{"/etc/fairway-test-image": []byte("fairway test image\n")},
@@ -80,6 +110,7 @@ func Run(ctx context.Context, opts Options) error {
 		errs <- ctld.Run(ctx, ctld.Config{
 			ID: "ctld1", DataDir: filepath.Join(opts.Dir, "ctld"),
 			HTTPAddr: opts.HTTPAddr, RaftAddr: opts.RaftAddr, Bootstrap: true,
+			MungeSocket: mungeSock, JWTKeyFile: jwtKey, InsecureNoAuth: opts.InsecureNoAuth,
 			Logger: logger.With("daemon", "ctld"),
 		})
 	}()
@@ -93,7 +124,7 @@ func Run(ctx context.Context, opts Options) error {
 		})
 	}()
 
-	cl := client.New(addr)
+	cl := client.New(addr).WithMungeSocket(mungeSock)
 	if err := waitNode(ctx, cl, opts.NodeName, errs); err != nil {
 		return err
 	}
@@ -103,12 +134,13 @@ func Run(ctx context.Context, opts Options) error {
 	fmt.Fprintf(opts.Out, `
 Fairway is running: controller http://%s, node %s.
 In another shell:
-  export PATH=%s:$PATH FAIRWAY_ADDR=%s
+  export PATH=%s:$PATH FAIRWAY_ADDR=%s%s
   sbatch --wrap 'echo hello; sleep 5'
   sbatch --container-image=oci-archive:%s --wrap 'cat /etc/fairway-test-image'
   squeue; sacct; sinfo; scontrol show node %s
+  scontrol token    # a JWT for slurmrestd-style clients (X-SLURM-USER-TOKEN)
 Press Ctrl-C to stop (jobs keep their state in %s).
-`, opts.HTTPAddr, opts.NodeName, binDir(opts.ToolsBinary), addr, image, opts.NodeName, opts.Dir)
+`, opts.HTTPAddr, opts.NodeName, binDir(opts.ToolsBinary), addr, mungeExport(mungeSock), image, opts.NodeName, opts.Dir)
 
 	select {
 	case <-ctx.Done():
@@ -123,6 +155,15 @@ Press Ctrl-C to stop (jobs keep their state in %s).
 	case err := <-errs:
 		return fmt.Errorf("a daemon stopped: %w", err)
 	}
+}
+
+// mungeExport is the tour's export of the munged socket, when not the
+// system's.
+func mungeExport(socket string) string {
+	if socket == "" || socket == munge.DefaultSocket {
+		return ""
+	}
+	return " " + munge.EnvSocket + "=" + socket
 }
 
 // binDir is the directory of the client binary, else of the running one.
@@ -161,9 +202,10 @@ func waitNode(ctx context.Context, cl *client.Client, name string, errs <-chan e
 
 // demo submits a host job and a container job and prints how they ended.
 func demo(ctx context.Context, cl *client.Client, opts Options, image string) error {
-	user := os.Getenv("USER")
-	if user == "" {
-		user = "root"
+	// The controller checks these claims against the MUNGE credential.
+	user := strconv.Itoa(os.Getuid())
+	if u, err := osuser.LookupId(user); err == nil {
+		user = u.Username
 	}
 	work := filepath.Join(opts.Dir, "demo")
 	if err := os.MkdirAll(work, 0o755); err != nil {

@@ -9,7 +9,9 @@ import (
 
 	ucli "github.com/urfave/cli/v2"
 
+	"github.com/fairway-hpc/fairway/api"
 	"github.com/fairway-hpc/fairway/api/client"
+	"github.com/fairway-hpc/fairway/api/munge"
 )
 
 // SlurmNames are the names under which the fairway binary acts as the Slurm
@@ -27,13 +29,19 @@ type invocation struct {
 	addr string   // controller address(es); "" means $FAIRWAY_ADDR, then the default
 }
 
-// client returns a controller client for the invocation's address.
+// client returns a controller client for the invocation's address. It
+// authenticates with the token in $SLURM_JWT when set, as Slurm's commands
+// do, else with a MUNGE credential from the munged at $FAIRWAY_MUNGE_SOCKET
+// (default /run/munge/munge.socket.2).
 func (inv *invocation) client() *client.Client {
 	addr := inv.addr
 	if addr == "" {
 		addr = inv.env.Getenv(client.EnvAddr)
 	}
-	return client.New(addr)
+	if tok := inv.env.Getenv(api.EnvSlurmJWT); tok != "" {
+		return client.New(addr).WithAuth(client.TokenAuth{Token: tok})
+	}
+	return client.New(addr).WithMungeSocket(inv.env.Getenv(munge.EnvSocket))
 }
 
 // view returns the formatting context at the controller's time now (unix

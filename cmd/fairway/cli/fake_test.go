@@ -30,6 +30,14 @@ type fakeCtld struct {
 	actions   []string // "cancel 5 USR1", "hold 3", ...
 	nextID    api.JobID
 	srv       *httptest.Server
+	tokens    []tokenCall // POST /v1/token requests
+}
+
+// tokenCall is a POST /v1/token request the fake answered.
+type tokenCall struct {
+	Req        api.TokenRequest
+	Token      string // the X-SLURM-USER-TOKEN header
+	MungeCreds bool   // an X-Fairway-Munge header was sent
 }
 
 func newFakeCtld(t *testing.T) *fakeCtld {
@@ -55,6 +63,14 @@ func newFakeCtld(t *testing.T) *fakeCtld {
 		f.mu.Lock()
 		defer f.mu.Unlock()
 		writeJSON(w, http.StatusOK, f.shares)
+	})
+	mux.HandleFunc("POST /v1/token", func(w http.ResponseWriter, r *http.Request) {
+		var req api.TokenRequest
+		_ = json.NewDecoder(r.Body).Decode(&req)
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		f.tokens = append(f.tokens, tokenCall{Req: req, Token: r.Header.Get(api.SlurmUserTokenHeader), MungeCreds: r.Header.Get(api.MungeHeader) != ""})
+		writeJSON(w, http.StatusOK, api.TokenResponse{Token: "eyJ.tok.sig", Username: req.Username})
 	})
 	f.srv = httptest.NewServer(mux)
 	t.Cleanup(f.srv.Close)

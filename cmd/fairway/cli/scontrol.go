@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/fairway-hpc/fairway/api"
 	"github.com/fairway-hpc/fairway/api/client"
@@ -292,7 +293,7 @@ func partitionRecord(p api.Partition, nodes []*api.Node) record {
 // scontrol implements the scontrol subcommands Fairway supports.
 func scontrol(ctx context.Context, inv *invocation) error {
 	if len(inv.args) == 0 {
-		return errors.New("no command given; use show job|node|partition [name], hold|release|requeue JOBID, or show hostnames LIST")
+		return errors.New("no command given; use show job|node|partition [name], hold|release|requeue JOBID, show hostnames LIST, or token [lifespan=S] [username=U]")
 	}
 	verb, rest := strings.ToLower(inv.args[0]), inv.args[1:]
 	switch verb {
@@ -303,8 +304,42 @@ func scontrol(ctx context.Context, inv *invocation) error {
 		return scontrolShow(ctx, inv, strings.ToLower(rest[0]), rest[1:])
 	case "hold", "uhold", "release", "requeue":
 		return scontrolJobAction(ctx, inv, verb, rest)
+	case "token":
+		return scontrolToken(ctx, inv, rest)
 	}
-	return &api.FieldError{Field: "command", Value: inv.args[0], Msg: "unknown scontrol command; use show, hold, release or requeue"}
+	return &api.FieldError{Field: "command", Value: inv.args[0], Msg: "unknown scontrol command; use show, hold, release, requeue or token"}
+}
+
+// scontrolToken implements `scontrol token [lifespan=SECONDS]
+// [username=NAME]`: it asks the controller for a JWT (authenticating with
+// MUNGE) and prints it as Slurm does, SLURM_JWT=TOKEN.
+func scontrolToken(ctx context.Context, inv *invocation, args []string) error {
+	var lifespan time.Duration
+	var username string
+	for _, a := range args {
+		k, v, ok := strings.Cut(a, "=")
+		switch strings.ToLower(k) {
+		case "lifespan":
+			n, err := strconv.ParseInt(v, 10, 64)
+			if !ok || err != nil || n <= 0 {
+				return &api.FieldError{Field: "lifespan", Value: v, Msg: "invalid lifespan: must be a positive number of seconds"}
+			}
+			lifespan = time.Duration(n) * time.Second
+		case "username":
+			if !ok || v == "" {
+				return &api.FieldError{Field: "username", Value: v, Msg: "invalid username: must name a user"}
+			}
+			username = v
+		default:
+			return &api.FieldError{Field: "token", Value: a, Msg: "unknown token option; use lifespan=SECONDS or username=NAME"}
+		}
+	}
+	resp, err := inv.client().Token(ctx, lifespan, username)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(inv.env.Stdout, "SLURM_JWT=%s\n", resp.Token)
+	return nil
 }
 
 func scontrolShow(ctx context.Context, inv *invocation, what string, args []string) error {

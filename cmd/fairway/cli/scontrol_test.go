@@ -1,10 +1,13 @@
 package cli
 
 import (
+	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/fairway-hpc/fairway/api"
 )
 
 func TestScontrolShowGolden(t *testing.T) {
@@ -139,5 +142,42 @@ func TestScontrolShowAll(t *testing.T) {
 	}
 	if diff := cmp.Diff([]string{"JobId=1", "JobId=2", "JobId=3", "JobId=4", "JobId=5"}, ids); diff != "" {
 		t.Errorf("show jobs lists (-want +got):\n%s", diff)
+	}
+}
+
+func TestScontrolToken(t *testing.T) {
+	tests := []struct {
+		name     string
+		args     []string
+		vars     map[string]string
+		wantCode int
+		wantOut  string
+		wantErr  string
+		wantCall []tokenCall
+	}{
+		{"defaults", []string{"token"}, nil, 0, "SLURM_JWT=eyJ.tok.sig\n", "", []tokenCall{{}}},
+		{"lifespan and user", []string{"token", "lifespan=60", "UserName=bob"}, nil, 0, "SLURM_JWT=eyJ.tok.sig\n", "",
+			[]tokenCall{{Req: api.TokenRequest{LifespanSecs: 60, Username: "bob"}}}},
+		{"with SLURM_JWT set", []string{"token"}, map[string]string{"SLURM_JWT": "old"}, 0, "SLURM_JWT=eyJ.tok.sig\n", "",
+			[]tokenCall{{Token: "old"}}},
+		{"bad lifespan", []string{"token", "lifespan=soon"}, nil, 1, "", "invalid lifespan", nil},
+		{"unknown option", []string{"token", "user=bob"}, nil, 1, "", "unknown token option", nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFakeCtld(t)
+			te := &testEnv{vars: tt.vars}
+			if te.vars == nil {
+				te.vars = map[string]string{}
+			}
+			te.vars["FAIRWAY_MUNGE_SOCKET"] = filepath.Join(t.TempDir(), "no-munged.sock")
+			code := te.run(t, f, append([]string{"scontrol"}, tt.args...)...)
+			if code != tt.wantCode || te.stdout.String() != tt.wantOut || !strings.Contains(te.stderr.String(), tt.wantErr) {
+				t.Errorf("exit %d, stdout %q, stderr %q; want %d, %q, containing %q", code, te.stdout.String(), te.stderr.String(), tt.wantCode, tt.wantOut, tt.wantErr)
+			}
+			if diff := cmp.Diff(tt.wantCall, f.tokens); diff != "" {
+				t.Errorf("token requests (-want +got):\n%s", diff)
+			}
+		})
 	}
 }
