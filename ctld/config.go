@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/fairway-hpc/fairway/api"
+	"github.com/fairway-hpc/fairway/api/pki"
 	"github.com/fairway-hpc/fairway/raftstore"
 	"github.com/fairway-hpc/fairway/sched"
 )
@@ -81,6 +82,15 @@ type Config struct {
 	Clock func() time.Time
 	// Logger receives the controller's logs (slog.Default when nil).
 	Logger *slog.Logger
+	// TLS, when set, are the controller's credentials: a certificate naming
+	// fairway://controller/<ID> under the cluster CA. The API is then served
+	// over HTTPS, requesting (not requiring) client certificates and
+	// verifying those presented against the CA; node routes require the
+	// node's certificate, joining requires a controller's; forwarding to the
+	// leader and joining present this certificate; raft is mutual TLS. Nil
+	// serves plain HTTP and raft over plain TCP, trusting every claim
+	// (insecure: a warning is logged).
+	TLS *pki.Credentials
 }
 
 // DefaultClusterConfig is the configuration a new cluster starts with when
@@ -133,6 +143,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.HTTPAddr == "" && c.Listener == nil {
 		return c, fmt.Errorf("controller config: HTTPAddr is required")
+	}
+	if c.TLS != nil && c.TLS.Identity != pki.Controller(c.ID) {
+		return c, fmt.Errorf("controller config: the TLS certificate names %s, not %s", c.TLS.Identity, pki.Controller(c.ID))
 	}
 	if c.SchedInterval <= 0 {
 		c.SchedInterval = DefaultSchedInterval

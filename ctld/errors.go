@@ -33,6 +33,13 @@ const (
 	// seen (leadership lost, request abandoned): it may or may not have
 	// happened, so it is not retried blindly (HTTP 500).
 	KindOutcomeUnknown
+	// KindUnauthenticated is a request that needs credentials it did not
+	// present, such as a node route called without a node certificate
+	// (HTTP 401).
+	KindUnauthenticated
+	// KindForbidden is an authenticated caller acting beyond its identity,
+	// such as a node acting as another node (HTTP 403).
+	KindForbidden
 )
 
 // String implements fmt.Stringer.
@@ -48,6 +55,10 @@ func (k ErrorKind) String() string {
 		return "unavailable"
 	case KindOutcomeUnknown:
 		return "outcome unknown"
+	case KindUnauthenticated:
+		return "unauthenticated"
+	case KindForbidden:
+		return "forbidden"
 	}
 	return "internal"
 }
@@ -125,6 +136,10 @@ func httpStatus(k ErrorKind) int {
 		return http.StatusConflict
 	case KindUnavailable:
 		return http.StatusServiceUnavailable
+	case KindUnauthenticated:
+		return http.StatusUnauthorized
+	case KindForbidden:
+		return http.StatusForbidden
 	}
 	return http.StatusInternalServerError // KindInternal, KindOutcomeUnknown
 }

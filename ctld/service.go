@@ -21,6 +21,9 @@ type Service struct {
 	live    *liveness
 	clock   func() time.Time
 	stopCtx context.Context // ends blocking queries when the controller stops
+	// daemonCerts is true when the controller serves TLS: node and
+	// controller routes then require the caller's certificate.
+	daemonCerts bool
 }
 
 // newService returns the service of a controller.
@@ -33,6 +36,8 @@ func newService(c *Controller) *Service {
 		live:    c.live,
 		clock:   c.cfg.Clock,
 		stopCtx: c.stopCtx,
+
+		daemonCerts: c.cfg.TLS != nil,
 	}
 }
 

@@ -33,7 +33,7 @@ func (inv *invocation) client() *client.Client {
 	if addr == "" {
 		addr = inv.env.Getenv(client.EnvAddr)
 	}
-	return client.New(addr)
+	return client.NewWithOptions(client.Options{Addrs: addr, CA: inv.env.Getenv(client.EnvCA)})
 }
 
 // view returns the formatting context at the controller's time now (unix
