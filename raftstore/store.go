@@ -282,6 +282,20 @@ func (s *Store) LeaderID() string {
 	return string(id)
 }
 
+// Servers returns the raft configuration: every controller with its raft
+// address, in configuration order.
+func (s *Store) Servers() ([]Peer, error) {
+	f := s.raft.GetConfiguration()
+	if err := f.Error(); err != nil {
+		return nil, fmt.Errorf("raft configuration: %w", err)
+	}
+	var peers []Peer
+	for _, srv := range f.Configuration().Servers {
+		peers = append(peers, Peer{ID: string(srv.ID), RaftAddr: string(srv.Address)})
+	}
+	return peers, nil
+}
+
 // LeaderHTTPAddr returns the HTTP address the current leader recorded in the
 // replicated controllers table, or "" if unknown.
 func (s *Store) LeaderHTTPAddr() string {

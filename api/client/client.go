@@ -500,3 +500,15 @@ func (c *Client) NodeJobs(ctx context.Context, node string, q QueryOptions) (*ap
 	}
 	return &resp, nil
 }
+
+// Join asks the controllers to add controller id, at raftAddr, to the raft
+// configuration as a voter (POST /v1/cluster/join). With TLS the caller must
+// present that controller's certificate or an administrator's.
+func (c *Client) Join(ctx context.Context, id, raftAddr string) error {
+	req := struct {
+		ID       string `json:"id"`
+		RaftAddr string `json:"raft_addr"`
+	}{id, raftAddr}
+	_, err := c.do(ctx, http.MethodPost, "/v1/cluster/join", req, nil)
+	return err
+}
