@@ -58,11 +58,17 @@ http_port=$(freeport)
 raft_port=$(freeport)
 while [ "$raft_port" = "$http_port" ]; do raft_port=$(freeport); done
 
+# The controller serves TLS, as deployed: every sbatch process pays its
+# handshake (with a CA and certificate made by fairwayd pki).
+"$BIN/fairwayd" pki init --dir "$tmp/pki" >/dev/null
+"$BIN/fairwayd" pki issue --dir "$tmp/pki" --controller bench --host 127.0.0.1 >/dev/null
 "$BIN/fairwayd" ctld --id bench --data-dir "$tmp/ctld" --bootstrap \
 	--http-addr "127.0.0.1:$http_port" --raft-addr "127.0.0.1:$raft_port" \
+	--tls-cert "$tmp/pki/controller-bench.pem" --tls-key "$tmp/pki/controller-bench-key.pem" \
+	--tls-ca "$tmp/pki/ca.pem" \
 	>"$tmp/ctld.log" 2>&1 &
 ctld_pid=$!
-export FAIRWAY_ADDR="http://127.0.0.1:$http_port"
+export FAIRWAY_ADDR="https://127.0.0.1:$http_port" FAIRWAY_CA="$tmp/pki/ca.pem"
 mkdir -p "$tmp/work"
 cd "$tmp/work"
 

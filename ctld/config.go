@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/fairway-hpc/fairway/api"
+	"github.com/fairway-hpc/fairway/api/pki"
 	"github.com/fairway-hpc/fairway/raftstore"
 	"github.com/fairway-hpc/fairway/sched"
 )
@@ -99,6 +100,15 @@ type Config struct {
 	// authentication existed. Requests with credentials are still verified.
 	// For tests and single-user setups only; a warning is logged at start.
 	InsecureNoAuth bool
+	// TLS, when set, are the controller's credentials: a certificate naming
+	// fairway://controller/<ID> under the cluster CA. The API is then served
+	// over HTTPS, requesting (not requiring) client certificates and
+	// verifying those presented against the CA; node routes require the
+	// node's certificate, joining requires a controller's; forwarding to the
+	// leader and joining present this certificate; raft is mutual TLS. Nil
+	// serves plain HTTP and raft over plain TCP, trusting every claim
+	// (insecure: a warning is logged).
+	TLS *pki.Credentials
 }
 
 // DefaultClusterConfig is the configuration a new cluster starts with when
@@ -151,6 +161,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.HTTPAddr == "" && c.Listener == nil {
 		return c, fmt.Errorf("controller config: HTTPAddr is required")
+	}
+	if c.TLS != nil && c.TLS.Identity != pki.Controller(c.ID) {
+		return c, fmt.Errorf("controller config: the TLS certificate names %s, not %s", c.TLS.Identity, pki.Controller(c.ID))
 	}
 	if c.SchedInterval <= 0 {
 		c.SchedInterval = DefaultSchedInterval

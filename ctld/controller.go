@@ -7,6 +7,7 @@ package ctld
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -115,6 +116,14 @@ func Start(ctx context.Context, cfg Config) (*Controller, error) {
 		ln.Close()
 		return nil, fmt.Errorf("controller %s: %w", cfg.ID, err)
 	}
+	transport := &http.Transport{MaxIdleConnsPerHost: 64, IdleConnTimeout: time.Minute}
+	if cfg.TLS != nil {
+		ln = tls.NewListener(ln, cfg.TLS.HTTPServerConfig())
+		transport.TLSClientConfig = cfg.TLS.ClientConfig()
+	} else {
+		log.Warn("INSECURE: serving plain HTTP and raft over plain TCP; anyone who reaches these ports can act as any node or controller",
+			"http", advertise, "raft", cfg.RaftAddr)
+	}
 	store, err := raftstore.Open(ctx, raftstore.Config{
 		ID:        cfg.ID,
 		DataDir:   cfg.DataDir,
@@ -123,6 +132,7 @@ func Start(ctx context.Context, cfg Config) (*Controller, error) {
 		Bootstrap: cfg.Bootstrap,
 		Peers:     cfg.Peers,
 		Logger:    log,
+		TLS:       cfg.TLS,
 	})
 	if err != nil {
 		ln.Close()
@@ -137,7 +147,7 @@ func Start(ctx context.Context, cfg Config) (*Controller, error) {
 		initial:   initial,
 		ln:        ln,
 		advertise: advertise,
-		transport: &http.Transport{MaxIdleConnsPerHost: 64, IdleConnTimeout: time.Minute},
+		transport: transport,
 		stopCtx:   stopCtx,
 		stop:      stop,
 		auth:      auth,
@@ -168,12 +178,25 @@ func Start(ctx context.Context, cfg Config) (*Controller, error) {
 			c.join(stopCtx)
 		}()
 	}
-	log.Info("ctld: controller started", "http", advertise, "raft", cfg.RaftAddr)
+	log.Info("ctld: controller started", "http", advertise, "raft", cfg.RaftAddr, "tls", cfg.TLS != nil)
 	return c, nil
 }
 
 // Addr is the HTTP address (host:port) the controller serves and advertises.
 func (c *Controller) Addr() string { return c.advertise }
+
+// URL is the controller's API base URL: https://host:port with TLS, else
+// http://host:port.
+func (c *Controller) URL() string { return c.scheme() + "://" + c.advertise }
+
+// scheme is the URL scheme of the controllers' APIs: https when this one
+// serves TLS (the cluster's controllers share the setting).
+func (c *Controller) scheme() string {
+	if c.cfg.TLS != nil {
+		return "https"
+	}
+	return "http"
+}
 
 // Store is the controller's raft store (for tests and embedding tools).
 func (c *Controller) Store() *raftstore.Store { return c.store }
@@ -216,12 +239,13 @@ type JoinRequest struct {
 }
 
 // join asks the controller at cfg.Join to add this one as a voter, retrying
-// every second until it succeeds or ctx ends.
+// every second until it succeeds or ctx ends. With TLS the request carries
+// this controller's certificate, which the leader requires.
 func (c *Controller) join(ctx context.Context) {
 	body, _ := json.Marshal(JoinRequest{ID: c.cfg.ID, RaftAddr: c.cfg.RaftAddr})
 	url := c.cfg.Join
 	if !strings.Contains(url, "://") {
-		url = "http://" + url
+		url = c.scheme() + "://" + url
 	}
 	url = strings.TrimRight(url, "/") + "/v1/cluster/join"
 	client := &http.Client{Transport: c.transport, Timeout: 30 * time.Second}

@@ -32,10 +32,6 @@ const (
 	maxBodyBytes = 32 << 20
 )
 
-// forwardedHeader marks a request a follower forwarded to the leader, so that
-// a request is forwarded at most once.
-const forwardedHeader = "X-Fairway-Forwarded-By"
-
 // msgInvalidJobID is Slurm's message for a job that does not exist.
 const msgInvalidJobID = "Invalid job id specified"
 
@@ -170,7 +166,13 @@ func (c *Controller) leaderOnly(h http.HandlerFunc) http.HandlerFunc {
 	}
 }
 
-// forward proxies a write to the leader's HTTP address.
+// forward proxies a write to the leader's HTTP address, over TLS with this
+// controller's certificate when it serves TLS. The caller's credential
+// headers travel as they are, for the leader to authenticate again; a caller
+// this controller identified by its client certificate (which cannot travel)
+// is attested in attestedHeader, which the leader trusts only because the
+// forwarding connection carries a controller certificate. An attestedHeader
+// the caller sent itself is dropped.
 func (c *Controller) forward(w http.ResponseWriter, r *http.Request) {
 	if by := r.Header.Get(forwardedHeader); by != "" {
 		writeError(w, http.StatusServiceUnavailable, fmt.Sprintf("controller %s (forwarded from %s) is not the leader; retry", c.cfg.ID, by), "")
@@ -181,11 +183,19 @@ func (c *Controller) forward(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusServiceUnavailable, "no raft leader is known yet; retry", "")
 		return
 	}
-	target := &url.URL{Scheme: "http", Host: addr}
+	target := &url.URL{Scheme: c.scheme(), Host: addr}
+	// Only a certificate identity is attested: user credentials travel as
+	// they are and are decoded once, by the leader.
+	certID, _ := c.identifyCert(r)
+	attested := attestedIdentity(certID)
 	proxy := &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			pr.SetURL(target)
 			pr.Out.Header.Set(forwardedHeader, c.cfg.ID)
+			pr.Out.Header.Del(attestedHeader)
+			if attested != "" {
+				pr.Out.Header.Set(attestedHeader, attested)
+			}
 		},
 		Transport: c.transport,
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {

@@ -22,6 +22,9 @@ type Service struct {
 	clock   func() time.Time
 	stopCtx context.Context // ends blocking queries when the controller stops
 	auth    *authenticator  // issues tokens, looks users up
+	// daemonCerts is true when the controller serves TLS: node and
+	// controller routes then require the caller's certificate.
+	daemonCerts bool
 }
 
 // newService returns the service of a controller.
@@ -35,6 +38,8 @@ func newService(c *Controller) *Service {
 		clock:   c.cfg.Clock,
 		stopCtx: c.stopCtx,
 		auth:    c.auth,
+
+		daemonCerts: c.cfg.TLS != nil,
 	}
 }
 

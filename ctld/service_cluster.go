@@ -50,13 +50,44 @@ func (s *Service) Status(ctx context.Context, caller Identity, q Query) (api.Sta
 	}, nil
 }
 
+// mayManageCluster is the hook deciding who may change the raft
+// membership besides a controller acting for itself: administrators by
+// their admin certificate. User authorization (operators, administrators by
+// user name) can extend it.
+func (s *Service) mayManageCluster(caller Identity) bool {
+	return caller.Verified && caller.Admin != ""
+}
+
+// checkJoin verifies that the caller may add controller id to the raft
+// configuration: with TLS, the controller itself by its certificate, or an
+// administrator (mayManageCluster); without TLS, anyone (insecure mode).
+func (s *Service) checkJoin(caller Identity, id string) error {
+	switch {
+	case !s.daemonCerts || s.mayManageCluster(caller):
+		return nil
+	case caller.Verified && caller.Controller != "":
+		if caller.Controller != id {
+			return newError(KindForbidden, "the controller certificate names controller %s; it cannot add controller %s", caller.Controller, id)
+		}
+		return nil
+	case caller.Verified:
+		return newError(KindForbidden, "joining the raft cluster needs a controller certificate or an administrator")
+	}
+	return newError(KindUnauthenticated, "joining the raft cluster needs the controller's client certificate (fairway://controller/%s) from the cluster CA", id)
+}
+
 // AddController adds a controller to the raft configuration as a voter.
+// With TLS only the controller itself (by its certificate) or an
+// administrator may.
 func (s *Service) AddController(ctx context.Context, caller Identity, req JoinRequest) (WriteResult, error) {
 	switch {
 	case req.ID == "":
 		return WriteResult{}, invalid("id", "the joining controller's id is required")
 	case req.RaftAddr == "":
 		return WriteResult{}, invalid("raft_addr", "the joining controller's raft_addr is required")
+	}
+	if err := s.checkJoin(caller, req.ID); err != nil {
+		return WriteResult{}, err
 	}
 	if err := s.store.AddVoter(ctx, req.ID, req.RaftAddr); err != nil {
 		return WriteResult{}, s.classify(fmt.Errorf("add voter %s at %s: %w", req.ID, req.RaftAddr, err))

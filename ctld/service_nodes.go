@@ -8,9 +8,23 @@ import (
 	"github.com/fairway-hpc/fairway/raftstore"
 )
 
-// checkNode verifies that a node daemon acts as the node it names.
-func checkNode(caller Identity, node string) error {
-	if caller.IsNode() && caller.Node != node {
+// checkNode verifies that a node daemon acts as the node it names. With
+// TLS the caller must have presented a node certificate naming that node
+// (KindUnauthenticated without one, KindForbidden for another node's);
+// without TLS (insecure mode) the claimed node is trusted, but a verified
+// user (not an operator, whom identify lets act as the node) is refused.
+func (s *Service) checkNode(caller Identity, node string) error {
+	switch {
+	case caller.Verified && caller.IsNode():
+		if caller.Node != node {
+			return newError(KindForbidden, "the node certificate names node %s; it cannot act as node %s", caller.Node, node)
+		}
+		return nil
+	case s.daemonCerts:
+		return newError(KindUnauthenticated, "node %s: node requests need the node's client certificate (fairway://node/%s) from the cluster CA", node, node)
+	case caller.Verified && !caller.IsNode():
+		return newError(KindForbidden, "user %s may not act as node %s: node requests come from its node daemon", caller.User, node)
+	case caller.IsNode() && caller.Node != node:
 		return invalid("name", "node %s cannot act as node %s", caller.Node, node)
 	}
 	return nil
@@ -20,7 +34,7 @@ func checkNode(caller Identity, node string) error {
 // again). A node that names no partitions joins the default partition when
 // no partition lists its nodes explicitly. Its heartbeat timer starts.
 func (s *Service) RegisterNode(ctx context.Context, caller Identity, req api.RegisterNodeRequest) (api.RegisterNodeResponse, error) {
-	if err := checkNode(caller, req.Name); err != nil {
+	if err := s.checkNode(caller, req.Name); err != nil {
 		return api.RegisterNodeResponse{}, err
 	}
 	cfg := s.store.State().Config()
@@ -47,7 +61,7 @@ func (s *Service) RegisterNode(ctx context.Context, caller Identity, req api.Reg
 // committed. An unknown node is told to register first, and so is a node
 // marked DOWN (registering makes it usable again): both are KindNotFound.
 func (s *Service) Heartbeat(ctx context.Context, caller Identity, node string, req api.HeartbeatRequest) (WriteResult, error) {
-	if err := checkNode(caller, node); err != nil {
+	if err := s.checkNode(caller, node); err != nil {
 		return WriteResult{}, err
 	}
 	st := s.store.State()
@@ -66,7 +80,7 @@ func (s *Service) Heartbeat(ctx context.Context, caller Identity, node string, r
 // the FSM ignores events that do not concern a job's current run, so a
 // node may resend them.
 func (s *Service) ReportEvents(ctx context.Context, caller Identity, node string, events []api.JobEvent) (WriteResult, error) {
-	if err := checkNode(caller, node); err != nil {
+	if err := s.checkNode(caller, node); err != nil {
 		return WriteResult{}, err
 	}
 	if err := api.ValidateEvents(node, events); err != nil {
@@ -102,6 +116,9 @@ func (s *Service) Nodes(ctx context.Context, caller Identity, q Query) (api.Node
 // this node's assignments change, not on other commits. An unknown node is
 // told to register first (KindNotFound).
 func (s *Service) NodeJobs(ctx context.Context, caller Identity, node string, q Query) (api.JobsResponse, error) {
+	if err := s.checkNode(caller, node); err != nil {
+		return api.JobsResponse{}, err
+	}
 	// An unknown node learns it at once, before any blocking.
 	st, err := s.read(ctx, Query{})
 	if err != nil {

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/fairway-hpc/fairway/api"
+	"github.com/fairway-hpc/fairway/api/pki"
 	"github.com/fairway-hpc/fairway/noded/gpu"
 )
 
@@ -115,6 +116,12 @@ type Config struct {
 	Logger *slog.Logger
 	// Clock tells the time and waits; default the real clock.
 	Clock Clock
+	// TLS, when set, are the node's credentials: a certificate naming
+	// fairway://node/<Name> under the cluster CA. The daemon then calls the
+	// controllers over https with it, verifying that they present controller
+	// certificates, and jobs get the CA bundle as FAIRWAY_CA (its PEM text).
+	// Nil calls them over plain http (insecure).
+	TLS *pki.Credentials
 }
 
 // withDefaults returns cfg with every zero field set to its default.
@@ -125,6 +132,9 @@ func (cfg Config) withDefaults() (Config, error) {
 			return cfg, fmt.Errorf("node name: %w", err)
 		}
 		cfg.Name = h
+	}
+	if cfg.TLS != nil && cfg.TLS.Identity != pki.Node(cfg.Name) {
+		return cfg, fmt.Errorf("node %s: the TLS certificate names %s, not %s", cfg.Name, cfg.TLS.Identity, pki.Node(cfg.Name))
 	}
 	if cfg.StateDir == "" {
 		cfg.StateDir = "/var/lib/fairway/noded"

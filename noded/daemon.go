@@ -139,7 +139,7 @@ func run(ctx context.Context, cfg Config, execs map[string]executor.Executor) er
 		clock:      cfg.Clock,
 		gpus:       gpus,
 		userSpace:  gpu.UserSpace{CDIDirs: cfg.CDIDirs, DriverDirs: cfg.DriverDirs},
-		api:        client.New(cfg.ControllerAddrs),
+		api:        newAPIClient(cfg),
 		store:      st,
 		outbox:     newOutbox(),
 		metrics:    newMetrics(cfg.Name),
@@ -187,6 +187,18 @@ func run(ctx context.Context, cfg Config, execs map[string]executor.Executor) er
 	d.wg.Wait()
 	d.log.Info("node daemon stopped; jobs keep running")
 	return nil
+}
+
+// newAPIClient is the daemon's client of the controllers: with TLS, https
+// with the node's certificate, requiring controller certificates.
+func newAPIClient(cfg Config) *client.Client {
+	opts := client.Options{Addrs: cfg.ControllerAddrs}
+	if cfg.TLS != nil {
+		opts.TLS = cfg.TLS.ClientConfig()
+	} else {
+		cfg.Logger.Warn("INSECURE: calling the controllers without TLS; anyone on the path can read and change this node's traffic")
+	}
+	return client.NewWithOptions(opts)
 }
 
 // daemon is the node daemon: a reconciler of the runs the controller wants

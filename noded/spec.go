@@ -8,6 +8,8 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	"github.com/fairway-hpc/fairway/api"
+	"github.com/fairway-hpc/fairway/api/client"
+	"github.com/fairway-hpc/fairway/api/pki"
 	"github.com/fairway-hpc/fairway/noded/executor"
 )
 
@@ -68,7 +70,7 @@ func (d *daemon) spec(job *api.Job, ref executor.Ref, checkpointDir string) (exe
 		UID:             job.Spec.UID,
 		GID:             job.Spec.GID,
 		Groups:          groups,
-		Env:             jobEnv(&j, alloc, d.cfg.Name, strings.Join(d.api.Addrs(), ","), checkpointDir, usr, gpuDevs),
+		Env:             withCA(jobEnv(&j, alloc, d.cfg.Name, strings.Join(d.api.Addrs(), ","), checkpointDir, usr, gpuDevs), d.cfg.TLS),
 		CPUs:            float64(cpus),
 		MemoryBytes:     mem << 20,
 		Devices:         devices,
@@ -106,4 +108,18 @@ func outputPaths(job *api.Job, workDir string) (stdout, stderr string) {
 		return stdout, stdout
 	}
 	return stdout, abs(job.StderrPath)
+}
+
+// withCA sets FAIRWAY_CA in a job's environment to the PEM text of the
+// cluster CA bundle when the node uses TLS, so that the commands a job runs
+// (scontrol, srun, fairway checkpoint done) verify the controllers inside
+// any container without a file to mount. The environment stays sorted.
+func withCA(env []string, creds *pki.Credentials) []string {
+	if creds == nil {
+		return env
+	}
+	env = slices.DeleteFunc(env, func(kv string) bool { return strings.HasPrefix(kv, client.EnvCA+"=") })
+	env = append(env, client.EnvCA+"="+string(creds.CAPEM))
+	slices.Sort(env)
+	return env
 }

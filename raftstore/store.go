@@ -5,13 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"os"
 	"path/filepath"
 	"sync"
 	"time"
 
 	"github.com/fairway-hpc/fairway/api"
+	"github.com/fairway-hpc/fairway/api/pki"
 	"github.com/hashicorp/raft"
 	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
 	bolt "go.etcd.io/bbolt"
@@ -29,6 +29,10 @@ type Config struct {
 	Bootstrap bool   // bootstrap a new cluster if there is no existing state
 	Peers     []Peer // initial voters when bootstrapping (empty: just this one)
 	Logger    *slog.Logger
+	// TLS, when set, makes the raft transport mutual TLS under its CA: peers
+	// must present a controller certificate, and dialed peers must serve
+	// one. Nil means plain TCP (insecure).
+	TLS *pki.Credentials
 }
 
 // Raft settings for a small cluster of controllers on a fast network.
@@ -138,11 +142,7 @@ func (s *Store) start() error {
 	if err != nil {
 		return fmt.Errorf("snapshot store: %w", err)
 	}
-	advertise, err := net.ResolveTCPAddr("tcp", cfg.RaftAddr)
-	if err != nil {
-		return fmt.Errorf("raft address %q: %w", cfg.RaftAddr, err)
-	}
-	trans, err := raft.NewTCPTransportWithLogger(cfg.RaftAddr, advertise, transportPool, transportTimeout, hlog)
+	trans, err := newTransport(cfg, hlog)
 	if err != nil {
 		return fmt.Errorf("raft transport on %s: %w", cfg.RaftAddr, err)
 	}
@@ -280,6 +280,20 @@ func (s *Store) IsLeader() bool { return s.raft.State() == raft.Leader }
 func (s *Store) LeaderID() string {
 	_, id := s.raft.LeaderWithID()
 	return string(id)
+}
+
+// Servers returns the raft configuration: every controller with its raft
+// address, in configuration order.
+func (s *Store) Servers() ([]Peer, error) {
+	f := s.raft.GetConfiguration()
+	if err := f.Error(); err != nil {
+		return nil, fmt.Errorf("raft configuration: %w", err)
+	}
+	var peers []Peer
+	for _, srv := range f.Configuration().Servers {
+		peers = append(peers, Peer{ID: string(srv.ID), RaftAddr: string(srv.Address)})
+	}
+	return peers, nil
 }
 
 // LeaderHTTPAddr returns the HTTP address the current leader recorded in the

@@ -5,6 +5,7 @@ package client
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -17,13 +18,25 @@ import (
 	"time"
 
 	"github.com/fairway-hpc/fairway/api"
+	"github.com/fairway-hpc/fairway/api/pki"
 )
 
 // EnvAddr names the environment variable holding the controller address(es),
 // a comma-separated list of base URLs or host:port pairs.
 const EnvAddr = "FAIRWAY_ADDR"
 
-// DefaultAddr is used when neither an address nor FAIRWAY_ADDR is given.
+// EnvCA names the environment variable holding the cluster CA bundle that
+// verifies the controllers' certificates: a PEM file's path, or the PEM text
+// itself (the node daemon hands jobs the text, which needs no file inside a
+// container).
+const EnvCA = "FAIRWAY_CA"
+
+// DefaultCAFile is the CA bundle used when neither Options.CA nor
+// FAIRWAY_CA names one and the file exists.
+const DefaultCAFile = "/etc/fairway/ca.pem"
+
+// DefaultAddr is used when neither an address nor FAIRWAY_ADDR is given
+// (https://127.0.0.1:6817 when a CA bundle is configured).
 const DefaultAddr = "http://127.0.0.1:6817"
 
 // Error is an error answered by the controller.
@@ -48,29 +61,105 @@ type Client struct {
 	addrs []string
 	http  *http.Client
 	auth  Auth
+	// err is a configuration error (an unreadable CA bundle), returned by
+	// every request.
+	err error
+}
+
+// Options configure a Client.
+type Options struct {
+	// Addrs is the comma-separated list of controller addresses; "" means
+	// $FAIRWAY_ADDR, then DefaultAddr. An address without a scheme gets
+	// https:// when TLS is configured, else http://.
+	Addrs string
+	// CA is the CA bundle verifying the controllers' certificates: a PEM
+	// file's path or PEM text. "" means DefaultCAFile when it exists, else
+	// the system's roots (and plain http:// for addresses without a scheme).
+	// Ignored when TLS is set.
+	CA string
+	// TLS, when set, is the TLS configuration used as is (the daemons':
+	// their client certificate, the CA, the controller identity check).
+	TLS *tls.Config
 }
 
 // New returns a client for the given comma-separated addresses; empty means
-// $FAIRWAY_ADDR, then DefaultAddr.
+// $FAIRWAY_ADDR, then DefaultAddr. The CA bundle comes from $FAIRWAY_CA, then
+// DefaultCAFile.
 func New(addrs string) *Client {
+	return NewWithOptions(Options{Addrs: addrs, CA: os.Getenv(EnvCA)})
+}
+
+// NewWithOptions returns a client configured by opts. A CA bundle that
+// cannot be read makes every request fail with the reason.
+func NewWithOptions(opts Options) *Client {
+	c := &Client{http: &http.Client{}, auth: DefaultAuth()}
+	tlsCfg := opts.TLS
+	if tlsCfg == nil {
+		var err error
+		if tlsCfg, err = caConfig(opts.CA); err != nil {
+			c.err = err
+		}
+	}
+	scheme := "http://"
+	if tlsCfg != nil {
+		scheme = "https://"
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.TLSClientConfig = tlsCfg
+		c.http.Transport = tr
+	}
+	addrs := opts.Addrs
 	if addrs == "" {
 		addrs = os.Getenv(EnvAddr)
 	}
 	if addrs == "" {
-		addrs = DefaultAddr
+		addrs = strings.TrimPrefix(DefaultAddr, "http://")
 	}
-	var list []string
 	for _, a := range strings.Split(addrs, ",") {
 		a = strings.TrimSpace(a)
 		if a == "" {
 			continue
 		}
 		if !strings.Contains(a, "://") {
-			a = "http://" + a
+			a = scheme + a
 		}
-		list = append(list, strings.TrimRight(a, "/"))
+		c.addrs = append(c.addrs, strings.TrimRight(a, "/"))
 	}
-	return &Client{addrs: list, http: &http.Client{}, auth: DefaultAuth()}
+	return c
+}
+
+// caConfig is the TLS configuration for a CA bundle (a path or PEM text;
+// "": DefaultCAFile if it exists), or nil for none.
+func caConfig(ca string) (*tls.Config, error) {
+	var data []byte
+	switch {
+	case strings.HasPrefix(strings.TrimSpace(ca), "-----BEGIN"):
+		data = []byte(ca)
+	case ca != "":
+		var err error
+		if data, err = os.ReadFile(ca); err != nil {
+			return nil, fmt.Errorf("CA bundle ($%s): %w", EnvCA, err)
+		}
+	default:
+		var err error
+		if data, err = os.ReadFile(DefaultCAFile); err != nil {
+			return nil, nil
+		}
+		ca = DefaultCAFile
+	}
+	pool, err := pki.ParseCAPool(data)
+	if err != nil {
+		return nil, fmt.Errorf("CA bundle %s: %w", caName(ca), err)
+	}
+	return pki.ServerCAConfig(pool), nil
+}
+
+// caName names a CA setting in messages: a path, or "($FAIRWAY_CA)" for PEM
+// text.
+func caName(ca string) string {
+	if strings.HasPrefix(strings.TrimSpace(ca), "-----BEGIN") {
+		return "($" + EnvCA + ")"
+	}
+	return ca
 }
 
 // Addrs returns the controller base URLs the client uses.
@@ -103,6 +192,9 @@ func (c *Client) do(ctx context.Context, method, path string, in, out any) (uint
 const RetryUnavailable = 15 * time.Second
 
 func (c *Client) doOnce(ctx context.Context, method, path string, in, out any) (uint64, error) {
+	if c.err != nil {
+		return 0, c.err
+	}
 	var body []byte
 	if in != nil {
 		var err error
@@ -412,4 +504,16 @@ func (c *Client) NodeJobs(ctx context.Context, node string, q QueryOptions) (*ap
 		return nil, err
 	}
 	return &resp, nil
+}
+
+// Join asks the controllers to add controller id, at raftAddr, to the raft
+// configuration as a voter (POST /v1/cluster/join). With TLS the caller must
+// present that controller's certificate or an administrator's.
+func (c *Client) Join(ctx context.Context, id, raftAddr string) error {
+	req := struct {
+		ID       string `json:"id"`
+		RaftAddr string `json:"raft_addr"`
+	}{id, raftAddr}
+	_, err := c.do(ctx, http.MethodPost, "/v1/cluster/join", req, nil)
+	return err
 }

@@ -10,6 +10,8 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"fmt"
 	"net"
@@ -40,6 +42,10 @@ type e2eEnv struct {
 	containerd  string // socket path
 	imageOCI    string // oci-archive of the test image
 	imageDocker string // docker-archive of the test image
+	// pki is the run's PKI directory, made by `fairwayd pki init|issue`: the
+	// CA (ca.pem) and the certificates of controller c1 and node node1 for
+	// 127.0.0.1. Every test's daemons use them; clients get FAIRWAY_CA.
+	pki string
 }
 
 var e2e e2eEnv // set once in TestMain, read-only afterwards
@@ -66,6 +72,11 @@ func runE2EMain(m *testing.M) int {
 	e2e.binDir = filepath.Join(dir, "bin")
 	if err := buildBinaries(ctx, e2e.binDir); err != nil {
 		fmt.Fprintln(os.Stderr, "e2e:", err)
+		return 1
+	}
+	e2e.pki = filepath.Join(dir, "pki")
+	if err := makePKI(ctx, e2e.pki); err != nil {
+		fmt.Fprintln(os.Stderr, "e2e: PKI:", err)
 		return 1
 	}
 	ctrd, err := containerdproc.Start(ctx, filepath.Join(dir, "containerd"))
@@ -110,6 +121,34 @@ func buildBinaries(ctx context.Context, dir string) error {
 	}
 	return nil
 }
+
+// makePKI creates the run's CA and the daemons' certificates with the
+// fairwayd pki commands, as an operator would.
+func makePKI(ctx context.Context, dir string) error {
+	for _, args := range [][]string{
+		{"pki", "init", "--dir", dir},
+		{"pki", "issue", "--dir", dir, "--controller", "c1", "--host", "127.0.0.1,localhost"},
+		{"pki", "issue", "--dir", dir, "--node", "node1", "--host", "127.0.0.1"},
+	} {
+		out, err := exec.CommandContext(ctx, filepath.Join(e2e.binDir, "fairwayd"), args...).CombinedOutput()
+		if err != nil {
+			return fmt.Errorf("fairwayd %s: %w: %s", strings.Join(args, " "), err, out)
+		}
+	}
+	return nil
+}
+
+// tlsArgs are a daemon's TLS flags for the certificate of role-name.
+func tlsArgs(role, name string) []string {
+	return []string{
+		"--tls-cert", filepath.Join(e2e.pki, role+"-"+name+".pem"),
+		"--tls-key", filepath.Join(e2e.pki, role+"-"+name+"-key.pem"),
+		"--tls-ca", filepath.Join(e2e.pki, "ca.pem"),
+	}
+}
+
+// caFile is the run's CA bundle (FAIRWAY_CA).
+func caFile() string { return filepath.Join(e2e.pki, "ca.pem") }
 
 func tail(s string, n int) string {
 	if len(s) > n {
@@ -244,7 +283,7 @@ func newCluster(t *testing.T, opts clusterOpts) *cluster {
 	ns := "fairway-e2e-" + strings.ToLower(strings.NewReplacer("/", "-", "_", "-").Replace(t.Name()))
 	addrs := freeAddrs(t, 3)
 	httpAddr, raftAddr, nodeAddr := addrs[0], addrs[1], addrs[2]
-	c := &cluster{t: t, dir: dir, ns: ns, ctldURL: "http://" + httpAddr, workDir: filepath.Join(dir, "work")}
+	c := &cluster{t: t, dir: dir, ns: ns, ctldURL: "https://" + httpAddr, workDir: filepath.Join(dir, "work")}
 	if err := os.MkdirAll(c.workDir, 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -253,6 +292,7 @@ func newCluster(t *testing.T, opts clusterOpts) *cluster {
 		"--http-addr", httpAddr, "--raft-addr", raftAddr, "--bootstrap",
 		"--node-down-after", opts.nodeDownAfter, "--sched-interval", "500ms",
 	}}
+	c.ctld.args = append(c.ctld.args, tlsArgs("controller", "c1")...)
 	if opts.clusterConfig != "" {
 		c.ctld.args = append(c.ctld.args, "--config", opts.clusterConfig)
 	}
@@ -276,6 +316,7 @@ func newCluster(t *testing.T, opts clusterOpts) *cluster {
 		"--containerd-socket", e2e.containerd, "--containerd-namespace", ns, "--cgroup-parent", ns,
 		"--heartbeat", "1s", "--checkpoint-dir-base", filepath.Join(dir, "checkpoints"),
 	}, env: nodeEnv}
+	c.noded.args = append(c.noded.args, tlsArgs("node", "node1")...)
 	if opts.gpus != "" {
 		c.noded.args = append(c.noded.args, "--gpus", opts.gpus)
 	}
@@ -309,7 +350,7 @@ func (c *cluster) runEnv(env []string, name string, args ...string) (string, str
 	defer cancel()
 	cmd := exec.CommandContext(ctx, filepath.Join(e2e.binDir, name), args...)
 	cmd.Dir = c.workDir
-	cmd.Env = append(os.Environ(), "FAIRWAY_ADDR="+c.ctldURL, "PATH="+e2e.binDir+":"+os.Getenv("PATH"))
+	cmd.Env = append(os.Environ(), "FAIRWAY_ADDR="+c.ctldURL, "FAIRWAY_CA="+caFile(), "PATH="+e2e.binDir+":"+os.Getenv("PATH"))
 	cmd.Env = append(append(cmd.Env, c.env...), env...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
@@ -412,7 +453,7 @@ func (c *cluster) job(id string) map[string]any {
 		}
 		req.Header.Set(api.MungeHeader, cred)
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := c.httpClient().Do(req)
 	if err != nil {
 		c.t.Fatalf("get job %s: %v", id, err)
 	}
@@ -422,6 +463,21 @@ func (c *cluster) job(id string) map[string]any {
 		c.t.Fatalf("decode job %s: %v", id, err)
 	}
 	return m
+}
+
+// httpClient is an HTTPS client trusting the run's CA, without a client
+// certificate (as the dashboard or curl --cacert).
+func (c *cluster) httpClient() *http.Client {
+	c.t.Helper()
+	data, err := os.ReadFile(caFile())
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(data) {
+		c.t.Fatalf("no certificate in %s", caFile())
+	}
+	return &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
 }
 
 // buildTestImages writes the test image (busybox, a marker file and the

@@ -13,6 +13,7 @@ import (
 
 	"github.com/fairway-hpc/fairway/api"
 	"github.com/fairway-hpc/fairway/api/munge"
+	"github.com/fairway-hpc/fairway/api/pki"
 	"github.com/fairway-hpc/fairway/contrib/devcluster"
 	"github.com/fairway-hpc/fairway/ctld"
 	"github.com/fairway-hpc/fairway/noded"
@@ -22,7 +23,39 @@ import (
 // daemonCommands returns the subcommands of the fairwayd binary; each only
 // maps its flags onto its package's Config and calls Run.
 func daemonCommands() []*cli.Command {
-	return []*cli.Command{ctldCommand(), nodedCommand(), devCommand()}
+	return []*cli.Command{ctldCommand(), nodedCommand(), devCommand(), pkiCommand()}
+}
+
+// tlsFlags are a daemon's TLS flags: its certificate, key and the cluster CA
+// bundle, or the explicit insecure mode.
+func tlsFlags(role string) []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "tls-cert", Usage: "this " + role + "'s certificate (PEM; from fairwayd pki issue)"},
+		&cli.StringFlag{Name: "tls-key", Usage: "the key of --tls-cert (PEM)"},
+		&cli.StringFlag{Name: "tls-ca", Usage: "the cluster CA bundle (PEM; during a CA rotation the old and the new CA)"},
+		&cli.BoolFlag{Name: "insecure-plaintext", Usage: "run without TLS: plain HTTP and raft, every node and controller claim trusted (development only)"},
+	}
+}
+
+// tlsCredentials loads the daemon's credentials from its TLS flags; nil with
+// --insecure-plaintext, after a warning.
+func tlsCredentials(c *cli.Context, log *slog.Logger) (*pki.Credentials, error) {
+	given := c.String("tls-cert") != "" || c.String("tls-key") != "" || c.String("tls-ca") != ""
+	if c.Bool("insecure-plaintext") {
+		if given {
+			return nil, fmt.Errorf("--insecure-plaintext and --tls-cert/--tls-key/--tls-ca exclude each other")
+		}
+		log.Warn("INSECURE: --insecure-plaintext: no TLS and no daemon authentication; use only on a machine you trust")
+		return nil, nil
+	}
+	if !given {
+		return nil, fmt.Errorf("TLS is required: give --tls-cert, --tls-key and --tls-ca (see fairwayd pki), or --insecure-plaintext")
+	}
+	creds, err := pki.LoadCredentials(c.String("tls-cert"), c.String("tls-key"), c.String("tls-ca"))
+	if err != nil {
+		return nil, fmt.Errorf("TLS: %w", err)
+	}
+	return creds, nil
 }
 
 // logger logs at info level (--debug: debug); `fairwayd dev` logs warnings
@@ -44,7 +77,7 @@ func ctldCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "ctld",
 		Usage: "run a controller (raft member, HTTP API, scheduler when leader)",
-		Flags: []cli.Flag{
+		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "id", Value: "ctld1", Usage: "raft server ID of this controller"},
 			&cli.StringFlag{Name: "data-dir", Value: "/var/lib/fairway/ctld", Usage: "raft log, stable store and snapshots"},
 			&cli.StringFlag{Name: "http-addr", Value: "127.0.0.1:6817", Usage: "HTTP API address (listen and advertise)"},
@@ -59,9 +92,14 @@ func ctldCommand() *cli.Command {
 			&cli.StringFlag{Name: "jwt-key", Usage: "the cluster's HS256 key for Slurm auth/jwt tokens (raw bytes, at least 32; dd if=/dev/random of=jwt_hs256.key bs=32 count=1); without it tokens are neither accepted nor issued"},
 			&cli.BoolFlag{Name: "insecure-no-auth", Usage: "trust requests without credentials for who they claim to be (tests and single-user machines only)"},
 			debugFlag,
-		},
+		}, tlsFlags("controller")...),
 		Action: func(c *cli.Context) error {
 			peers, err := parsePeers(c.String("peers"))
+			if err != nil {
+				return err
+			}
+			log := logger(c)
+			creds, err := tlsCredentials(c, log)
 			if err != nil {
 				return err
 			}
@@ -75,7 +113,8 @@ func ctldCommand() *cli.Command {
 				MungeSocket:       c.String("munge-socket"),
 				JWTKeyFile:        c.String("jwt-key"),
 				InsecureNoAuth:    c.Bool("insecure-no-auth"),
-				Logger:            logger(c),
+				Logger:            log,
+				TLS:               creds,
 			})
 		},
 	}
@@ -100,7 +139,7 @@ func nodedCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "noded",
 		Usage: "run a node daemon (registers, runs the jobs the controller assigns)",
-		Flags: []cli.Flag{
+		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "name", Usage: "node name (default: host name)"},
 			&cli.StringFlag{Name: "controller", Usage: "controller address(es), comma-separated (default $FAIRWAY_ADDR)"},
 			&cli.StringFlag{Name: "listen", Value: "127.0.0.1:6819", Usage: "address for /metrics and /healthz (empty: none)"},
@@ -124,13 +163,17 @@ func nodedCommand() *cli.Command {
 			&cli.DurationFlag{Name: "gpu-check-interval", Usage: "how often each GPU's health is polled, besides NVML's events (default 30s)"},
 			&cli.StringSliceFlag{Name: "cdi-dir", Usage: "CDI spec directory giving container jobs the GPU driver's user space (default /etc/cdi and /var/run/cdi)"},
 			&cli.StringSliceFlag{Name: "driver-dir", Usage: "directory searched for the driver's libraries, nvidia-smi and libnvidia-ml.so.1 when no CDI spec names the GPUs (default /usr/local/nvidia/lib64, /usr/local/nvidia/bin, /usr/lib/x86_64-linux-gnu, ...)"},
-		},
+		}, tlsFlags("node daemon")...),
 		Action: func(c *cli.Context) error {
 			gpus, err := fakeGPUs(c.String("gpus"), c.String("name"))
 			if err != nil {
 				return err
 			}
 			log := logger(c)
+			creds, err := tlsCredentials(c, log)
+			if err != nil {
+				return err
+			}
 			return noded.Run(c.Context, noded.Config{
 				Name: c.String("name"), ControllerAddrs: c.String("controller"),
 				ListenAddr: c.String("listen"), StateDir: c.String("state-dir"),
@@ -143,6 +186,7 @@ func nodedCommand() *cli.Command {
 				Logger:     log,
 				NVML:       c.String("nvml"), GPUType: c.String("gpu-type-override"), GPUCheckInterval: c.Duration("gpu-check-interval"),
 				CDIDirs: nonEmpty(c.StringSlice("cdi-dir")), DriverDirs: nonEmpty(c.StringSlice("driver-dir")),
+				TLS: creds,
 			})
 		},
 	}
@@ -197,6 +241,7 @@ func devCommand() *cli.Command {
 			&cli.StringFlag{Name: "tools-binary", Usage: "client binary mounted into container jobs (default: the fairway client beside fairwayd; \"-\": none)"},
 			&cli.StringFlag{Name: "munge-socket", Usage: "munged socket (default: the system one if it answers, else a private munged with its own key under --dir)"},
 			&cli.BoolFlag{Name: "insecure-no-auth", Usage: "run the controller without authentication (no munged needed)"},
+			&cli.BoolFlag{Name: "insecure-plaintext", Usage: "run without TLS (default: a CA and certificates under --dir/pki, everything over TLS)"},
 			debugFlag,
 		},
 		Action: func(c *cli.Context) error {
@@ -210,7 +255,8 @@ func devCommand() *cli.Command {
 				NodeAddr: c.String("node-addr"), NodeName: c.String("node-name"),
 				ContainerdSocket: c.String("containerd-socket"), ToolsBinary: c.String("tools-binary"),
 				MungeSocket: c.String("munge-socket"), InsecureNoAuth: c.Bool("insecure-no-auth"),
-				Out: c.App.Writer, Logger: log,
+				InsecurePlaintext: c.Bool("insecure-plaintext"),
+				Out:               c.App.Writer, Logger: log,
 			})
 		},
 	}

@@ -21,7 +21,9 @@ import (
 	"github.com/fairway-hpc/fairway/api"
 	"github.com/fairway-hpc/fairway/api/client"
 	"github.com/fairway-hpc/fairway/api/munge"
+	"github.com/fairway-hpc/fairway/api/pki"
 	"github.com/fairway-hpc/fairway/ctld"
+	pkigen "github.com/fairway-hpc/fairway/ctld/pki"
 	"github.com/fairway-hpc/fairway/noded"
 	"github.com/fairway-hpc/fairway/noded/containerdproc"
 	"github.com/fairway-hpc/fairway/noded/testimage"
@@ -51,9 +53,48 @@ type Options struct {
 	// InsecureNoAuth runs the controller with --insecure-no-auth (no munged
 	// needed; requests are trusted for who they claim to be).
 	InsecureNoAuth bool
-	Out            io.Writer // where the tour is printed
-	Logger         *slog.Logger
+	// InsecurePlaintext runs everything without TLS (a warning is logged).
+	// By default a CA and the daemons' certificates are made under Dir/pki
+	// (the CA is kept across runs) and every connection is mutual TLS.
+	InsecurePlaintext bool
+	Out               io.Writer // where the tour is printed
+	Logger            *slog.Logger
 }
+
+// devPKI holds the dev cluster's TLS material.
+type devPKI struct {
+	caFile string
+	ctld   *pki.Credentials
+	node   *pki.Credentials
+}
+
+// setupPKI creates (or reuses) the CA under dir and issues the controller's
+// and the node's certificates for the addresses they serve at.
+func setupPKI(dir string, opts Options) (*devPKI, error) {
+	ca, err := pkigen.LoadOrInit(dir, time.Now())
+	if err != nil {
+		return nil, fmt.Errorf("dev PKI: %w", err)
+	}
+	caFile := filepath.Join(dir, pkigen.CACertFile)
+	issue := func(id pki.Identity, hosts ...string) (*pki.Credentials, error) {
+		f, err := ca.IssueFiles(dir, pkigen.IssueRequest{Identity: id, Hosts: hosts, Now: time.Now()})
+		if err != nil {
+			return nil, fmt.Errorf("dev PKI: %w", err)
+		}
+		return pki.LoadCredentials(f.Cert, f.Key, caFile)
+	}
+	p := &devPKI{caFile: caFile}
+	if p.ctld, err = issue(pki.Controller(devControllerID), opts.HTTPAddr, opts.RaftAddr, "localhost"); err != nil {
+		return nil, err
+	}
+	if p.node, err = issue(pki.Node(opts.NodeName), opts.NodeAddr, "localhost"); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// devControllerID is the dev cluster's controller.
+const devControllerID = "ctld1"
 
 // Run starts containerd (if needed), a controller and a node daemon, runs a demo
 // host job and a demo container job, prints how to submit more, and keeps the
@@ -103,44 +144,68 @@ func Run(ctx context.Context, opts Options) error {
 		return fmt.Errorf("build demo image: %w", err)
 	}
 
+	var tlsFiles *devPKI
+	addr := "http://" + opts.HTTPAddr
+	cl := client.NewWithOptions(client.Options{Addrs: addr})
+	if opts.InsecurePlaintext {
+		logger.Warn("INSECURE: the dev cluster runs without TLS (--insecure-plaintext): plain HTTP and raft, no daemon authentication")
+	} else {
+		var err error
+		if tlsFiles, err = setupPKI(filepath.Join(opts.Dir, "pki"), opts); err != nil {
+			return err
+		}
+		addr = "https://" + opts.HTTPAddr
+		cl = client.NewWithOptions(client.Options{Addrs: addr, CA: tlsFiles.caFile})
+	}
+	var ctldTLS, nodeTLS *pki.Credentials
+	if tlsFiles != nil {
+		ctldTLS, nodeTLS = tlsFiles.ctld, tlsFiles.node
+	}
+
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	errs := make(chan error, 2)
 	go func() {
 		errs <- ctld.Run(ctx, ctld.Config{
-			ID: "ctld1", DataDir: filepath.Join(opts.Dir, "ctld"),
+			ID: devControllerID, DataDir: filepath.Join(opts.Dir, "ctld"),
 			HTTPAddr: opts.HTTPAddr, RaftAddr: opts.RaftAddr, Bootstrap: true,
 			MungeSocket: mungeSock, JWTKeyFile: jwtKey, InsecureNoAuth: opts.InsecureNoAuth,
-			Logger: logger.With("daemon", "ctld"),
+			Logger: logger.With("daemon", "ctld"), TLS: ctldTLS,
 		})
 	}()
-	addr := "http://" + opts.HTTPAddr
 	go func() {
 		errs <- noded.Run(ctx, noded.Config{
 			Name: opts.NodeName, ControllerAddrs: addr, ListenAddr: opts.NodeAddr,
 			StateDir: filepath.Join(opts.Dir, "noded"), ContainerdSocket: socket,
 			ContainerdNamespace: "fairway", Logger: logger.With("daemon", "noded"),
 			CheckpointDirBase: filepath.Join(opts.Dir, "checkpoints"), ToolsBinary: opts.ToolsBinary,
+			TLS: nodeTLS,
 		})
 	}()
 
-	cl := client.New(addr).WithMungeSocket(mungeSock)
+	cl = cl.WithMungeSocket(mungeSock)
 	if err := waitNode(ctx, cl, opts.NodeName, errs); err != nil {
 		return err
 	}
 	if err := demo(ctx, cl, opts, image); err != nil {
 		return err
 	}
+	exports := "FAIRWAY_ADDR=" + addr
+	security := "without TLS (--insecure-plaintext)"
+	if tlsFiles != nil {
+		exports += " FAIRWAY_CA=" + tlsFiles.caFile
+		security = "over mutual TLS (CA and certificates in " + filepath.Dir(tlsFiles.caFile) + ")"
+	}
 	fmt.Fprintf(opts.Out, `
-Fairway is running: controller http://%s, node %s.
+Fairway is running %s: controller %s, node %s.
 In another shell:
-  export PATH=%s:$PATH FAIRWAY_ADDR=%s%s
+  export PATH=%s:$PATH %s%s
   sbatch --wrap 'echo hello; sleep 5'
   sbatch --container-image=oci-archive:%s --wrap 'cat /etc/fairway-test-image'
   squeue; sacct; sinfo; scontrol show node %s
   scontrol token    # a JWT for slurmrestd-style clients (X-SLURM-USER-TOKEN)
 Press Ctrl-C to stop (jobs keep their state in %s).
-`, opts.HTTPAddr, opts.NodeName, binDir(opts.ToolsBinary), addr, mungeExport(mungeSock), image, opts.NodeName, opts.Dir)
+`, security, addr, opts.NodeName, binDir(opts.ToolsBinary), exports, mungeExport(mungeSock), image, opts.NodeName, opts.Dir)
 
 	select {
 	case <-ctx.Done():

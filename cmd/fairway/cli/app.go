@@ -38,10 +38,11 @@ func (inv *invocation) client() *client.Client {
 	if addr == "" {
 		addr = inv.env.Getenv(client.EnvAddr)
 	}
+	cl := client.NewWithOptions(client.Options{Addrs: addr, CA: inv.env.Getenv(client.EnvCA)})
 	if tok := inv.env.Getenv(api.EnvSlurmJWT); tok != "" {
-		return client.New(addr).WithAuth(client.TokenAuth{Token: tok})
+		return cl.WithAuth(client.TokenAuth{Token: tok})
 	}
-	return client.New(addr).WithMungeSocket(inv.env.Getenv(munge.EnvSocket))
+	return cl.WithMungeSocket(inv.env.Getenv(munge.EnvSocket))
 }
 
 // view returns the formatting context at the controller's time now (unix

@@ -63,7 +63,7 @@ func checkpointDone(ctx context.Context, env *Env, c *ucli.Context) error {
 	if addr == "" {
 		addr = env.Getenv(client.EnvAddr)
 	}
-	err = client.New(addr).EndGrace(ctx, ref)
+	err = client.NewWithOptions(client.Options{Addrs: addr, CA: env.Getenv(client.EnvCA)}).EndGrace(ctx, ref)
 	var apiErr *client.Error
 	switch {
 	case err == nil:
