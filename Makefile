@@ -8,6 +8,8 @@
 #               one scheduling pass at 1k/10k/100k pending jobs, fair share)
 #   make bench-cli  submissions through 16 parallel sbatch processes of the client
 #               binary against the HTTP API alone
+#   make fuzz   every fuzz target (func FuzzX in a _test.go file) for FUZZTIME each,
+#               one after the other (make fuzz FUZZTIME=5m FUZZ=FuzzExpand for one)
 #
 # Binaries: bin/fairway, the static client (sbatch, squeue, ... by argv[0]; also the
 # tools binary the node daemon mounts into container jobs), bin/fairwayd, the daemons
@@ -20,7 +22,7 @@ export CGO_CFLAGS := -Wno-deprecated-declarations
 TEST_TIMEOUT ?= 12m
 PKGS      ?= ./...
 
-.PHONY: all build sim dev deps test unit vet lint bench bench-cli clean
+.PHONY: all build sim dev deps test unit vet lint bench bench-cli fuzz clean
 
 all: build
 
@@ -84,6 +86,25 @@ bench:
 # into one controller on loopback, then the HTTP API benchmark for comparison.
 bench-cli: build
 	contrib/bench-cli.sh $(BIN)
+
+# fuzz: each fuzz target for FUZZTIME, one after the other; the packages are
+# those with a func Fuzz... in a test file, the targets what go test -list finds
+# there (FUZZ narrows them by a regexp, FUZZFLAGS adds flags such as -parallel 1).
+# It goes on after a failure and fails at the end. A failing input is written to
+# the package's testdata/fuzz/FuzzX/: commit it with the fix, since plain go test
+# (make test, make unit) runs those files and the f.Add seeds as regression tests.
+FUZZTIME  ?= 30s
+FUZZ      ?= .
+FUZZFLAGS ?=
+fuzz:
+	@failed=""; \
+	for dir in $$(git grep --untracked -l '^func Fuzz' -- '*_test.go' | xargs -n1 dirname | sort -u); do \
+		for t in $$($(GO) test -list '^Fuzz' ./$$dir | grep '^Fuzz' | grep -E -e '$(FUZZ)'); do \
+			echo "== ./$$dir $$t for $(FUZZTIME)"; \
+			$(GO) test -run '^$$' -fuzz "^$$t\$$" -fuzztime $(FUZZTIME) $(FUZZFLAGS) ./$$dir || failed="$$failed ./$$dir:$$t"; \
+		done; \
+	done; \
+	if [ -n "$$failed" ]; then echo "fuzz failures:$$failed"; exit 1; fi
 
 clean:
 	rm -rf $(BIN)

@@ -43,6 +43,9 @@ func (t *TaskIDs) UnmarshalJSON(data []byte) error {
 		if err := json.Unmarshal(data, &ids); err != nil {
 			return fmt.Errorf("task ids: %w", err)
 		}
+		if slices.ContainsFunc(ids, func(id int) bool { return id < 0 }) {
+			return fmt.Errorf("task ids: an index is negative")
+		}
 		*t = normalizeTasks(ids)
 		return nil
 	}
@@ -54,7 +57,10 @@ func (t *TaskIDs) UnmarshalJSON(data []byte) error {
 		*t = nil
 		return nil
 	}
-	ids, err := parseTaskRanges(s, -1)
+	// No cluster allows more than ClientMaxArraySize indices: the bound
+	// keeps a hostile range ("0-9223372036854775807") from exhausting
+	// memory.
+	ids, err := parseTaskRanges(s, ClientMaxArraySize)
 	if err != nil {
 		return fmt.Errorf("task ids %q: %w", s, err)
 	}
@@ -273,7 +279,10 @@ func parseRangeItems(list string, maxSize int) ([]rangeItem, error) {
 }
 
 // countTaskRanges checks a range list and returns an upper bound of its task
-// count without expanding it.
+// count (repeated indices counted each time) without expanding it. With
+// maxSize > 0 the bound must not exceed maxSize, so that expanding the list
+// costs at most maxSize indices however often its items repeat
+// ("0-99999,0-99999,...").
 func countTaskRanges(list string, maxSize int) (int, error) {
 	items, err := parseRangeItems(list, maxSize)
 	if err != nil {
@@ -282,21 +291,29 @@ func countTaskRanges(list string, maxSize int) (int, error) {
 	n := 0
 	for _, it := range items {
 		n += (it.last-it.first)/it.step + 1
+		if maxSize > 0 && n > maxSize {
+			return 0, fmt.Errorf("the items list more than %d task indices (repeats counted); this cluster's MaxArraySize is %d", maxSize, maxSize)
+		}
 	}
 	return n, nil
 }
 
 // parseTaskRanges parses and expands a range list (maxSize as in
-// parseRangeItems; negative: no bound).
+// countTaskRanges; negative: no bound).
 func parseTaskRanges(list string, maxSize int) (TaskIDs, error) {
-	items, err := parseRangeItems(list, maxSize)
-	if err != nil {
+	if _, err := countTaskRanges(list, maxSize); err != nil {
 		return nil, err
 	}
+	items, _ := parseRangeItems(list, maxSize)
 	var ids []int
 	for _, it := range items {
-		for i := it.first; i <= it.last; i += it.step {
+		// Stop at the last index rather than step past it: i += step could
+		// overflow near the largest int and never end.
+		for i := it.first; ; i += it.step {
 			ids = append(ids, i)
+			if it.last-i < it.step {
+				break
+			}
 		}
 	}
 	return normalizeTasks(ids), nil

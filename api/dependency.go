@@ -32,6 +32,11 @@ type DependencyTerm struct {
 	DelayMins int
 }
 
+// maxDelayMins bounds after's +TIME (minutes), so that the start time plus
+// the delay in seconds cannot overflow (the scheduler compares
+// startAt+DelayMins*60 with the clock).
+const maxDelayMins = 1<<31 - 1
+
 // dependencyForms describes what --dependency accepts, for error messages.
 const dependencyForms = "want TYPE:JOBID[:JOBID...] terms separated by , (all must hold) or ? (any may hold), " +
 	"where TYPE is after, afterany, afterok or afternotok, or singleton; for example afterok:42:43,afterany:44 or after:42+10"
@@ -84,8 +89,8 @@ func parseDependency(expr string) (Dependency, *FieldError) {
 			if typ == DepAfter {
 				if idPart, delay, hasDelay := strings.Cut(id, "+"); hasDelay {
 					n, err := strconv.Atoi(delay)
-					if err != nil || n < 0 {
-						return Dependency{}, bad("%q: the delay after + must be a number of minutes", id)
+					if err != nil || n < 0 || n > maxDelayMins {
+						return Dependency{}, bad("%q: the delay after + must be a number of minutes up to %d", id, maxDelayMins)
 					}
 					t.DelayMins, id = n, idPart
 				}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -377,7 +378,13 @@ func applyOptions(spec *api.JobSpec, o optSet, cwd string, env *Env) error {
 			return v.wrap(err)
 		}
 		if v.name == "--mem-per-cpu" {
-			mb *= int64(spec.TotalCPUsPerNode())
+			// The per-node memory has the bound of --mem (parseMemMB), which
+			// also keeps the product from overflowing.
+			cpus := int64(spec.TotalCPUsPerNode())
+			if mb > math.MaxInt32*1024/cpus {
+				return v.wrap(&api.FieldError{Field: v.name, Value: v.value, Msg: fmt.Sprintf("is too large for %d CPUs per node", cpus)})
+			}
+			mb *= cpus
 		}
 		spec.MemoryMB = mb
 	}

@@ -40,7 +40,12 @@ func parseMemMB(s, option string) (int64, error) {
 	var mult int64
 	switch strings.ToUpper(m[2]) {
 	case "K":
-		return (n + 1023) / 1024, nil
+		// Round up without n+1023, which overflows for the largest n.
+		kb := n
+		n, mult = kb/1024, 1
+		if kb%1024 != 0 {
+			n++
+		}
 	case "", "M":
 		mult = 1
 	case "G":

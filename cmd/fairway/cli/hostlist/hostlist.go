@@ -121,8 +121,13 @@ func expandRanges(body string) ([]string, error) {
 		if len(lo) > 1 && lo[0] == '0' {
 			width = len(lo)
 		}
-		for n := a; n <= b; n++ {
+		// The loop stops at b rather than past it: n++ would wrap around
+		// after the largest uint64 and never end.
+		for n := a; ; n++ {
 			out = append(out, fmt.Sprintf("%0*d", width, n))
+			if n == b {
+				break
+			}
 		}
 	}
 	return out, nil

@@ -6,6 +6,7 @@ package slurmtime
 
 import (
 	"fmt"
+	"math"
 	"regexp"
 	"strconv"
 	"strings"
@@ -168,6 +169,11 @@ func ParseDate(s string, now time.Time, past bool) (time.Time, error) {
 		unit, ok := unitSeconds(strings.ToLower(m[3]))
 		if !ok {
 			return bad("unknown unit " + strconv.Quote(m[3]) + ": want seconds, minutes, hours, days or weeks")
+		}
+		// time.Duration holds about 292 years: a larger offset would wrap
+		// around (now+N could land in the past).
+		if n > math.MaxInt64/int64(time.Second)/unit {
+			return bad("offset out of range")
 		}
 		off := time.Duration(n*unit) * time.Second
 		if m[1] == "-" {
