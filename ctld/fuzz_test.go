@@ -52,7 +52,7 @@ func FuzzSubmitRequest(f *testing.F) {
 	f.Fuzz(func(t *testing.T, body []byte) {
 		var req api.SubmitRequest
 		r := httptest.NewRequest("POST", "/v1/jobs", strings.NewReader(string(body)))
-		if err := decodeBody(httptest.NewRecorder(), r, &req, false); err != nil {
+		if err := decodeBody(httptest.NewRecorder(), r, &req, false, api.DefaultMaxScriptBytes+submitSlackBytes); err != nil {
 			wantSpecFieldError(t, err)
 			return
 		}
