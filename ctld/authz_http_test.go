@@ -77,6 +77,8 @@ func TestAuthorizationHTTP(t *testing.T) {
 
 	aliceJob := spec("train")
 	aliceJob.User, aliceJob.Account, aliceJob.Env = "", "ml", map[string]string{"TOKEN": "secret"}
+	// Held, so that the scheduler leaves it as it is between the snapshots.
+	aliceJob.Hold = true
 	status, out := call(t, c, "alice", "POST", "/v1/jobs", api.SubmitRequest{Jobs: []api.JobSpec{aliceJob}})
 	if status != http.StatusOK {
 		t.Fatalf("alice submits: %d %v", status, out)

@@ -11,8 +11,7 @@ import (
 // checkNode verifies that a node daemon acts as the node it names. With
 // TLS the caller must have presented a node certificate naming that node
 // (KindUnauthenticated without one, KindForbidden for another node's);
-// without TLS (insecure mode) the claimed node is trusted, but a verified
-// user (not an operator, whom identify lets act as the node) is refused.
+// without TLS (insecure mode) the claimed node is trusted.
 func (s *Service) checkNode(caller Identity, node string) error {
 	switch {
 	case caller.Verified && caller.IsNode():
@@ -22,10 +21,21 @@ func (s *Service) checkNode(caller Identity, node string) error {
 		return nil
 	case s.daemonCerts:
 		return newError(KindUnauthenticated, "node %s: node requests need the node's client certificate (fairway://node/%s) from the cluster CA", node, node)
-	case caller.Verified && !caller.IsNode():
-		return newError(KindForbidden, "user %s may not act as node %s: node requests come from its node daemon", caller.User, node)
 	case caller.IsNode() && caller.Node != node:
 		return invalid("name", "node %s cannot act as node %s", caller.Node, node)
+	}
+	return nil
+}
+
+// checkNodeWrite is checkNode for the requests only a node daemon makes
+// (register, heartbeat, events): a verified user is refused too, unless
+// identify let an operator act as the node (without TLS).
+func (s *Service) checkNodeWrite(caller Identity, node string) error {
+	if err := s.checkNode(caller, node); err != nil {
+		return err
+	}
+	if caller.Verified && !caller.IsNode() {
+		return newError(KindForbidden, "user %s may not act as node %s: node requests come from its node daemon", caller.User, node)
 	}
 	return nil
 }
@@ -34,7 +44,7 @@ func (s *Service) checkNode(caller Identity, node string) error {
 // again). A node that names no partitions joins the default partition when
 // no partition lists its nodes explicitly. Its heartbeat timer starts.
 func (s *Service) RegisterNode(ctx context.Context, caller Identity, req api.RegisterNodeRequest) (api.RegisterNodeResponse, error) {
-	if err := s.checkNode(caller, req.Name); err != nil {
+	if err := s.checkNodeWrite(caller, req.Name); err != nil {
 		return api.RegisterNodeResponse{}, err
 	}
 	cfg := s.store.State().Config()
@@ -61,7 +71,7 @@ func (s *Service) RegisterNode(ctx context.Context, caller Identity, req api.Reg
 // committed. An unknown node is told to register first, and so is a node
 // marked DOWN (registering makes it usable again): both are KindNotFound.
 func (s *Service) Heartbeat(ctx context.Context, caller Identity, node string, req api.HeartbeatRequest) (WriteResult, error) {
-	if err := s.checkNode(caller, node); err != nil {
+	if err := s.checkNodeWrite(caller, node); err != nil {
 		return WriteResult{}, err
 	}
 	st := s.store.State()
@@ -80,7 +90,7 @@ func (s *Service) Heartbeat(ctx context.Context, caller Identity, node string, r
 // the FSM ignores events that do not concern a job's current run, so a
 // node may resend them.
 func (s *Service) ReportEvents(ctx context.Context, caller Identity, node string, events []api.JobEvent) (WriteResult, error) {
-	if err := s.checkNode(caller, node); err != nil {
+	if err := s.checkNodeWrite(caller, node); err != nil {
 		return WriteResult{}, err
 	}
 	if err := api.ValidateEvents(node, events); err != nil {

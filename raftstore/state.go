@@ -305,6 +305,7 @@ func copySpec(in api.JobSpec) api.JobSpec {
 		s.Signal = &sig
 	}
 	s.ContainerMounts = slices.Clone(in.ContainerMounts)
+	s.GIDs = slices.Clone(in.GIDs)
 	return s
 }
 
@@ -347,10 +348,13 @@ func copyConfig(in api.ClusterConfig) api.ClusterConfig {
 		for i, a := range in.Accounts {
 			a.Guarantees = maps.Clone(a.Guarantees)
 			a.Users = slices.Clone(a.Users)
+			a.Coordinators = slices.Clone(a.Coordinators)
 			c.Accounts[i] = a
 		}
 	}
 	c.QOS = slices.Clone(in.QOS)
+	c.Administrators = slices.Clone(in.Administrators)
+	c.Operators = slices.Clone(in.Operators)
 	c.Scheduling.Weights.TRES = maps.Clone(in.Scheduling.Weights.TRES)
 	c.Scheduling.BillingWeights = maps.Clone(in.Scheduling.BillingWeights)
 	return c

@@ -184,6 +184,17 @@ type daemon struct {
 	cmd  *exec.Cmd
 }
 
+// argValue returns the value that follows flag in the daemon's arguments.
+func (d *daemon) argValue(flag string) string {
+	for i, a := range d.args {
+		if a == flag && i+1 < len(d.args) {
+			return d.args[i+1]
+		}
+	}
+	d.t.Fatalf("%s has no %s argument", d.name, flag)
+	return ""
+}
+
 func (d *daemon) start() {
 	d.t.Helper()
 	logf, err := os.OpenFile(d.log, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
@@ -248,6 +259,19 @@ type cluster struct {
 	env []string
 	// munge is the private munged's client when the cluster authenticates.
 	munge *munge.Client
+	// rootToken is a JWT of the test's own user (root), for raw API calls.
+	rootToken string
+}
+
+// tokenAsRoot returns a JWT of the test's user from `scontrol token`.
+func (c *cluster) tokenAsRoot() string {
+	c.t.Helper()
+	out := c.must("scontrol", "token", "lifespan=1800")
+	tok, ok := strings.CutPrefix(strings.TrimSpace(out), "SLURM_JWT=")
+	if !ok {
+		c.t.Fatalf("scontrol token printed %q", out)
+	}
+	return tok
 }
 
 type clusterOpts struct {
