@@ -266,6 +266,11 @@ func (c *Controller) handleSubmit(w http.ResponseWriter, r *http.Request) {
 	var req api.SubmitRequest
 	cfg := c.store.State().Config()
 	if err := decodeBody(w, r, &req, false, cfg.MaxScriptBytesOrDefault()+submitSlackBytes); err != nil {
+		var e *Error
+		if errors.As(err, &e) && e.Kind == KindTooLarge {
+			err = &Error{Kind: KindTooLarge, Field: "script", Err: err,
+				Msg: fmt.Sprintf("batch script too large: %s (the cluster's max_script_bytes is %d)", e.Msg, cfg.MaxScriptBytesOrDefault())}
+		}
 		c.writeErr(w, r, err)
 		return
 	}

@@ -77,7 +77,8 @@ func (d *daemon) spec(job *api.Job, ref executor.Ref, checkpointDir string) (exe
 		RestrictDevices: len(d.gpus.GPUs()) > 0,
 		ContainerEdits:  edits,
 		Image:           job.Spec.ContainerImage,
-		Mounts:          append(slices.Clone(job.Spec.ContainerMounts), api.Mount{Source: checkpointDir, Target: checkpointDir}),
+		Mounts:          slices.Clone(job.Spec.ContainerMounts),
+		NodeMounts:      []api.Mount{{Source: checkpointDir, Target: checkpointDir}},
 	}, nil
 }
 

@@ -266,6 +266,14 @@ func TestE2ESecurity(t *testing.T) {
 	}
 	c := newCluster(t, clusterOpts{auth: true, clusterConfig: writeClusterConfig(t, cfg), nodeCPUs: "4", nodeMemory: "4096"})
 	c.rootToken = c.tokenAsRoot()
+	// The node's state directory lives in the test's private temporary
+	// directory: let the jobs' users through it, as they pass through
+	// /var/lib on a real node (noded makes its run directories 0711).
+	for _, d := range []string{filepath.Dir(c.dir), c.dir} {
+		if err := os.Chmod(d, 0o711); err != nil {
+			t.Fatal(err)
+		}
+	}
 
 	// Jobs run as their owner, with the owner's groups, host and container.
 	hostJob := func(u *testUser) string {
@@ -279,9 +287,14 @@ func TestE2ESecurity(t *testing.T) {
 		id   string
 		file string
 	}{{alice, aliceHost, "id-" + aliceHost + ".out"}, {bob, bobHost, "id-" + bobHost + ".out"}, {alice, aliceCtr, "ctr-" + aliceCtr + ".out"}} {
-		c.waitState(tc.id, "COMPLETED", 90*time.Second)
+		c.waitFor("job "+tc.id+" to end", 90*time.Second, func() bool {
+			return slices.Contains([]string{"COMPLETED", "FAILED", "CANCELLED", "NODE_FAIL"}, c.state(tc.id))
+		})
 		path := filepath.Join(tc.u.work, tc.file)
 		data, err := os.ReadFile(path)
+		if st := c.state(tc.id); st != "COMPLETED" {
+			t.Fatalf("job %s of %s ended %s (reason %v), output %q (%v)", tc.id, tc.u.name, st, c.job(tc.id)["reason"], data, err)
+		}
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -397,7 +410,7 @@ func TestE2ESecurity(t *testing.T) {
 			{"events for node1 without a certificate", "POST", "/v1/nodes/node1/events", events, bearer(aliceTok), "", 401},
 			{"events for node1 with node2's certificate", "POST", "/v1/nodes/node1/events", events, nil, "node-node2", 403},
 			{"node1's assignments as bob", "GET", "/v1/nodes/node1/jobs", nil, bearer(bobTok), "", 401},
-			{"join by a user", "POST", "/v1/cluster/join", map[string]string{"id": "evil", "raft_addr": "127.0.0.1:1"}, bearer(aliceTok), "", 401},
+			{"join by a user", "POST", "/v1/cluster/join", map[string]string{"id": "evil", "raft_addr": "127.0.0.1:1"}, bearer(aliceTok), "", 403},
 			{"join with a node certificate", "POST", "/v1/cluster/join", map[string]string{"id": "evil", "raft_addr": "127.0.0.1:1"}, nil, "node-node2", 403},
 			{"configuration change by a user", "PUT", "/v1/config", cfg, bearer(aliceTok), "", 403},
 			{"configuration change by an operator", "PUT", "/v1/config", cfg, bearer(c.tokenOf(olga)), "", 403},
@@ -458,7 +471,7 @@ func TestE2ESecurity(t *testing.T) {
 		} {
 			out, errOut, err := c.runAs(alice, nil, "sbatch", tc.args...)
 			if err == nil || !strings.Contains(errOut, tc.want) {
-				t.Errorf("sbatch %s: %v, stdout %q, stderr %q; want a refusal naming %q", tc.name, err, out, tc.want, errOut)
+				t.Errorf("sbatch %s: %v, stdout %q, stderr %q; want a refusal naming %q", tc.name, err, out, errOut, tc.want)
 			}
 		}
 		status, body := c.apiCall("POST", "/v1/jobs", submit(api.JobSpec{Script: "#!/bin/sh\n" + strings.Repeat("#", 10<<20)}), bearer(aliceTok), "")

@@ -74,7 +74,10 @@ type Spec struct {
 	// Image is the container image: oci-archive:PATH, docker-archive:PATH,
 	// dir:ROOTFS or a registry reference. Empty for host jobs.
 	Image  string
-	Mounts []api.Mount // extra bind mounts for container jobs
+	Mounts []api.Mount // the user's extra bind mounts for container jobs (--container-mounts), checked against what the user may read
+	// NodeMounts are bind mounts the node daemon itself provides to
+	// container jobs (the checkpoint directory, made for the user).
+	NodeMounts []api.Mount
 }
 
 // Device is a character device a job may use.

@@ -35,7 +35,7 @@ func (e *Executor) specOpts(spec executor.Spec, script string, fromImage bool) [
 	if spec.WorkDir != "/" {
 		mounts = append(mounts, bind(spec.WorkDir, spec.WorkDir, false))
 	}
-	for _, m := range spec.Mounts {
+	for _, m := range slices.Concat(spec.Mounts, spec.NodeMounts) {
 		mounts = append(mounts, bind(m.Source, m.Target, m.ReadOnly))
 	}
 	if fromImage && e.cfg.ToolsBinary != "" {
