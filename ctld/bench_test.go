@@ -2,6 +2,10 @@ package ctld_test
 
 import (
 	"context"
+	"crypto/tls"
+	"os"
+	"os/user"
+	"path/filepath"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -9,36 +13,127 @@ import (
 	"time"
 
 	"github.com/fairway-hpc/fairway/api/client"
+	"github.com/fairway-hpc/fairway/api/munge/mungetest"
+	apipki "github.com/fairway-hpc/fairway/api/pki"
 	"github.com/fairway-hpc/fairway/ctld"
+	"github.com/fairway-hpc/fairway/ctld/pki"
+	"github.com/golang-jwt/jwt/v5"
 )
 
 // BenchmarkSubmitHTTP measures job submission through the whole write path:
-// 16 concurrent clients, one job per request, over HTTP into a real
-// single-node controller whose raft log is on disk (b.TempDir). It reports
-// jobs/s and the p50 and p99 request latency.
+// 16 concurrent clients, one job per request, into a real single-node
+// controller whose raft log is on disk (b.TempDir). It reports jobs/s and
+// the p50 and p99 request latency, for each way of authenticating, measured
+// in the same run:
+//
+//	none       plain HTTP, --insecure-no-auth (the baseline)
+//	munge      plain HTTP, a MUNGE credential per request, decoded by the
+//	           controller's munged (a private one)
+//	jwt        plain HTTP, a Slurm auth/jwt token per request
+//	tls+munge  HTTPS with the cluster CA, MUNGE (the production setup)
 func BenchmarkSubmitHTTP(b *testing.B) {
 	const clients = 16
-	ctl, _ := startController(b, func(cfg *ctld.Config) { cfg.SchedInterval = ctld.DefaultSchedInterval })
-	cls := make([]*client.Client, clients)
-	for i := range cls {
-		cls[i] = client.New(ctl.Addr())
+	d := mungetest.Start(b)
+	keyFile := filepath.Join(b.TempDir(), "jwt_hs256.key")
+	key := []byte("bench-jwt-key-of-32-bytes-or-more")
+	if err := os.WriteFile(keyFile, key, 0o600); err != nil {
+		b.Fatal(err)
 	}
+	u, err := user.Current()
+	if err != nil {
+		b.Fatal(err)
+	}
+	tok, err := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{"sun": u.Username, "exp": time.Now().Add(time.Hour).Unix()}).SignedString(key)
+	if err != nil {
+		b.Fatal(err)
+	}
+	ca, err := pki.NewCA("bench CA", time.Now())
+	if err != nil {
+		b.Fatal(err)
+	}
+	pool, err := apipki.ParseCAPool(ca.CertPEM())
+	if err != nil {
+		b.Fatal(err)
+	}
+	auth := func(cfg *ctld.Config) {
+		cfg.SchedInterval = ctld.DefaultSchedInterval
+		cfg.InsecureNoAuth = false
+		cfg.MungeSocket = d.Socket
+		cfg.JWTKeyFile = keyFile
+	}
+	modes := []struct {
+		name   string
+		edit   func(cfg *ctld.Config)
+		client func(ctl *ctld.Controller) *client.Client
+	}{
+		{"none", func(cfg *ctld.Config) { cfg.SchedInterval = ctld.DefaultSchedInterval }, func(ctl *ctld.Controller) *client.Client {
+			return client.New(ctl.Addr()).WithAuth(client.NoAuth{})
+		}},
+		{"munge", auth, func(ctl *ctld.Controller) *client.Client { return client.New(ctl.Addr()).WithMungeSocket(d.Socket) }},
+		{"jwt", auth, func(ctl *ctld.Controller) *client.Client {
+			return client.New(ctl.Addr()).WithAuth(client.TokenAuth{Token: tok})
+		}},
+		{"tls+munge", func(cfg *ctld.Config) {
+			auth(cfg)
+			iss, err := ca.Issue(pki.IssueRequest{Identity: apipki.Controller(cfg.ID), Hosts: []string{"127.0.0.1"}, Now: time.Now()})
+			if err != nil {
+				b.Fatal(err)
+			}
+			pair, err := tls.X509KeyPair(iss.CertPEM, iss.KeyPEM)
+			if err != nil {
+				b.Fatal(err)
+			}
+			cfg.TLS = &apipki.Credentials{Cert: pair, Identity: apipki.Controller(cfg.ID), CAs: pool, CAPEM: ca.CertPEM()}
+		}, func(ctl *ctld.Controller) *client.Client {
+			return client.NewWithOptions(client.Options{Addrs: ctl.URL(), CA: string(ca.CertPEM())}).WithMungeSocket(d.Socket)
+		}},
+	}
+	for _, m := range modes {
+		b.Run(m.name, func(b *testing.B) {
+			ctl, _ := startControllerWith(b, m.edit)
+			cls := make([]*client.Client, clients)
+			for i := range cls {
+				cls[i] = m.client(ctl)
+			}
+			submitBench(b, cls)
+		})
+	}
+}
+
+// submitBench submits b.N single-job requests through the clients in
+// parallel (one goroutine each) and reports jobs/s, p50 and p99.
+func submitBench(b *testing.B, cls []*client.Client) {
 	c, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	s := spec("bench")
-	// Warm up connections and the first raft entries.
+	// The job runs as the benchmark's own user, whom the credentials name.
+	u, err := user.Current()
+	if err != nil {
+		b.Fatal(err)
+	}
+	s.User, s.UID, s.GID = u.Username, os.Getuid(), os.Getgid()
+	// Warm up connections and the first raft entries (retrying while the
+	// controller elects itself).
 	for _, cl := range cls {
-		if _, err := cl.Submit(c, s); err != nil {
-			b.Fatalf("warm-up submit: %v", err)
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			_, err := cl.Submit(c, s)
+			if err == nil {
+				break
+			}
+			if time.Now().After(deadline) {
+				b.Fatalf("warm-up submit: %v", err)
+			}
+			time.Sleep(100 * time.Millisecond)
 		}
 	}
 
 	var next atomic.Int64
-	lat := make([][]time.Duration, clients)
+	lat := make([][]time.Duration, len(cls))
 	var wg sync.WaitGroup
 	b.ResetTimer()
 	start := time.Now()
-	for i := range clients {
+	for i := range cls {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
