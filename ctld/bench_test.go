@@ -67,11 +67,13 @@ func BenchmarkSubmitHTTP(b *testing.B) {
 		client func(ctl *ctld.Controller) *client.Client
 	}{
 		{"none", func(cfg *ctld.Config) { cfg.SchedInterval = ctld.DefaultSchedInterval }, func(ctl *ctld.Controller) *client.Client {
-			return client.New(ctl.Addr()).WithAuth(client.NoAuth{})
+			return client.NewWithOptions(client.Options{Addrs: ctl.URL()}).WithAuth(client.NoAuth{})
 		}},
-		{"munge", auth, func(ctl *ctld.Controller) *client.Client { return client.New(ctl.Addr()).WithMungeSocket(d.Socket) }},
+		{"munge", auth, func(ctl *ctld.Controller) *client.Client {
+			return client.NewWithOptions(client.Options{Addrs: ctl.URL()}).WithMungeSocket(d.Socket)
+		}},
 		{"jwt", auth, func(ctl *ctld.Controller) *client.Client {
-			return client.New(ctl.Addr()).WithAuth(client.TokenAuth{Token: tok})
+			return client.NewWithOptions(client.Options{Addrs: ctl.URL()}).WithAuth(client.TokenAuth{Token: tok})
 		}},
 		{"tls+munge", func(cfg *ctld.Config) {
 			auth(cfg)
