@@ -201,7 +201,7 @@ func TestSubmitLimitsHTTP(t *testing.T) {
 		{"4.5 MB script: over max_script_bytes", "/v1/jobs", "POST", big(9 << 19), http.StatusBadRequest,
 			`invalid script "4718602 bytes": the batch script is larger than the cluster's limit of 4194304 bytes (max_script_bytes)`},
 		{"10 MB script: over the body limit", "/v1/jobs", "POST", big(10 << 20), http.StatusRequestEntityTooLarge,
-			"the request body is larger than 5242880 bytes, the limit of POST /v1/jobs"},
+			"batch script too large: the request body is larger than 5242880 bytes, the limit of POST /v1/jobs (the cluster's max_script_bytes is 4194304)"},
 		{"cpus no node has", "/v1/jobs", "POST", api.SubmitRequest{Jobs: []api.JobSpec{huge}}, http.StatusBadRequest,
 			`invalid --cpus-per-task "64": Requested node configuration is not available: partition main: 64 CPUs per node requested, its largest node has 8`},
 		{"gpus no node has", "/v1/jobs", "POST", api.SubmitRequest{Jobs: []api.JobSpec{gpus}}, http.StatusBadRequest,

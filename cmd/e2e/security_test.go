@@ -215,11 +215,25 @@ type clusterView struct {
 	Jobs   []string // ID STATE USER
 	Nodes  []string
 	Leader string
+	Files  []string // the users' work directories: name, size, owner
 }
 
-func (c *cluster) view() clusterView {
+func (c *cluster) view(users ...*testUser) clusterView {
 	c.t.Helper()
 	var v clusterView
+	for _, u := range users {
+		entries, err := os.ReadDir(u.work)
+		if err != nil {
+			c.t.Fatal(err)
+		}
+		for _, e := range entries {
+			info, err := e.Info()
+			if err != nil {
+				c.t.Fatal(err)
+			}
+			v.Files = append(v.Files, fmt.Sprintf("%s/%s %d %d", u.name, e.Name(), info.Size(), info.Sys().(*syscall.Stat_t).Uid))
+		}
+	}
 	for _, l := range strings.Split(strings.TrimSpace(c.must("squeue", "-h", "-t", "all", "-o", "%i %T %u")), "\n") {
 		if l != "" {
 			v.Jobs = append(v.Jobs, l)
@@ -323,7 +337,11 @@ func TestE2ESecurity(t *testing.T) {
 	// alice's running job, for bob to attack.
 	target := strings.TrimSpace(c.mustAs(alice, "sbatch", "--parsable", "-J", "secret", "--wrap", "echo $SECRET; sleep 300"))
 	c.waitState(target, "RUNNING", 60*time.Second)
-	before := c.view()
+	big := filepath.Join(alice.work, "big.sh") // a 10 MB batch script
+	if err := os.WriteFile(big, append([]byte("#!/bin/sh\n"), bytes.Repeat([]byte("# padding\n"), 1<<20)...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	before := c.view(alice, bob)
 	aliceTok, bobTok := c.tokenOf(alice), c.tokenOf(bob)
 	if err := exec.Command(filepath.Join(e2e.binDir, "fairwayd"), "pki", "issue", "--dir", e2e.pki, "--node", "node2", "--host", "127.0.0.1").Run(); err != nil {
 		t.Fatalf("issue node2's certificate: %v", err)
@@ -390,7 +408,7 @@ func TestE2ESecurity(t *testing.T) {
 		if err := json.Unmarshal([]byte(firstBody), &res); err == nil && len(res.IDs) == 1 {
 			c.must("scancel", res.IDs[0].String())
 			c.waitState(res.IDs[0].String(), "CANCELLED", 30*time.Second)
-			before = c.view() // the one accepted submission
+			before = c.view(alice, bob) // the one accepted submission
 		}
 	})
 
@@ -455,10 +473,6 @@ func TestE2ESecurity(t *testing.T) {
 	})
 
 	t.Run("limits", func(t *testing.T) {
-		big := filepath.Join(alice.work, "big.sh")
-		if err := os.WriteFile(big, append([]byte("#!/bin/sh\n"), bytes.Repeat([]byte("# padding\n"), 1<<20)...), 0o644); err != nil {
-			t.Fatal(err)
-		}
 		for _, tc := range []struct {
 			name string
 			args []string
@@ -480,7 +494,7 @@ func TestE2ESecurity(t *testing.T) {
 		}
 	})
 
-	if after := c.view(); fmt.Sprint(after) != fmt.Sprint(before) {
+	if after := c.view(alice, bob); fmt.Sprint(after) != fmt.Sprint(before) {
 		t.Errorf("refused requests changed the cluster:\nbefore %+v\nafter  %+v", before, after)
 	}
 
