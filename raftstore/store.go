@@ -64,8 +64,9 @@ type Store struct {
 	trans *raft.NetworkTransport
 	bolt  *raftboltdb.BoltStore
 
-	// bootIndex is the last raft log index on disk when the store opened;
-	// the replica is Ready once raft has applied up to it.
+	// bootIndex is the index of the last command entry in the raft log on
+	// disk when the store opened; the replica is Ready once its state
+	// machine has applied it.
 	bootIndex uint64
 
 	leaderCh chan bool
@@ -135,8 +136,8 @@ func (s *Store) start() error {
 		return fmt.Errorf("open %s: %w", dbPath, err)
 	}
 	s.bolt = store
-	if s.bootIndex, err = store.LastIndex(); err != nil {
-		return fmt.Errorf("read last log index: %w", err)
+	if s.bootIndex, err = lastCommandIndex(store); err != nil {
+		return err
 	}
 	snaps, err := raft.NewFileSnapshotStoreWithLogger(cfg.DataDir, snapshotsRetained, hlog)
 	if err != nil {
@@ -202,11 +203,42 @@ func bootstrapConfiguration(cfg Config) raft.Configuration {
 	return c
 }
 
-// Ready reports whether this replica has applied every log entry it held on
-// disk when it opened. A restarted controller replays its log only once a
-// leader commits again; until then its state is older than what it already
-// acknowledged, and reads must not be served from it.
-func (s *Store) Ready() bool { return s.raft.AppliedIndex() >= s.bootIndex }
+// Ready reports whether this replica's state machine has applied every
+// command it held in its log on disk when it opened. A restarted controller
+// replays its log only once a leader commits again; until then its state is
+// older than what it already acknowledged, and reads must not be served
+// from it. It compares with the state machine's own applied index, not
+// raft's AppliedIndex, which moves when entries are handed to the state
+// machine, before they are applied.
+func (s *Store) Ready() bool {
+	applied, _ := s.fsm.watch()
+	return applied >= s.bootIndex
+}
+
+// lastCommandIndex returns the index of the last command entry in the log
+// (0 when there is none after the snapshot). Raft's own entries (no-ops,
+// configurations) never reach the state machine, so waiting for a trailing
+// one would never end.
+func lastCommandIndex(logs raft.LogStore) (uint64, error) {
+	first, err := logs.FirstIndex()
+	if err != nil {
+		return 0, fmt.Errorf("read first log index: %w", err)
+	}
+	last, err := logs.LastIndex()
+	if err != nil {
+		return 0, fmt.Errorf("read last log index: %w", err)
+	}
+	for i := last; i >= first && i > 0; i-- {
+		var e raft.Log
+		if err := logs.GetLog(i, &e); err != nil {
+			return 0, fmt.Errorf("read log entry %d: %w", i, err)
+		}
+		if e.Type == raft.LogCommand {
+			return i, nil
+		}
+	}
+	return 0, nil
+}
 
 // Close stops the raft node and closes its stores. It is safe to call more
 // than once.
