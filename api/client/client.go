@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -30,6 +31,11 @@ const EnvAddr = "FAIRWAY_ADDR"
 // itself (the node daemon hands jobs the text, which needs no file inside a
 // container).
 const EnvCA = "FAIRWAY_CA"
+
+// EnvRetrySecs names the environment variable that bounds, in seconds, how
+// long the commands retry a request no controller could take (elections,
+// restarts); 0 does not retry. Default RetryUnavailable.
+const EnvRetrySecs = "FAIRWAY_RETRY_SECS"
 
 // DefaultCAFile is the CA bundle used when neither Options.CA nor
 // FAIRWAY_CA names one and the file exists.
@@ -61,6 +67,10 @@ type Client struct {
 	addrs []string
 	http  *http.Client
 	auth  Auth
+	// attemptTimeout bounds one request to one controller.
+	attemptTimeout time.Duration
+	// retryFor is how long a request no controller could take is retried.
+	retryFor time.Duration
 	// err is a configuration error (an unreadable CA bundle), returned by
 	// every request.
 	err error
@@ -80,6 +90,12 @@ type Options struct {
 	// TLS, when set, is the TLS configuration used as is (the daemons':
 	// their client certificate, the CA, the controller identity check).
 	TLS *tls.Config
+	// AttemptTimeout bounds one request to one controller; 0 means
+	// AttemptTimeout.
+	AttemptTimeout time.Duration
+	// RetryFor is how long a request no controller could take is retried;
+	// 0 means RetryUnavailable, a negative value not at all.
+	RetryFor time.Duration
 }
 
 // New returns a client for the given comma-separated addresses; empty means
@@ -92,7 +108,16 @@ func New(addrs string) *Client {
 // NewWithOptions returns a client configured by opts. A CA bundle that
 // cannot be read makes every request fail with the reason.
 func NewWithOptions(opts Options) *Client {
-	c := &Client{http: &http.Client{}, auth: DefaultAuth()}
+	c := &Client{http: &http.Client{}, auth: DefaultAuth(), attemptTimeout: opts.AttemptTimeout}
+	if c.attemptTimeout <= 0 {
+		c.attemptTimeout = AttemptTimeout
+	}
+	switch c.retryFor = opts.RetryFor; {
+	case c.retryFor == 0:
+		c.retryFor = RetryUnavailable
+	case c.retryFor < 0:
+		c.retryFor = 0
+	}
 	tlsCfg := opts.TLS
 	if tlsCfg == nil {
 		var err error
@@ -172,11 +197,10 @@ func (c *Client) Addrs() []string { return append([]string(nil), c.addrs...) }
 // election, or a controller catching up after a restart: 503), it retries for
 // up to RetryUnavailable.
 func (c *Client) do(ctx context.Context, method, path string, in, out any) (uint64, error) {
-	deadline := time.Now().Add(RetryUnavailable)
+	deadline := time.Now().Add(c.retryFor)
 	for {
 		idx, err := c.doOnce(ctx, method, path, in, out)
-		var apiErr *Error
-		if err == nil || !errors.As(err, &apiErr) || apiErr.Status != http.StatusServiceUnavailable || time.Now().After(deadline) {
+		if err == nil || !retryable(err) || time.Now().After(deadline) {
 			return idx, err
 		}
 		select {
@@ -187,10 +211,36 @@ func (c *Client) do(ctx context.Context, method, path string, in, out any) (uint
 	}
 }
 
-// RetryUnavailable is how long a request is retried while the controllers
-// answer 503 (no leader yet).
+// RetryUnavailable is how long a request is retried while no controller
+// can take it: every controller answers 503 (an election, a replica
+// catching up) or cannot be reached.
 const RetryUnavailable = 15 * time.Second
 
+// AttemptTimeout is the default bound on one request to one controller
+// (Options.AttemptTimeout; blocking queries, which name their own wait,
+// excepted): a frozen controller must not stall a command.
+const AttemptTimeout = 10 * time.Second
+
+// unreachedError is a request no controller received (every connection
+// failed): it can be sent again without being applied twice.
+type unreachedError struct{ err error }
+
+func (e *unreachedError) Error() string { return e.err.Error() }
+func (e *unreachedError) Unwrap() error { return e.err }
+
+// retryable reports whether a request that failed with err may be sent
+// again: no controller received it, or the controllers answered 503 (not
+// applied, no leader yet).
+func retryable(err error) bool {
+	var apiErr *Error
+	var unreached *unreachedError
+	return errors.As(err, &unreached) || errors.As(err, &apiErr) && apiErr.Status == http.StatusServiceUnavailable
+}
+
+// doOnce tries the controllers in turn. A controller that cannot be
+// reached, answers 503, or (for reads) fails in any other way is skipped
+// for the next. A write that reached a controller but got no answer is not
+// sent elsewhere: it may have been applied, and the error says so.
 func (c *Client) doOnce(ctx context.Context, method, path string, in, out any) (uint64, error) {
 	if c.err != nil {
 		return 0, c.err
@@ -202,42 +252,74 @@ func (c *Client) doOnce(ctx context.Context, method, path string, in, out any) (
 			return 0, fmt.Errorf("encode request: %w", err)
 		}
 	}
-	var lastErr error
+	write := method != http.MethodGet && method != http.MethodHead
+	blocking := strings.Contains(path, "wait=")
+	var unavailable, lastErr error
+	reached := false
 	for _, base := range c.addrs {
-		req, err := http.NewRequestWithContext(ctx, method, base+path, bytes.NewReader(body))
-		if err != nil {
-			return 0, fmt.Errorf("build request %s %s: %w", method, path, err)
+		idx, sent, err := c.attempt(ctx, method, base, path, body, in != nil, out, blocking)
+		if err == nil {
+			return idx, nil
 		}
-		if in != nil {
-			req.Header.Set("Content-Type", "application/json")
+		if ctx.Err() != nil {
+			return 0, fmt.Errorf("%s %s: %w", method, path, ctx.Err())
 		}
-		authErr := c.auth.Authenticate(ctx, req, body)
-		resp, err := c.http.Do(req)
-		if err != nil {
-			if ctx.Err() != nil {
-				return 0, fmt.Errorf("%s %s: %w", method, path, ctx.Err())
-			}
-			lastErr = fmt.Errorf("controller %s: %w", base, err)
-			continue
-		}
-		idx, err := decode(resp, out)
-		if err != nil {
-			var apiErr *Error
-			if authErr != nil && errors.As(err, &apiErr) && apiErr.Status == http.StatusUnauthorized {
-				apiErr.Msg += " (" + authErr.Error() + ")"
-			}
-			if errors.As(err, &apiErr) && apiErr.Status == http.StatusServiceUnavailable {
-				lastErr = err // no leader here; try the next controller
-				continue
-			}
+		var apiErr *Error
+		switch {
+		case errors.As(err, &apiErr) && apiErr.Status == http.StatusServiceUnavailable:
+			unavailable, reached = err, true // not applied here; try the next controller
+		case errors.As(err, &apiErr):
 			return idx, err
+		case !sent:
+			lastErr = err // never reached this controller
+		case write:
+			return 0, fmt.Errorf("%w: the request may or may not have been applied; check before sending it again", err)
+		default:
+			lastErr, reached = err, true
 		}
-		return idx, nil
 	}
-	if lastErr == nil {
-		lastErr = errors.New("no controller address configured")
+	switch {
+	case unavailable != nil:
+		return 0, unavailable
+	case lastErr == nil:
+		return 0, errors.New("no controller address configured")
+	case !reached:
+		return 0, &unreachedError{err: lastErr}
 	}
 	return 0, lastErr
+}
+
+// attempt sends one request to one controller. sent is false when the
+// connection could not be made (the controller did not receive it).
+func (c *Client) attempt(ctx context.Context, method, base, path string, body []byte, hasBody bool, out any, blocking bool) (idx uint64, sent bool, err error) {
+	if !blocking {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, c.attemptTimeout)
+		defer cancel()
+	}
+	req, err := http.NewRequestWithContext(ctx, method, base+path, bytes.NewReader(body))
+	if err != nil {
+		return 0, false, fmt.Errorf("build request %s %s: %w", method, path, err)
+	}
+	if hasBody {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	authErr := c.auth.Authenticate(ctx, req, body)
+	resp, err := c.http.Do(req)
+	if err != nil {
+		var opErr *net.OpError
+		dialFailed := errors.As(err, &opErr) && opErr.Op == "dial"
+		if errors.Is(err, context.DeadlineExceeded) && ctx.Err() != nil {
+			err = fmt.Errorf("no answer within %v", c.attemptTimeout)
+		}
+		return 0, !dialFailed, fmt.Errorf("controller %s: %w", base, err)
+	}
+	idx, err = decode(resp, out)
+	var apiErr *Error
+	if err != nil && authErr != nil && errors.As(err, &apiErr) && apiErr.Status == http.StatusUnauthorized {
+		apiErr.Msg += " (" + authErr.Error() + ")"
+	}
+	return idx, true, err
 }
 
 func decode(resp *http.Response, out any) (uint64, error) {

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
+	"time"
 
 	ucli "github.com/urfave/cli/v2"
 
@@ -38,7 +40,16 @@ func (inv *invocation) client() *client.Client {
 	if addr == "" {
 		addr = inv.env.Getenv(client.EnvAddr)
 	}
-	cl := client.NewWithOptions(client.Options{Addrs: addr, CA: inv.env.Getenv(client.EnvCA)})
+	opts := client.Options{Addrs: addr, CA: inv.env.Getenv(client.EnvCA)}
+	if v := inv.env.Getenv(client.EnvRetrySecs); v != "" {
+		if n, err := strconv.Atoi(v); err == nil && n >= 0 {
+			opts.RetryFor = time.Duration(n) * time.Second
+			if n == 0 {
+				opts.RetryFor = -1
+			}
+		}
+	}
+	cl := client.NewWithOptions(opts)
 	if tok := inv.env.Getenv(api.EnvSlurmJWT); tok != "" {
 		return cl.WithAuth(client.TokenAuth{Token: tok})
 	}

@@ -407,7 +407,7 @@ func TestListingErrors(t *testing.T) {
 }
 
 func TestControllerDown(t *testing.T) {
-	te := &testEnv{vars: map[string]string{"FAIRWAY_ADDR": "http://127.0.0.1:1"}}
+	te := &testEnv{vars: map[string]string{"FAIRWAY_ADDR": "http://127.0.0.1:1", "FAIRWAY_RETRY_SECS": "0"}}
 	for _, cmd := range []string{"squeue", "sinfo", "sacct"} {
 		if code := Run(context.Background(), te.env(), []string{cmd}); code != 1 {
 			t.Errorf("%s with no controller: exit %d, want 1", cmd, code)
