@@ -52,6 +52,12 @@ type ErrorResponse struct {
 // SubmitRequest submits one or more jobs atomically: either all are accepted or none.
 type SubmitRequest struct {
 	Jobs []JobSpec `json:"jobs"`
+	// Key, when set, makes the submission idempotent: the client sends the
+	// same key when it retries a submission whose answer it did not get,
+	// and the controller returns the jobs of the first one instead of
+	// creating new ones (for an hour, and only to the same user). At most
+	// 128 printable characters; clients use a random 128-bit hex string.
+	Key string `json:"key,omitempty"`
 }
 
 // SubmitResponse lists the IDs of the accepted jobs, in request order.

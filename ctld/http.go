@@ -274,7 +274,7 @@ func (c *Controller) handleSubmit(w http.ResponseWriter, r *http.Request) {
 		c.writeErr(w, r, err)
 		return
 	}
-	res, err := c.svc.Submit(r.Context(), callerOf(r), req.Jobs)
+	res, err := c.svc.Submit(r.Context(), callerOf(r), req.Jobs, req.Key)
 	if err != nil {
 		c.writeErr(w, r, err)
 		return

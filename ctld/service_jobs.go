@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/fairway-hpc/fairway/api"
 	"github.com/fairway-hpc/fairway/raftstore"
@@ -23,7 +24,10 @@ type SubmitResult struct {
 // refuses a request no partition's registered nodes could ever hold
 // (api.CheckNodeConfiguration) and commits them atomically: all are
 // accepted or none.
-func (s *Service) Submit(ctx context.Context, caller Identity, specs []api.JobSpec) (SubmitResult, error) {
+func (s *Service) Submit(ctx context.Context, caller Identity, specs []api.JobSpec, key string) (SubmitResult, error) {
+	if len(key) > 128 || strings.IndexFunc(key, func(r rune) bool { return r <= ' ' || r > '~' }) >= 0 {
+		return SubmitResult{}, invalid("key", "the submission key must be at most 128 printable ASCII characters")
+	}
 	if len(specs) == 0 {
 		return SubmitResult{}, invalid("jobs", "the request has no jobs")
 	}
@@ -56,7 +60,7 @@ func (s *Service) Submit(ctx context.Context, caller Identity, specs []api.JobSp
 			return SubmitResult{}, s.classify(err)
 		}
 	}
-	res, err := s.apply(ctx, raftstore.SubmitJobs{Now: s.now().Unix(), Specs: specs})
+	res, err := s.apply(ctx, raftstore.SubmitJobs{Now: s.now().Unix(), Specs: specs, Key: key})
 	if err != nil {
 		return SubmitResult{}, err
 	}

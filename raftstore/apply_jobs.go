@@ -45,6 +45,14 @@ func (w *writer) submitJobs(c *SubmitJobs) ([]api.JobID, error) {
 	if len(c.Specs) == 0 {
 		return nil, &api.FieldError{Field: "jobs", Value: "", Msg: "at least one job is required"}
 	}
+	if c.Key != "" {
+		if raw, err := w.txn.First(tableSubmitKeys, indexID, c.Key); err == nil && raw != nil {
+			if k := raw.(*SubmitKey); k.UID == c.Specs[0].UID {
+				return slices.Clone(k.IDs), nil
+			}
+			return nil, &api.FieldError{Field: "key", Value: c.Key, Msg: "this submission key was used by another user"}
+		}
+	}
 	m := *w.meta()
 	ids := make([]api.JobID, 0, len(c.Specs))
 	for _, spec := range c.Specs {
@@ -81,6 +89,11 @@ func (w *writer) submitJobs(c *SubmitJobs) ([]api.JobID, error) {
 	}
 	if err := w.put(tableMeta, &m); err != nil {
 		return nil, fmt.Errorf("submit jobs: %w", err)
+	}
+	if c.Key != "" {
+		if err := w.put(tableSubmitKeys, &SubmitKey{Key: c.Key, UID: c.Specs[0].UID, IDs: slices.Clone(ids), Time: c.Now}); err != nil {
+			return nil, fmt.Errorf("submit jobs: %w", err)
+		}
 	}
 	return ids, nil
 }
@@ -365,6 +378,22 @@ func (w *writer) expireJobs(c *ExpireJobs) (int, error) {
 			return 0, fmt.Errorf("expire job %d: %w", j.ID, err)
 		}
 		n++
+	}
+	// Submission keys are remembered SubmitKeyTTLSecs.
+	if c.Now > 0 {
+		var old []any
+		if it, err := w.txn.Get(tableSubmitKeys, indexID); err == nil {
+			for raw := it.Next(); raw != nil; raw = it.Next() {
+				if raw.(*SubmitKey).Time < c.Now-SubmitKeyTTLSecs {
+					old = append(old, raw)
+				}
+			}
+		}
+		for _, k := range old {
+			if err := w.txn.Delete(tableSubmitKeys, k); err != nil {
+				return 0, fmt.Errorf("expire submission key: %w", err)
+			}
+		}
 	}
 	return n, nil
 }

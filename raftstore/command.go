@@ -68,6 +68,10 @@ const (
 type SubmitJobs struct {
 	Now   int64         `json:"now"` // submit time, unix seconds
 	Specs []api.JobSpec `json:"specs"`
+	// Key, when set, is the submission's idempotency key: a SubmitJobs with
+	// a key already applied creates nothing and returns the jobs the first
+	// one created.
+	Key string `json:"key,omitempty"`
 }
 
 // CancelJob cancels a job: a pending job ends CANCELLED at once, a running one

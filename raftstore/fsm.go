@@ -224,6 +224,9 @@ type snapshotData struct {
 	Jobs        []*api.Job        `json:"jobs"`
 	Nodes       []*api.Node       `json:"nodes"`
 	Controllers []*Controller     `json:"controllers"`
+	// SubmitKeys are the remembered submission keys (absent in snapshots
+	// written before they existed).
+	SubmitKeys []*SubmitKey `json:"submit_keys,omitempty"`
 	// Usage and UsageAt are the fair-share usage (absent in snapshots
 	// written before usage was tracked).
 	Usage   map[string]float64 `json:"usage,omitempty"`
@@ -289,6 +292,11 @@ func (f *fsm) Restore(rc io.ReadCloser) error {
 			return err
 		}
 	}
+	for _, k := range data.SubmitKeys {
+		if err := insert(tableSubmitKeys, k); err != nil {
+			return err
+		}
+	}
 	// Watch indexes are not in the snapshot: everything counts as changed
 	// at the snapshot's index (waiters wake once and see the new state).
 	topics := baseTopics()
@@ -336,6 +344,11 @@ func (s *fsmSnapshot) data() *snapshotData {
 	if it, err := s.txn.Get(tableControllers, indexID); err == nil {
 		for raw := it.Next(); raw != nil; raw = it.Next() {
 			d.Controllers = append(d.Controllers, raw.(*Controller))
+		}
+	}
+	if it, err := s.txn.Get(tableSubmitKeys, indexID); err == nil {
+		for raw := it.Next(); raw != nil; raw = it.Next() {
+			d.SubmitKeys = append(d.SubmitKeys, raw.(*SubmitKey))
 		}
 	}
 	return d

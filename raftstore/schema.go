@@ -15,6 +15,7 @@ const (
 	tableControllers = "controllers"
 	tableMeta        = "meta"
 	tableIndex       = "index" // watch indexes: see watch.go
+	tableSubmitKeys  = "submitkeys"
 
 	indexID    = "id"
 	indexState = "state" // jobs by state, then ID
@@ -42,6 +43,21 @@ type meta struct {
 	// version 1).
 	UsageFormula int
 }
+
+// SubmitKey is a row of the submitkeys table: a submission's idempotency
+// key and the jobs it created, so that a client retrying a submission
+// whose answer it lost gets the same jobs instead of new ones. Rows are
+// dropped SubmitKeyTTLSecs after the submission (ExpireJobs).
+type SubmitKey struct {
+	Key  string      `json:"key"`
+	UID  int         `json:"uid"` // the submitter's: a key is only honoured for the same user
+	IDs  []api.JobID `json:"ids"`
+	Time int64       `json:"time"` // submit time, unix seconds
+}
+
+// SubmitKeyTTLSecs is how long a submission's key is remembered: longer
+// than any client retries.
+const SubmitKeyTTLSecs = 3600
 
 // Controller is a row of the controllers table: the HTTP address a controller
 // advertises, so that followers can forward writes to the leader.
@@ -108,6 +124,16 @@ func schema() *memdb.DBSchema {
 						Name:    indexID,
 						Unique:  true,
 						Indexer: &memdb.StringFieldIndex{Field: "Topic"},
+					},
+				},
+			},
+			tableSubmitKeys: {
+				Name: tableSubmitKeys,
+				Indexes: map[string]*memdb.IndexSchema{
+					indexID: {
+						Name:    indexID,
+						Unique:  true,
+						Indexer: &memdb.StringFieldIndex{Field: "Key"},
 					},
 				},
 			},

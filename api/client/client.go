@@ -5,7 +5,9 @@ package client
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"crypto/tls"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -200,7 +202,7 @@ func (c *Client) do(ctx context.Context, method, path string, in, out any) (uint
 	deadline := time.Now().Add(c.retryFor)
 	for {
 		idx, err := c.doOnce(ctx, method, path, in, out)
-		if err == nil || !retryable(err) || time.Now().After(deadline) {
+		if err == nil || !retryable(ctx, err) || time.Now().After(deadline) {
 			return idx, err
 		}
 		select {
@@ -231,10 +233,17 @@ func (e *unreachedError) Unwrap() error { return e.err }
 // retryable reports whether a request that failed with err may be sent
 // again: no controller received it, or the controllers answered 503 (not
 // applied, no leader yet).
-func retryable(err error) bool {
+func retryable(ctx context.Context, err error) bool {
 	var apiErr *Error
 	var unreached *unreachedError
-	return errors.As(err, &unreached) || errors.As(err, &apiErr) && apiErr.Status == http.StatusServiceUnavailable
+	switch {
+	case errors.As(err, &unreached):
+		return true
+	case errors.As(err, &apiErr):
+		return apiErr.Status == http.StatusServiceUnavailable || apiErr.Status == http.StatusInternalServerError && isIdempotent(ctx)
+	}
+	// A keyed submission that reached a controller without an answer.
+	return isIdempotent(ctx)
 }
 
 // doOnce tries the controllers in turn. A controller that cannot be
@@ -252,7 +261,9 @@ func (c *Client) doOnce(ctx context.Context, method, path string, in, out any) (
 			return 0, fmt.Errorf("encode request: %w", err)
 		}
 	}
-	write := method != http.MethodGet && method != http.MethodHead
+	// A write that may have been applied is not sent again, unless it is
+	// idempotent (a keyed submission).
+	write := method != http.MethodGet && method != http.MethodHead && !isIdempotent(ctx)
 	blocking := strings.Contains(path, "wait=")
 	var unavailable, lastErr error
 	reached := false
@@ -268,6 +279,8 @@ func (c *Client) doOnce(ctx context.Context, method, path string, in, out any) (
 		switch {
 		case errors.As(err, &apiErr) && apiErr.Status == http.StatusServiceUnavailable:
 			unavailable, reached = err, true // not applied here; try the next controller
+		case errors.As(err, &apiErr) && apiErr.Status == http.StatusInternalServerError && isIdempotent(ctx):
+			unavailable, reached = err, true // outcome unknown: the key makes sending it again safe
 		case errors.As(err, &apiErr):
 			return idx, err
 		case !sent:
@@ -371,12 +384,35 @@ func withQuery(path string, v url.Values) string {
 }
 
 // Submit submits jobs atomically and returns their IDs.
+//
+// The submission carries a random idempotency key, so it is safe to send
+// again when its answer was lost (a controller that froze or lost its
+// leadership after proposing it): the controller returns the jobs the first
+// one created. Submit therefore retries such submissions too, on every
+// controller, within the retry window.
 func (c *Client) Submit(ctx context.Context, specs ...api.JobSpec) ([]api.JobID, error) {
+	var key [16]byte
+	if _, err := rand.Read(key[:]); err != nil {
+		return nil, fmt.Errorf("submission key: %w", err)
+	}
 	var resp api.SubmitResponse
-	if _, err := c.do(ctx, http.MethodPost, "/v1/jobs", api.SubmitRequest{Jobs: specs}, &resp); err != nil {
+	req := api.SubmitRequest{Jobs: specs, Key: hex.EncodeToString(key[:])}
+	if _, err := c.do(withIdempotent(ctx), http.MethodPost, "/v1/jobs", req, &resp); err != nil {
 		return nil, err
 	}
 	return resp.IDs, nil
+}
+
+// idempotentKey marks a request context whose write may be sent again.
+type idempotentKey struct{}
+
+func withIdempotent(ctx context.Context) context.Context {
+	return context.WithValue(ctx, idempotentKey{}, true)
+}
+
+func isIdempotent(ctx context.Context) bool {
+	v, _ := ctx.Value(idempotentKey{}).(bool)
+	return v
 }
 
 // JobFilter selects jobs in Jobs.

@@ -2,11 +2,14 @@ package client
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -81,6 +84,8 @@ func TestUnreachableControllersAreRetried(t *testing.T) {
 // TestWriteWithoutAnswerIsNotResent: a write that reached a controller
 // which never answered is not sent to the next controller (it may have been
 // applied), and the error says so; a read moves on to the next.
+// Submissions carry an idempotency key and are sent again (see
+// TestKeyedSubmissionIsResent).
 func TestWriteWithoutAnswerIsNotResent(t *testing.T) {
 	stop := make(chan struct{})
 	frozen := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -100,9 +105,9 @@ func TestWriteWithoutAnswerIsNotResent(t *testing.T) {
 	c := NewWithOptions(Options{Addrs: frozen.URL + "," + live.URL, AttemptTimeout: 300 * time.Millisecond}).WithAuth(NoAuth{})
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	_, err := c.Submit(ctx, api.JobSpec{Name: "x"})
+	err := c.Hold(ctx, 5)
 	if err == nil || !strings.Contains(err.Error(), "may or may not have been applied") || other.Load() != 0 {
-		t.Errorf("Submit to a frozen controller = %v, other controller called %d times; want an outcome-unknown error and no second send", err, other.Load())
+		t.Errorf("Hold on a frozen controller = %v, other controller called %d times; want an outcome-unknown error and no second send", err, other.Load())
 	}
 	if _, err := c.Jobs(ctx, JobFilter{}, QueryOptions{}); err != nil || other.Load() != 1 {
 		t.Errorf("Jobs past a frozen controller = %v (other called %d times); want the next controller's answer", err, other.Load())
@@ -110,5 +115,51 @@ func TestWriteWithoutAnswerIsNotResent(t *testing.T) {
 	var apiErr *Error
 	if errors.As(err, &apiErr) {
 		t.Errorf("unexpected API error %v", apiErr)
+	}
+}
+
+// TestKeyedSubmissionIsResent: a submission whose answer was lost (a frozen
+// controller, or 500 "outcome unknown") is sent again with the same key, to
+// the next controller, which is what makes retrying it safe.
+func TestKeyedSubmissionIsResent(t *testing.T) {
+	stop := make(chan struct{})
+	var keys []string
+	var mu sync.Mutex
+	record := func(r *http.Request) {
+		var req api.SubmitRequest
+		_ = json.NewDecoder(r.Body).Decode(&req)
+		mu.Lock()
+		keys = append(keys, req.Key)
+		mu.Unlock()
+	}
+	frozen := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		record(r)
+		select {
+		case <-r.Context().Done():
+		case <-stop:
+		}
+	}))
+	defer frozen.Close()
+	defer close(stop)
+	var calls atomic.Int32
+	unknown := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		record(r)
+		if calls.Add(1) == 1 {
+			w.WriteHeader(http.StatusInternalServerError)
+			_, _ = w.Write([]byte(`{"error":"leadership lost while committing: outcome unknown"}`))
+			return
+		}
+		_, _ = w.Write([]byte(`{"ids":[4]}`))
+	}))
+	defer unknown.Close()
+	c := NewWithOptions(Options{Addrs: frozen.URL + "," + unknown.URL, AttemptTimeout: 300 * time.Millisecond}).WithAuth(NoAuth{})
+	ids, err := c.Submit(context.Background(), api.JobSpec{Name: "x"})
+	if err != nil || len(ids) != 1 || ids[0] != 4 {
+		t.Fatalf("Submit = %v, %v; want job 4", ids, err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(keys) < 3 || keys[0] == "" || slices.ContainsFunc(keys, func(k string) bool { return k != keys[0] }) {
+		t.Errorf("keys sent %q: want every attempt (at least 3) to carry the same non-empty key", keys)
 	}
 }
