@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/fairway-hpc/fairway/api"
+	"github.com/fairway-hpc/fairway/api/munge"
 	"github.com/fairway-hpc/fairway/api/pki"
 	"github.com/fairway-hpc/fairway/noded/gpu"
 )
@@ -122,6 +123,13 @@ type Config struct {
 	// certificates, and jobs get the CA bundle as FAIRWAY_CA (its PEM text).
 	// Nil calls them over plain http (insecure).
 	TLS *pki.Credentials
+	// MungeSocket is the node's munged socket: the daemon authenticates
+	// with it when it has no certificate, and jobs get it (the socket's
+	// directory bind-mounted into containers at the same path, and
+	// FAIRWAY_MUNGE_SOCKET), so that the commands a job runs authenticate
+	// as the job's user. Default $FAIRWAY_MUNGE_SOCKET, else munge's
+	// default socket.
+	MungeSocket string
 }
 
 // withDefaults returns cfg with every zero field set to its default.
@@ -186,6 +194,9 @@ func (cfg Config) withDefaults() (Config, error) {
 	}
 	if cfg.ToolsBinary == "-" {
 		cfg.ToolsBinary = ""
+	}
+	if cfg.MungeSocket == "" {
+		cfg.MungeSocket = munge.FromEnv().Path()
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)

@@ -198,7 +198,8 @@ func newAPIClient(cfg Config) *client.Client {
 	} else {
 		cfg.Logger.Warn("INSECURE: calling the controllers without TLS; anyone on the path can read and change this node's traffic")
 	}
-	return client.NewWithOptions(opts)
+	// Without a certificate the daemon authenticates with MUNGE (as root).
+	return client.NewWithOptions(opts).WithMungeSocket(cfg.MungeSocket)
 }
 
 // daemon is the node daemon: a reconciler of the runs the controller wants

@@ -1,6 +1,8 @@
 package noded
 
 import (
+	"github.com/fairway-hpc/fairway/api/munge"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -70,7 +72,7 @@ func (d *daemon) spec(job *api.Job, ref executor.Ref, checkpointDir string) (exe
 		UID:             job.Spec.UID,
 		GID:             job.Spec.GID,
 		Groups:          groups,
-		Env:             withCA(jobEnv(&j, alloc, d.cfg.Name, strings.Join(d.api.Addrs(), ","), checkpointDir, usr, gpuDevs), d.cfg.TLS),
+		Env:             withMunge(withCA(jobEnv(&j, alloc, d.cfg.Name, strings.Join(d.api.Addrs(), ","), checkpointDir, usr, gpuDevs), d.cfg.TLS), d.cfg.MungeSocket),
 		CPUs:            float64(cpus),
 		MemoryBytes:     mem << 20,
 		Devices:         devices,
@@ -78,7 +80,7 @@ func (d *daemon) spec(job *api.Job, ref executor.Ref, checkpointDir string) (exe
 		ContainerEdits:  edits,
 		Image:           job.Spec.ContainerImage,
 		Mounts:          slices.Clone(job.Spec.ContainerMounts),
-		NodeMounts:      []api.Mount{{Source: checkpointDir, Target: checkpointDir}},
+		NodeMounts:      nodeMounts(checkpointDir, d.cfg.MungeSocket),
 	}, nil
 }
 
@@ -109,6 +111,34 @@ func outputPaths(job *api.Job, workDir string) (stdout, stderr string) {
 		return stdout, stdout
 	}
 	return stdout, abs(job.StderrPath)
+}
+
+// nodeMounts are the bind mounts the node gives every container job: its
+// checkpoint directory, and the directory of the node's munged socket
+// (read-only; connecting to a socket needs no write access to the mount)
+// when it exists, so that scontrol and fairway checkpoint done inside the
+// container authenticate as the job's user (munged reads the caller's uid
+// from the connection).
+func nodeMounts(checkpointDir, mungeSocket string) []api.Mount {
+	mounts := []api.Mount{{Source: checkpointDir, Target: checkpointDir}}
+	if st, err := os.Stat(mungeSocket); err == nil && st.Mode()&os.ModeSocket != 0 {
+		dir := filepath.Dir(mungeSocket)
+		mounts = append(mounts, api.Mount{Source: dir, Target: dir, ReadOnly: true})
+	}
+	return mounts
+}
+
+// withMunge sets FAIRWAY_MUNGE_SOCKET in a job's environment to the node's
+// munged socket, replacing any the submitter's environment carried. The
+// environment stays sorted.
+func withMunge(env []string, socket string) []string {
+	if socket == "" {
+		return env
+	}
+	env = slices.DeleteFunc(env, func(kv string) bool { return strings.HasPrefix(kv, munge.EnvSocket+"=") })
+	env = append(env, munge.EnvSocket+"="+socket)
+	slices.Sort(env)
+	return env
 }
 
 // withCA sets FAIRWAY_CA in a job's environment to the PEM text of the

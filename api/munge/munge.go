@@ -201,6 +201,9 @@ func FromEnv() Client {
 	return Client{Socket: os.Getenv(EnvSocket)}
 }
 
+// Path is the socket the client talks to: Socket, else DefaultSocket.
+func (c Client) Path() string { return c.socket() }
+
 func (c Client) socket() string {
 	if c.Socket == "" {
 		return DefaultSocket

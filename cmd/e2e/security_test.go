@@ -333,6 +333,16 @@ func TestE2ESecurity(t *testing.T) {
 	if st, err := os.Stat(filepath.Join(alice.work, "made-by-job")); err != nil || int(st.Sys().(*syscall.Stat_t).Uid) != alice.uid {
 		t.Errorf("a file alice's job made: %v, want it owned by alice", err)
 	}
+	// Inside a container, the job's commands authenticate as its user
+	// through the node's munged (its socket is mounted in).
+	inside := strings.TrimSpace(c.mustAs(alice, "sbatch", "--parsable", "-o", "inside-%j.out",
+		"--container-image=oci-archive:"+e2e.imageOCI, "--wrap", "squeue -h -j $SLURM_JOB_ID -o '%i %u'"))
+	c.waitFor("job "+inside+" to end", 90*time.Second, func() bool {
+		return slices.Contains([]string{"COMPLETED", "FAILED", "CANCELLED"}, c.state(inside))
+	})
+	if data, _ := os.ReadFile(filepath.Join(alice.work, "inside-"+inside+".out")); c.state(inside) != "COMPLETED" || strings.TrimSpace(string(data)) != inside+" fw-alice" {
+		t.Errorf("squeue inside alice's container job %s: %s, printed %q; want %q", inside, c.state(inside), data, inside+" fw-alice")
+	}
 
 	// alice's running job, for bob to attack.
 	target := strings.TrimSpace(c.mustAs(alice, "sbatch", "--parsable", "-J", "secret", "--wrap", "echo $SECRET; sleep 300"))

@@ -163,6 +163,7 @@ func nodedCommand() *cli.Command {
 			&cli.DurationFlag{Name: "gpu-check-interval", Usage: "how often each GPU's health is polled, besides NVML's events (default 30s)"},
 			&cli.StringSliceFlag{Name: "cdi-dir", Usage: "CDI spec directory giving container jobs the GPU driver's user space (default /etc/cdi and /var/run/cdi)"},
 			&cli.StringSliceFlag{Name: "driver-dir", Usage: "directory searched for the driver's libraries, nvidia-smi and libnvidia-ml.so.1 when no CDI spec names the GPUs (default /usr/local/nvidia/lib64, /usr/local/nvidia/bin, /usr/lib/x86_64-linux-gnu, ...)"},
+			&cli.StringFlag{Name: "munge-socket", Usage: "the node's munged socket, given to jobs (mounted into containers) so their commands authenticate as the job's user (default $FAIRWAY_MUNGE_SOCKET, else munge's default)"},
 		}, tlsFlags("node daemon")...),
 		Action: func(c *cli.Context) error {
 			gpus, err := fakeGPUs(c.String("gpus"), c.String("name"))
@@ -182,9 +183,9 @@ func nodedCommand() *cli.Command {
 				HeartbeatInterval: c.Duration("heartbeat"), CgroupParent: c.String("cgroup-parent"),
 				CheckpointDirBase: c.String("checkpoint-dir-base"), CheckpointRetention: c.Duration("checkpoint-retention"),
 				KillGrace: c.Duration("kill-wait"), ToolsBinary: c.String("tools-binary"),
-				MountAllow: nonEmpty(c.StringSlice("mount-allow")),
-				Logger:     log,
-				NVML:       c.String("nvml"), GPUType: c.String("gpu-type-override"), GPUCheckInterval: c.Duration("gpu-check-interval"),
+				MountAllow: nonEmpty(c.StringSlice("mount-allow")), MungeSocket: c.String("munge-socket"),
+				Logger: log,
+				NVML:   c.String("nvml"), GPUType: c.String("gpu-type-override"), GPUCheckInterval: c.Duration("gpu-check-interval"),
 				CDIDirs: nonEmpty(c.StringSlice("cdi-dir")), DriverDirs: nonEmpty(c.StringSlice("driver-dir")),
 				TLS: creds,
 			})

@@ -179,7 +179,7 @@ func Run(ctx context.Context, opts Options) error {
 			StateDir: filepath.Join(opts.Dir, "noded"), ContainerdSocket: socket,
 			ContainerdNamespace: "fairway", Logger: logger.With("daemon", "noded"),
 			CheckpointDirBase: filepath.Join(opts.Dir, "checkpoints"), ToolsBinary: opts.ToolsBinary,
-			TLS: nodeTLS,
+			TLS: nodeTLS, MungeSocket: mungeSock,
 		})
 	}()
 
