@@ -78,13 +78,7 @@ func (s *Service) denied(caller Identity, action string, err *Error) {
 // Slurm does.
 func (s *Service) authorizeRef(caller Identity, ref api.JobRef, action JobAction) error {
 	st := s.store.State()
-	var j *api.Job
-	var found bool
-	if ref.Task != nil {
-		j, found = st.ArrayTask(ref.ID, *ref.Task)
-	} else {
-		j, found = st.Job(ref.ID)
-	}
+	j, found := st.JobRef(ref)
 	if !found {
 		return nil
 	}
@@ -262,13 +256,7 @@ func (s *Service) Job(ctx context.Context, caller Identity, ref api.JobRef, q Qu
 	if err != nil {
 		return JobResult{}, err
 	}
-	var j *api.Job
-	var found bool
-	if ref.Task != nil {
-		j, found = st.ArrayTask(ref.ID, *ref.Task)
-	} else {
-		j, found = st.Job(ref.ID)
-	}
+	j, found := st.JobRef(ref)
 	if !found {
 		return JobResult{}, newError(KindNotFound, msgInvalidJobID)
 	}

@@ -1,6 +1,7 @@
 package ctld
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -40,11 +41,11 @@ func (s *Service) Priorities(ctx context.Context, caller Identity, f PriorityFil
 			continue
 		}
 		if row.QOSName == "" {
-			row.QOSName = cmpOr(qos[row.JobID], api.DefaultQOS)
+			row.QOSName = cmp.Or(qos[row.JobID], api.DefaultQOS)
 		}
 		out = append(out, row)
 	}
-	slices.SortStableFunc(out, func(a, b api.PriorityRow) int { return compareIDs(a.JobID, b.JobID) })
+	slices.SortStableFunc(out, func(a, b api.PriorityRow) int { return cmp.Compare(a.JobID, b.JobID) })
 	return api.PrioritiesResponse{Index: st.Index(), Now: now, Weights: cfg.Scheduling.Weights, Rows: out}, nil
 }
 
@@ -78,12 +79,12 @@ func (s *Service) Shares(ctx context.Context, caller Identity, q Query) (api.Sha
 	if err != nil {
 		return api.SharesResponse{}, &Error{Kind: KindInternal, Msg: fmt.Sprintf("build the fair-share tree: %v", err), Err: err}
 	}
-	algorithm := cmpOr(cfg.Scheduling.FairShare, api.FairShareFairTree)
+	algorithm := cmp.Or(cfg.Scheduling.FairShare, api.FairShareFairTree)
 	rows := tree.Rows(algorithm, usage)
 	parent := map[string]string{}
 	for _, a := range cfg.Accounts {
 		if a.Name != api.RootAccount {
-			parent[a.Name] = cmpOr(a.Parent, api.RootAccount)
+			parent[a.Name] = cmp.Or(a.Parent, api.RootAccount)
 		}
 	}
 	depth := func(account string) int {
@@ -110,23 +111,4 @@ func (s *Service) Shares(ctx context.Context, caller Identity, q Query) (api.Sha
 		}
 	}
 	return api.SharesResponse{Index: st.Index(), Now: s.now().Unix(), Algorithm: algorithm, UsageAt: usageAt, Rows: out}, nil
-}
-
-// cmpOr returns a, or b when a is empty.
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
-}
-
-// compareIDs orders job IDs.
-func compareIDs(a, b api.JobID) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }

@@ -1,6 +1,7 @@
 package raftstore
 
 import (
+	"cmp"
 	"maps"
 	"slices"
 
@@ -49,8 +50,17 @@ func (st *State) Jobs() []*api.Job {
 // ActiveJobs returns the PENDING and RUNNING jobs, ordered by ID.
 func (st *State) ActiveJobs() []*api.Job {
 	jobs := append(jobsInState(st.txn, api.JobPending), jobsInState(st.txn, api.JobRunning)...)
-	slices.SortFunc(jobs, func(a, b *api.Job) int { return cmpID(a.ID, b.ID) })
+	slices.SortFunc(jobs, func(a, b *api.Job) int { return cmp.Compare(a.ID, b.ID) })
 	return copyJobs(jobs)
+}
+
+// JobRef returns the job a reference names (a copy): the job, or with a
+// task the array task (its own job once started, else the array's record).
+func (st *State) JobRef(ref api.JobRef) (*api.Job, bool) {
+	if ref.Task != nil {
+		return st.ArrayTask(ref.ID, *ref.Task)
+	}
+	return st.Job(ref.ID)
 }
 
 // ActiveJobsShared returns the PENDING and RUNNING jobs as stored, ordered
@@ -60,7 +70,7 @@ func (st *State) ActiveJobs() []*api.Job {
 // was the pass's main cost.
 func (st *State) ActiveJobsShared() []*api.Job {
 	jobs := append(jobsInState(st.txn, api.JobPending), jobsInState(st.txn, api.JobRunning)...)
-	slices.SortFunc(jobs, func(a, b *api.Job) int { return cmpID(a.ID, b.ID) })
+	slices.SortFunc(jobs, func(a, b *api.Job) int { return cmp.Compare(a.ID, b.ID) })
 	return jobs
 }
 
@@ -179,7 +189,7 @@ func derivedNodeState(n *api.Node, used api.NodeResources) api.NodeState {
 // record and its tasks), ordered by ID.
 func arrayJobs(txn *memdb.Txn, id api.JobID) []*api.Job {
 	jobs := collectJobs(txn.Get(tableJobs, indexArray, id))
-	slices.SortFunc(jobs, func(a, b *api.Job) int { return cmpID(a.ID, b.ID) })
+	slices.SortFunc(jobs, func(a, b *api.Job) int { return cmp.Compare(a.ID, b.ID) })
 	return jobs
 }
 
@@ -236,17 +246,6 @@ func collectJobs(it memdb.ResultIterator, err error) []*api.Job {
 		out = append(out, raw.(*api.Job))
 	}
 	return out
-}
-
-// cmpID orders job IDs.
-func cmpID(a, b api.JobID) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // copyJobs deep-copies a list of jobs.

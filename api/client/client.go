@@ -3,16 +3,12 @@
 package client
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/tls"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -192,171 +188,6 @@ func caName(ca string) string {
 // Addrs returns the controller base URLs the client uses.
 func (c *Client) Addrs() []string { return append([]string(nil), c.addrs...) }
 
-// do sends a request to the first controller that answers and decodes the JSON
-// answer into out (if non-nil). It returns the response's raft index header.
-//
-// While no controller can answer because none knows a raft leader yet (an
-// election, or a controller catching up after a restart: 503), it retries for
-// up to RetryUnavailable.
-func (c *Client) do(ctx context.Context, method, path string, in, out any) (uint64, error) {
-	deadline := time.Now().Add(c.retryFor)
-	for {
-		idx, err := c.doOnce(ctx, method, path, in, out)
-		if err == nil || !retryable(ctx, err) || time.Now().After(deadline) {
-			return idx, err
-		}
-		select {
-		case <-ctx.Done():
-			return idx, err
-		case <-time.After(250 * time.Millisecond):
-		}
-	}
-}
-
-// RetryUnavailable is how long a request is retried while no controller
-// can take it: every controller answers 503 (an election, a replica
-// catching up) or cannot be reached.
-const RetryUnavailable = 15 * time.Second
-
-// AttemptTimeout is the default bound on one request to one controller
-// (Options.AttemptTimeout; blocking queries, which name their own wait,
-// excepted): a frozen controller must not stall a command.
-const AttemptTimeout = 10 * time.Second
-
-// unreachedError is a request no controller received (every connection
-// failed): it can be sent again without being applied twice.
-type unreachedError struct{ err error }
-
-func (e *unreachedError) Error() string { return e.err.Error() }
-func (e *unreachedError) Unwrap() error { return e.err }
-
-// retryable reports whether a request that failed with err may be sent
-// again: no controller received it, or the controllers answered 503 (not
-// applied, no leader yet).
-func retryable(ctx context.Context, err error) bool {
-	var apiErr *Error
-	var unreached *unreachedError
-	switch {
-	case errors.As(err, &unreached):
-		return true
-	case errors.As(err, &apiErr):
-		return apiErr.Status == http.StatusServiceUnavailable || apiErr.Status == http.StatusInternalServerError && isIdempotent(ctx)
-	}
-	// A keyed submission that reached a controller without an answer.
-	return isIdempotent(ctx)
-}
-
-// doOnce tries the controllers in turn. A controller that cannot be
-// reached, answers 503, or (for reads) fails in any other way is skipped
-// for the next. A write that reached a controller but got no answer is not
-// sent elsewhere: it may have been applied, and the error says so.
-func (c *Client) doOnce(ctx context.Context, method, path string, in, out any) (uint64, error) {
-	if c.err != nil {
-		return 0, c.err
-	}
-	var body []byte
-	if in != nil {
-		var err error
-		if body, err = json.Marshal(in); err != nil {
-			return 0, fmt.Errorf("encode request: %w", err)
-		}
-	}
-	// A write that may have been applied is not sent again, unless it is
-	// idempotent (a keyed submission).
-	write := method != http.MethodGet && method != http.MethodHead && !isIdempotent(ctx)
-	blocking := strings.Contains(path, "wait=")
-	var unavailable, lastErr error
-	reached := false
-	for _, base := range c.addrs {
-		idx, sent, err := c.attempt(ctx, method, base, path, body, in != nil, out, blocking)
-		if err == nil {
-			return idx, nil
-		}
-		if ctx.Err() != nil {
-			return 0, fmt.Errorf("%s %s: %w", method, path, ctx.Err())
-		}
-		var apiErr *Error
-		switch {
-		case errors.As(err, &apiErr) && apiErr.Status == http.StatusServiceUnavailable:
-			unavailable, reached = err, true // not applied here; try the next controller
-		case errors.As(err, &apiErr) && apiErr.Status == http.StatusInternalServerError && isIdempotent(ctx):
-			unavailable, reached = err, true // outcome unknown: the key makes sending it again safe
-		case errors.As(err, &apiErr):
-			return idx, err
-		case !sent:
-			lastErr = err // never reached this controller
-		case write:
-			return 0, fmt.Errorf("%w: the request may or may not have been applied; check before sending it again", err)
-		default:
-			lastErr, reached = err, true
-		}
-	}
-	switch {
-	case unavailable != nil:
-		return 0, unavailable
-	case lastErr == nil:
-		return 0, errors.New("no controller address configured")
-	case !reached:
-		return 0, &unreachedError{err: lastErr}
-	}
-	return 0, lastErr
-}
-
-// attempt sends one request to one controller. sent is false when the
-// connection could not be made (the controller did not receive it).
-func (c *Client) attempt(ctx context.Context, method, base, path string, body []byte, hasBody bool, out any, blocking bool) (idx uint64, sent bool, err error) {
-	if !blocking {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, c.attemptTimeout)
-		defer cancel()
-	}
-	req, err := http.NewRequestWithContext(ctx, method, base+path, bytes.NewReader(body))
-	if err != nil {
-		return 0, false, fmt.Errorf("build request %s %s: %w", method, path, err)
-	}
-	if hasBody {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	authErr := c.auth.Authenticate(ctx, req, body)
-	resp, err := c.http.Do(req)
-	if err != nil {
-		var opErr *net.OpError
-		dialFailed := errors.As(err, &opErr) && opErr.Op == "dial"
-		if errors.Is(err, context.DeadlineExceeded) && ctx.Err() != nil {
-			err = fmt.Errorf("no answer within %v", c.attemptTimeout)
-		}
-		return 0, !dialFailed, fmt.Errorf("controller %s: %w", base, err)
-	}
-	idx, err = decode(resp, out)
-	var apiErr *Error
-	if err != nil && authErr != nil && errors.As(err, &apiErr) && apiErr.Status == http.StatusUnauthorized {
-		apiErr.Msg += " (" + authErr.Error() + ")"
-	}
-	return idx, true, err
-}
-
-func decode(resp *http.Response, out any) (uint64, error) {
-	defer resp.Body.Close()
-	idx, _ := strconv.ParseUint(resp.Header.Get(api.IndexHeader), 10, 64)
-	data, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return idx, fmt.Errorf("read response: %w", err)
-	}
-	if resp.StatusCode >= 300 {
-		var e api.ErrorResponse
-		if json.Unmarshal(data, &e) != nil || e.Error == "" {
-			e.Error = strings.TrimSpace(string(data))
-		}
-		return idx, &Error{Status: resp.StatusCode, Msg: e.Error, Field: e.Field}
-	}
-	if out != nil && len(data) > 0 {
-		if err := json.Unmarshal(data, out); err != nil {
-			return idx, fmt.Errorf("decode response: %w", err)
-		}
-	}
-	return idx, nil
-}
-
 // QueryOptions are the blocking-query parameters of a read.
 type QueryOptions struct {
 	WaitIndex uint64        // return when the state index exceeds this
@@ -401,18 +232,6 @@ func (c *Client) Submit(ctx context.Context, specs ...api.JobSpec) ([]api.JobID,
 		return nil, err
 	}
 	return resp.IDs, nil
-}
-
-// idempotentKey marks a request context whose write may be sent again.
-type idempotentKey struct{}
-
-func withIdempotent(ctx context.Context) context.Context {
-	return context.WithValue(ctx, idempotentKey{}, true)
-}
-
-func isIdempotent(ctx context.Context) bool {
-	v, _ := ctx.Value(idempotentKey{}).(bool)
-	return v
 }
 
 // JobFilter selects jobs in Jobs.
