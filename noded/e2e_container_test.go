@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -18,6 +19,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/fairway-hpc/fairway/api"
+	"github.com/fairway-hpc/fairway/noded/executor"
 	"github.com/fairway-hpc/fairway/noded/executor/container"
 )
 
@@ -276,4 +278,33 @@ echo "survived ${#x}"
 		t.Errorf("exit event = %+v, want OOM set", ev)
 	}
 	waitNoContainer(t, node, 1)
+}
+
+// TestContainerJobOverStaleRuncState: runc state left for a run's container
+// ID (a start aborted before runc wrote its state) does not keep the run from
+// launching: the node removes it and the job runs.
+func TestContainerJobOverStaleRuncState(t *testing.T) {
+	requireContainerd(t)
+	t.Parallel()
+	fc := newFakeController(t)
+	node := "ctr-stale"
+	id := api.JobID(1)
+	stale := filepath.Join("/run/containerd/runc", ctrdNamespace, container.ContainerID(executor.Ref{Node: node, JobID: id, Run: 0}))
+	if err := os.MkdirAll(stale, 0o711); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(stale) })
+	startNode(t, fc, Config{Name: node})
+	work := sharedDir(t)
+	job := batchJob(id, work, "echo ran\n")
+	job.Spec.ContainerImage = "oci-archive:" + env.ociArchive
+	fc.addJob(job, node)
+	ev := fc.waitEvent(t, id, api.EventExited, eventWait)
+	if ev.ExitCode != 0 || ev.Signal != 0 {
+		t.Errorf("exit event = %+v, want success", ev)
+	}
+	if got := readFile(t, filepath.Join(work, "slurm-1.out")); got != "ran\n" {
+		t.Errorf("stdout file holds %q, want %q", got, "ran\n")
+	}
+	waitNoContainer(t, node, id)
 }

@@ -29,6 +29,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"os/exec"
 	"path"
 	"path/filepath"
 	"regexp"
@@ -79,6 +80,9 @@ type Config struct {
 	// ToolsBinary, when set, is bind-mounted read-only into image-based
 	// containers at /usr/local/bin/fairway and under the Slurm command names.
 	ToolsBinary string
+	// RuncStateRoot is where the runc shim keeps runc's state, one folder
+	// per namespace; default /run/containerd/runc (containerd's default).
+	RuncStateRoot string
 	// Shell runs the output- and mount-checking helpers on the host;
 	// default /bin/sh.
 	Shell string
@@ -116,6 +120,9 @@ func New(cfg Config) (*Executor, error) {
 	if cfg.Shell == "" {
 		cfg.Shell = "/bin/sh"
 	}
+	if cfg.RuncStateRoot == "" {
+		cfg.RuncStateRoot = "/run/containerd/runc"
+	}
 	if cfg.CgroupParent == "" || !path.IsAbs(cfg.CgroupParent) {
 		return nil, fmt.Errorf("container executor: cgroup parent %q must be an absolute cgroup path", cfg.CgroupParent)
 	}
@@ -127,6 +134,23 @@ func New(cfg Config) (*Executor, error) {
 		return nil, fmt.Errorf("containerd at %s: %w", cfg.Socket, err)
 	}
 	return &Executor{cfg: cfg, log: cfg.Logger, client: c, imports: map[string]*sync.Mutex{}}, nil
+}
+
+// staleRuncState reports whether a task could not be created because runc
+// still has state for the container's ID.
+func staleRuncState(err error) bool {
+	return strings.Contains(err.Error(), "container with given ID already exists")
+}
+
+// deleteRuncState force-deletes runc's state for a container ID in the
+// executor's namespace (the runc shim's default root, /run/containerd/runc/NS).
+func (e *Executor) deleteRuncState(ctx context.Context, id string) error {
+	root := filepath.Join(e.cfg.RuncStateRoot, e.cfg.Namespace)
+	out, err := exec.CommandContext(ctx, "runc", "--root", root, "delete", "--force", id).CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("runc delete --force %s: %w: %s", id, err, strings.TrimSpace(string(out)))
+	}
+	return nil
 }
 
 // Close closes the connection to containerd. Containers keep running.
@@ -205,6 +229,17 @@ func (e *Executor) Launch(ctx context.Context, spec executor.Spec) (executor.Pro
 		return nil, err
 	}
 	task, err := ctr.NewTask(ctx, cio.LogFile(spec.StdoutPath))
+	if err != nil && staleRuncState(err) {
+		// runc keeps its own state per container ID, outside containerd; a
+		// shim that died before deleting it leaves the ID taken. Nothing runs
+		// under it (containerd has no task for the ID), so it is removed and
+		// the task created again, once.
+		e.log.Warn("removing stale runc state before launching", "container", id, "err", err)
+		if derr := e.deleteRuncState(ctx, id); derr != nil {
+			return fail(fmt.Errorf("create task of container %s: %w (and removing the stale runc state: %v)", id, err, derr))
+		}
+		task, err = ctr.NewTask(ctx, cio.LogFile(spec.StdoutPath))
+	}
 	if err != nil {
 		return fail(fmt.Errorf("create task of container %s: %w", id, err))
 	}
