@@ -123,6 +123,16 @@ type HeartbeatRequest struct {
 	Running []JobRunRef `json:"running,omitempty"`
 }
 
+// HeartbeatResponse acknowledges a heartbeat: the leader, having checked with
+// a quorum that it still leads, grants the node a lease of LeaseSecs counted
+// from when the node sent the heartbeat. A node that cannot renew its lease
+// in that time stops its jobs: checkpoint signal, FenceGraceSecs, kill.
+type HeartbeatResponse struct {
+	Index          uint64 `json:"index"`
+	LeaseSecs      int64  `json:"lease_secs"`
+	FenceGraceSecs int64  `json:"fence_grace_secs"`
+}
+
 // JobRunRef names one run of a job.
 type JobRunRef struct {
 	JobID JobID `json:"job_id"`

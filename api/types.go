@@ -186,6 +186,13 @@ type JobRun struct {
 	ExitCode  int      `json:"exit_code"`
 	Signal    int      `json:"signal,omitempty"` // signal that ended it, Slurm's "0:15"
 	Reason    string   `json:"reason,omitempty"`
+	// Fenced: the run's node lost its lease and stopped the run itself.
+	// EndTime is then the time the node reported the run's last process
+	// gone, or, until it has (EndBound), the latest time the run can have
+	// been alive: the node's lease, grace and kill wait after its last
+	// acknowledged heartbeat.
+	Fenced   bool `json:"fenced,omitempty"`
+	EndBound bool `json:"end_bound,omitempty"`
 }
 
 // KillRequest tells the node daemon to stop a running job and why. The final
@@ -400,8 +407,19 @@ type Account struct {
 type ClusterConfig struct {
 	Partitions []Partition `json:"partitions"`
 	Accounts   []Account   `json:"accounts,omitempty"`
-	// NodeDownAfterSecs: a node that has not heartbeated for this long is marked DOWN.
+	// NodeDownAfterSecs: a node that has not heartbeated for this long is
+	// marked DOWN and its jobs are requeued (or end NODE_FAIL). It must be
+	// more than NodeLeaseSecs + FenceGraceSecs + FenceKillWaitSecs, so that a
+	// node cut off from the controllers has stopped its jobs by then.
 	NodeDownAfterSecs int64 `json:"node_down_after_secs"`
+	// NodeLeaseSecs: each heartbeat the leader acknowledges (after checking
+	// with a quorum that it still leads) grants the node a lease this long,
+	// counted from when the node sent it. A node whose lease runs out stops
+	// its jobs itself (fencing). 0: DefaultNodeLeaseSecs.
+	NodeLeaseSecs int64 `json:"node_lease_secs,omitempty"`
+	// FenceGraceSecs: a node fencing its jobs sends each its checkpoint
+	// signal and kills what is left this long after. 0: DefaultFenceGraceSecs.
+	FenceGraceSecs int64 `json:"fence_grace_secs,omitempty"`
 	// JobRetentionSecs: finished jobs stay queryable this long (sacct, squeue -t all).
 	JobRetentionSecs int64 `json:"job_retention_secs"`
 	// DefaultAccount is used when a job names none.
@@ -505,4 +523,9 @@ type JobEvent struct {
 	Signal   int          `json:"signal,omitempty"`
 	OOM      bool         `json:"oom,omitempty"`
 	Message  string       `json:"message,omitempty"`
+	// Fenced: the node stopped the run itself because its lease with the
+	// controllers ran out; StoppedAt (unix seconds) is when its last
+	// process was gone, 0 when unknown.
+	Fenced    bool  `json:"fenced,omitempty"`
+	StoppedAt int64 `json:"stopped_at,omitempty"`
 }

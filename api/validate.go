@@ -1,6 +1,7 @@
 package api
 
 import (
+	"cmp"
 	"fmt"
 	"maps"
 	"math"
@@ -458,6 +459,37 @@ func checkImage(image string) *FieldError {
 	return nil
 }
 
+// Node liveness and fencing defaults (see ClusterConfig).
+const (
+	// DefaultNodeDownAfterSecs is NodeDownAfterSecs when it is 0.
+	DefaultNodeDownAfterSecs int64 = 30
+	// DefaultNodeLeaseSecs is NodeLeaseSecs when it is 0.
+	DefaultNodeLeaseSecs int64 = 10
+	// DefaultFenceGraceSecs is FenceGraceSecs when it is 0.
+	DefaultFenceGraceSecs int64 = 5
+	// FenceKillWaitSecs is how long a fencing node may take to kill what is
+	// left of its jobs after their grace time.
+	FenceKillWaitSecs int64 = 2
+)
+
+// NodeDownAfter is NodeDownAfterSecs, or its default.
+func (c *ClusterConfig) NodeDownAfter() int64 {
+	return cmp.Or(c.NodeDownAfterSecs, DefaultNodeDownAfterSecs)
+}
+
+// NodeLease is NodeLeaseSecs, or its default.
+func (c *ClusterConfig) NodeLease() int64 { return cmp.Or(c.NodeLeaseSecs, DefaultNodeLeaseSecs) }
+
+// FenceGrace is FenceGraceSecs, or its default.
+func (c *ClusterConfig) FenceGrace() int64 { return cmp.Or(c.FenceGraceSecs, DefaultFenceGraceSecs) }
+
+// FenceDeadline is how long after a node sent its last acknowledged
+// heartbeat its jobs may still be alive: lease, grace and kill wait. A node
+// must not be declared DOWN (its jobs requeued) before that.
+func (c *ClusterConfig) FenceDeadline() int64 {
+	return c.NodeLease() + c.FenceGrace() + FenceKillWaitSecs
+}
+
 // ValidateConfig checks a cluster configuration and returns a *FieldError
 // naming the offending field by its JSON path (for example
 // "partitions[1].max_time_secs"), or nil.
@@ -485,6 +517,14 @@ func ValidateConfig(cfg *ClusterConfig) error {
 		return fieldErr("max_array_size", itoa(cfg.MaxArraySize), "must be from 1 to %d, or 0 for the default (%d)", ClientMaxArraySize, DefaultMaxArraySize)
 	case cfg.NodeDownAfterSecs < 0:
 		return fieldErr("node_down_after_secs", itoa(cfg.NodeDownAfterSecs), "must be 0 (the default) or more seconds")
+	case cfg.NodeLeaseSecs < 0:
+		return fieldErr("node_lease_secs", itoa(cfg.NodeLeaseSecs), "must be 0 (the default, %d) or more seconds", DefaultNodeLeaseSecs)
+	case cfg.FenceGraceSecs < 0:
+		return fieldErr("fence_grace_secs", itoa(cfg.FenceGraceSecs), "must be 0 (the default, %d) or more seconds", DefaultFenceGraceSecs)
+	case cfg.NodeDownAfter() <= cfg.FenceDeadline():
+		return fieldErr("node_down_after_secs", itoa(cfg.NodeDownAfter()),
+			"must be more than node_lease_secs + fence_grace_secs + %d s of kill wait (%d s), so that a node cut off from the controllers has stopped its jobs before they are requeued",
+			FenceKillWaitSecs, cfg.FenceDeadline())
 	case cfg.JobRetentionSecs < 0:
 		return fieldErr("job_retention_secs", itoa(cfg.JobRetentionSecs), "must be 0 (the default) or more seconds")
 	}

@@ -357,6 +357,14 @@ func TestValidateConfig(t *testing.T) {
 		{name: "shared checkpoint base", edit: func(c *ClusterConfig) { c.Scheduling.CheckpointDirBase = "/shared/ckpt" }},
 		{name: "relative checkpoint base", edit: func(c *ClusterConfig) { c.Scheduling.CheckpointDirBase = "ckpt" }, field: "scheduling.checkpoint_dir_base"},
 		{name: "checkpoint base /", edit: func(c *ClusterConfig) { c.Scheduling.CheckpointDirBase = "/" }, field: "scheduling.checkpoint_dir_base"},
+		{name: "default lease and down timeout", edit: func(c *ClusterConfig) { c.NodeDownAfterSecs, c.NodeLeaseSecs, c.FenceGraceSecs = 0, 0, 0 }},
+		{name: "negative lease", edit: func(c *ClusterConfig) { c.NodeLeaseSecs = -1 }, field: "node_lease_secs"},
+		{name: "negative fence grace", edit: func(c *ClusterConfig) { c.FenceGraceSecs = -1 }, field: "fence_grace_secs"},
+		{name: "down before the lease ends", edit: func(c *ClusterConfig) { c.NodeDownAfterSecs, c.NodeLeaseSecs = 20, 20 }, field: "node_down_after_secs"},
+		{name: "down when fenced jobs may still be dying", edit: func(c *ClusterConfig) {
+			c.NodeDownAfterSecs, c.NodeLeaseSecs, c.FenceGraceSecs = 17, 10, 5 // 10 + 5 + 2 kill wait
+		}, field: "node_down_after_secs"},
+		{name: "down just after the fence deadline", edit: func(c *ClusterConfig) { c.NodeDownAfterSecs, c.NodeLeaseSecs, c.FenceGraceSecs = 18, 10, 5 }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

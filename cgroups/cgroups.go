@@ -298,6 +298,25 @@ func (g *Group) AddProc(pid int) error {
 	return nil
 }
 
+// Children lists the names of the group's child groups.
+func (g *Group) Children() ([]string, error) {
+	dir := g.mgr.Path("")
+	if g.version == V1 {
+		dir = g.mgr.Path("pids") // every group Fairway makes has the pids controller
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("list children of cgroup %s: %w", g.path, err)
+	}
+	var names []string
+	for _, e := range entries {
+		if e.IsDir() {
+			names = append(names, e.Name())
+		}
+	}
+	return names, nil
+}
+
 // Procs lists the processes in the group and its descendants.
 func (g *Group) Procs() ([]int, error) {
 	pids, err := g.mgr.GetAllPids()

@@ -23,7 +23,7 @@ const (
 	DefaultSchedInterval = time.Second
 	// DefaultNodeDownAfter is used when the cluster configuration sets no
 	// NodeDownAfterSecs.
-	DefaultNodeDownAfter = 30 * time.Second
+	DefaultNodeDownAfter = time.Duration(api.DefaultNodeDownAfterSecs) * time.Second
 	// DefaultJobRetention is used when the cluster configuration sets no
 	// JobRetentionSecs.
 	DefaultJobRetention = 7 * 24 * time.Hour
@@ -69,7 +69,9 @@ type Config struct {
 	// debounced by 50 ms.
 	SchedInterval time.Duration
 	// NodeDownAfter, when non-zero, overrides the cluster configuration's
-	// NodeDownAfterSecs.
+	// NodeDownAfterSecs. It must be more than the configuration's fencing
+	// deadline (api.ClusterConfig.FenceDeadline; 17 s by default); the
+	// leader never uses less than a second past it.
 	NodeDownAfter time.Duration
 	// Scheduler computes the plans (sched.New(), the multifactor scheduler,
 	// when nil).
@@ -165,6 +167,19 @@ func (c Config) withDefaults() (Config, error) {
 	if c.TLS != nil && c.TLS.Identity != pki.Controller(c.ID) {
 		return c, fmt.Errorf("controller config: the TLS certificate names %s, not %s", c.TLS.Identity, pki.Controller(c.ID))
 	}
+	if c.NodeDownAfter > 0 {
+		cluster := DefaultClusterConfig()
+		if c.ClusterConfigFile != "" {
+			var err error
+			if cluster, err = LoadClusterConfig(c.ClusterConfigFile); err != nil {
+				return c, fmt.Errorf("controller config: %w", err)
+			}
+		}
+		if deadline := time.Duration(cluster.FenceDeadline()) * time.Second; c.NodeDownAfter <= deadline {
+			return c, fmt.Errorf("controller config: node-down-after %s must be more than the nodes' lease + fence grace + kill wait (%s): "+
+				"a node cut off from the controllers must have stopped its jobs before they are requeued", c.NodeDownAfter, deadline)
+		}
+	}
 	if c.SchedInterval <= 0 {
 		c.SchedInterval = DefaultSchedInterval
 	}
@@ -185,14 +200,19 @@ func (c Config) withDefaults() (Config, error) {
 
 // nodeDownAfter is how long a node may go without heartbeat before it is
 // marked DOWN.
+//
+// It is never less than a second past the fencing deadline (lease, fence
+// grace and kill wait): a node cut off from the controllers must have
+// stopped its jobs before they are requeued. ValidateConfig refuses cluster
+// configurations that break this, and New refuses a NodeDownAfter override
+// that does; the floor here holds when a later configuration raises the
+// lease under an override.
 func (c *Controller) nodeDownAfter(cfg *api.ClusterConfig) time.Duration {
-	switch {
-	case c.cfg.NodeDownAfter > 0:
-		return c.cfg.NodeDownAfter
-	case cfg.NodeDownAfterSecs > 0:
-		return time.Duration(cfg.NodeDownAfterSecs) * time.Second
+	after := time.Duration(cfg.NodeDownAfter()) * time.Second
+	if c.cfg.NodeDownAfter > 0 {
+		after = c.cfg.NodeDownAfter
 	}
-	return DefaultNodeDownAfter
+	return max(after, time.Duration(cfg.FenceDeadline()+1)*time.Second)
 }
 
 // jobRetention is how long finished jobs are kept.

@@ -2,6 +2,7 @@ package ctld_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -255,7 +256,13 @@ func TestBadInput(t *testing.T) {
 // TestNodeDown stops a node's heartbeats and checks that it goes DOWN, its
 // job is requeued, and it is usable again once it registers again.
 func TestNodeDown(t *testing.T) {
-	_, cl := startController(t, func(cfg *ctld.Config) { cfg.NodeDownAfter = 2 * time.Second })
+	cluster := ctld.DefaultClusterConfig()
+	cluster.NodeLeaseSecs, cluster.FenceGraceSecs = 1, 1 // fencing deadline 1 + 1 + 2 s of kill wait
+	file := filepath.Join(t.TempDir(), "cluster.json")
+	if data, err := json.Marshal(cluster); err != nil || os.WriteFile(file, data, 0o600) != nil {
+		t.Fatalf("write cluster config: %v", err)
+	}
+	_, cl := startController(t, func(cfg *ctld.Config) { cfg.NodeDownAfter, cfg.ClusterConfigFile = 5*time.Second, file })
 	c := ctx(t)
 	node := registerNode(t, cl, "n1", 4, 0)
 	node.beat(t)
@@ -278,10 +285,15 @@ func TestNodeDown(t *testing.T) {
 	})
 	j := waitJob(t, cl, ids[0], "requeued", func(j *api.Job) bool { return j.State == api.JobPending })
 	if j.RestartCount != 1 || len(j.Runs) != 1 || j.Runs[0].EndTime == 0 {
-		t.Errorf("requeued job: restarts %d runs %+v, want 1 restart and one ended run", j.RestartCount, j.Runs)
+		t.Fatalf("requeued job: restarts %d runs %+v, want 1 restart and one ended run", j.RestartCount, j.Runs)
+	}
+	// The run is recorded fenced, ending at the latest time the node can
+	// have kept it alive: before the node was declared DOWN.
+	if r := j.Runs[0]; !r.Fenced || !r.EndBound || r.EndTime > time.Now().Unix() || r.EndTime < r.StartTime {
+		t.Errorf("run of the DOWN node: %+v, want fenced with its end bounded by the fencing deadline", r)
 	}
 
-	err = cl.Heartbeat(c, "n1", api.HeartbeatRequest{})
+	_, err = cl.Heartbeat(c, "n1", api.HeartbeatRequest{})
 	if !client.IsNotFound(err) || !strings.Contains(err.Error(), "register again") {
 		t.Errorf("heartbeat of a DOWN node: %v, want 404 asking to register again", err)
 	}
@@ -294,7 +306,7 @@ func TestNodeDown(t *testing.T) {
 
 func TestHeartbeatUnknownNode(t *testing.T) {
 	_, cl := startController(t, nil)
-	err := cl.Heartbeat(ctx(t), "ghost", api.HeartbeatRequest{})
+	_, err := cl.Heartbeat(ctx(t), "ghost", api.HeartbeatRequest{})
 	if !client.IsNotFound(err) || !strings.Contains(err.Error(), "unknown node ghost: register first") {
 		t.Errorf("heartbeat of an unknown node: %v, want 404 unknown node ghost: register first", err)
 	}
@@ -508,5 +520,18 @@ func TestJoin(t *testing.T) {
 	st, err := cl2.Status(ctx(t))
 	if err != nil || st.Leader || st.LeaderID != "ctl1" {
 		t.Errorf("joined controller status %+v %v, want a follower of ctl1", st, err)
+	}
+}
+
+// TestNodeDownAfterMustOutlastFencing: a node-down timeout that would requeue
+// jobs before a cut-off node has stopped them is refused at start, naming
+// the setting.
+func TestNodeDownAfterMustOutlastFencing(t *testing.T) {
+	_, err := ctld.Start(context.Background(), ctld.Config{
+		ID: "ctl1", DataDir: t.TempDir(), RaftAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0",
+		NodeDownAfter: 17 * time.Second, // default lease 10 + grace 5 + kill wait 2
+	})
+	if err == nil || !strings.Contains(err.Error(), "node-down-after 17s must be more than") {
+		t.Fatalf("start with node-down-after 17s: %v, want an error naming node-down-after", err)
 	}
 }

@@ -206,7 +206,7 @@ func (n *fakeNode) beat(t testing.TB) {
 		defer close(n.done)
 		for {
 			hctx, hcancel := context.WithTimeout(c, 2*time.Second)
-			_ = n.cl.Heartbeat(hctx, n.name, api.HeartbeatRequest{})
+			_, _ = n.cl.Heartbeat(hctx, n.name, api.HeartbeatRequest{})
 			hcancel()
 			select {
 			case <-c.Done():

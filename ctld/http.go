@@ -473,7 +473,7 @@ func (c *Controller) handleHeartbeat(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set(api.IndexHeader, strconv.FormatUint(res.Index, 10))
-	writeJSON(w, http.StatusOK, api.ActionResponse{Index: res.Index})
+	writeJSON(w, http.StatusOK, res)
 }
 
 func (c *Controller) handleEvents(w http.ResponseWriter, r *http.Request) {

@@ -240,7 +240,12 @@ func (c *Controller) checkLiveness(ctx context.Context, nodes []*api.Node, cfg *
 		if now.Sub(last) <= after {
 			continue
 		}
-		res, err := c.apply(ctx, raftstore.MarkNodeDown{Now: now.Unix(), Node: n.Name, Reason: "Not responding"})
+		// The node's lease ran out at the latest a lease after its last
+		// acknowledged heartbeat (which it sent before we saw it), and it
+		// has stopped its jobs a grace and kill wait after that.
+		fencedBy := last.Add(time.Duration(cfg.FenceDeadline()) * time.Second)
+		res, err := c.apply(ctx, raftstore.MarkNodeDown{Now: now.Unix(), Node: n.Name, Reason: "Not responding",
+			FencedBy: min(fencedBy.Unix(), now.Unix())})
 		if err != nil {
 			c.log.Warn("ctld: cannot mark node DOWN", "node", n.Name, "err", err)
 			continue

@@ -70,20 +70,26 @@ func (s *Service) RegisterNode(ctx context.Context, caller Identity, req api.Reg
 // Heartbeat records a node's heartbeat in the leader's memory; nothing is
 // committed. An unknown node is told to register first, and so is a node
 // marked DOWN (registering makes it usable again): both are KindNotFound.
-func (s *Service) Heartbeat(ctx context.Context, caller Identity, node string, req api.HeartbeatRequest) (WriteResult, error) {
+func (s *Service) Heartbeat(ctx context.Context, caller Identity, node string, req api.HeartbeatRequest) (api.HeartbeatResponse, error) {
 	if err := s.checkNodeWrite(caller, node); err != nil {
-		return WriteResult{}, err
+		return api.HeartbeatResponse{}, err
+	}
+	// The lease is granted only by a leader a quorum still follows: a
+	// deposed leader that has not noticed yet must not extend it.
+	if err := s.store.VerifyLeader(ctx); err != nil {
+		return api.HeartbeatResponse{}, s.classify(err)
 	}
 	st := s.store.State()
 	n, ok := st.Node(node)
 	switch {
 	case !ok:
-		return WriteResult{}, newError(KindNotFound, "unknown node %s: register first", node)
+		return api.HeartbeatResponse{}, newError(KindNotFound, "unknown node %s: register first", node)
 	case n.State == api.NodeDown:
-		return WriteResult{}, newError(KindNotFound, "node %s is DOWN (%s): register again", node, n.Reason)
+		return api.HeartbeatResponse{}, newError(KindNotFound, "node %s is DOWN (%s): register again", node, n.Reason)
 	}
 	s.live.seen(node, s.now())
-	return WriteResult{Index: st.Index()}, nil
+	cfg := st.Config()
+	return api.HeartbeatResponse{Index: st.Index(), LeaseSecs: cfg.NodeLease(), FenceGraceSecs: cfg.FenceGrace()}, nil
 }
 
 // ReportEvents commits the job events a node reports (api.ValidateEvents);

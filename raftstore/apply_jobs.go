@@ -414,6 +414,16 @@ func (w *writer) jobEvents(c *JobEvents) error {
 			continue
 		}
 		j := getJob(w.txn, ev.JobID)
+		if j != nil && (j.State != api.JobRunning || ev.Run != j.RestartCount) && ev.Fenced {
+			// A run the controller already ended when the node went DOWN:
+			// the node now says when it really stopped.
+			if nj := copyJob(j); fencedStop(nj, ev) {
+				if err := w.put(tableJobs, nj); err != nil {
+					return fmt.Errorf("job %d fenced run %d: %w", ev.JobID, ev.Run, err)
+				}
+				continue
+			}
+		}
 		switch {
 		case j == nil:
 			ignore("no such job")
@@ -457,6 +467,15 @@ func (w *writer) jobEvents(c *JobEvents) error {
 		}
 		nj := copyJob(j)
 		endRun(nj, o, c.Now)
+		if r := pastRun(nj, ev.Run); ev.Fenced && r != nil {
+			r.Fenced = true
+			if ev.StoppedAt > 0 {
+				r.EndTime = max(r.StartTime, min(ev.StoppedAt, r.EndTime))
+				if nj.State != api.JobPending {
+					nj.EndTime = r.EndTime
+				}
+			}
+		}
 		if err := w.put(tableJobs, nj); err != nil {
 			return fmt.Errorf("job %d event %s: %w", ev.JobID, ev.Kind, err)
 		}

@@ -52,6 +52,9 @@ func (w *writer) markNodeDown(c *MarkNodeDown) ([]api.JobID, error) {
 	if c.Reason != "" {
 		reason += ": " + c.Reason
 	}
+	if c.FencedBy > 0 {
+		reason += "; fenced: the node stops its jobs when its lease runs out"
+	}
 	var affected []api.JobID
 	for _, j := range runningJobsOnNode(w.txn, c.Node) {
 		if err := w.chargeRun(j, c.Now); err != nil {
@@ -59,6 +62,15 @@ func (w *writer) markNodeDown(c *MarkNodeDown) ([]api.JobID, error) {
 		}
 		nj := copyJob(j)
 		endRun(nj, lostOutcome(j, reason), c.Now)
+		if c.FencedBy > 0 {
+			if r := pastRun(nj, j.RestartCount); r != nil {
+				r.Fenced, r.EndBound = true, true
+				r.EndTime = max(r.StartTime, min(c.FencedBy, c.Now))
+				if nj.State != api.JobPending {
+					nj.EndTime = r.EndTime
+				}
+			}
+		}
 		if err := w.put(tableJobs, nj); err != nil {
 			return nil, fmt.Errorf("mark node %s down: job %d: %w", c.Node, j.ID, err)
 		}
@@ -114,4 +126,31 @@ func unhealthyGPUReason(gpus []api.GPU) string {
 		parts = append(parts, p)
 	}
 	return strings.Join(parts, "; ")
+}
+
+// pastRun returns the record of run n of a job (a copy being changed), or
+// nil.
+func pastRun(j *api.Job, n int) *api.JobRun {
+	for i := len(j.Runs) - 1; i >= 0; i-- {
+		if j.Runs[i].Run == n {
+			return &j.Runs[i]
+		}
+	}
+	return nil
+}
+
+// fencedStop records, on a fenced run whose end is only bounded, the time
+// its node reports its last process was gone. It reports whether it changed
+// the job (a copy being changed).
+func fencedStop(j *api.Job, ev api.JobEvent) bool {
+	r := pastRun(j, ev.Run)
+	if r == nil || !r.Fenced || !r.EndBound || !ev.Fenced || ev.StoppedAt <= 0 {
+		return false
+	}
+	r.EndTime = max(r.StartTime, min(ev.StoppedAt, r.EndTime))
+	r.EndBound = false
+	if j.State.Final() && j.RestartCount == ev.Run {
+		j.EndTime = r.EndTime
+	}
+	return true
 }

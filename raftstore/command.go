@@ -189,6 +189,11 @@ type MarkNodeDown struct {
 	Now    int64  `json:"now"`
 	Node   string `json:"node"`
 	Reason string `json:"reason"`
+	// FencedBy, when set, is the latest time (unix seconds, at most Now)
+	// the node's runs can have been alive: its fencing deadline after its
+	// last acknowledged heartbeat. The runs are recorded fenced, ending
+	// then, until the node reports when they really stopped.
+	FencedBy int64 `json:"fenced_by,omitempty"`
 }
 
 // SetConfig replaces the cluster configuration.

@@ -43,6 +43,22 @@ func requeued(runState api.JobState, runReason string) jobChange {
 	}
 }
 
+// fencedNote is what MarkNodeDown adds to the reason of a fenced node's runs.
+const fencedNote = "; fenced: the node stops its jobs when its lease runs out"
+
+// fencedRun marks the last run fenced, ending at end (a bound when bound);
+// a job that ended also ends then.
+func fencedRun(change jobChange, end int64, bound bool) jobChange {
+	return func(j *api.Job) {
+		change(j)
+		r := &j.Runs[len(j.Runs)-1]
+		r.Fenced, r.EndBound, r.EndTime = true, bound, end
+		if j.State != api.JobPending {
+			j.EndTime = end
+		}
+	}
+}
+
 func withKill(k api.KillRequest) jobChange {
 	return func(j *api.Job) { j.Kill = &k }
 }
@@ -459,6 +475,39 @@ func TestApplyJobCommands(t *testing.T) {
 			changes: map[api.JobID]jobChange{
 				2: requeued(api.JobNodeFail, "NodeFail: node n1 down: no heartbeat for 60s"),
 				5: ended(api.JobNodeFail, api.JobNodeFail, "NodeFail: node n1 down: no heartbeat for 60s", 0, 0),
+			},
+		},
+		{
+			name:       "node down with a fencing deadline records the runs fenced, ending at the deadline",
+			cmds:       []Command{MarkNodeDown{Now: cmdNow, Node: "n1", Reason: "Not responding", FencedBy: cmdNow - 10}},
+			wantResult: []api.JobID{2, 5},
+			changes: map[api.JobID]jobChange{
+				2: fencedRun(requeued(api.JobNodeFail, "NodeFail: node n1 down: Not responding"+fencedNote), cmdNow-10, true),
+				5: fencedRun(ended(api.JobNodeFail, api.JobNodeFail, "NodeFail: node n1 down: Not responding"+fencedNote, 0, 0), cmdNow-10, true),
+			},
+		},
+		{
+			name: "the node's later report of a fenced run's stop time replaces the bound; a second report or an unfenced one changes nothing",
+			cmds: []Command{
+				MarkNodeDown{Now: cmdNow, Node: "n1", Reason: "Not responding", FencedBy: cmdNow - 10},
+				JobEvents{Now: cmdNow + 5, Node: "n1", Events: []api.JobEvent{
+					{JobID: 2, Run: 0, Kind: api.EventLost, Fenced: true, StoppedAt: cmdNow - 14},
+					{JobID: 2, Run: 0, Kind: api.EventLost, Fenced: true, StoppedAt: cmdNow - 12},
+					{JobID: 5, Run: 0, Kind: api.EventExited, ExitCode: 1},
+				}},
+			},
+			changes: map[api.JobID]jobChange{
+				2: fencedRun(requeued(api.JobNodeFail, "NodeFail: node n1 down: Not responding"+fencedNote), cmdNow-14, false),
+				5: fencedRun(ended(api.JobNodeFail, api.JobNodeFail, "NodeFail: node n1 down: Not responding"+fencedNote, 0, 0), cmdNow-10, true),
+			},
+		},
+		{
+			name: "a fenced run reported by a node that came back before it was DOWN is requeued, ending when it stopped",
+			cmds: []Command{JobEvents{Now: cmdNow, Node: "n1", Events: []api.JobEvent{
+				{JobID: 2, Run: 0, Kind: api.EventLost, Message: "fenced", Fenced: true, StoppedAt: cmdNow - 3},
+			}}},
+			changes: map[api.JobID]jobChange{
+				2: fencedRun(requeued(api.JobNodeFail, "NodeFail: job lost by node n1: fenced"), cmdNow-3, false),
 			},
 		},
 		{

@@ -453,6 +453,19 @@ func waitFuture(ctx context.Context, f raft.Future) error {
 	return err
 }
 
+// VerifyLeader checks with a quorum that this controller is still the
+// leader; it returns ErrNotLeader when it is not.
+func (s *Store) VerifyLeader(ctx context.Context) error {
+	if err := waitFuture(ctx, s.raft.VerifyLeader()); err != nil {
+		var unknown *outcomeUnknownError
+		if errors.As(err, &unknown) {
+			return ErrNotLeader // nothing was written: only leadership is in doubt
+		}
+		return fmt.Errorf("verify leadership: %w", err)
+	}
+	return nil
+}
+
 // State returns a consistent read-only view of the current state.
 func (s *Store) State() *State { return s.fsm.state() }
 

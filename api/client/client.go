@@ -423,9 +423,10 @@ func (c *Client) RegisterNode(ctx context.Context, req api.RegisterNodeRequest) 
 }
 
 // Heartbeat tells the controller the node is alive.
-func (c *Client) Heartbeat(ctx context.Context, node string, req api.HeartbeatRequest) error {
-	_, err := c.do(ctx, http.MethodPost, "/v1/nodes/"+url.PathEscape(node)+"/heartbeat", req, nil)
-	return err
+func (c *Client) Heartbeat(ctx context.Context, node string, req api.HeartbeatRequest) (api.HeartbeatResponse, error) {
+	var out api.HeartbeatResponse
+	_, err := c.do(ctx, http.MethodPost, "/v1/nodes/"+url.PathEscape(node)+"/heartbeat", req, &out)
+	return out, err
 }
 
 // ReportEvents sends job events; they are committed when it returns nil.
