@@ -345,15 +345,6 @@ func (c *cluster) followers(l *controller) []*controller {
 	return f
 }
 
-// controllerHosts are the hosts of the controllers.
-func (c *cluster) controllerHosts() []*hosts.Host {
-	var h []*hosts.Host
-	for _, ct := range c.ctlds {
-		h = append(h, ct.host)
-	}
-	return h
-}
-
 // run runs a client command (a Slurm-named link or fairway) in the root
 // namespace with FAIRWAY_ADDR naming all three controllers.
 func (c *cluster) run(name string, args ...string) (string, string, error) {
