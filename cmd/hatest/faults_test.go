@@ -28,8 +28,9 @@ type fault struct {
 	Kind    string    `json:"kind"`
 	Targets []string  `json:"targets"`
 	At      time.Time `json:"at"`
-	// NextAckSecs and NextStartSecs: from the fault to the next
-	// acknowledged submission and to the next job start (-1: none seen).
+	// NextAckSecs: from the fault to the first acknowledgement of a
+	// submission sent after it; NextStartSecs: to the next job start
+	// (-1: none seen).
 	NextAckSecs   float64 `json:"next_ack_secs"`
 	NextStartSecs float64 `json:"next_start_secs"`
 }

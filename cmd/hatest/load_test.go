@@ -46,7 +46,7 @@ type load struct {
 	mu       sync.Mutex
 	acked    map[string]api.JobID // submission name -> acknowledged ID
 	runnable map[string]bool      // names of runnable submissions
-	ackTimes []time.Time
+	acks     []ack // in acknowledgement order
 	errs     map[string]int
 	latency  []time.Duration
 	started  time.Time
@@ -131,18 +131,23 @@ func (l *load) submit(cl *client.Client) {
 		return
 	}
 	l.acked[name] = ids[0]
-	l.ackTimes = append(l.ackTimes, now)
+	l.acks = append(l.acks, ack{sent: t0, acked: now})
 	l.latency = append(l.latency, now.Sub(t0))
 }
 
-// ackedSince returns the first acknowledgement at or after t.
+// ack is one acknowledged submission: when it was sent and answered.
+type ack struct{ sent, acked time.Time }
+
+// ackedSince returns the first acknowledgement of a submission sent at or
+// after t (a submission sent before a fault may be answered just after it,
+// which says nothing about recovery).
 func (l *load) ackedSince(t time.Time) (time.Time, bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	var first time.Time
-	for _, a := range l.ackTimes {
-		if !a.Before(t) && (first.IsZero() || a.Before(first)) {
-			first = a
+	for _, a := range l.acks {
+		if !a.sent.Before(t) && (first.IsZero() || a.acked.Before(first)) {
+			first = a.acked
 		}
 	}
 	return first, !first.IsZero()
