@@ -46,7 +46,7 @@ type load struct {
 	mu       sync.Mutex
 	acked    map[string]api.JobID // submission name -> acknowledged ID
 	runnable map[string]bool      // names of runnable submissions
-	acks     []ack // in acknowledgement order
+	acks     []ack                // in acknowledgement order
 	errs     map[string]int
 	latency  []time.Duration
 	started  time.Time
