@@ -60,9 +60,6 @@ const DefaultCommandTimeout = 20 * time.Second
 // address, the network and broadcast addresses).
 const MaxHosts = 253
 
-// Tools are the programs the harness runs; Check reports the missing ones.
-var tools = []string{"ip", "iptables", "nsenter"}
-
 // Check reports why the harness cannot run on this machine: not root, or a
 // tool missing (ip from iproute2, iptables, nsenter from util-linux). It
 // returns nil when everything is there.
@@ -71,7 +68,7 @@ func Check() error {
 	if os.Geteuid() != 0 {
 		errs = append(errs, errors.New("hosts: network namespaces need root"))
 	}
-	for _, t := range tools {
+	for _, t := range [...]string{"ip", "iptables", "nsenter"} {
 		if _, err := exec.LookPath(t); err != nil {
 			errs = append(errs, fmt.Errorf("hosts: %s is required (Debian packages iproute2, iptables, util-linux): %w", t, err))
 		}
