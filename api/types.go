@@ -511,6 +511,16 @@ const (
 	EventLost JobEventKind = "lost"
 )
 
+// CheckpointSignal is the signal a job being stopped to be resumed later
+// (preempted, or fenced by a node that lost its lease) gets first: its
+// --signal, else USR1.
+func (j *Job) CheckpointSignal() string {
+	if j.Spec.Signal != nil && j.Spec.Signal.Name != "" {
+		return j.Spec.Signal.Name
+	}
+	return "USR1"
+}
+
 // JobEvent is a node daemon's report about one run of a job. Events are
 // idempotent: the controller ignores an event for a run that is not current, or
 // an exit for a run that already ended.

@@ -108,7 +108,10 @@ func TestNodeCertificates(t *testing.T) {
 		call func(cl *client.Client) error
 	}{
 		{"register", func(cl *client.Client) error { _, err := cl.RegisterNode(ctx(t), reg); return err }},
-		{"heartbeat", func(cl *client.Client) error { _, err := cl.Heartbeat(ctx(t), "n1", api.HeartbeatRequest{}); return err }},
+		{"heartbeat", func(cl *client.Client) error {
+			_, err := cl.Heartbeat(ctx(t), "n1", api.HeartbeatRequest{})
+			return err
+		}},
 		{"events", func(cl *client.Client) error { return cl.ReportEvents(ctx(t), "n1", nil) }},
 		{"watch", func(cl *client.Client) error { _, err := cl.NodeJobs(ctx(t), "n1", client.QueryOptions{}); return err }},
 	}

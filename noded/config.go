@@ -74,8 +74,16 @@ type Config struct {
 	// job containers; default "fairway".
 	ContainerdSocket    string
 	ContainerdNamespace string
-	// HeartbeatInterval is the time between heartbeats; default 10s.
+	// HeartbeatInterval is the time between heartbeats; default 3s. Each
+	// heartbeat the leader acknowledges renews the node's lease
+	// (api.ClusterConfig.NodeLeaseSecs), which must span several of them.
 	HeartbeatInterval time.Duration
+	// FenceCommand starts the fence (`fairwayd fence --lease FILE`, the
+	// lease file appended), a process of its own session that outlives the
+	// daemon and stops the node's jobs when its lease runs out. Empty: the
+	// fence runs inside the daemon and dies with it (tests only; the daemon
+	// warns).
+	FenceCommand []string
 	// CgroupParent is the cgroup below which job cgroups are made, as
 	// PARENT/NODE/job-ID-RUN; default "fairway".
 	CgroupParent string
@@ -164,7 +172,7 @@ func (cfg Config) withDefaults() (Config, error) {
 		cfg.ContainerdNamespace = "fairway"
 	}
 	if cfg.HeartbeatInterval <= 0 {
-		cfg.HeartbeatInterval = 10 * time.Second
+		cfg.HeartbeatInterval = 3 * time.Second
 	}
 	if cfg.CgroupParent == "" {
 		cfg.CgroupParent = "fairway"

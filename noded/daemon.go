@@ -144,6 +144,7 @@ func run(ctx context.Context, cfg Config, execs map[string]executor.Executor) er
 		outbox:     newOutbox(),
 		metrics:    newMetrics(cfg.Name),
 		execs:      execs,
+		lease:      newLease(cfg, log),
 		runners:    map[runKey]*runner{},
 		tombstones: map[runKey]time.Time{},
 	}
@@ -164,6 +165,9 @@ func run(ctx context.Context, cfg Config, execs map[string]executor.Executor) er
 		}()
 	}
 	d.checkToolsBinary()
+	if err := d.startFence(ctx); err != nil {
+		return err
+	}
 
 	if err := d.recover(ctx); err != nil {
 		return err
@@ -179,6 +183,8 @@ func run(ctx context.Context, cfg Config, execs map[string]executor.Executor) er
 		if !d.register(ctx) {
 			return
 		}
+		// A lease before the first launch: runs start only under one.
+		d.heartbeat(ctx)
 		d.spawn(func() { d.heartbeatLoop(ctx) })
 		d.spawn(func() { d.gpuHealthLoop(ctx) })
 		d.watchLoop(ctx)
@@ -213,12 +219,14 @@ type daemon struct {
 	outbox    *outbox
 	metrics   *metrics
 	execs     map[string]executor.Executor
+	lease     *lease
 	gpus      *gpu.Monitor
 	userSpace gpu.UserSpace
 	addr      string // the metrics address sent when registering
 	wg        sync.WaitGroup
 
-	regMu sync.Mutex // one registration at a time, each with the GPUs' health of its moment
+	regMu      sync.Mutex // one registration at a time, each with the GPUs' health of its moment
+	shortLease sync.Once  // the warning that the lease spans under two heartbeats
 
 	mu         sync.Mutex
 	runners    map[runKey]*runner
@@ -300,6 +308,7 @@ func (d *daemon) runnerDeps() runnerDeps {
 		outbox:    d.outbox,
 		metrics:   d.metrics,
 		killGrace: d.cfg.KillGrace,
+		lease:     d.lease,
 		spawn:     d.spawn,
 		changed:   d.updateGauge,
 		gone:      d.removeRunner,
@@ -335,6 +344,11 @@ func (d *daemon) recover(ctx context.Context) error {
 			d.log.Error("run record names an unknown executor; ignoring it", "job", rec.JobID, "run", rec.Run, "executor", rec.Executor)
 			continue
 		}
+		if rec.End == nil {
+			if err := d.lease.addRun(rec.key(), rec.CheckpointSignal); err != nil {
+				return fmt.Errorf("lease file: %w", err)
+			}
+		}
 		d.startRunner(ctx, newRunner(rec, nil, ex, d.runnerDeps(), d.log))
 	}
 	return nil
@@ -352,6 +366,7 @@ func (d *daemon) removeRunner(r *runner) {
 		r.log.Error("cannot remove run directory", "err", err)
 	}
 	delete(d.runners, r.key)
+	d.lease.removeRun(r.key)
 	d.tombstones[r.key] = d.clock.Now()
 	r.log.Debug("run forgotten")
 }

@@ -31,6 +31,7 @@ type fakeController struct {
 	registers  int
 	heartbeats []api.HeartbeatRequest
 	requests   int
+	lease      api.HeartbeatResponse // the lease granted with each heartbeat (none: zero)
 }
 
 func newFakeController(t *testing.T) *fakeController {
@@ -104,7 +105,9 @@ func (f *fakeController) heartbeat(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f.heartbeats = append(f.heartbeats, req)
-	writeJSON(w, http.StatusOK, api.ActionResponse{Index: f.index})
+	resp := f.lease
+	resp.Index = f.index
+	writeJSON(w, http.StatusOK, resp)
 }
 
 func (f *fakeController) postEvents(w http.ResponseWriter, r *http.Request) {

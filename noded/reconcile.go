@@ -121,6 +121,9 @@ func (d *daemon) newRun(ctx context.Context, job *api.Job) *runner {
 		kind = kindContainer
 	}
 	rec := &record{JobID: job.ID, Run: job.RestartCount, Executor: kind, GPUs: job.Alloc[0].GPUs}
+	if sig, err := parseSignal(job.CheckpointSignal()); err == nil {
+		rec.CheckpointSignal = int(sig)
+	}
 	if job.SignalReq != nil {
 		rec.SignalSeq = job.SignalReq.Seq // requests made before this run are not for it
 	}

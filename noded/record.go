@@ -42,6 +42,9 @@ type record struct {
 	SignalSeq int `json:"signal_seq,omitempty"`
 	// WarningSent: the --signal warning before the time limit was sent.
 	WarningSent bool `json:"warning_sent,omitempty"`
+	// CheckpointSignal is the signal the fence sends the run first when the
+	// node's lease runs out (the job's --signal, else USR1).
+	CheckpointSignal int `json:"checkpoint_signal,omitempty"`
 	// End is the final event (exited, launch_failed or lost) once known.
 	End *api.JobEvent `json:"end,omitempty"`
 	// EndReported: the controller committed End.

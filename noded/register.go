@@ -6,6 +6,7 @@ import (
 
 	"github.com/fairway-hpc/fairway/api"
 	"github.com/fairway-hpc/fairway/api/client"
+	"github.com/fairway-hpc/fairway/noded/fence"
 )
 
 // register registers the node with its resources and the GPUs' current
@@ -54,7 +55,10 @@ func (d *daemon) register(ctx context.Context) bool {
 func (d *daemon) heartbeatLoop(ctx context.Context) {
 	failing := false
 	for {
-		err := d.api.Heartbeat(ctx, d.cfg.Name, api.HeartbeatRequest{Running: d.runningRefs()})
+		if !sleepCtx(ctx, d.clock, d.cfg.HeartbeatInterval) {
+			return
+		}
+		err := d.heartbeat(ctx)
 		switch {
 		case ctx.Err() != nil:
 			return
@@ -70,8 +74,31 @@ func (d *daemon) heartbeatLoop(ctx context.Context) {
 			d.log.Info("heartbeats reach the controller again")
 			failing = false
 		}
-		if !sleepCtx(ctx, d.clock, d.cfg.HeartbeatInterval) {
-			return
+		if len(d.cfg.FenceCommand) > 0 && !fence.Running(d.lease.file) {
+			d.log.Warn("the fence is not running; starting it again")
+			if err := d.startFence(ctx); err != nil {
+				d.log.Error("cannot start the fence", "err", err)
+			}
 		}
 	}
+}
+
+// heartbeat sends one heartbeat and renews the node's lease with what the
+// leader granted, counted from before it was sent.
+func (d *daemon) heartbeat(ctx context.Context) error {
+	sent := fence.BootTime()
+	resp, err := d.api.Heartbeat(ctx, d.cfg.Name, api.HeartbeatRequest{Running: d.runningRefs()})
+	if err != nil {
+		return err
+	}
+	if lease := time.Duration(resp.LeaseSecs) * time.Second; lease > 0 && lease < 2*d.cfg.HeartbeatInterval {
+		d.shortLease.Do(func() {
+			d.log.Warn("the node lease is shorter than two heartbeats: jobs may be fenced while the node is healthy",
+				"lease", lease, "heartbeat_interval", d.cfg.HeartbeatInterval)
+		})
+	}
+	if err := d.lease.renew(sent, resp); err != nil {
+		d.log.Error("cannot write the lease file: the fence stops the node's jobs when the last one written runs out", "err", err)
+	}
+	return nil
 }

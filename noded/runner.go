@@ -102,6 +102,9 @@ type runnerDeps struct {
 	outbox    *outbox
 	metrics   *metrics
 	killGrace time.Duration
+	// lease is the node's lease: runs start only under one, and the fence
+	// stops them when it runs out.
+	lease *lease
 	// spawn runs a goroutine the daemon waits for when it stops.
 	spawn func(func())
 	// changed is called after every step of the runner (gauges).
@@ -317,6 +320,16 @@ func (r *runner) launch(ctx context.Context) {
 	r.plan = nil
 	if plan.refuse != nil {
 		r.setEnd(*plan.refuse)
+		return
+	}
+	if !r.deps.lease.valid() {
+		// Cut off from the controllers: the job may be requeued elsewhere
+		// any moment, so it must not start here.
+		r.setEnd(api.JobEvent{Kind: api.EventLost, Message: "not started: this node's lease with the controllers had run out"})
+		return
+	}
+	if err := r.deps.lease.addRun(r.key, r.rec.CheckpointSignal); err != nil {
+		r.setEnd(api.JobEvent{Kind: api.EventLaunchFail, Message: "cannot write the node's lease file: " + err.Error()})
 		return
 	}
 	r.launchingNew = true

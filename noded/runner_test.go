@@ -2,8 +2,11 @@ package noded
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -12,6 +15,7 @@ import (
 
 	"github.com/fairway-hpc/fairway/api"
 	"github.com/fairway-hpc/fairway/noded/executor"
+	"github.com/fairway-hpc/fairway/noded/fence"
 )
 
 // testKillGrace is the KillGrace of the runner tests.
@@ -24,6 +28,7 @@ type runnerHarness struct {
 	clock  *fakeClock
 	ex     *fakeExec
 	store  *store
+	lease  *lease
 	key    runKey
 	job    api.Job
 	events []string // kinds the controller committed, in order
@@ -41,7 +46,8 @@ func newRunnerHarness(t *testing.T, job api.Job) *runnerHarness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := &runnerHarness{t: t, clock: newFakeClock(), ex: newFakeExec(), store: st, key: runKey{job.ID, job.RestartCount}, job: job}
+	h := &runnerHarness{t: t, clock: newFakeClock(), ex: newFakeExec(), store: st, key: runKey{job.ID, job.RestartCount}, job: job,
+		lease: newLease(Config{Name: "n1", StateDir: t.TempDir(), CgroupParent: "fairway"}, slog.New(slog.DiscardHandler))}
 	t.Cleanup(h.stop)
 	return h
 }
@@ -54,6 +60,7 @@ func (h *runnerHarness) deps() runnerDeps {
 		outbox:    h.ob,
 		metrics:   newMetrics("n1"),
 		killGrace: testKillGrace,
+		lease:     h.lease,
 		spawn:     h.wg.Go,
 		changed:   func() {},
 		gone: func(r *runner) {
@@ -176,10 +183,32 @@ func TestRunnerTransitions(t *testing.T) {
 	started := []string{"started"}
 	ended := []string{"started", "exited"}
 	tests := []struct {
-		name      string
-		launchErr error
-		steps     []runnerStep
+		name         string
+		launchErr    error
+		expiredLease bool // the node's lease ran out before the launch
+		steps        []runnerStep
 	}{{
+		name:         "a run listed after the node's lease ran out is not started, and reported lost",
+		expiredLease: true,
+		steps: []runnerStep{
+			{"not started", nil, observed{State: "exited"}},
+			{"end committed", (*runnerHarness).flush, observed{State: "reported", Committed: []string{"lost"}}},
+		},
+	}, {
+		name: "a run the fence stopped is reported lost, not exited",
+		steps: []runnerStep{
+			{"launched", nil, observed{State: "running"}},
+			{"fenced", func(h *runnerHarness) {
+				rec := fence.Record{Cgroup: "/fairway/n1/job-7-0", Signal: 10, SignalledAt: 1000, StoppedAt: 2000}
+				data, _ := json.Marshal(rec)
+				if err := os.WriteFile(filepath.Join(h.lease.recordDir, "job-7-0.json"), data, 0o600); err != nil {
+					h.t.Fatal(err)
+				}
+				h.exit(138)
+			}, observed{State: "exited", Committed: nil}},
+			{"end committed", (*runnerHarness).flush, observed{State: "reported", Committed: []string{"started", "lost"}}},
+		},
+	}, {
 		name: "launch, run, exit, report, forget",
 		steps: []runnerStep{
 			{"launched", nil, observed{State: "running"}},
@@ -275,6 +304,14 @@ func TestRunnerTransitions(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			h := newRunnerHarness(t, api.Job{ID: 7, State: api.JobRunning})
 			h.ex.launchErr = tc.launchErr
+			if err := os.MkdirAll(h.lease.recordDir, 0o700); err != nil {
+				t.Fatal(err)
+			}
+			if tc.expiredLease {
+				if err := h.lease.renew(fence.BootTime()-2*time.Second, api.HeartbeatResponse{LeaseSecs: 1}); err != nil {
+					t.Fatal(err)
+				}
+			}
 			h.launch()
 			for _, s := range tc.steps {
 				if s.do != nil {

@@ -95,6 +95,11 @@ func (r *runner) setEnd(ev api.JobEvent) {
 		// ends it NODE_FAIL, as for any hardware failure.
 		ev = api.JobEvent{Kind: api.EventLost, Message: r.rec.GPUFailure}
 	}
+	if rec, ok := r.deps.lease.fenced(context.Background(), r.key, r.deps.lease.stopWait()); ok && ev.Kind != api.EventLaunchFail {
+		// Stopped by the fence: lost, requeued or NODE_FAIL as for any
+		// node failure, ending when its last process was gone.
+		ev = fencedEvent(rec)
+	}
 	ev.JobID, ev.Run, ev.Node = r.key.job, r.key.run, r.deps.node
 	r.rec.End = &ev
 	r.save()

@@ -356,7 +356,7 @@ func (w *writer) killJob(c *KillJob) error {
 		cfg := w.meta().Config
 		_, grace := sched.PreemptSettings(&cfg, j)
 		if k.Signal == "" {
-			k.Signal = planapply.CheckpointSignal(j)
+			k.Signal = j.CheckpointSignal()
 		}
 		if k.GraceSecs == 0 {
 			k.GraceSecs = grace

@@ -23,7 +23,7 @@ import (
 // daemonCommands returns the subcommands of the fairwayd binary; each only
 // maps its flags onto its package's Config and calls Run.
 func daemonCommands() []*cli.Command {
-	return []*cli.Command{ctldCommand(), nodedCommand(), devCommand(), pkiCommand()}
+	return []*cli.Command{ctldCommand(), nodedCommand(), devCommand(), pkiCommand(), fenceCommand()}
 }
 
 // tlsFlags are a daemon's TLS flags: its certificate, key and the cluster CA
@@ -150,7 +150,7 @@ func nodedCommand() *cli.Command {
 			&cli.StringFlag{Name: "gpus", Usage: "declare N fake GPUs of a type (N[:TYPE], type default \"gpu\") for tests and demos on machines without GPUs; jobs get their indices but no device"},
 			&cli.StringFlag{Name: "containerd-socket", Value: devcluster.SystemContainerdSocket, Usage: "containerd's socket"},
 			&cli.StringFlag{Name: "containerd-namespace", Value: "fairway", Usage: "containerd namespace of job containers"},
-			&cli.DurationFlag{Name: "heartbeat", Usage: "heartbeat interval (default 10s)"},
+			&cli.DurationFlag{Name: "heartbeat", Usage: "heartbeat interval (default 3s); each acknowledged heartbeat renews the node's lease"},
 			&cli.StringFlag{Name: "cgroup-parent", Value: "fairway", Usage: "cgroup below which job cgroups are made"},
 			&cli.StringFlag{Name: "checkpoint-dir-base", Value: "/var/lib/fairway/checkpoints", Usage: "where jobs' checkpoint directories (FAIRWAY_CHECKPOINT_DIR) are made when the cluster configures no base (scheduling.checkpoint_dir_base)"},
 			&cli.DurationFlag{Name: "checkpoint-retention", Value: 24 * time.Hour, Usage: "how long a job's checkpoint directory is kept after the job finally ended"},
@@ -175,8 +175,13 @@ func nodedCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
+			fenceCmd, err := fenceArgv()
+			if err != nil {
+				return err
+			}
 			return noded.Run(c.Context, noded.Config{
-				Name: c.String("name"), ControllerAddrs: c.String("controller"),
+				FenceCommand: fenceCmd,
+				Name:         c.String("name"), ControllerAddrs: c.String("controller"),
 				ListenAddr: c.String("listen"), StateDir: c.String("state-dir"),
 				CPUs: c.Int("cpus"), MemoryMB: c.Int64("memory"), Partitions: c.StringSlice("partition"), GPUs: gpus,
 				ContainerdSocket: c.String("containerd-socket"), ContainerdNamespace: c.String("containerd-namespace"),
@@ -251,8 +256,13 @@ func devCommand() *cli.Command {
 				return err
 			}
 			log := logger(c)
+			fenceCmd, err := fenceArgv()
+			if err != nil {
+				return err
+			}
 			return devcluster.Run(c.Context, devcluster.Options{
-				Dir: dir, HTTPAddr: c.String("http-addr"), RaftAddr: c.String("raft-addr"),
+				FenceCommand: fenceCmd,
+				Dir:          dir, HTTPAddr: c.String("http-addr"), RaftAddr: c.String("raft-addr"),
 				NodeAddr: c.String("node-addr"), NodeName: c.String("node-name"),
 				ContainerdSocket: c.String("containerd-socket"), ToolsBinary: c.String("tools-binary"),
 				MungeSocket: c.String("munge-socket"), InsecureNoAuth: c.Bool("insecure-no-auth"),

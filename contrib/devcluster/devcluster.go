@@ -47,6 +47,9 @@ type Options struct {
 	// directory, where `make build` also puts the Slurm-named links, is the
 	// PATH the tour suggests.
 	ToolsBinary string
+	// FenceCommand starts the node's fence (see noded.Config.FenceCommand);
+	// empty: the fence runs inside the node daemon.
+	FenceCommand []string
 	// MungeSocket: empty uses the system munged when it answers, else starts
 	// a private one under Dir.
 	MungeSocket string
@@ -179,7 +182,7 @@ func Run(ctx context.Context, opts Options) error {
 			StateDir: filepath.Join(opts.Dir, "noded"), ContainerdSocket: socket,
 			ContainerdNamespace: "fairway", Logger: logger.With("daemon", "noded"),
 			CheckpointDirBase: filepath.Join(opts.Dir, "checkpoints"), ToolsBinary: opts.ToolsBinary,
-			TLS: nodeTLS, MungeSocket: mungeSock,
+			TLS: nodeTLS, MungeSocket: mungeSock, FenceCommand: opts.FenceCommand,
 		})
 	}()
 

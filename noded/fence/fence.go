@@ -8,7 +8,8 @@
 // is a separate process (`fairwayd fence`), started by the daemon in its own
 // session, so it outlives the daemon: killed, frozen or cut off, the lease
 // file stops being renewed and the fence acts on its own. One fence runs per
-// lease file (an exclusive lock beside it).
+// lease file (an exclusive lock beside it); it stops when the lease file's
+// directory (the node daemon's state directory) is removed.
 //
 // When the lease has run out, the fence sends every run of the node (each
 // job-* cgroup under the node's cgroup) its checkpoint signal, gives it the
@@ -146,6 +147,10 @@ func Run(ctx context.Context, opts Options) error {
 	f := &fence{opts: opts, log: opts.Logger}
 	f.log.Info("fence watching the node's lease", "lease_file", opts.LeaseFile)
 	for {
+		if _, err := os.Stat(filepath.Dir(opts.LeaseFile)); errors.Is(err, os.ErrNotExist) {
+			f.log.Info("the node's state directory is gone: the fence stops", "lease_file", opts.LeaseFile)
+			return nil
+		}
 		f.step(ctx)
 		select {
 		case <-ctx.Done():

@@ -218,3 +218,33 @@ func TestOneFencePerLeaseFile(t *testing.T) {
 }
 
 func discard() *slog.Logger { return slog.New(slog.DiscardHandler) }
+
+// TestFenceStopsWithTheStateDirectory: a fence whose lease file's directory
+// is removed (the node taken out, a test's directory cleaned up) stops.
+func TestFenceStopsWithTheStateDirectory(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "state")
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		done <- Run(context.Background(), Options{LeaseFile: filepath.Join(dir, "lease.json"), Poll: 10 * time.Millisecond, Cgroups: &fakeCgroups{}})
+	}()
+	for deadline := time.Now().Add(10 * time.Second); !Running(filepath.Join(dir, "lease.json")); {
+		if time.Now().After(deadline) {
+			t.Fatal("the fence did not take its lock within 10s")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if err := os.RemoveAll(dir); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the fence still runs 30s after its state directory was removed")
+	}
+}

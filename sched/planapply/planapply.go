@@ -136,15 +136,6 @@ func dropf(format string, args ...any) error {
 	return &dropError{why: fmt.Sprintf(format, args...)}
 }
 
-// CheckpointSignal is the signal a preempted job gets first: its --signal,
-// else USR1.
-func CheckpointSignal(j *api.Job) string {
-	if j.Spec.Signal != nil && j.Spec.Signal.Name != "" {
-		return j.Spec.Signal.Name
-	}
-	return "USR1"
-}
-
 // KillFor is the kill request a preemption puts on job j at time now, or nil
 // and why not: j is missing, not running, already being stopped, or its
 // preempt mode is off. The request carries the checkpoint signal, the grace
@@ -182,7 +173,7 @@ func KillFor(cfg *api.ClusterConfig, j *api.Job, pr api.Preemption, now int64) (
 		State:       api.JobPreempted,
 		Requeue:     requeue,
 		Reason:      reason,
-		Signal:      CheckpointSignal(j),
+		Signal:      j.CheckpointSignal(),
 		GraceSecs:   grace,
 		RequestedAt: now,
 		For:         pr.For,

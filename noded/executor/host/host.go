@@ -22,6 +22,12 @@
 // permissions apply. It then runs the script in a subshell that execs it (the
 // script sees none of the wrapper's descriptors) and records its exit status.
 //
+// The wrapper catches the catchable signals a job is sent (HUP, INT, QUIT,
+// USR1, USR2, TERM, ALRM, PIPE) with a handler that does nothing, so that a
+// signal sent to the whole cgroup (by the fence of a node whose lease ran
+// out) does not end it before the script: the script gets the default
+// dispositions back when it is executed.
+//
 // The wrapper's pid and start time are written to the run directory's "pid"
 // file. A restarted daemon (Attach) finds the wrapper by that pid, checks the
 // start time so that a reused pid is not mistaken for it, polls until it is
@@ -62,7 +68,8 @@ const (
 
 // wrapperScript is run as `sh -c wrapperScript fairway-job OUT ERR CMD...`;
 // see the package documentation.
-const wrapperScript = `read -r __fw_go <&3 && [ "$__fw_go" = go ] || exit 126
+const wrapperScript = `trap : HUP INT QUIT USR1 USR2 TERM ALRM PIPE
+read -r __fw_go <&3 && [ "$__fw_go" = go ] || exit 126
 exec 3<&-
 __fw_out=$1 __fw_err=$2
 shift 2
