@@ -40,13 +40,17 @@ func (s *Service) Status(ctx context.Context, caller Identity, q Query) (api.Sta
 	if err != nil {
 		return api.StatusResponse{}, err
 	}
+	local := s.store.Local()
 	return api.StatusResponse{
-		ID:         s.id,
-		Leader:     s.store.IsLeader(),
-		LeaderID:   s.store.LeaderID(),
-		LeaderAddr: s.store.LeaderHTTPAddr(),
-		Index:      st.Index(),
-		Now:        s.now().Unix(),
+		ID:            s.id,
+		Leader:        s.store.IsLeader(),
+		LeaderID:      s.store.LeaderID(),
+		LeaderAddr:    s.store.LeaderHTTPAddr(),
+		Index:         st.Index(),
+		Now:           s.now().Unix(),
+		Role:          local.Role,
+		Term:          local.Term,
+		LastContactMS: sinceMS(local.LastContact),
 	}, nil
 }
 
