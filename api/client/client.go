@@ -35,6 +35,12 @@ const EnvCA = "FAIRWAY_CA"
 // restarts); 0 does not retry. Default RetryUnavailable.
 const EnvRetrySecs = "FAIRWAY_RETRY_SECS"
 
+// EnvConsistent names the environment variable that turns the commands'
+// linearizable reads (Options.Consistent) off ("0", "false") or on for
+// every command ("1", "true"); unset, squeue, sacct and scontrol read
+// consistently.
+const EnvConsistent = "FAIRWAY_CONSISTENT"
+
 // DefaultCAFile is the CA bundle used when neither Options.CA nor
 // FAIRWAY_CA names one and the file exists.
 const DefaultCAFile = "/etc/fairway/ca.pem"
