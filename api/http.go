@@ -154,6 +154,9 @@ type StatusResponse struct {
 	// LastContactMS is the time since it last heard from a leader, in
 	// milliseconds: 0 on the leader, -1 never.
 	LastContactMS int64 `json:"last_contact_ms"`
+	// CommitIndex is its raft commit index; a restarting follower asks the
+	// leader's before it serves reads.
+	CommitIndex uint64 `json:"commit_index,omitempty"`
 }
 
 // ControllerInfo is one controller of the raft configuration

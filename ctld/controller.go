@@ -124,6 +124,9 @@ func Start(ctx context.Context, cfg Config) (*Controller, error) {
 		log.Warn("INSECURE: serving plain HTTP and raft over plain TCP; anyone who reaches these ports can act as any node or controller",
 			"http", advertise, "raft", cfg.RaftAddr)
 	}
+	// self is the controller once built: the store asks the leader's commit
+	// index through its API (leaderCommit) while it catches up.
+	var self atomic.Pointer[Controller]
 	store, err := raftstore.Open(ctx, raftstore.Config{
 		ID:        cfg.ID,
 		DataDir:   cfg.DataDir,
@@ -133,6 +136,13 @@ func Start(ctx context.Context, cfg Config) (*Controller, error) {
 		Peers:     cfg.Peers,
 		Logger:    log,
 		TLS:       cfg.TLS,
+		LeaderCommit: func(ctx context.Context) (uint64, error) {
+			c := self.Load()
+			if c == nil {
+				return 0, errors.New("controller starting")
+			}
+			return c.leaderCommit(ctx)
+		},
 	})
 	if err != nil {
 		ln.Close()
@@ -155,6 +165,7 @@ func Start(ctx context.Context, cfg Config) (*Controller, error) {
 	c.metrics = newMetrics(store)
 	c.preempt = newPreemptionWatch()
 	c.svc = newService(c)
+	self.Store(c)
 	c.srv = &http.Server{
 		Handler:           c.routes(),
 		ReadHeaderTimeout: 10 * time.Second,

@@ -51,6 +51,7 @@ func (s *Service) Status(ctx context.Context, caller Identity, q Query) (api.Sta
 		Role:          local.Role,
 		Term:          local.Term,
 		LastContactMS: sinceMS(local.LastContact),
+		CommitIndex:   local.CommitIndex,
 	}, nil
 }
 

@@ -3,6 +3,7 @@ package ctld
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -217,4 +218,21 @@ func (c *Controller) handleRemoveController(w http.ResponseWriter, r *http.Reque
 	}
 	res, err := c.svc.RemoveController(r.Context(), callerOf(r), req)
 	c.writeAction(w, r, res, err)
+}
+
+// leaderCommit asks the leader's API for its raft commit index (GET
+// /v1/status), for a follower catching up (raftstore.Config.LeaderCommit).
+func (c *Controller) leaderCommit(ctx context.Context) (uint64, error) {
+	addr := c.store.LeaderHTTPAddr()
+	if addr == "" || addr == c.advertise {
+		return 0, errors.New("the leader's HTTP address is not known yet")
+	}
+	st, err := c.peerStatus(ctx, addr)
+	if err != nil {
+		return 0, fmt.Errorf("ask the leader for its commit index: %w", err)
+	}
+	if !st.Leader {
+		return 0, fmt.Errorf("controller %s at %s is not the leader any more", st.ID, addr)
+	}
+	return st.CommitIndex, nil
 }

@@ -27,9 +27,11 @@ const appliedPoll = 2 * time.Millisecond
 type catchUp struct {
 	mu      sync.Mutex
 	ready   bool
-	target  uint64 // the commit index it must apply before it is ready
-	cacheAt uint64 // raft index of the cached lookup
-	cacheCm uint64 // last command index at or before cacheAt
+	target  uint64    // the commit index it must apply before it is ready
+	hinted  bool      // target includes the leader's own commit index (Config.LeaderCommit)
+	asking  time.Time // when asking the leader began, for leaderCommitFallback
+	cacheAt uint64    // raft index of the cached lookup
+	cacheCm uint64    // last command index at or before cacheAt
 }
 
 // ReadyReason returns "" when the replica may serve reads (see Ready), or
@@ -54,13 +56,20 @@ func (s *Store) ReadyReason() string {
 	defer cu.mu.Unlock()
 	switch {
 	case last.IsZero():
-		cu.ready, cu.target = false, 0
+		cu.ready, cu.target, cu.hinted = false, 0, false
 		return "catching up: no contact with a raft leader yet"
 	case time.Since(last) > MaxLeaderSilence:
-		cu.ready, cu.target = false, 0
+		cu.ready, cu.target, cu.hinted = false, 0, false
 		return fmt.Sprintf("no contact with a raft leader for %v", time.Since(last).Round(time.Millisecond))
 	case cu.ready:
 		return ""
+	case s.cfg.LeaderCommit != nil && !cu.hinted:
+		if cu.asking.IsZero() {
+			cu.asking = time.Now()
+		}
+		if time.Since(cu.asking) < leaderCommitFallback {
+			return "catching up: asking the leader for its commit index"
+		}
 	}
 	// Catch up with the commit index known now; it only grows while the
 	// follower replays what the leader sends, and readiness latches the
@@ -70,9 +79,58 @@ func (s *Store) ReadyReason() string {
 		applied, _ := s.fsm.watch()
 		return fmt.Sprintf("catching up: applied %d, the leader's commit index is %d", applied, cu.target)
 	}
-	cu.ready = true
+	cu.ready, cu.asking = true, time.Time{}
 	return ""
 }
+
+// leaderCommitFallback is how long a catching-up follower waits for the
+// leader's commit index (Config.LeaderCommit) before it settles for its own.
+const leaderCommitFallback = 5 * time.Second
+
+// askLeaderCommit asks the leader for its commit index (Config.LeaderCommit)
+// every leaderAskEvery while this follower is catching up, until the store
+// closes.
+func (s *Store) askLeaderCommit() {
+	defer s.wg.Done()
+	if s.cfg.LeaderCommit == nil {
+		return
+	}
+	t := time.NewTicker(leaderAskEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.ctx.Done():
+			return
+		case <-t.C:
+		}
+		cu := &s.catchUp
+		cu.mu.Lock()
+		need := !cu.ready
+		cu.mu.Unlock()
+		if !need || s.IsLeader() || s.raft.LastContact().IsZero() {
+			continue
+		}
+		ctx, cancel := context.WithTimeout(s.ctx, leaderAskTimeout)
+		idx, err := s.cfg.LeaderCommit(ctx)
+		cancel()
+		if err != nil {
+			s.log.Debug("raftstore: asking the leader for its commit index failed", "err", err)
+			continue
+		}
+		cu.mu.Lock()
+		if !cu.ready {
+			cu.target, cu.hinted = max(cu.target, idx), true
+		}
+		cu.mu.Unlock()
+	}
+}
+
+// How often and how long a catching-up follower asks the leader for its
+// commit index.
+const (
+	leaderAskEvery   = 50 * time.Millisecond
+	leaderAskTimeout = time.Second
+)
 
 // applied reports whether the state machine reflects every entry up to
 // raft index n.

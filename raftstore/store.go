@@ -34,6 +34,14 @@ type Config struct {
 	// must present a controller certificate, and dialed peers must serve
 	// one. Nil means plain TCP (insecure).
 	TLS *pki.Credentials
+	// LeaderCommit, when set, asks the current leader for its commit index
+	// (the controller asks the leader's API). A restarted or lagging
+	// follower is Ready only once it has applied that index: its own commit
+	// index, learned from the leader's heartbeats and appends, can lag
+	// behind the leader's while it catches up. When the leader cannot be
+	// asked for leaderCommitFallback, the follower's own commit index is
+	// used instead.
+	LeaderCommit func(ctx context.Context) (uint64, error)
 }
 
 // Raft settings for a small cluster of controllers on a fast network.
@@ -127,9 +135,10 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.health = newPeerHealth()
-	s.wg.Add(2)
+	s.wg.Add(3)
 	go s.watchLeadership()
 	go s.observePeers()
+	go s.askLeaderCommit()
 	return s, nil
 }
 
