@@ -182,6 +182,13 @@ func Start(ctx context.Context, cfg Config) (*Controller, error) {
 		defer c.wg.Done()
 		c.watchLeadership(stopCtx)
 	}()
+	if cfg.Join == "" {
+		c.wg.Add(1)
+		go func() {
+			defer c.wg.Done()
+			c.announce(stopCtx)
+		}()
+	}
 	if cfg.Join != "" {
 		c.wg.Add(1)
 		go func() {
@@ -247,13 +254,16 @@ func (c *Controller) now() time.Time { return c.cfg.Clock() }
 type JoinRequest struct {
 	ID       string `json:"id"`
 	RaftAddr string `json:"raft_addr"`
+	// HTTPAddr, when set, is the joining controller's API address, recorded
+	// in the replicated controllers table (GET /v1/cluster shows it).
+	HTTPAddr string `json:"http_addr,omitempty"`
 }
 
 // join asks the controller at cfg.Join to add this one as a voter, retrying
 // every second until it succeeds or ctx ends. With TLS the request carries
 // this controller's certificate, which the leader requires.
 func (c *Controller) join(ctx context.Context) {
-	body, _ := json.Marshal(JoinRequest{ID: c.cfg.ID, RaftAddr: c.cfg.RaftAddr})
+	body, _ := json.Marshal(JoinRequest{ID: c.cfg.ID, RaftAddr: c.cfg.RaftAddr, HTTPAddr: c.advertise})
 	url := c.cfg.Join
 	if !strings.Contains(url, "://") {
 		url = c.scheme() + "://" + url

@@ -1,12 +1,14 @@
 package ctld
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"sync"
 	"time"
 
@@ -235,4 +237,69 @@ func (c *Controller) leaderCommit(ctx context.Context) (uint64, error) {
 		return 0, fmt.Errorf("controller %s at %s is not the leader any more", st.ID, addr)
 	}
 	return st.CommitIndex, nil
+}
+
+// announceEvery is how often a follower whose HTTP address is not recorded
+// asks the leader to record it.
+const announceEvery = time.Second
+
+// announce records this controller's HTTP address in the replicated
+// controllers table when it is a follower from the bootstrap configuration
+// (the leader records its own; a joining controller sends its own with the
+// join): it sends the leader a join request for itself, which the leader
+// answers by recording the address. It runs until the address is recorded
+// or ctx ends.
+func (c *Controller) announce(ctx context.Context) {
+	t := time.NewTicker(announceEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if c.store.IsLeader() || !c.store.Ready() {
+			continue
+		}
+		members, _, err := c.store.Members()
+		if err != nil {
+			continue
+		}
+		i := slices.IndexFunc(members, func(m raftstore.Member) bool { return m.ID == c.cfg.ID })
+		if i >= 0 && members[i].HTTPAddr == c.advertise {
+			return
+		}
+		leader := c.store.LeaderHTTPAddr()
+		if leader == "" {
+			continue
+		}
+		if err := c.postJoin(ctx, leader); err != nil {
+			c.log.Debug("ctld: recording this controller's HTTP address failed; retrying", "leader", leader, "err", err)
+		}
+	}
+}
+
+// postJoin sends this controller's join request (with its HTTP address) to
+// the controller at addr.
+func (c *Controller) postJoin(ctx context.Context, addr string) error {
+	body, err := json.Marshal(JoinRequest{ID: c.cfg.ID, RaftAddr: c.cfg.RaftAddr, HTTPAddr: c.advertise})
+	if err != nil {
+		return fmt.Errorf("encode join request: %w", err)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.scheme()+"://"+addr+"/v1/cluster/join", bytes.NewReader(body))
+	if err != nil {
+		return fmt.Errorf("join request to %s: %w", addr, err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := (&http.Client{Transport: c.transport, Timeout: 10 * time.Second}).Do(req)
+	if err != nil {
+		return fmt.Errorf("join request to %s: %w", addr, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		var e api.ErrorResponse
+		_ = json.NewDecoder(io.LimitReader(resp.Body, smallBodyBytes)).Decode(&e)
+		return fmt.Errorf("join request to %s: %s %s", addr, resp.Status, e.Error)
+	}
+	return nil
 }
