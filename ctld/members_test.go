@@ -20,7 +20,7 @@ import (
 
 // startCluster starts three controllers c1..c3 with edit applied, and
 // returns them by ID with the leader's ID once every controller knows it.
-func startCluster(t *testing.T, edit func(cfg *ctld.Config)) (map[string]*ctld.Controller, string) {
+func startCluster(t testing.TB, edit func(cfg *ctld.Config)) (map[string]*ctld.Controller, string) {
 	t.Helper()
 	ids := []string{"c1", "c2", "c3"}
 	var peers []raftstore.Peer
