@@ -11,6 +11,8 @@ import (
 // parameters: ?index=N&wait=30s returns as soon as the state's raft index is
 // greater than N, or after wait with the unchanged state. Every read response
 // carries the index it reflects in the IndexHeader header and in its Index field.
+// Every GET also accepts ?consistent=1 (ConsistentParam): a linearizable read,
+// answered by the leader.
 //
 //	POST /v1/jobs                      SubmitRequest -> SubmitResponse
 //	GET  /v1/jobs                      ?all=1 (include finished), ?id=1,2 (a job array's id: the whole array), ?user=u, ?index, ?wait -> JobsResponse
@@ -31,6 +33,9 @@ import (
 //	GET  /v1/config                    -> ClusterConfig
 //	PUT  /v1/config                    ClusterConfig -> ActionResponse
 //	GET  /v1/status                    -> StatusResponse
+//	GET  /v1/cluster                   -> ClusterResponse (the controllers: role, term, last contact, applied index)
+//	POST /v1/cluster/join              {"id","raft_addr"} -> ActionResponse (the controller itself, or an administrator)
+//	POST /v1/cluster/remove            RemoveControllerRequest -> ActionResponse (administrators; refused when it would break quorum)
 //	GET  /metrics                      Prometheus text
 
 // In the job paths, {id} is a job ID ("12") or a task of a job array
@@ -152,7 +157,64 @@ type StatusResponse struct {
 	LeaderAddr string `json:"leader_addr"` // HTTP address of the leader
 	Index      uint64 `json:"index"`
 	Now        int64  `json:"now"`
+	// Role is this controller's raft role: leader, follower, candidate.
+	Role string `json:"role,omitempty"`
+	// Term is its current raft term.
+	Term uint64 `json:"term,omitempty"`
+	// LastContactMS is the time since it last heard from a leader, in
+	// milliseconds: 0 on the leader, -1 never.
+	LastContactMS int64 `json:"last_contact_ms"`
+	// CommitIndex is its raft commit index; a restarting follower asks the
+	// leader's before it serves reads.
+	CommitIndex uint64 `json:"commit_index,omitempty"`
 }
+
+// ControllerInfo is one controller of the raft configuration
+// (GET /v1/cluster).
+type ControllerInfo struct {
+	ID       string `json:"id"`
+	RaftAddr string `json:"raft_addr"`
+	HTTPAddr string `json:"http_addr,omitempty"`
+	// Role is leader, follower, candidate, or unknown when the controller
+	// did not answer.
+	Role string `json:"role"`
+	// Suffrage is voter, nonvoter or staging.
+	Suffrage string `json:"suffrage"`
+	// Term is the controller's raft term as it reports it (0: unknown).
+	Term uint64 `json:"term,omitempty"`
+	// LastContactMS is the time since the controller last heard from the
+	// leader, in milliseconds, as it reports it (0 for the leader); for a
+	// controller that does not answer, the leader's view (time since its
+	// last successful heartbeat); -1 when unknown or never.
+	LastContactMS int64 `json:"last_contact_ms"`
+	// Applied is the raft index of the last command the controller applied,
+	// as it reports it.
+	Applied uint64 `json:"applied_index"`
+	// Unreachable is true when the leader's heartbeats to it fail.
+	Unreachable bool `json:"unreachable,omitempty"`
+	// Error says why the controller's own view is missing (it did not
+	// answer, or is catching up).
+	Error string `json:"error,omitempty"`
+}
+
+// ClusterResponse lists the controllers (GET /v1/cluster), in the raft
+// configuration's order.
+type ClusterResponse struct {
+	Controllers []ControllerInfo `json:"controllers"`
+	Index       uint64           `json:"index"`
+}
+
+// RemoveControllerRequest asks the leader to remove a controller from the
+// raft configuration (POST /v1/cluster/remove).
+type RemoveControllerRequest struct {
+	ID string `json:"id"`
+}
+
+// ConsistentParam is the query parameter that makes a GET linearizable
+// (?consistent=1): the leader confirms its leadership with a quorum and
+// answers from a state that has applied everything committed before the
+// request arrived; a follower forwards such reads to the leader.
+const ConsistentParam = "consistent"
 
 // PriorityRow is one pending job's priority as sprio shows it: each factor
 // already multiplied by its weight, and their sum.

@@ -165,3 +165,54 @@ func submitBench(b *testing.B, cls []*client.Client) {
 	b.ReportMetric(pct(0.50), "p50-ms")
 	b.ReportMetric(pct(0.99), "p99-ms")
 }
+
+// BenchmarkReadConsistency compares plain and consistent (?consistent=1,
+// read-index on the leader) reads of one job on a three-controller
+// cluster, through the leader and through a follower (which forwards a
+// consistent read to the leader), and reports each mode's mean latency
+// and its ratio to the plain read on the leader, measured in the same run.
+func BenchmarkReadConsistency(b *testing.B) {
+	ctls, leader := startCluster(b, func(cfg *ctld.Config) { cfg.SchedInterval = ctld.DefaultSchedInterval })
+	var follower string
+	for id := range ctls {
+		if id != leader {
+			follower = id
+		}
+	}
+	lc := client.New(ctls[leader].Addr())
+	ids, err := lc.Submit(context.Background(), spec("bench"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	modes := []struct {
+		name string
+		cl   *client.Client
+	}{
+		{"leader/plain", client.New(ctls[leader].Addr())},
+		{"leader/consistent", client.New(ctls[leader].Addr()).WithConsistent(true)},
+		{"follower/plain", client.New(ctls[follower].Addr())},
+		{"follower/consistent", client.New(ctls[follower].Addr()).WithConsistent(true)},
+	}
+	var base float64
+	for _, m := range modes {
+		b.Run(m.name, func(b *testing.B) {
+			ctx := context.Background()
+			if _, err := m.cl.Job(ctx, ids[0]); err != nil { // warm the connection
+				b.Fatal(err)
+			}
+			b.ResetTimer()
+			start := time.Now()
+			for range b.N {
+				if _, err := m.cl.Job(ctx, ids[0]); err != nil {
+					b.Fatal(err)
+				}
+			}
+			us := float64(time.Since(start).Microseconds()) / float64(b.N)
+			if m.name == "leader/plain" {
+				base = us // the last (largest b.N) run of the baseline
+			}
+			b.ReportMetric(us, "us/read")
+			b.ReportMetric(us/base, "x_leader_plain")
+		})
+	}
+}

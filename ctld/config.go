@@ -111,7 +111,21 @@ type Config struct {
 	// serves plain HTTP and raft over plain TCP, trusting every claim
 	// (insecure: a warning is logged).
 	TLS *pki.Credentials
+
+	// DeadControllerRemoveAfter, when non-zero, makes the leader remove a
+	// controller whose heartbeats have failed for longer from the raft
+	// configuration (like Consul autopilot's dead server cleanup), never
+	// leaving fewer than MinQuorum voters nor breaking the quorum of the
+	// controllers that answer. 0 (the default) never removes one.
+	DeadControllerRemoveAfter time.Duration
+	// MinQuorum is the fewest voters the dead-controller removal leaves
+	// (DefaultMinQuorum when 0).
+	MinQuorum int
 }
+
+// DefaultMinQuorum is the fewest voters the leader's dead-controller
+// removal leaves when Config.MinQuorum is 0.
+const DefaultMinQuorum = 3
 
 // DefaultClusterConfig is the configuration a new cluster starts with when
 // no ClusterConfigFile is given: one default partition "main" without a
@@ -179,6 +193,15 @@ func (c Config) withDefaults() (Config, error) {
 			return c, fmt.Errorf("controller config: node-down-after %s must be more than the nodes' lease + fence grace + kill wait (%s): "+
 				"a node cut off from the controllers must have stopped its jobs before they are requeued", c.NodeDownAfter, deadline)
 		}
+	}
+	if c.DeadControllerRemoveAfter < 0 {
+		return c, fmt.Errorf("controller config: DeadControllerRemoveAfter is %v; it must be 0 (off) or positive", c.DeadControllerRemoveAfter)
+	}
+	switch {
+	case c.MinQuorum < 0:
+		return c, fmt.Errorf("controller config: MinQuorum is %d; it must be 0 (the default, %d) or positive", c.MinQuorum, DefaultMinQuorum)
+	case c.MinQuorum == 0:
+		c.MinQuorum = DefaultMinQuorum
 	}
 	if c.SchedInterval <= 0 {
 		c.SchedInterval = DefaultSchedInterval

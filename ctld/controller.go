@@ -124,6 +124,9 @@ func Start(ctx context.Context, cfg Config) (*Controller, error) {
 		log.Warn("INSECURE: serving plain HTTP and raft over plain TCP; anyone who reaches these ports can act as any node or controller",
 			"http", advertise, "raft", cfg.RaftAddr)
 	}
+	// self is the controller once built: the store asks the leader's commit
+	// index through its API (leaderCommit) while it catches up.
+	var self atomic.Pointer[Controller]
 	store, err := raftstore.Open(ctx, raftstore.Config{
 		ID:        cfg.ID,
 		DataDir:   cfg.DataDir,
@@ -133,6 +136,13 @@ func Start(ctx context.Context, cfg Config) (*Controller, error) {
 		Peers:     cfg.Peers,
 		Logger:    log,
 		TLS:       cfg.TLS,
+		LeaderCommit: func(ctx context.Context) (uint64, error) {
+			c := self.Load()
+			if c == nil {
+				return 0, errors.New("controller starting")
+			}
+			return c.leaderCommit(ctx)
+		},
 	})
 	if err != nil {
 		ln.Close()
@@ -155,6 +165,7 @@ func Start(ctx context.Context, cfg Config) (*Controller, error) {
 	c.metrics = newMetrics(store)
 	c.preempt = newPreemptionWatch()
 	c.svc = newService(c)
+	self.Store(c)
 	c.srv = &http.Server{
 		Handler:           c.routes(),
 		ReadHeaderTimeout: 10 * time.Second,
@@ -171,6 +182,13 @@ func Start(ctx context.Context, cfg Config) (*Controller, error) {
 		defer c.wg.Done()
 		c.watchLeadership(stopCtx)
 	}()
+	if cfg.Join == "" {
+		c.wg.Add(1)
+		go func() {
+			defer c.wg.Done()
+			c.announce(stopCtx)
+		}()
+	}
 	if cfg.Join != "" {
 		c.wg.Add(1)
 		go func() {
@@ -236,13 +254,16 @@ func (c *Controller) now() time.Time { return c.cfg.Clock() }
 type JoinRequest struct {
 	ID       string `json:"id"`
 	RaftAddr string `json:"raft_addr"`
+	// HTTPAddr, when set, is the joining controller's API address, recorded
+	// in the replicated controllers table (GET /v1/cluster shows it).
+	HTTPAddr string `json:"http_addr,omitempty"`
 }
 
 // join asks the controller at cfg.Join to add this one as a voter, retrying
 // every second until it succeeds or ctx ends. With TLS the request carries
 // this controller's certificate, which the leader requires.
 func (c *Controller) join(ctx context.Context) {
-	body, _ := json.Marshal(JoinRequest{ID: c.cfg.ID, RaftAddr: c.cfg.RaftAddr})
+	body, _ := json.Marshal(JoinRequest{ID: c.cfg.ID, RaftAddr: c.cfg.RaftAddr, HTTPAddr: c.advertise})
 	url := c.cfg.Join
 	if !strings.Contains(url, "://") {
 		url = c.scheme() + "://" + url

@@ -118,6 +118,8 @@ func (s *Service) classify(err error) *Error {
 		return &Error{Kind: KindNotFound, Msg: msg, Err: err}
 	case errors.Is(err, raftstore.ErrConflict):
 		return &Error{Kind: KindConflict, Msg: msg, Err: err}
+	case errors.Is(err, raftstore.ErrCatchingUp):
+		return &Error{Kind: KindUnavailable, Msg: "controller " + s.id + " is " + msg + "; retry", Err: err}
 	case errors.Is(err, raftstore.ErrNotLeader):
 		return &Error{Kind: KindUnavailable, Msg: "controller " + s.id + " lost the leadership; retry", Err: err}
 	case errors.Is(err, raftstore.ErrOutcomeUnknown):

@@ -63,6 +63,8 @@ func (c *Controller) routes() http.Handler {
 	mux.HandleFunc("PUT /v1/config", c.leaderOnly(c.authn(c.handlePutConfig)))
 	mux.HandleFunc("GET /v1/status", c.authn(c.handleStatus))
 	mux.HandleFunc("POST /v1/cluster/join", c.leaderOnly(c.authn(c.handleJoin)))
+	mux.HandleFunc("GET /v1/cluster", c.authn(c.handleCluster))
+	mux.HandleFunc("POST /v1/cluster/remove", c.leaderOnly(c.authn(c.handleRemoveController)))
 	mux.HandleFunc("POST /v1/token", c.authn(c.handleToken))
 	mux.Handle("GET /metrics", promhttp.HandlerFor(c.metrics.reg, promhttp.HandlerOpts{}))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
@@ -94,9 +96,16 @@ type callerKey struct{}
 
 // authn identifies the caller (Controller.identify, or the function tests
 // configure instead) and runs h with the identity in the request's context,
-// or answers the error (401) itself.
+// or answers the error (401) itself. A consistent read (?consistent=1) that
+// reaches a follower is forwarded to the leader unopened, like a write: the
+// leader authenticates it (a MUNGE credential is decoded once) and answers
+// it after its read-index check.
 func (c *Controller) authn(h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodGet && consistentAsked(r) && !c.store.IsLeader() {
+			c.forward(w, r)
+			return
+		}
 		var id Identity
 		var err error
 		if c.cfg.identify != nil {
@@ -223,7 +232,37 @@ func query(r *http.Request) (Query, error) {
 		}
 		q.Wait = d
 	}
+	if v.Has(api.ConsistentParam) {
+		b, err := parseBool(v.Get(api.ConsistentParam))
+		if err != nil {
+			return q, invalid(api.ConsistentParam, "invalid consistent %q: must be 1, true, 0 or false", v.Get(api.ConsistentParam))
+		}
+		q.Consistent = b
+	}
 	return q, nil
+}
+
+// parseBool reads a query flag: "", "1", "true" are true; "0", "false"
+// false.
+func parseBool(s string) (bool, error) {
+	switch strings.ToLower(s) {
+	case "", "1", "true", "yes":
+		return true, nil
+	case "0", "false", "no":
+		return false, nil
+	}
+	return false, fmt.Errorf("not a boolean: %q", s)
+}
+
+// consistentAsked reports whether the request asks for a consistent read
+// (a valid true ?consistent); a malformed value is refused by query.
+func consistentAsked(r *http.Request) bool {
+	v := r.URL.Query()
+	if !v.Has(api.ConsistentParam) {
+		return false
+	}
+	b, err := parseBool(v.Get(api.ConsistentParam))
+	return err == nil && b
 }
 
 // parseWait reads a Go duration ("30s") or a number of seconds ("30").

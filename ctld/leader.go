@@ -108,6 +108,11 @@ func (c *Controller) lead(ctx context.Context) {
 			}
 		}
 	}()
+	watcher.Add(1)
+	go func() {
+		defer watcher.Done()
+		c.autopilot(ctx)
+	}()
 	ticker := time.NewTicker(c.cfg.SchedInterval)
 	defer ticker.Stop()
 	retention := time.NewTicker(retentionInterval)

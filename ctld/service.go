@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/fairway-hpc/fairway/api"
 	"github.com/fairway-hpc/fairway/raftstore"
 )
 
@@ -25,6 +26,9 @@ type Service struct {
 	// daemonCerts is true when the controller serves TLS: node and
 	// controller routes then require the caller's certificate.
 	daemonCerts bool
+	// peerStatus asks another controller's API for its status (GET
+	// /v1/status at its HTTP address); nil in tests without HTTP.
+	peerStatus func(ctx context.Context, httpAddr string) (api.StatusResponse, error)
 }
 
 // newService returns the service of a controller.
@@ -40,15 +44,23 @@ func newService(c *Controller) *Service {
 		auth:    c.auth,
 
 		daemonCerts: c.cfg.TLS != nil,
+		peerStatus:  c.peerStatus,
 	}
 }
 
 // Query asks a read to block (a blocking query): with Index > 0 the read
 // waits until what it answers has changed after that raft index, or Wait
 // (at most MaxBlockingWait; 0: MaxBlockingWait) has passed.
+//
+// Consistent makes the read linearizable: the leader confirms its
+// leadership with a quorum and waits until its state has applied the commit
+// index it saw when the read arrived (raftstore.Store.ReadIndex), so the
+// read sees every write acknowledged before it. The HTTP layer forwards a
+// consistent read that reaches a follower to the leader.
 type Query struct {
-	Index uint64
-	Wait  time.Duration
+	Index      uint64
+	Wait       time.Duration
+	Consistent bool
 }
 
 // WriteResult acknowledges a committed change: the raft index the state
@@ -80,8 +92,12 @@ func (s *Service) read(ctx context.Context, q Query, topics ...raftstore.Topic) 
 	if err := s.store.Err(); err != nil {
 		return nil, s.classify(err)
 	}
-	if !s.store.Ready() {
-		return nil, newError(KindUnavailable, "controller %s is catching up with the raft log; retry", s.id)
+	if q.Consistent {
+		if _, err := s.store.ReadIndex(ctx); err != nil {
+			return nil, s.classify(err)
+		}
+	} else if why := s.store.ReadyReason(); why != "" {
+		return nil, newError(KindUnavailable, "controller %s is not serving reads (%s); retry", s.id, why)
 	}
 	if q.Index == 0 {
 		return s.store.State(), nil

@@ -40,13 +40,18 @@ func (s *Service) Status(ctx context.Context, caller Identity, q Query) (api.Sta
 	if err != nil {
 		return api.StatusResponse{}, err
 	}
+	local := s.store.Local()
 	return api.StatusResponse{
-		ID:         s.id,
-		Leader:     s.store.IsLeader(),
-		LeaderID:   s.store.LeaderID(),
-		LeaderAddr: s.store.LeaderHTTPAddr(),
-		Index:      st.Index(),
-		Now:        s.now().Unix(),
+		ID:            s.id,
+		Leader:        s.store.IsLeader(),
+		LeaderID:      s.store.LeaderID(),
+		LeaderAddr:    s.store.LeaderHTTPAddr(),
+		Index:         st.Index(),
+		Now:           s.now().Unix(),
+		Role:          local.Role,
+		Term:          local.Term,
+		LastContactMS: sinceMS(local.LastContact),
+		CommitIndex:   local.CommitIndex,
 	}, nil
 }
 
@@ -92,6 +97,11 @@ func (s *Service) AddController(ctx context.Context, caller Identity, req JoinRe
 	if err := s.store.AddVoter(ctx, req.ID, req.RaftAddr); err != nil {
 		return WriteResult{}, s.classify(fmt.Errorf("add voter %s at %s: %w", req.ID, req.RaftAddr, err))
 	}
-	s.log.Info("controller joined", "id", req.ID, "raft", req.RaftAddr)
+	if req.HTTPAddr != "" {
+		if _, err := s.apply(ctx, raftstore.SetControllerAddr{ID: req.ID, HTTPAddr: req.HTTPAddr}); err != nil {
+			return WriteResult{}, err
+		}
+	}
+	s.log.Info("controller joined", "id", req.ID, "raft", req.RaftAddr, "http", req.HTTPAddr)
 	return WriteResult{Index: s.store.Index()}, nil
 }

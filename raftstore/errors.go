@@ -20,6 +20,10 @@ var (
 	// caller's context, a lost leadership) after it was proposed: it may or
 	// may not be committed.
 	ErrOutcomeUnknown = errors.New("outcome unknown")
+	// ErrCatchingUp is returned by reads that need an up-to-date state on a
+	// replica that has not caught up yet (a leader whose barrier has not
+	// passed); the caller retries.
+	ErrCatchingUp = errors.New("catching up with the raft log")
 )
 
 // outcomeUnknownError is a write whose outcome is unknown; it matches

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/fairway-hpc/fairway/api"
@@ -33,6 +34,14 @@ type Config struct {
 	// must present a controller certificate, and dialed peers must serve
 	// one. Nil means plain TCP (insecure).
 	TLS *pki.Credentials
+	// LeaderCommit, when set, asks the current leader for its commit index
+	// (the controller asks the leader's API). A restarted or lagging
+	// follower is Ready only once it has applied that index: its own commit
+	// index, learned from the leader's heartbeats and appends, can lag
+	// behind the leader's while it catches up. When the leader cannot be
+	// asked for leaderCommitFallback, the follower's own commit index is
+	// used instead.
+	LeaderCommit func(ctx context.Context) (uint64, error)
 }
 
 // Raft settings for a small cluster of controllers on a fast network.
@@ -81,6 +90,14 @@ type Store struct {
 	shutdown     raft.Future // raft's shutdown, started by Close or a halt
 
 	haltedCh chan struct{} // closed when the replica halts
+
+	// leading is true while this controller leads and its barrier has
+	// passed: its state reflects every earlier leader's commits.
+	leading atomic.Bool
+	// catchUp is a follower's readiness (see Ready).
+	catchUp catchUp
+	// health is the leader's view of its peers' heartbeats.
+	health *peerHealth
 }
 
 // Open starts the raft node described by cfg, restoring its state from
@@ -117,8 +134,11 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		return nil, fmt.Errorf("open raft store %s: %w", cfg.ID, err)
 	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
-	s.wg.Add(1)
+	s.health = newPeerHealth()
+	s.wg.Add(3)
 	go s.watchLeadership()
+	go s.observePeers()
+	go s.askLeaderCommit()
 	return s, nil
 }
 
@@ -203,17 +223,24 @@ func bootstrapConfiguration(cfg Config) raft.Configuration {
 	return c
 }
 
-// Ready reports whether this replica's state machine has applied every
-// command it held in its log on disk when it opened. A restarted controller
-// replays its log only once a leader commits again; until then its state is
-// older than what it already acknowledged, and reads must not be served
-// from it. It compares with the state machine's own applied index, not
-// raft's AppliedIndex, which moves when entries are handed to the state
-// machine, before they are applied.
-func (s *Store) Ready() bool {
-	applied, _ := s.fsm.watch()
-	return applied >= s.bootIndex
-}
+// Ready reports whether this replica may serve reads: its state is not
+// older than what the cluster already acknowledged. It requires that the
+// state machine has applied every command it held in its log on disk when
+// it opened (a restarted controller replays its log only once a leader
+// commits again), and then:
+//
+//   - on the leader, that its leadership barrier has passed (its state
+//     reflects every earlier leader's commits);
+//   - on a follower, that it has heard from a leader, and that after that
+//     contact its state machine has once applied everything up to the
+//     commit index it knew at that moment. A follower that hears nothing
+//     from a leader for longer than MaxLeaderSilence stops being ready and
+//     catches up again when contact returns.
+//
+// It compares with the state machine's own applied index, not raft's
+// AppliedIndex, which moves when entries are handed to the state machine,
+// before they are applied. See ReadyReason for why a replica is not ready.
+func (s *Store) Ready() bool { return s.ReadyReason() == "" }
 
 // lastCommandIndex returns the index of the last command entry in the log
 // (0 when there is none after the snapshot). Raft's own entries (no-ops,
@@ -509,6 +536,7 @@ func (s *Store) watchLeadership() {
 		}
 		retry = nil
 		if !leader {
+			s.leading.Store(false)
 			s.notifyLeader(false)
 			continue
 		}
@@ -524,6 +552,7 @@ func (s *Store) watchLeadership() {
 			continue
 		}
 		s.log.Info("raftstore: this controller is the leader", "id", s.cfg.ID)
+		s.leading.Store(true)
 		s.notifyLeader(true)
 	}
 }

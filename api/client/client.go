@@ -35,6 +35,12 @@ const EnvCA = "FAIRWAY_CA"
 // restarts); 0 does not retry. Default RetryUnavailable.
 const EnvRetrySecs = "FAIRWAY_RETRY_SECS"
 
+// EnvConsistent names the environment variable that turns the commands'
+// linearizable reads (Options.Consistent) off ("0", "false") or on for
+// every command ("1", "true"); unset, squeue, sacct and scontrol read
+// consistently.
+const EnvConsistent = "FAIRWAY_CONSISTENT"
+
 // DefaultCAFile is the CA bundle used when neither Options.CA nor
 // FAIRWAY_CA names one and the file exists.
 const DefaultCAFile = "/etc/fairway/ca.pem"
@@ -72,6 +78,8 @@ type Client struct {
 	// err is a configuration error (an unreadable CA bundle), returned by
 	// every request.
 	err error
+	// consistent makes every GET a linearizable read (?consistent=1).
+	consistent bool
 }
 
 // Options configure a Client.
@@ -94,6 +102,13 @@ type Options struct {
 	// RetryFor is how long a request no controller could take is retried;
 	// 0 means RetryUnavailable, a negative value not at all.
 	RetryFor time.Duration
+	// Consistent makes every read linearizable (?consistent=1): the leader
+	// answers (a follower forwards the read) after confirming its
+	// leadership, from a state that includes every write acknowledged
+	// before the read, at the price of a quorum round trip. Without it a
+	// read may be answered by any controller from its replica, which can
+	// lag the leader by a few milliseconds.
+	Consistent bool
 }
 
 // New returns a client for the given comma-separated addresses; empty means
@@ -106,7 +121,7 @@ func New(addrs string) *Client {
 // NewWithOptions returns a client configured by opts. A CA bundle that
 // cannot be read makes every request fail with the reason.
 func NewWithOptions(opts Options) *Client {
-	c := &Client{http: &http.Client{}, auth: DefaultAuth(), attemptTimeout: opts.AttemptTimeout}
+	c := &Client{http: &http.Client{}, auth: DefaultAuth(), attemptTimeout: opts.AttemptTimeout, consistent: opts.Consistent}
 	if c.attemptTimeout <= 0 {
 		c.attemptTimeout = AttemptTimeout
 	}
@@ -183,6 +198,15 @@ func caName(ca string) string {
 		return "($" + EnvCA + ")"
 	}
 	return ca
+}
+
+// WithConsistent returns a copy of the client whose reads are linearizable
+// (on) or may be answered by any controller's replica (off); see
+// Options.Consistent.
+func (c *Client) WithConsistent(on bool) *Client {
+	cp := *c
+	cp.consistent = on
+	return &cp
 }
 
 // Addrs returns the controller base URLs the client uses.
@@ -453,5 +477,23 @@ func (c *Client) Join(ctx context.Context, id, raftAddr string) error {
 		RaftAddr string `json:"raft_addr"`
 	}{id, raftAddr}
 	_, err := c.do(ctx, http.MethodPost, "/v1/cluster/join", req, nil)
+	return err
+}
+
+// Cluster lists the controllers of the raft configuration with their role,
+// term, last contact and applied index (GET /v1/cluster).
+func (c *Client) Cluster(ctx context.Context) (*api.ClusterResponse, error) {
+	var resp api.ClusterResponse
+	if _, err := c.do(ctx, http.MethodGet, "/v1/cluster", nil, &resp); err != nil {
+		return nil, err
+	}
+	return &resp, nil
+}
+
+// RemoveController asks the leader to remove controller id from the raft
+// configuration (POST /v1/cluster/remove); administrators only. It is
+// refused (409) when the removal would break the quorum.
+func (c *Client) RemoveController(ctx context.Context, id string) error {
+	_, err := c.do(ctx, http.MethodPost, "/v1/cluster/remove", api.RemoveControllerRequest{ID: id}, nil)
 	return err
 }

@@ -26,6 +26,9 @@ import (
 // election, or a controller catching up after a restart: 503), it retries for
 // up to RetryUnavailable.
 func (c *Client) do(ctx context.Context, method, path string, in, out any) (uint64, error) {
+	if c.consistent && method == http.MethodGet {
+		path = withConsistent(path)
+	}
 	deadline := time.Now().Add(c.retryFor)
 	for {
 		idx, err := c.doOnce(ctx, method, path, in, out)
@@ -38,6 +41,15 @@ func (c *Client) do(ctx context.Context, method, path string, in, out any) (uint
 		case <-time.After(250 * time.Millisecond):
 		}
 	}
+}
+
+// withConsistent adds ?consistent=1 to a path (with or without a query).
+func withConsistent(path string) string {
+	sep := "?"
+	if strings.Contains(path, "?") {
+		sep = "&"
+	}
+	return path + sep + api.ConsistentParam + "=1"
 }
 
 // RetryUnavailable is how long a request is retried while no controller

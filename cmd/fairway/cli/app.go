@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	ucli "github.com/urfave/cli/v2"
@@ -34,13 +35,14 @@ type invocation struct {
 // client returns a controller client for the invocation's address. It
 // authenticates with the token in $SLURM_JWT when set, as Slurm's commands
 // do, else with a MUNGE credential from the munged at $FAIRWAY_MUNGE_SOCKET
-// (default /run/munge/munge.socket.2).
+// (default /run/munge/munge.socket.2). squeue, sacct and scontrol read
+// consistently (see consistentReads).
 func (inv *invocation) client() *client.Client {
 	addr := inv.addr
 	if addr == "" {
 		addr = inv.env.Getenv(client.EnvAddr)
 	}
-	opts := client.Options{Addrs: addr, CA: inv.env.Getenv(client.EnvCA)}
+	opts := client.Options{Addrs: addr, CA: inv.env.Getenv(client.EnvCA), Consistent: inv.consistentReads()}
 	if v := inv.env.Getenv(client.EnvRetrySecs); v != "" {
 		if n, err := strconv.Atoi(v); err == nil && n >= 0 {
 			opts.RetryFor = time.Duration(n) * time.Second
@@ -54,6 +56,27 @@ func (inv *invocation) client() *client.Client {
 		return cl.WithAuth(client.TokenAuth{Token: tok})
 	}
 	return cl.WithMungeSocket(inv.env.Getenv(munge.EnvSocket))
+}
+
+// consistentReads reports whether the invocation's reads are linearizable:
+// by default for squeue, sacct and scontrol, so that a script's sbatch
+// followed by squeue always sees the job, whichever controller answers
+// (Slurm's read-your-writes). $FAIRWAY_CONSISTENT set to 0 (or false)
+// turns them off, letting any controller answer from its replica (a
+// cluster polled by many scripts spreads reads over the controllers); set
+// to 1 (or true) it turns them on for every command.
+func (inv *invocation) consistentReads() bool {
+	switch strings.ToLower(inv.env.Getenv(client.EnvConsistent)) {
+	case "0", "false", "no":
+		return false
+	case "1", "true", "yes":
+		return true
+	}
+	switch inv.name {
+	case "squeue", "sacct", "scontrol":
+		return true
+	}
+	return false
 }
 
 // view returns the formatting context at the controller's time now (unix
@@ -156,6 +179,7 @@ func NewApp(env *Env) *ucli.App {
 		app.Commands = append(app.Commands, commandFor(env, sc, sc.name, sc.usage, sc.argsUsage, nil, true))
 	}
 	app.Commands = append(app.Commands, checkpointCommand(env))
+	app.Commands = append(app.Commands, clusterCommand(env))
 	app.Commands = append(app.Commands, installShimsCommand(env))
 	return app
 }
