@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -133,6 +134,11 @@ type cluster struct {
 // clusterOpts configure newCluster.
 type clusterOpts struct {
 	nodes int // node daemons (default 2, at most 4)
+	cpus  int // CPUs each node declares (default 2)
+	// config is the cluster configuration the controllers start with
+	// (default: theirs); nodeDownAfter the --node-down-after (default 60s).
+	config        *api.ClusterConfig
+	nodeDownAfter string
 }
 
 // newCluster starts the munged, three controllers and the node daemons, each
@@ -142,6 +148,12 @@ func newCluster(t *testing.T, opts clusterOpts) *cluster {
 	t.Helper()
 	if opts.nodes == 0 {
 		opts.nodes = 2
+	}
+	if opts.cpus == 0 {
+		opts.cpus = 2
+	}
+	if opts.nodeDownAfter == "" {
+		opts.nodeDownAfter = "60s"
 	}
 	if opts.nodes > 4 {
 		t.Fatalf("at most 4 node daemons, asked for %d", opts.nodes)
@@ -189,14 +201,22 @@ func newCluster(t *testing.T, opts clusterOpts) *cluster {
 		args := []string{"ctld", "--id", ct.id, "--data-dir", filepath.Join(c.dir, ct.id),
 			"--http-addr", net.JoinHostPort(a, httpPort), "--raft-addr", net.JoinHostPort(a, raftPort),
 			"--bootstrap", "--peers", strings.Join(peers, ","),
-			"--sched-interval", "500ms", "--node-down-after", "60s", "--munge-socket", c.munge}
+			"--sched-interval", "500ms", "--node-down-after", opts.nodeDownAfter, "--munge-socket", c.munge}
+		if opts.config != nil {
+			file := filepath.Join(c.dir, "cluster.json")
+			data, err := json.Marshal(opts.config)
+			if err != nil || os.WriteFile(file, data, 0o644) != nil {
+				t.Fatalf("cluster configuration: %v", err)
+			}
+			args = append(args, "--cluster-config", file)
+		}
 		ct.proc = c.start(ct.host, ct.id, ct.log, append(args, c.tlsArgs("controller", ct.id)...), nil)
 	}
 	for _, n := range c.nodes {
 		a := n.host.Addr().String()
 		args := []string{"noded", "--name", n.name, "--controller", strings.Join(c.urls(), ","),
 			"--listen", net.JoinHostPort(a, nodePort), "--state-dir", filepath.Join(c.dir, n.name),
-			"--cpus", "2", "--memory", "2048", "--heartbeat", "1s",
+			"--cpus", strconv.Itoa(opts.cpus), "--memory", "2048", "--heartbeat", "1s",
 			// Host jobs only: containerd is never reached.
 			"--containerd-socket", filepath.Join(c.dir, "no-containerd.sock"),
 			"--cgroup-parent", "fairway-hatest-" + c.net.ID() + "-" + n.name,
