@@ -103,7 +103,9 @@ start() {
 		# namespace, which hides the cgroup file system the node daemon needs.
 		setsid nsenter --net="/run/netns/$NS_PREFIX$host" -- "$@" >"$logdir/$name.log" 2>&1 </dev/null &
 	fi
-	echo $! >"$DIR/pids/$host-$name.pid"
+	local tag=$host
+	[ "$host" = - ] && tag=client
+	echo $! >"$DIR/pids/$tag-$name.pid"
 }
 
 # wait_for SECONDS WHAT CMD...: retry CMD every 0.5 s.
@@ -266,15 +268,23 @@ EOF
 	cat "$DIR/env"
 }
 
-# kill_pid PID: TERM, then KILL after 5 s.
-kill_pid() {
-	local pid=$1 i
-	kill -TERM "$pid" 2>/dev/null || return 0
-	for ((i = 0; i < 50; i++)); do
-		kill -0 "$pid" 2>/dev/null || return 0
+# stop_all PIDFILE...: SIGTERM to each recorded process, SIGKILL to those still
+# running after 10 s; the pid files are removed.
+stop_all() {
+	local f pids=() pid i alive
+	for f in "$@"; do
+		[ -f "$f" ] || continue
+		pid=$(cat "$f")
+		rm -f "$f"
+		kill -TERM "$pid" 2>/dev/null && pids+=("$pid")
+	done
+	for ((i = 0; i < 100; i++)); do
+		alive=0
+		for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
+		[ "$alive" = 0 ] && return 0
 		sleep 0.1
 	done
-	kill -KILL "$pid" 2>/dev/null || true
+	for pid in "${pids[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done
 }
 
 down() {
@@ -282,12 +292,9 @@ down() {
 	local f pid ns
 	# The daemons first (node daemons before controllers), then whatever is
 	# still in the namespaces: jobs, munged.
-	for f in "$DIR"/pids/node*-noded.pid "$DIR"/pids/ctl*-ctld.pid "$DIR"/pids/*.pid; do
-		[ -f "$f" ] || continue
-		pid=$(cat "$f")
-		kill_pid "$pid"
-		rm -f "$f"
-	done
+	stop_all "$DIR"/pids/*-noded.pid
+	stop_all "$DIR"/pids/*-ctld.pid
+	stop_all "$DIR"/pids/*.pid
 	if [ -f "$DIR/namespaces" ]; then
 		while read -r ns; do
 			ip netns list 2>/dev/null | grep -qw "^$ns" || continue
