@@ -276,7 +276,7 @@ func (c *cluster) tokenAsRoot() string {
 
 type clusterOpts struct {
 	nodeDownAfter string // e.g. "3s"
-	// clusterConfig is a JSON cluster configuration file for ctld --config
+	// clusterConfig is a JSON cluster configuration file for ctld --cluster-config
 	// (default: ctld's built-in configuration).
 	clusterConfig string
 	// nodeCPUs and nodeMemory are the node daemon's --cpus and --memory
@@ -317,7 +317,7 @@ func newCluster(t *testing.T, opts clusterOpts) *cluster {
 	}}
 	c.ctld.args = append(c.ctld.args, tlsArgs("controller", "c1")...)
 	if opts.clusterConfig != "" {
-		c.ctld.args = append(c.ctld.args, "--config", opts.clusterConfig)
+		c.ctld.args = append(c.ctld.args, "--cluster-config", opts.clusterConfig)
 	}
 	var nodeEnv []string
 	if !opts.noAuth {

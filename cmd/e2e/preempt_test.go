@@ -21,7 +21,7 @@ import (
 	"github.com/fairway-hpc/fairway/api"
 )
 
-// writeClusterConfig writes a cluster configuration for ctld --config.
+// writeClusterConfig writes a cluster configuration for ctld --cluster-config.
 func writeClusterConfig(t *testing.T, cfg api.ClusterConfig) string {
 	t.Helper()
 	if cfg.NodeDownAfterSecs == 0 {

@@ -75,9 +75,11 @@ var debugFlag = &cli.BoolFlag{Name: "debug", Usage: "log at debug level"}
 
 func ctldCommand() *cli.Command {
 	return &cli.Command{
-		Name:  "ctld",
-		Usage: "run a controller (raft member, HTTP API, scheduler when leader)",
+		Name:   "ctld",
+		Usage:  "run a controller (raft member, HTTP API, scheduler when leader)",
+		Before: loadConfig,
 		Flags: append([]cli.Flag{
+			configFlag("/etc/fairway/ctld.toml"),
 			&cli.StringFlag{Name: "id", Value: "ctld1", Usage: "raft server ID of this controller"},
 			&cli.StringFlag{Name: "data-dir", Value: "/var/lib/fairway/ctld", Usage: "raft log, stable store and snapshots"},
 			&cli.StringFlag{Name: "http-addr", Value: "127.0.0.1:6817", Usage: "HTTP API address (listen and advertise)"},
@@ -85,7 +87,7 @@ func ctldCommand() *cli.Command {
 			&cli.BoolFlag{Name: "bootstrap", Usage: "create a new cluster when the data dir holds no raft state"},
 			&cli.StringFlag{Name: "peers", Usage: "initial voters for --bootstrap: id=raftaddr,id=raftaddr (this controller included)"},
 			&cli.StringFlag{Name: "join", Usage: "HTTP address of a running controller to join as a voter"},
-			&cli.StringFlag{Name: "config", Usage: "cluster configuration (JSON api.ClusterConfig) applied at first start"},
+			&cli.StringFlag{Name: "cluster-config", Usage: "cluster configuration (JSON api.ClusterConfig: partitions, accounts, QOS, weights) applied at first start"},
 			&cli.DurationFlag{Name: "node-down-after", Usage: "mark a node DOWN after this long without heartbeat (overrides the cluster config)"},
 			&cli.DurationFlag{Name: "sched-interval", Usage: "periodic scheduling pass interval"},
 			&cli.StringFlag{Name: "munge-socket", Value: munge.DefaultSocket, Usage: "socket of the munged that decodes users' MUNGE credentials (the cluster's munge key)"},
@@ -94,30 +96,40 @@ func ctldCommand() *cli.Command {
 			debugFlag,
 		}, tlsFlags("controller")...),
 		Action: func(c *cli.Context) error {
-			peers, err := parsePeers(c.String("peers"))
+			cfg, err := ctldConfig(c)
 			if err != nil {
 				return err
 			}
-			log := logger(c)
-			creds, err := tlsCredentials(c, log)
-			if err != nil {
-				return err
-			}
-			return ctld.Run(c.Context, ctld.Config{
-				ID: c.String("id"), DataDir: c.String("data-dir"),
-				HTTPAddr: c.String("http-addr"), RaftAddr: c.String("raft-addr"),
-				Bootstrap: c.Bool("bootstrap"), Peers: peers, Join: c.String("join"),
-				ClusterConfigFile: c.String("config"),
-				NodeDownAfter:     c.Duration("node-down-after"),
-				SchedInterval:     c.Duration("sched-interval"),
-				MungeSocket:       c.String("munge-socket"),
-				JWTKeyFile:        c.String("jwt-key"),
-				InsecureNoAuth:    c.Bool("insecure-no-auth"),
-				Logger:            log,
-				TLS:               creds,
-			})
+			return ctld.Run(c.Context, cfg)
 		},
 	}
+}
+
+// ctldConfig maps the ctld command's flags (after its configuration file)
+// onto ctld.Config.
+func ctldConfig(c *cli.Context) (ctld.Config, error) {
+	peers, err := parsePeers(c.String("peers"))
+	if err != nil {
+		return ctld.Config{}, err
+	}
+	log := logger(c)
+	creds, err := tlsCredentials(c, log)
+	if err != nil {
+		return ctld.Config{}, err
+	}
+	return ctld.Config{
+		ID: c.String("id"), DataDir: c.String("data-dir"),
+		HTTPAddr: c.String("http-addr"), RaftAddr: c.String("raft-addr"),
+		Bootstrap: c.Bool("bootstrap"), Peers: peers, Join: c.String("join"),
+		ClusterConfigFile: c.String("cluster-config"),
+		NodeDownAfter:     c.Duration("node-down-after"),
+		SchedInterval:     c.Duration("sched-interval"),
+		MungeSocket:       c.String("munge-socket"),
+		JWTKeyFile:        c.String("jwt-key"),
+		InsecureNoAuth:    c.Bool("insecure-no-auth"),
+		Logger:            log,
+		TLS:               creds,
+	}, nil
 }
 
 func parsePeers(s string) ([]raftstore.Peer, error) {
@@ -137,9 +149,11 @@ func parsePeers(s string) ([]raftstore.Peer, error) {
 
 func nodedCommand() *cli.Command {
 	return &cli.Command{
-		Name:  "noded",
-		Usage: "run a node daemon (registers, runs the jobs the controller assigns)",
+		Name:   "noded",
+		Usage:  "run a node daemon (registers, runs the jobs the controller assigns)",
+		Before: loadConfig,
 		Flags: append([]cli.Flag{
+			configFlag("/etc/fairway/noded.toml"),
 			&cli.StringFlag{Name: "name", Usage: "node name (default: host name)"},
 			&cli.StringFlag{Name: "controller", Usage: "controller address(es), comma-separated (default $FAIRWAY_ADDR)"},
 			&cli.StringFlag{Name: "listen", Value: "127.0.0.1:6819", Usage: "address for /metrics and /healthz (empty: none)"},
@@ -166,36 +180,46 @@ func nodedCommand() *cli.Command {
 			&cli.StringFlag{Name: "munge-socket", Usage: "the node's munged socket, given to jobs (mounted into containers) so their commands authenticate as the job's user (default $FAIRWAY_MUNGE_SOCKET, else munge's default)"},
 		}, tlsFlags("node daemon")...),
 		Action: func(c *cli.Context) error {
-			gpus, err := fakeGPUs(c.String("gpus"), c.String("name"))
+			cfg, err := nodedConfig(c)
 			if err != nil {
 				return err
 			}
-			log := logger(c)
-			creds, err := tlsCredentials(c, log)
-			if err != nil {
-				return err
-			}
-			fenceCmd, err := fenceArgv()
-			if err != nil {
-				return err
-			}
-			return noded.Run(c.Context, noded.Config{
-				FenceCommand: fenceCmd,
-				Name:         c.String("name"), ControllerAddrs: c.String("controller"),
-				ListenAddr: c.String("listen"), StateDir: c.String("state-dir"),
-				CPUs: c.Int("cpus"), MemoryMB: c.Int64("memory"), Partitions: c.StringSlice("partition"), GPUs: gpus,
-				ContainerdSocket: c.String("containerd-socket"), ContainerdNamespace: c.String("containerd-namespace"),
-				HeartbeatInterval: c.Duration("heartbeat"), CgroupParent: c.String("cgroup-parent"),
-				CheckpointDirBase: c.String("checkpoint-dir-base"), CheckpointRetention: c.Duration("checkpoint-retention"),
-				KillGrace: c.Duration("kill-wait"), ToolsBinary: c.String("tools-binary"),
-				MountAllow: nonEmpty(c.StringSlice("mount-allow")), MungeSocket: c.String("munge-socket"),
-				Logger: log,
-				NVML:   c.String("nvml"), GPUType: c.String("gpu-type-override"), GPUCheckInterval: c.Duration("gpu-check-interval"),
-				CDIDirs: nonEmpty(c.StringSlice("cdi-dir")), DriverDirs: nonEmpty(c.StringSlice("driver-dir")),
-				TLS: creds,
-			})
+			return noded.Run(c.Context, cfg)
 		},
 	}
+}
+
+// nodedConfig maps the noded command's flags (after its configuration file)
+// onto noded.Config.
+func nodedConfig(c *cli.Context) (noded.Config, error) {
+	gpus, err := fakeGPUs(c.String("gpus"), c.String("name"))
+	if err != nil {
+		return noded.Config{}, err
+	}
+	log := logger(c)
+	creds, err := tlsCredentials(c, log)
+	if err != nil {
+		return noded.Config{}, err
+	}
+	fenceCmd, err := fenceArgv()
+	if err != nil {
+		return noded.Config{}, err
+	}
+	return noded.Config{
+		FenceCommand: fenceCmd,
+		Name:         c.String("name"), ControllerAddrs: c.String("controller"),
+		ListenAddr: c.String("listen"), StateDir: c.String("state-dir"),
+		CPUs: c.Int("cpus"), MemoryMB: c.Int64("memory"), Partitions: c.StringSlice("partition"), GPUs: gpus,
+		ContainerdSocket: c.String("containerd-socket"), ContainerdNamespace: c.String("containerd-namespace"),
+		HeartbeatInterval: c.Duration("heartbeat"), CgroupParent: c.String("cgroup-parent"),
+		CheckpointDirBase: c.String("checkpoint-dir-base"), CheckpointRetention: c.Duration("checkpoint-retention"),
+		KillGrace: c.Duration("kill-wait"), ToolsBinary: c.String("tools-binary"),
+		MountAllow: nonEmpty(c.StringSlice("mount-allow")), MungeSocket: c.String("munge-socket"),
+		Logger: log,
+		NVML:   c.String("nvml"), GPUType: c.String("gpu-type-override"), GPUCheckInterval: c.Duration("gpu-check-interval"),
+		CDIDirs: nonEmpty(c.StringSlice("cdi-dir")), DriverDirs: nonEmpty(c.StringSlice("driver-dir")),
+		TLS: creds,
+	}, nil
 }
 
 // nonEmpty returns nil for an empty list (an unset flag: the default applies).

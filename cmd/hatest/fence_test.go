@@ -3,7 +3,6 @@
 package hatest
 
 import (
-	"cmp"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -238,7 +237,9 @@ func readSpans(t *testing.T, dir string, id api.JobID) map[int]runSpan {
 				s.node = f[3]
 			}
 		case "alive":
-			s.last = cmp.Or(max(s.last, at), at)
+			if at.After(s.last) {
+				s.last = at
+			}
 		}
 		spans[run] = s
 	}
