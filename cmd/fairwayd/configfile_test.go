@@ -78,7 +78,7 @@ func writeFile(t *testing.T, dir, name, content string) string {
 
 var ignoreRuntime = cmp.Options{
 	cmpopts.IgnoreFields(ctld.Config{}, "Logger", "TLS"),
-	cmpopts.IgnoreFields(noded.Config{}, "Logger", "TLS"),
+	cmpopts.IgnoreFields(noded.Config{}, "Logger", "TLS", "FenceCommand"), // FenceCommand: TestNodedFenceCommand
 	cmpopts.IgnoreUnexported(ctld.Config{}, noded.Config{}),
 }
 
@@ -276,5 +276,21 @@ func TestEveryFlagHasAKey(t *testing.T) {
 		if len(keys) < len(c.Flags)-1 {
 			t.Errorf("%s: %d keys for %d flags", c.Name, len(keys), len(c.Flags))
 		}
+	}
+}
+
+// TestNodedFenceCommand: the node daemon starts its fence as this
+// executable's fence subcommand.
+func TestNodedFenceCommand(t *testing.T) {
+	got, err := nodedFrom(t, "--name", "n1", "--insecure-plaintext")
+	if err != nil {
+		t.Fatal(err)
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{exe, "fence"}, got.FenceCommand); diff != "" {
+		t.Errorf("FenceCommand (-want +got):\n%s", diff)
 	}
 }
