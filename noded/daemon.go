@@ -180,11 +180,9 @@ func run(ctx context.Context, cfg Config, execs map[string]executor.Executor) er
 	d.spawn(func() { d.checkpointSweepLoop(ctx) })
 	d.spawn(func() { gpus.Run(ctx) })
 	d.spawn(func() {
-		if !d.register(ctx) {
+		if !d.register(ctx) { // with a heartbeat: runs start only under a lease
 			return
 		}
-		// A lease before the first launch: runs start only under one.
-		d.heartbeat(ctx)
 		d.spawn(func() { d.heartbeatLoop(ctx) })
 		d.spawn(func() { d.gpuHealthLoop(ctx) })
 		d.watchLoop(ctx)

@@ -37,6 +37,11 @@ func (d *daemon) register(ctx context.Context) bool {
 			}
 			d.log.Info("registered with the controller", "cpus", d.cfg.CPUs, "memory_mb", d.cfg.MemoryMB,
 				"gpus", len(gpus), "unhealthy_gpus", unhealthy)
+			// A lease at once: a node registered again after it was cut
+			// off must not be handed runs it may not start.
+			if err := d.heartbeat(ctx); err != nil && ctx.Err() == nil {
+				d.log.Warn("heartbeat after registering failed", "err", err)
+			}
 			return true
 		}
 		if ctx.Err() != nil {

@@ -167,7 +167,10 @@ type runner struct {
 	warnSig      syscall.Signal // its signal; 0 when it has none that works
 	warnAt       time.Time      // when it is due, on this node's clock
 	forget       bool           // remove the run once cleaned up
-	cleaned      bool
+	// forgetReported: the controller no longer lists the run; forget it
+	// once its (fenced) end is reported.
+	forgetReported bool
+	cleaned        bool
 }
 
 // waitResult is how a run's process ended, from its waiter.

@@ -195,7 +195,7 @@ func TestRunnerTransitions(t *testing.T) {
 			{"end committed", (*runnerHarness).flush, observed{State: "reported", Committed: []string{"lost"}}},
 		},
 	}, {
-		name: "a run the fence stopped is reported lost, not exited",
+		name: "a run the fence stopped is reported lost, not exited, even once the controller no longer lists it",
 		steps: []runnerStep{
 			{"launched", nil, observed{State: "running"}},
 			{"fenced", func(h *runnerHarness) {
@@ -206,7 +206,8 @@ func TestRunnerTransitions(t *testing.T) {
 				}
 				h.exit(138)
 			}, observed{State: "exited", Committed: nil}},
-			{"end committed", (*runnerHarness).flush, observed{State: "reported", Committed: []string{"started", "lost"}}},
+			{"no longer listed: the controller requeued it", (*runnerHarness).unlist, observed{State: "exited", Committed: nil}},
+			{"end committed all the same, then forgotten", (*runnerHarness).flush, observed{State: "forgotten", Committed: []string{"started", "lost"}}},
 		},
 	}, {
 		name: "launch, run, exit, report, forget",

@@ -20,6 +20,12 @@ func (r *runner) apply(ctx context.Context, d desired) {
 	job := d.job
 	if job == nil {
 		if r.rec.End != nil {
+			if r.rec.End.Fenced && !r.rec.EndReported {
+				// The controller ended the run when it declared the node
+				// DOWN; it still wants to know when the run really stopped.
+				r.forgetReported = true
+				return
+			}
 			r.forget = true
 			return
 		}
@@ -134,6 +140,9 @@ func (r *runner) onAck(end bool) {
 	r.rec.EndReported = true
 	r.save()
 	r.setState(stateReported)
+	if r.forgetReported {
+		r.forget = true
+	}
 }
 
 // onGPUFailure stops the run because a GPU it uses failed its health check;

@@ -69,7 +69,7 @@ func TestFencing(t *testing.T) {
 		must(t, os.MkdirAll(dir, 0o777))
 		specs := make([]api.JobSpec, fenceJobs)
 		for i := range specs {
-			specs[i] = fencedJobSpec(dir, fmt.Sprintf("fence%d-%d", round, i))
+			specs[i] = fencedJobSpec(dir, c.workDir, fmt.Sprintf("fence%d-%d", round, i))
 		}
 		ids, err := cl.Submit(t.Context(), specs...)
 		if err != nil {
@@ -77,6 +77,7 @@ func TestFencing(t *testing.T) {
 		}
 		// The scheduler packs them: find the node that runs them.
 		var victim *nodeDaemon
+		oldRun := map[api.JobID]int{}
 		c.waitFor(f.name+": every job running and alive", 60*time.Second, func() bool {
 			nodes := map[string]bool{}
 			for _, id := range ids {
@@ -85,9 +86,10 @@ func TestFencing(t *testing.T) {
 					return false
 				}
 				nodes[j.Alloc[0].Node] = true
-				if len(readSpans(t, dir, id)) == 0 {
+				if _, ok := readSpans(t, dir, id)[j.RestartCount]; !ok {
 					return false
 				}
+				oldRun[id] = j.RestartCount
 			}
 			if len(nodes) != 1 {
 				t.Fatalf("%s: the %d jobs run on %v; the test wants them on one node", f.name, fenceJobs, nodes)
@@ -110,7 +112,7 @@ func TestFencing(t *testing.T) {
 				if err != nil || j.State != api.JobRunning || j.RestartCount < 1 || j.Alloc[0].Node == victim.name {
 					return false
 				}
-				if spans := readSpans(t, dir, id); spans[1].start.IsZero() {
+				if spans := readSpans(t, dir, id); spans[oldRun[id]+1].start.IsZero() {
 					return false
 				}
 			}
@@ -129,7 +131,10 @@ func TestFencing(t *testing.T) {
 		var gaps []time.Duration
 		for _, id := range ids {
 			spans := readSpans(t, dir, id)
-			old, next := spans[0], spans[1]
+			if oldRun[id] != 0 {
+				t.Errorf("%s: job %d was in run %d on %s, want its first run: runs were started and ended before", f.name, id, oldRun[id], victim.name)
+			}
+			old, next := spans[oldRun[id]], spans[oldRun[id]+1]
 			if old.node != victim.name || next.node == victim.name {
 				t.Errorf("%s: job %d ran on %s then %s, want %s then the other node", f.name, id, old.node, next.node, victim.name)
 			}
@@ -145,7 +150,7 @@ func TestFencing(t *testing.T) {
 		c.waitFor(f.name+": the node's report of when its runs stopped", 60*time.Second, func() bool {
 			for _, id := range ids {
 				j, err := cl.Job(t.Context(), id)
-				if err != nil || len(j.Runs) < 2 || j.Runs[0].EndBound {
+				if err != nil || len(j.Runs) < oldRun[id]+2 || j.Runs[oldRun[id]].EndBound {
 					return false
 				}
 			}
@@ -156,9 +161,9 @@ func TestFencing(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			r, last := j.Runs[0], readSpans(t, dir, id)[0].last
+			r, last := j.Runs[oldRun[id]], readSpans(t, dir, id)[oldRun[id]].last
 			if !r.Fenced || r.State != api.JobNodeFail || r.EndTime < last.Unix() || r.EndTime > last.Unix()+int64(api.FenceKillWaitSecs)+2 {
-				t.Errorf("%s: job %d run 0 recorded %+v; its last sign of life was %s: want NODE_FAIL, fenced, ending then",
+				t.Errorf("%s: job %d's fenced run recorded %+v; its last sign of life was %s: want NODE_FAIL, fenced, ending then",
 					f.name, id, r, last.Format(time.RFC3339))
 			}
 		}
@@ -192,7 +197,7 @@ func TestFencing(t *testing.T) {
 // fencedJobSpec is a job that records its runs in dir/ID: "start NS RUN
 // NODE" once, "alive NS RUN" every 0.2 s for two minutes, and a line per
 // beat on its stdout naming its run.
-func fencedJobSpec(dir, name string) api.JobSpec {
+func fencedJobSpec(dir, workDir, name string) api.JobSpec {
 	script := fmt.Sprintf(`#!/bin/sh
 f=%s/$SLURM_JOB_ID
 echo "start $(date +%%s%%N) $SLURM_RESTART_COUNT $SLURMD_NODENAME" >> $f
@@ -204,7 +209,7 @@ while [ $i -lt 600 ]; do
 	i=$((i+1))
 done
 `, dir)
-	return api.JobSpec{Name: name, Nodes: 1, NTasks: 1, CPUsPerTask: 1, MemoryMB: 16, TimeLimitSecs: 600, Script: script}
+	return api.JobSpec{Name: name, Nodes: 1, NTasks: 1, CPUsPerTask: 1, MemoryMB: 16, TimeLimitSecs: 600, Script: script, WorkDir: workDir}
 }
 
 // readSpans reads a job's stamps: its runs by restart count.
