@@ -41,7 +41,7 @@ type runSpan struct {
 // fenced, ending when it really stopped.
 func TestFencing(t *testing.T) {
 	cfg := api.ClusterConfig{
-		Partitions: []api.Partition{{Name: "main", Default: true, DefaultTimeSecs: 3600, PreemptMode: api.PreemptRequeue}},
+		Partitions:    []api.Partition{{Name: "main", Default: true, DefaultTimeSecs: 3600, PreemptMode: api.PreemptRequeue}},
 		NodeLeaseSecs: fenceLeaseSecs, FenceGraceSecs: fenceGraceSecs,
 	}
 	c := newCluster(t, clusterOpts{nodes: 2, cpus: fenceJobs, config: &cfg, nodeDownAfter: fenceDownAfter})
