@@ -8,6 +8,10 @@
 #               one scheduling pass at 1k/10k/100k pending jobs, fair share)
 #   make bench-cli  submissions through 16 parallel sbatch processes of the client
 #               binary against the HTTP API alone
+#   make ha     the HA fault run: 60 s of submissions through three controllers in network
+#               namespaces while the leader is killed, frozen or cut off (cmd/hatest)
+#   make cluster  3 controllers and 4 node daemons on this machine, one network namespace
+#               each, installed as docs/deploy.md says (contrib/cluster.sh; make cluster-down)
 #   make fuzz   every fuzz target (func FuzzX in a _test.go file) for FUZZTIME each,
 #               one after the other (make fuzz FUZZTIME=5m FUZZ=FuzzExpand for one)
 #
@@ -22,7 +26,7 @@ export CGO_CFLAGS := -Wno-deprecated-declarations
 TEST_TIMEOUT ?= 12m
 PKGS      ?= ./...
 
-.PHONY: all build sim dev deps test unit vet lint bench bench-cli fuzz clean
+.PHONY: all build sim dev deps test unit vet lint bench bench-cli fuzz clean ha cluster cluster-down
 
 all: build
 
@@ -49,6 +53,10 @@ deps:
 	command -v runc >/dev/null || missing="$$missing runc"; \
 	[ -x /bin/busybox ] || missing="$$missing busybox-static"; \
 	command -v munged >/dev/null || missing="$$missing munge"; \
+	command -v ip >/dev/null || missing="$$missing iproute2"; \
+	command -v iptables >/dev/null || missing="$$missing iptables"; \
+	command -v curl >/dev/null || missing="$$missing curl"; \
+	command -v jq >/dev/null || missing="$$missing jq"; \
 	if [ -n "$$missing" ]; then \
 		echo "installing:$$missing"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
@@ -140,3 +148,16 @@ sim-tables: sim
 		$(SIMOUT)/philly/fairway >/dev/null
 	cp $(SIMOUT)/philly/fairway/accounts.png docs/sim/philly/fairway-accounts.png
 	cp $(SIMOUT)/philly/static/accounts.png docs/sim/philly/static-accounts.png
+
+# ha: the full HA fault run (60 s of load at the highest rate this machine takes;
+# figures in ha-report.json) and the fencing test.
+ha: deps
+	FAIRWAY_HA_SECS=60 FAIRWAY_HA_RATE=1000 FAIRWAY_HA_REPORT=$(CURDIR)/ha-report.json \
+		$(GO) test -tags e2e -count=1 -v -timeout 10m -run 'TestLeaderFaultsUnderLoad|TestRestartedControllerNeverShowsThePast|TestFencing' ./cmd/hatest/
+
+# cluster: 3 controllers and 4 node daemons on this machine, each in its own network
+# namespace, installed as docs/deploy.md says (contrib/cluster.sh; root).
+cluster: deps build
+	contrib/cluster.sh up
+cluster-down:
+	contrib/cluster.sh down
