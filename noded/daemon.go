@@ -73,6 +73,10 @@ import (
 	"github.com/fairway-hpc/fairway/noded/gpu"
 )
 
+// nodeAttemptTimeout bounds one request of the daemon to one controller
+// (blocking queries excepted).
+const nodeAttemptTimeout = 3 * time.Second
+
 // watchWait is how long one blocking query for the node's jobs may wait.
 const watchWait = 60 * time.Second
 
@@ -196,7 +200,9 @@ func run(ctx context.Context, cfg Config, execs map[string]executor.Executor) er
 // newAPIClient is the daemon's client of the controllers: with TLS, https
 // with the node's certificate, requiring controller certificates.
 func newAPIClient(cfg Config) *client.Client {
-	opts := client.Options{Addrs: cfg.ControllerAddrs}
+	// A frozen controller must cost a heartbeat well under the lease (10 s
+	// by default): the daemon goes on to the next controller after this.
+	opts := client.Options{Addrs: cfg.ControllerAddrs, AttemptTimeout: nodeAttemptTimeout}
 	if cfg.TLS != nil {
 		opts.TLS = cfg.TLS.ClientConfig()
 	} else {

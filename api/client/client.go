@@ -14,6 +14,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/fairway-hpc/fairway/api"
@@ -80,6 +81,10 @@ type Client struct {
 	err error
 	// consistent makes every GET a linearizable read (?consistent=1).
 	consistent bool
+	// preferred is the index in addrs of the controller that answered last:
+	// requests try it first, so a frozen or unreachable controller costs
+	// one timeout, not one per request. Shared by the client's copies.
+	preferred *atomic.Int32
 }
 
 // Options configure a Client.
@@ -121,7 +126,8 @@ func New(addrs string) *Client {
 // NewWithOptions returns a client configured by opts. A CA bundle that
 // cannot be read makes every request fail with the reason.
 func NewWithOptions(opts Options) *Client {
-	c := &Client{http: &http.Client{}, auth: DefaultAuth(), attemptTimeout: opts.AttemptTimeout, consistent: opts.Consistent}
+	c := &Client{http: &http.Client{}, auth: DefaultAuth(), attemptTimeout: opts.AttemptTimeout, consistent: opts.Consistent,
+		preferred: new(atomic.Int32)}
 	if c.attemptTimeout <= 0 {
 		c.attemptTimeout = AttemptTimeout
 	}

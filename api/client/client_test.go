@@ -163,3 +163,35 @@ func TestKeyedSubmissionIsResent(t *testing.T) {
 		t.Errorf("keys sent %q: want every attempt (at least 3) to carry the same non-empty key", keys)
 	}
 }
+
+// TestFrozenControllerIsAvoided: after a controller that takes a request
+// and never answers (frozen), the client goes to the one that answered and
+// keeps going there: the frozen one costs one attempt timeout, not one per
+// request.
+func TestFrozenControllerIsAvoided(t *testing.T) {
+	release := make(chan struct{})
+	var frozenCalls, liveCalls atomic.Int32
+	frozen := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		frozenCalls.Add(1)
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}))
+	defer frozen.Close()
+	defer close(release)
+	live := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		liveCalls.Add(1)
+		_, _ = w.Write([]byte(`{"jobs":[]}`))
+	}))
+	defer live.Close()
+	c := NewWithOptions(Options{Addrs: frozen.URL + "," + live.URL, AttemptTimeout: 200 * time.Millisecond}).WithAuth(NoAuth{})
+	for i := range 5 {
+		if _, err := c.Jobs(context.Background(), JobFilter{}, QueryOptions{}); err != nil {
+			t.Fatalf("read %d: %v", i, err)
+		}
+	}
+	if frozenCalls.Load() != 1 || liveCalls.Load() != 5 {
+		t.Errorf("frozen controller called %d times, live one %d; want 1 and 5", frozenCalls.Load(), liveCalls.Load())
+	}
+}

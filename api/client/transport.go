@@ -85,7 +85,8 @@ func retryable(ctx context.Context, err error) bool {
 	return isIdempotent(ctx)
 }
 
-// doOnce tries the controllers in turn. A controller that cannot be
+// doOnce tries the controllers in turn, from the one that answered last. A
+// controller that cannot be
 // reached, answers 503, or (for reads) fails in any other way is skipped
 // for the next. A write that reached a controller but got no answer is not
 // sent elsewhere: it may have been applied, and the error says so.
@@ -106,9 +107,17 @@ func (c *Client) doOnce(ctx context.Context, method, path string, in, out any) (
 	blocking := strings.Contains(path, "wait=")
 	var unavailable, lastErr error
 	reached := false
-	for _, base := range c.addrs {
-		idx, sent, err := c.attempt(ctx, method, base, path, body, in != nil, out, blocking)
+	first := 0
+	if c.preferred != nil {
+		first = int(c.preferred.Load())
+	}
+	for n := range c.addrs {
+		i := (first + n) % len(c.addrs)
+		idx, sent, err := c.attempt(ctx, method, c.addrs[i], path, body, in != nil, out, blocking)
 		if err == nil {
+			if i != first && c.preferred != nil {
+				c.preferred.Store(int32(i))
+			}
 			return idx, nil
 		}
 		if ctx.Err() != nil {
