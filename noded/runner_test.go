@@ -195,6 +195,22 @@ func TestRunnerTransitions(t *testing.T) {
 			{"end committed", (*runnerHarness).flush, observed{State: "reported", Committed: []string{"lost"}}},
 		},
 	}, {
+		name: "a run the controller stopped listing before the daemon saw the fence stop it is reported all the same",
+		steps: []runnerStep{
+			{"launched", nil, observed{State: "running"}},
+			{"no longer listed: the controller requeued it", (*runnerHarness).unlist, observed{State: "stopping", Signals: []string{"SIGTERM"}}},
+			{"fenced", func(h *runnerHarness) {
+				rec := fence.Record{Cgroup: "/fairway/n1/job-7-0", Signal: 10, SignalledAt: 1000, StoppedAt: 2000}
+				data, _ := json.Marshal(rec)
+				if err := os.WriteFile(filepath.Join(h.lease.recordDir, "job-7-0.json"), data, 0o600); err != nil {
+					h.t.Fatal(err)
+				}
+				h.exit(138)
+			}, observed{State: "exited", Signals: []string{"SIGTERM"}}},
+			// The unacknowledged started event went when the run was abandoned.
+			{"end committed, then forgotten", (*runnerHarness).flush, observed{State: "forgotten", Signals: []string{"SIGTERM"}, Committed: []string{"lost"}}},
+		},
+	}, {
 		name: "a run the fence stopped is reported lost, not exited, even once the controller no longer lists it",
 		steps: []runnerStep{
 			{"launched", nil, observed{State: "running"}},

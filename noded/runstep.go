@@ -111,9 +111,15 @@ func (r *runner) setEnd(ev api.JobEvent) {
 	r.save()
 	r.deps.metrics.ended.WithLabelValues(outcome(&ev)).Inc()
 	r.log.Info("run ended", "kind", ev.Kind, "exit_code", ev.ExitCode, "signal", ev.Signal, "oom", ev.OOM, "message", ev.Message)
-	if r.rec.Abandoned {
+	switch {
+	case r.rec.Abandoned && ev.Fenced:
+		// The controller ended the run when it declared the node DOWN;
+		// it still wants to know when the run really stopped.
+		r.forgetReported = true
+		r.report(ev, true)
+	case r.rec.Abandoned:
 		r.forget = true
-	} else {
+	default:
 		r.report(ev, true)
 	}
 	r.setState(stateExited)

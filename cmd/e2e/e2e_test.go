@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/fairway-hpc/fairway/api"
 )
 
 // TestE2EHostAndContainerJobsComplete: a plain host script and a script in a
@@ -128,14 +130,22 @@ func processesMatching(s string) int {
 // restart: the jobs finish and each end is reported exactly once.
 func TestE2ENodedKilledMidJob(t *testing.T) {
 	c := newCluster(t, clusterOpts{})
-	hostID := c.sbatch("-J", "survivor", "-o", "survivor.out", "--wrap", "sleep 6; echo survived")
-	ctrID := c.sbatch("-J", "ctrsurvivor", "-o", "ctrsurvivor.out", "--container-image=oci-archive:"+e2e.imageOCI, "--wrap", "sleep 6; echo survived too")
+	hostID := c.sbatch("-J", "survivor", "-o", "survivor.out", "--wrap", "echo started; sleep 4; echo survived")
+	ctrID := c.sbatch("-J", "ctrsurvivor", "-o", "ctrsurvivor.out", "--container-image=oci-archive:"+e2e.imageOCI, "--wrap", "echo started; sleep 4; echo survived too")
 	c.waitState(hostID, "RUNNING", 60*time.Second)
 	c.waitState(ctrID, "RUNNING", 60*time.Second)
-	time.Sleep(time.Second) // let both launch on the node
+	// Both really started on the node (a daemon killed while it launches a
+	// run reports it lost when it comes back).
+	c.waitFor("both jobs started", 60*time.Second, func() bool {
+		a, _ := os.ReadFile(filepath.Join(c.workDir, "survivor.out"))
+		b, _ := os.ReadFile(filepath.Join(c.workDir, "ctrsurvivor.out"))
+		return strings.HasPrefix(string(a), "started") && strings.HasPrefix(string(b), "started")
+	})
 
 	c.noded.kill9()
-	time.Sleep(8 * time.Second) // both jobs end while the daemon is down
+	// Both jobs end while the daemon is down, within its lease (10 s from
+	// its last heartbeat, at most 3 s before the kill): no fencing.
+	time.Sleep(6 * time.Second)
 	c.noded.start()
 
 	for _, id := range []string{hostID, ctrID} {
@@ -144,8 +154,8 @@ func TestE2ENodedKilledMidJob(t *testing.T) {
 			t.Errorf("sacct of job %s after noded restart = %q, want exactly one COMPLETED run", id, rows)
 		}
 	}
-	wantFile(t, filepath.Join(c.workDir, "survivor.out"), "survived\n")
-	wantFile(t, filepath.Join(c.workDir, "ctrsurvivor.out"), "survived too\n")
+	wantFile(t, filepath.Join(c.workDir, "survivor.out"), "started\nsurvived\n")
+	wantFile(t, filepath.Join(c.workDir, "ctrsurvivor.out"), "started\nsurvived too\n")
 	c.waitFor("containers cleaned up after reattach", 30*time.Second, func() bool { return len(c.containers()) == 0 })
 }
 
@@ -182,24 +192,37 @@ func TestE2ECtldKilled(t *testing.T) {
 // TestE2ENodeStopsHeartbeating: a node that stops heartbeating is marked DOWN;
 // its requeueable job goes back to PENDING, a --no-requeue job ends NODE_FAIL.
 func TestE2ENodeStopsHeartbeating(t *testing.T) {
-	c := newCluster(t, clusterOpts{nodeDownAfter: "3s"})
-	reqID := c.sbatch("-J", "requeueme", "-c", "1", "--wrap", "sleep 300")
-	noReqID := c.sbatch("-J", "noreq", "-c", "1", "--no-requeue", "--wrap", "sleep 300")
+	// The node's lease (7 s, over two 3 s heartbeats) and fence grace (1 s)
+	// run out before it is declared DOWN (11 s > 7 + 1 + 2 s of kill wait).
+	c := newCluster(t, clusterOpts{nodeDownAfter: "11s",
+		clusterConfig: writeClusterConfig(t, api.ClusterConfig{
+			Partitions:    []api.Partition{{Name: "main", Default: true, DefaultTimeSecs: 3600, PreemptMode: api.PreemptRequeue}},
+			NodeLeaseSecs: 7, FenceGraceSecs: 1,
+		})})
+	const marker = "sleep 3017" // the jobs' processes, by command line
+	reqID := c.sbatch("-J", "requeueme", "-c", "1", "--wrap", marker)
+	noReqID := c.sbatch("-J", "noreq", "-c", "1", "--no-requeue", "--wrap", marker)
 	c.waitState(reqID, "RUNNING", 60*time.Second)
 	c.waitState(noReqID, "RUNNING", 60*time.Second)
+	c.waitFor("both jobs' processes", 60*time.Second, func() bool { return processesMatching(marker) == 2 })
 
 	c.noded.kill9()
 	c.waitFor("node1 DOWN in sinfo", 60*time.Second, func() bool {
 		out, _, err := c.run("sinfo", "-N", "-h", "-o", "%N %t")
 		return err == nil && strings.Contains(out, "node1 down")
 	})
+	// The node's fence, which outlives the killed daemon, stopped the jobs
+	// before the controller declared the node DOWN and requeued them.
+	if n := processesMatching(marker); n != 0 {
+		t.Errorf("%d job processes still run on the node declared DOWN: not fenced", n)
+	}
 	c.waitState(reqID, "PENDING", 30*time.Second)
 	c.waitState(noReqID, "NODE_FAIL", 30*time.Second)
 	if got := c.job(reqID)["restart_count"]; got != float64(1) {
 		t.Errorf("requeued job restart_count = %v, want 1", got)
 	}
-	// Leave no orphans: the job processes of the dead daemon are still there;
-	// the restarted daemon must stop what it no longer owns.
+	// The restarted daemon reports the fenced runs and stops nothing that
+	// is not its own; the requeued job runs again.
 	c.noded.start()
 	c.waitState(reqID, "RUNNING", 60*time.Second)
 	c.must("scancel", reqID)
