@@ -109,8 +109,11 @@ type ActionResponse struct {
 // resources change. Running lists the job runs the node still has (reattached
 // containers and processes), so the controller can reconcile.
 type RegisterNodeRequest struct {
-	Name       string        `json:"name"`
-	Addr       string        `json:"addr"`
+	Name string `json:"name"`
+	Addr string `json:"addr"`
+	// StepAddr is host:port of the node daemon's step server (srun's
+	// tasks; HTTPS with the node's certificate when it has one).
+	StepAddr   string        `json:"step_addr,omitempty"`
 	Resources  NodeResources `json:"resources"`
 	Partitions []string      `json:"partitions"`
 	BootTime   int64         `json:"boot_time"`

@@ -338,7 +338,8 @@ type NodeResources struct {
 // Node is a registered node daemon.
 type Node struct {
 	Name          string        `json:"name"`
-	Addr          string        `json:"addr"` // host:port of the node daemon's HTTP server (metrics)
+	Addr          string        `json:"addr"`                // host:port of the node daemon's HTTP server (metrics)
+	StepAddr      string        `json:"step_addr,omitempty"` // host:port of its step server (srun)
 	Resources     NodeResources `json:"resources"`
 	Partitions    []string      `json:"partitions"`
 	State         NodeState     `json:"state"` // DOWN/DRAIN stored; IDLE/MIXED/ALLOCATED derived when read

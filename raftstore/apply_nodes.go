@@ -17,6 +17,7 @@ func (w *writer) registerNode(c *RegisterNode) error {
 	n := &api.Node{
 		Name:          req.Name,
 		Addr:          req.Addr,
+		StepAddr:      req.StepAddr,
 		Resources:     copyResources(req.Resources),
 		Partitions:    slices.Clone(req.Partitions),
 		State:         api.NodeIdle,
