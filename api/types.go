@@ -193,6 +193,10 @@ type JobRun struct {
 	// acknowledged heartbeat.
 	Fenced   bool `json:"fenced,omitempty"`
 	EndBound bool `json:"end_bound,omitempty"`
+	// Usage is what the batch step used, as its node reported it.
+	Usage *Usage `json:"usage,omitempty"`
+	// Steps are the run's srun steps.
+	Steps []Step `json:"steps,omitempty"`
 }
 
 // KillRequest tells the node daemon to stop a running job and why. The final
@@ -539,4 +543,7 @@ type JobEvent struct {
 	// process was gone, 0 when unknown.
 	Fenced    bool  `json:"fenced,omitempty"`
 	StoppedAt int64 `json:"stopped_at,omitempty"`
+	// Usage is what the run's batch step used (its cgroup), on an end
+	// event.
+	Usage *Usage `json:"usage,omitempty"`
 }

@@ -503,3 +503,28 @@ func (c *Client) RemoveController(ctx context.Context, id string) error {
 	_, err := c.do(ctx, http.MethodPost, "/v1/cluster/remove", api.RemoveControllerRequest{ID: id}, nil)
 	return err
 }
+
+// CreateStep records a new step of a running job (srun in an allocation)
+// and returns it with its ID.
+func (c *Client) CreateStep(ctx context.Context, job api.JobID, req api.StepRequest) (*api.Step, error) {
+	var out api.Step
+	if _, err := c.do(ctx, http.MethodPost, "/v1/jobs/"+job.String()+"/steps", req, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// Steps lists a job's steps (of its current or last run).
+func (c *Client) Steps(ctx context.Context, job api.JobID) (*api.StepsResponse, error) {
+	var out api.StepsResponse
+	if _, err := c.do(ctx, http.MethodGet, "/v1/jobs/"+job.String()+"/steps", nil, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// ReportStep sends a node daemon's report of its part of a step.
+func (c *Client) ReportStep(ctx context.Context, node string, rep api.StepReport) error {
+	_, err := c.do(ctx, http.MethodPost, "/v1/nodes/"+url.PathEscape(node)+"/steps", rep, nil)
+	return err
+}
