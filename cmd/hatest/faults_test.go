@@ -226,6 +226,9 @@ func TestLeaderFaultsUnderLoad(t *testing.T) {
 		"fault_to_start_p50_secs": secs(percentile(toStart, 50)),
 		"fault_to_start_max_secs": secs(percentile(toStart, 100)),
 		"leader_at_end":           l.id,
+		"consistent_reads":        ld.reads,
+		"consistent_read_misses":  len(ld.readMisses),
+		"consistent_read_errors":  ld.readErrs,
 	}
 	t.Logf("%d submissions in %v (target %d/s): %d acknowledged (%.0f/s), errors %v; latency p50 %v p99 %v",
 		attempts, elapsed.Round(time.Millisecond), rate, len(ld.acked), summary["acknowledged_per_sec"], ld.errs,
@@ -234,8 +237,16 @@ func TestLeaderFaultsUnderLoad(t *testing.T) {
 		summary["fault_to_ack_p50_secs"], summary["fault_to_ack_max_secs"], summary["fault_to_start_p50_secs"], summary["fault_to_start_max_secs"])
 	t.Logf("%d jobs listed, %d runnable acknowledged, %d stamped; missing %d, wrong id %d, duplicates %d, double runs %d",
 		len(jobs), len(runnable), len(stamps), missing, wrongID, dups, doubleRuns)
+	t.Logf("read after write (consistent, through another controller first): %d answered, %d did not show the acknowledged job, errors %v",
+		ld.reads, len(ld.readMisses), ld.readErrs)
 	writeReport(t, summary)
 	if len(ld.acked) == 0 {
 		t.Error("no submission was acknowledged")
+	}
+	if len(ld.readMisses) > 0 {
+		t.Errorf("%d consistent reads right after an acknowledged submission did not show it, e.g. %v", len(ld.readMisses), ld.readMisses[:min(5, len(ld.readMisses))])
+	}
+	if ld.reads == 0 {
+		t.Error("no consistent read after a write answered")
 	}
 }

@@ -48,14 +48,20 @@ type load struct {
 	runnable map[string]bool      // names of runnable submissions
 	acks     []ack                // in acknowledgement order
 	errs     map[string]int
-	latency  []time.Duration
-	started  time.Time
-	stopped  time.Time
+	// Every readEvery-th acknowledged job is read back at once, with a
+	// consistent read that starts at another controller than the submission.
+	readEvery  int
+	reads      int            // reads that answered
+	readMisses []string       // acknowledged jobs a consistent read did not show
+	readErrs   map[string]int // reads that failed, by kind
+	latency    []time.Duration
+	started    time.Time
+	stopped    time.Time
 }
 
 func newLoad(c *cluster, prefix string, rate, workers int) *load {
-	return &load{c: c, prefix: prefix, rate: rate, workers: workers, runnableEvery: 50,
-		acked: map[string]api.JobID{}, runnable: map[string]bool{}, errs: map[string]int{}}
+	return &load{c: c, prefix: prefix, rate: rate, workers: workers, runnableEvery: 50, readEvery: 10,
+		acked: map[string]api.JobID{}, runnable: map[string]bool{}, errs: map[string]int{}, readErrs: map[string]int{}}
 }
 
 // run submits until ctx ends, then waits for the submissions in flight
@@ -63,10 +69,11 @@ func newLoad(c *cluster, prefix string, rate, workers int) *load {
 func (l *load) run(ctx context.Context) {
 	// One client per controller order, so every controller takes
 	// submissions first from some workers.
-	var clients []*client.Client
+	var clients, readers []*client.Client
 	for i := range l.c.ctlds {
 		order := append(slices.Clone(l.c.ctlds[i:]), l.c.ctlds[:i]...)
 		clients = append(clients, l.c.client(20*time.Second, 5*time.Second, order...))
+		readers = append(readers, l.c.client(20*time.Second, 5*time.Second, order...).WithConsistent(true))
 	}
 	tokens := make(chan struct{}, l.rate)
 	go func() {
@@ -91,7 +98,7 @@ func (l *load) run(ctx context.Context) {
 	l.started = time.Now()
 	var wg sync.WaitGroup
 	for w := range l.workers {
-		cl := clients[w%len(clients)]
+		cl, reader := clients[w%len(clients)], readers[(w+1)%len(readers)]
 		wg.Go(func() {
 			for {
 				select {
@@ -99,7 +106,7 @@ func (l *load) run(ctx context.Context) {
 					return
 				case <-tokens:
 				}
-				l.submit(cl)
+				l.submit(cl, reader)
 			}
 		})
 	}
@@ -107,8 +114,9 @@ func (l *load) run(ctx context.Context) {
 	l.stopped = time.Now()
 }
 
-// submit sends one keyed submission with a unique name.
-func (l *load) submit(cl *client.Client) {
+// submit sends one keyed submission with a unique name; every readEvery-th
+// acknowledged one is read back through reader, consistently.
+func (l *load) submit(cl, reader *client.Client) {
 	n := l.seq.Add(1)
 	name := fmt.Sprintf("%s-%d", l.prefix, n)
 	runnable := n%int64(l.runnableEvery) == 0
@@ -133,6 +141,20 @@ func (l *load) submit(cl *client.Client) {
 	l.acked[name] = ids[0]
 	l.acks = append(l.acks, ack{sent: t0, acked: now})
 	l.latency = append(l.latency, now.Sub(t0))
+	if n%int64(l.readEvery) != 0 {
+		return
+	}
+	l.mu.Unlock()
+	j, err := reader.Job(ctx, ids[0])
+	l.mu.Lock()
+	switch {
+	case client.IsNotFound(err), err == nil && (j.ID != ids[0] || j.Spec.Name != name):
+		l.readMisses = append(l.readMisses, name)
+	case err != nil:
+		l.readErrs[errKind(err)]++
+	default:
+		l.reads++
+	}
 }
 
 // ack is one acknowledged submission: when it was sent and answered.
