@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httputil"
 	"net/url"
@@ -208,11 +209,43 @@ func (c *Controller) forward(w http.ResponseWriter, r *http.Request) {
 		},
 		Transport: c.transport,
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
-			writeError(w, http.StatusServiceUnavailable, fmt.Sprintf("forward to leader %s: %v", addr, err), "")
+			if cause := context.Cause(r.Context()); errors.Is(cause, errLeaderChanged) {
+				err = cause
+			}
+			var opErr *net.OpError
+			if r.Method == http.MethodGet || (errors.As(err, &opErr) && opErr.Op == "dial") {
+				// A read, or a write the leader never received: safe to retry.
+				writeError(w, http.StatusServiceUnavailable, fmt.Sprintf("forward to leader %s: %v; retry", addr, err), "")
+				return
+			}
+			writeError(w, http.StatusInternalServerError, fmt.Sprintf("forwarded to leader %s, which did not answer (%v): the request may or may not have been applied", addr, err), "")
 		},
 	}
-	proxy.ServeHTTP(w, r)
+	// A leader that freezes or is cut off is replaced by an election; the
+	// requests forwarded to it are abandoned then rather than left to hang.
+	ctx, cancel := context.WithCancelCause(r.Context())
+	defer cancel(nil)
+	go func() {
+		tick := time.NewTicker(100 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+				if now := c.store.LeaderHTTPAddr(); now != "" && now != addr {
+					cancel(errLeaderChanged)
+					return
+				}
+			}
+		}
+	}()
+	proxy.ServeHTTP(w, r.WithContext(ctx))
 }
+
+// errLeaderChanged abandons a request forwarded to a controller that is no
+// longer the leader.
+var errLeaderChanged = errors.New("the leader changed while the request was forwarded")
 
 // query parses a read's blocking-query parameters (?index=N[&wait=D]).
 func query(r *http.Request) (Query, error) {
