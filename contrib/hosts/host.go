@@ -40,10 +40,17 @@ func (h *Host) Addr() netip.Addr { return h.addr }
 // nsPath is the namespace's file, which nsenter enters.
 func (h *Host) nsPath() string { return "/run/netns/" + h.ns }
 
+// utsDir holds the hosts' UTS namespace files.
+const utsDir = "/run/fairway-hosts"
+
+// utsPath is the file of the host's UTS namespace (its hostname is the
+// host's name).
+func (h *Host) utsPath() string { return utsDir + "/" + h.ns + ".uts" }
+
 // Exec runs a short command inside the host's network namespace, bounded by
 // ctx and the Net's command timeout, and returns its standard output.
 func (h *Host) Exec(ctx context.Context, name string, args ...string) (string, error) {
-	return h.net.cmd(ctx, "nsenter", append([]string{"--net=" + h.nsPath(), "--", name}, args...)...)
+	return h.net.cmd(ctx, "nsenter", append([]string{"--net=" + h.nsPath(), "--uts=" + h.utsPath(), "--", name}, args...)...)
 }
 
 // Start runs cmd inside the host's network namespace as a process the
@@ -168,6 +175,12 @@ func (h *Host) close(ctx context.Context) error {
 	if _, err := h.net.cmd(ctx, "ip", "netns", "del", h.ns); err != nil && !notFound(err) {
 		errs = append(errs, err)
 	}
+	if _, err := os.Stat(h.utsPath()); err == nil {
+		_, _ = h.net.cmd(ctx, "umount", h.utsPath())
+		if err := os.Remove(h.utsPath()); err != nil {
+			errs = append(errs, fmt.Errorf("hosts: remove %s: %w", h.utsPath(), err))
+		}
+	}
 	return errors.Join(errs...)
 }
 
@@ -202,7 +215,7 @@ func (p *Proc) start() error {
 			return fmt.Errorf("hosts: %s on %s is running", p.name, p.host.name)
 		}
 	}
-	args := append([]string{"--net=" + p.host.nsPath(), "--", p.tmpl.Path}, p.tmpl.Args[1:]...)
+	args := append([]string{"--net=" + p.host.nsPath(), "--uts=" + p.host.utsPath(), "--", p.tmpl.Path}, p.tmpl.Args[1:]...)
 	c := exec.Command("nsenter", args...)
 	c.Env, c.Dir = p.tmpl.Env, p.tmpl.Dir
 	c.Stdin, c.Stdout, c.Stderr = p.tmpl.Stdin, p.tmpl.Stdout, p.tmpl.Stderr

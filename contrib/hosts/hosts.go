@@ -14,8 +14,9 @@
 // and the bridge address: never to the machine's network.
 //
 // Faults. Processes run inside a host through nsenter (only the network
-// namespace changes: the file system, cgroups and unix sockets are shared,
-// so a munged socket or a shared directory work across hosts). Proc.Kill,
+// and UTS namespaces change: `hostname` says the host's name, while the
+// file system, cgroups and unix sockets are shared, so a munged socket or a
+// shared directory work across hosts). Proc.Kill,
 // Pause, Resume, Stop and Restart act on one process; Host.Cut, CutAll, Loss
 // and Heal add or remove iptables DROP rules in the host's namespace (INPUT
 // and OUTPUT). Latency is not offered: tc netem needs the sch_netem kernel
@@ -280,6 +281,10 @@ func (n *Net) AddHost(ctx context.Context, name string) (*Host, error) {
 		{"ip", "-n", h.ns, "addr", "add", netip.PrefixFrom(addr, 24).String(), "dev", "eth0"},
 		{"ip", "-n", h.ns, "link", "set", "eth0", "up"},
 		{"ip", "-n", h.ns, "link", "set", "lo", "up"},
+		{"mkdir", "-p", utsDir},
+		{"touch", h.utsPath()},
+		// Its own UTS namespace: `hostname` in the host says its name.
+		{"unshare", "--uts=" + h.utsPath(), "hostname", name},
 	}
 	for _, s := range steps {
 		if _, err := n.cmd(ctx, s[0], s[1:]...); err != nil {

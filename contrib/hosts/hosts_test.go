@@ -248,8 +248,10 @@ func TestCloseLeavesNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	var procs []*hosts.Proc
+	added := map[string]*hosts.Host{}
 	for _, name := range []string{"x", "y"} {
 		h, err := n.AddHost(t.Context(), name)
+		added[name] = h
 		if err != nil {
 			n.Close()
 			t.Fatal(err)
@@ -264,6 +266,14 @@ func TestCloseLeavesNothing(t *testing.T) {
 	if err := procs[1].Pause(); err != nil { // a frozen process goes too
 		t.Error(err)
 	}
+	// Each host has its own hostname.
+	for _, name := range []string{"x", "y"} {
+		got, err := added[name].Exec(t.Context(), "hostname")
+		if err != nil || strings.TrimSpace(got) != name {
+			t.Errorf("hostname in host %s: %q, %v", name, got, err)
+		}
+	}
+	utsFiles, _ := filepath.Glob("/run/fairway-hosts/fw-" + n.ID() + "-*")
 	if err := n.Close(); err != nil {
 		t.Fatalf("Close: %v", err)
 	}
@@ -284,6 +294,12 @@ func TestCloseLeavesNothing(t *testing.T) {
 	}
 	if s := out("link"); strings.Contains(s, n.ID()) {
 		t.Errorf("links left after Close:\n%s", s)
+	}
+	if len(utsFiles) != 2 {
+		t.Errorf("UTS namespace files before Close: %v, want one per host", utsFiles)
+	}
+	if left, _ := filepath.Glob("/run/fairway-hosts/fw-" + n.ID() + "-*"); len(left) != 0 {
+		t.Errorf("UTS namespace files left after Close: %v", left)
 	}
 	if err := n.Close(); err != nil {
 		t.Errorf("second Close: %v", err)
