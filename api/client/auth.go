@@ -95,3 +95,7 @@ func (c *Client) Token(ctx context.Context, lifespan time.Duration, user string)
 	}
 	return &resp, nil
 }
+
+// Auth returns how the client authenticates its requests (srun uses the
+// same credentials with the nodes' step servers).
+func (c *Client) Auth() Auth { return c.auth }

@@ -1,7 +1,7 @@
 // Command fairway is Fairway's client: the commands (fairway submit, queue,
 // cancel, nodes, show, history, hold, release, requeue, priority, shares,
 // checkpoint done, install-shims) and, when called by the name of a Slurm
-// command (sbatch, squeue, scancel, sinfo, sacct, scontrol, srun, sprio,
+// command (sbatch, squeue, scancel, sinfo, sacct, scontrol, srun, salloc, sprio,
 // sshare; see "fairway install-shims DIR"), that command.
 //
 // It is built static (CGO_ENABLED=0) and links only the API types, the HTTP

@@ -20,7 +20,7 @@ import (
 // SlurmNames are the names under which the fairway binary acts as the Slurm
 // command of that name (argv[0], usually a link made by install-shims).
 func SlurmNames() []string {
-	return []string{"sbatch", "squeue", "scancel", "sinfo", "sacct", "scontrol", "srun", "sprio", "sshare"}
+	return []string{"sbatch", "squeue", "scancel", "sinfo", "sacct", "scontrol", "srun", "salloc", "sprio", "sshare"}
 }
 
 // invocation is one run of a Slurm-compatible command.
@@ -106,7 +106,8 @@ func slurmCommands() []slurmCommand {
 		{name: "sinfo", usage: "show partitions and nodes", argsUsage: "", opts: sinfoOpts, mode: permute, run: sinfo},
 		{name: "sacct", usage: "show accounting records of jobs, one line per run", argsUsage: "", opts: sacctOpts, mode: permute, run: sacct},
 		{name: "scontrol", usage: "show jobs, nodes and partitions; hold, release and requeue jobs", argsUsage: "show job|node|partition [name] | hold|release|requeue job_id[,job_id...] | show hostnames|hostlist LIST", opts: scontrolOpts, mode: permute, run: scontrol},
-		{name: "srun", usage: "run a job step (tasks) inside a batch job", argsUsage: "command [args...]", opts: srunOpts, mode: stopAtPositional, run: srun},
+		{name: "srun", usage: "run a job step (tasks) on the nodes of an allocation, allocating one first outside a job", argsUsage: "command [args...]", opts: srunOpts, mode: stopAtPositional, run: srun},
+		{name: "salloc", usage: "obtain an allocation and run a command (default $SHELL) in it", argsUsage: "[command [args...]]", opts: sallocOpts, mode: stopAtPositional, run: salloc},
 		{name: "sprio", usage: "show the priority factors of pending jobs", argsUsage: "", opts: sprioOpts, mode: permute, run: sprio},
 		{name: "sshare", usage: "show the fair-share tree: shares, usage and factors", argsUsage: "", opts: sshareOpts, mode: permute, run: sshare},
 	}
@@ -304,7 +305,7 @@ func exitStatus(env *Env, name string, err error) int {
 func installShimsCommand(env *Env) *ucli.Command {
 	return &ucli.Command{
 		Name:      "install-shims",
-		Usage:     "make sbatch, squeue, scancel, sinfo, sacct, scontrol, srun, sprio and sshare links to this binary in DIR",
+		Usage:     "make sbatch, squeue, scancel, sinfo, sacct, scontrol, srun, salloc, sprio and sshare links to this binary in DIR",
 		ArgsUsage: "DIR",
 		Flags: []ucli.Flag{
 			&ucli.BoolFlag{Name: "force", Usage: "replace existing files that are not links"},

@@ -39,6 +39,10 @@ type Env struct {
 	GroupName func(gid int) string
 	// Executable is the path of the running binary (install-shims links to it).
 	Executable func() (string, error)
+	// Signals, when set, replaces the process's SIGINT, SIGTERM and SIGHUP
+	// for srun and salloc (tests); it returns the channel and a function
+	// that stops the delivery.
+	Signals func() (<-chan os.Signal, func())
 }
 
 // DefaultEnv returns the Env of the running process.

@@ -31,6 +31,9 @@ type fakeCtld struct {
 	nextID    api.JobID
 	srv       *httptest.Server
 	tokens    []tokenCall // POST /v1/token requests
+	steps     []api.StepRequest
+	// onSubmit, when set, changes each submitted job (starts it).
+	onSubmit func(*api.Job)
 }
 
 // tokenCall is a POST /v1/token request the fake answered.
@@ -48,6 +51,19 @@ func newFakeCtld(t *testing.T) *fakeCtld {
 	mux.HandleFunc("GET /v1/jobs", f.listJobs)
 	mux.HandleFunc("GET /v1/jobs/{id}", f.getJob)
 	mux.HandleFunc("POST /v1/jobs/{id}/{action}", f.jobAction)
+	mux.HandleFunc("POST /v1/jobs/{id}/steps", func(w http.ResponseWriter, r *http.Request) {
+		var req api.StepRequest
+		_ = json.NewDecoder(r.Body).Decode(&req)
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		j := f.find(r.PathValue("id"))
+		if j == nil {
+			writeJSON(w, http.StatusNotFound, api.ErrorResponse{Error: "job " + r.PathValue("id") + " not found"})
+			return
+		}
+		f.steps = append(f.steps, req)
+		writeJSON(w, http.StatusOK, api.Step{JobID: j.ID, ID: len(f.steps) - 1, Nodes: req.Nodes, TasksPerNode: req.TasksPerNode, Command: req.Command, State: api.JobRunning})
+	})
 	mux.HandleFunc("GET /v1/nodes", func(w http.ResponseWriter, r *http.Request) {
 		f.mu.Lock()
 		defer f.mu.Unlock()
@@ -102,7 +118,11 @@ func (f *fakeCtld) submit(w http.ResponseWriter, r *http.Request) {
 		f.submitted = append(f.submitted, s)
 		f.nextID++
 		resp.IDs = append(resp.IDs, f.nextID)
-		f.jobs = append(f.jobs, &api.Job{ID: f.nextID, Spec: s, State: api.JobPending, SubmitTime: f.now})
+		j := &api.Job{ID: f.nextID, Spec: s, State: api.JobPending, SubmitTime: f.now}
+		if f.onSubmit != nil {
+			f.onSubmit(j)
+		}
+		f.jobs = append(f.jobs, j)
 	}
 	writeJSON(w, http.StatusOK, resp)
 }

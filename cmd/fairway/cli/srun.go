@@ -17,38 +17,11 @@ import (
 	"github.com/fairway-hpc/fairway/api"
 )
 
-func srunOpts() []*opt {
-	return []*opt{
-		{long: "ntasks", short: 'n', usage: "number of tasks (processes) to start (default: $SLURM_NTASKS on a one-node job, else 1)"},
-		{long: "nodes", short: 'N', usage: "number of nodes; only 1 is supported (steps run on the node srun runs on)"},
-		{long: "ntasks-per-node", usage: "tasks per node (as --ntasks, since steps use one node)"},
-		{long: "cpus-per-task", short: 'c', usage: "CPUs per task (sets SLURM_CPUS_PER_TASK)"},
-		{long: "output", short: 'o', usage: "stdout file pattern per task (%j job, %s step, %t task, %N node, %u user, %x name, %%)"},
-		{long: "error", short: 'e', usage: "stderr file pattern per task (default: the --output file)"},
-		{long: "label", short: 'l', kind: optFlag, usage: "prefix each output line with its task id"},
-		{long: "kill-on-bad-exit", short: 'K', kind: optOptional, def: "1", usage: "terminate the other tasks when one exits with a non-zero code"},
-		{long: "chdir", short: 'D', usage: "working directory of the tasks"},
-		{long: "export", usage: "environment to pass: ALL (default), NONE, or [ALL,]VAR[=value],..."},
-		{long: "job-name", short: 'J', usage: "step name (sets SLURM_JOB_NAME for the tasks)"},
-		ignoredOpt("unbuffered", 'u', optFlag), ignoredOpt("mpi", 0, optValue), ignoredOpt("cpu-bind", 0, optValue),
-		ignoredOpt("gpus", 'G', optValue), ignoredOpt("gpus-per-task", 0, optValue), ignoredOpt("gpus-per-node", 0, optValue),
-		ignoredOpt("gres", 0, optValue), ignoredOpt("mem", 0, optValue), ignoredOpt("mem-per-cpu", 0, optValue),
-		ignoredOpt("time", 't', optValue), ignoredOpt("partition", 'p', optValue), ignoredOpt("account", 'A', optValue),
-		ignoredOpt("exclusive", 0, optOptional), ignoredOpt("overlap", 0, optFlag), ignoredOpt("quiet", 'Q', optFlag),
-		ignoredOpt("verbose", 'v', optFlag), ignoredOpt("wait", 'W', optValue), ignoredOpt("distribution", 'm', optValue),
-		ignoredOpt("gpu-bind", 0, optValue), ignoredOpt("hint", 0, optValue), ignoredOpt("mem-bind", 0, optValue),
-		ignoredOpt("open-mode", 0, optValue), ignoredOpt("container-image", 0, optValue), ignoredOpt("container-mounts", 0, optValue),
-		ignoredOpt("no-kill", 'k', optOptional), ignoredOpt("slurmd-debug", 0, optValue), ignoredOpt("threads-per-core", 0, optValue),
-		{long: "pty", unsupported: "not supported"},
-		{long: "nodelist", short: 'w', unsupported: "steps run on the node srun runs on"},
-		helpOpt('h'),
-	}
-}
-
-// srun runs a job step: --ntasks copies of a command on this node, inside the
-// batch job that runs srun. Its exit status is the highest task exit status
-// (128+N for a task killed by signal N).
-func srun(ctx context.Context, inv *invocation) error {
+// srunLocal runs a job step without the controller or the node step
+// servers ($FAIRWAY_SRUN_LOCAL=1): --ntasks copies of a command on this
+// node, inside the batch job that runs srun. Its exit status is the highest
+// task exit status (128+N for a task killed by signal N).
+func srunLocal(ctx context.Context, inv *invocation) error {
 	env := inv.env
 	o := inv.opts
 	jobID := env.Getenv("SLURM_JOB_ID")
@@ -75,7 +48,7 @@ func srun(ctx context.Context, inv *invocation) error {
 	}
 	if v, ok := o.last("nodes"); ok {
 		if n, err := positiveInt(v, "1"); err != nil || n != 1 {
-			return &api.FieldError{Field: "--nodes", Value: v.value, Msg: "steps run on the node srun runs on; only --nodes=1 is supported (start one srun per node)"}
+			return &api.FieldError{Field: "--nodes", Value: v.value, Msg: "local steps ($FAIRWAY_SRUN_LOCAL=1) run on the node srun runs on; only --nodes=1 is supported"}
 		}
 	}
 	cpus := ""

@@ -15,12 +15,12 @@ func srunEnv(t *testing.T) *testEnv {
 	tmp := t.TempDir()
 	return &testEnv{dir: tmp, vars: map[string]string{
 		"SLURM_JOB_ID": "77", "SLURM_JOB_NAME": "train", "SLURMD_NODENAME": "node1",
-		"TMPDIR": tmp, "PATH": os.Getenv("PATH"),
+		"TMPDIR": tmp, "PATH": os.Getenv("PATH"), EnvSrunLocal: "1",
 	}}
 }
 
 func TestSrunOutsideAJob(t *testing.T) {
-	te := &testEnv{vars: map[string]string{}}
+	te := &testEnv{vars: map[string]string{EnvSrunLocal: "1"}}
 	if code := te.run(t, nil, "srun", "true"); code != 1 {
 		t.Errorf("exit status %d, want 1", code)
 	}
