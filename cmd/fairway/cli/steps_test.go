@@ -67,3 +67,26 @@ func TestSacctSteps(t *testing.T) {
 		})
 	}
 }
+
+func TestSeff(t *testing.T) {
+	f := newFakeCtld(t).fixture().withStepUsage()
+	te := &testEnv{dir: "/home/alice"}
+	if code := te.run(t, f, "seff", "4"); code != 0 {
+		t.Fatalf("seff: exit %d, stderr %q", code, te.stderr.String())
+	}
+	want := lines(
+		"Job ID: 4",
+		"Cluster: fairway",
+		"User/Group: alice/1000",
+		"State: COMPLETED (exit code 0)",
+		"Cores: 1",
+		"CPU Utilized: 00:00:03",
+		"CPU Efficiency: 1.00% of 00:05:00 core-walltime",
+		"Job Wall-clock time: 00:05:00",
+		"Memory Utilized: 100.00 MB",
+		"Memory Efficiency: 10.00% of 1000.00 MB (1000.00 MB/node)",
+	)
+	if diff := cmp.Diff(want, te.stdout.String()); diff != "" {
+		t.Errorf("seff output (-want +got):\n%s", diff)
+	}
+}
