@@ -27,12 +27,6 @@ func sstatOpts() []*opt {
 	}
 }
 
-// sstatTarget is one step sstat reports on.
-type sstatTarget struct {
-	job  *api.Job
-	step int // api.StepBatch for the batch script
-}
-
 // sstat prints the live usage of running steps, asking each node of a step
 // (its step server) and summing as Slurm does: CPU times and tasks added,
 // Max* the largest, AveRSS weighted by tasks.
