@@ -193,11 +193,23 @@ func authorizeSubmit(id Identity, cfg *api.ClusterConfig, spec *api.JobSpec) *Er
 	return nil
 }
 
-// redact returns a copy of a job without its script, environment and
-// arguments: what job lists carry, and what a caller who may not read the
-// job gets.
+// redact returns a copy of a job without its script, environment,
+// arguments and its steps' commands: what job lists carry, and what a
+// caller who may not read the job gets.
 func redact(j *api.Job) *api.Job {
 	c := *j
 	c.Spec.Script, c.Spec.Env, c.Spec.Args = "", nil, nil
+	if slices.ContainsFunc(j.Runs, func(r api.JobRun) bool { return len(r.Steps) > 0 }) {
+		c.Runs = slices.Clone(j.Runs)
+		for i := range c.Runs {
+			if len(c.Runs[i].Steps) == 0 {
+				continue
+			}
+			c.Runs[i].Steps = slices.Clone(c.Runs[i].Steps)
+			for k := range c.Runs[i].Steps {
+				c.Runs[i].Steps[k].Command = nil
+			}
+		}
+	}
 	return &c
 }

@@ -48,6 +48,8 @@ func (c *Controller) routes() http.Handler {
 	mux.HandleFunc("GET /v1/jobs", c.authn(c.handleJobs))
 	mux.HandleFunc("GET /v1/jobs/{id}", c.authn(c.handleJob))
 	mux.HandleFunc("POST /v1/jobs/{id}/cancel", c.leaderOnly(c.authn(c.handleCancel)))
+	mux.HandleFunc("POST /v1/jobs/{id}/steps", c.leaderOnly(c.authn(c.handleCreateStep)))
+	mux.HandleFunc("GET /v1/jobs/{id}/steps", c.authn(c.handleSteps))
 	mux.HandleFunc("GET /v1/priorities", c.authn(c.handlePriorities))
 	mux.HandleFunc("GET /v1/shares", c.authn(c.handleShares))
 	mux.HandleFunc("POST /v1/jobs/{id}/hold", c.leaderOnly(c.authn(c.handleJobAction(c.svc.Hold))))
@@ -58,6 +60,7 @@ func (c *Controller) routes() http.Handler {
 	mux.HandleFunc("POST /v1/nodes/register", c.leaderOnly(c.authn(c.handleRegister)))
 	mux.HandleFunc("POST /v1/nodes/{name}/heartbeat", c.leaderOnly(c.authn(c.handleHeartbeat)))
 	mux.HandleFunc("POST /v1/nodes/{name}/events", c.leaderOnly(c.authn(c.handleEvents)))
+	mux.HandleFunc("POST /v1/nodes/{name}/steps", c.leaderOnly(c.authn(c.handleReportStep)))
 	mux.HandleFunc("GET /v1/nodes/{name}/jobs", c.authn(c.handleNodeJobs))
 	mux.HandleFunc("GET /v1/partitions", c.authn(c.handlePartitions))
 	mux.HandleFunc("GET /v1/config", c.authn(c.handleGetConfig))
@@ -631,5 +634,53 @@ func (c *Controller) handleJoin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	res, err := c.svc.AddController(r.Context(), callerOf(r), req)
+	c.writeAction(w, r, res, err)
+}
+
+func (c *Controller) handleCreateStep(w http.ResponseWriter, r *http.Request) {
+	ref, err := jobRef(r)
+	if err != nil {
+		c.writeErr(w, r, err)
+		return
+	}
+	var req api.StepRequest
+	if err := decodeBody(w, r, &req, false, smallBodyBytes); err != nil {
+		c.writeErr(w, r, err)
+		return
+	}
+	step, err := c.svc.CreateStep(r.Context(), callerOf(r), ref, req)
+	if err != nil {
+		c.writeErr(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, step)
+}
+
+func (c *Controller) handleSteps(w http.ResponseWriter, r *http.Request) {
+	ref, err := jobRef(r)
+	if err != nil {
+		c.writeErr(w, r, err)
+		return
+	}
+	q, err := query(r)
+	if err != nil {
+		c.writeErr(w, r, err)
+		return
+	}
+	resp, err := c.svc.Steps(r.Context(), callerOf(r), ref, q)
+	if err != nil {
+		c.writeErr(w, r, err)
+		return
+	}
+	writeRead(w, resp.Index, resp)
+}
+
+func (c *Controller) handleReportStep(w http.ResponseWriter, r *http.Request) {
+	var rep api.StepReport
+	if err := decodeBody(w, r, &rep, false, nodeBodyBytes); err != nil {
+		c.writeErr(w, r, err)
+		return
+	}
+	res, err := c.svc.ReportStep(r.Context(), callerOf(r), r.PathValue("name"), rep)
 	c.writeAction(w, r, res, err)
 }

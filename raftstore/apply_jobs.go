@@ -414,12 +414,16 @@ func (w *writer) jobEvents(c *JobEvents) error {
 			continue
 		}
 		j := getJob(w.txn, ev.JobID)
-		if j != nil && (j.State != api.JobRunning || ev.Run != j.RestartCount) && ev.Fenced {
-			// A run the controller already ended when the node went DOWN:
-			// the node now says when it really stopped.
-			if nj := copyJob(j); fencedStop(nj, ev) {
+		if j != nil && (j.State != api.JobRunning || ev.Run != j.RestartCount) {
+			// A run the controller already ended (when the node went
+			// DOWN): a fenced node now says when it really stopped, and
+			// an end event brings the batch step's usage.
+			nj := copyJob(j)
+			fenced := ev.Fenced && fencedStop(nj, ev)
+			usage := lateRunUsage(nj, ev, node)
+			if fenced || usage {
 				if err := w.put(tableJobs, nj); err != nil {
-					return fmt.Errorf("job %d fenced run %d: %w", ev.JobID, ev.Run, err)
+					return fmt.Errorf("job %d ended run %d: %w", ev.JobID, ev.Run, err)
 				}
 				continue
 			}
@@ -467,6 +471,9 @@ func (w *writer) jobEvents(c *JobEvents) error {
 		}
 		nj := copyJob(j)
 		endRun(nj, o, c.Now)
+		if r := pastRun(nj, ev.Run); r != nil && ev.Usage != nil {
+			r.Usage = copyUsage(ev.Usage)
+		}
 		if r := pastRun(nj, ev.Run); ev.Fenced && r != nil {
 			r.Fenced = true
 			if ev.StoppedAt > 0 {
@@ -560,7 +567,8 @@ func lostOutcome(j *api.Job, reason string) outcome {
 
 // endRun ends the current run of a job (a copy being changed): the run is
 // recorded, and the job either ends or goes back to PENDING with its restart
-// count raised. Alloc and Kill are cleared either way.
+// count raised. Alloc and Kill are cleared either way. The run's steps
+// still RUNNING end CANCELLED.
 func endRun(j *api.Job, o outcome, now int64) {
 	for i := len(j.Runs) - 1; i >= 0; i-- {
 		if j.Runs[i].Run == j.RestartCount {
@@ -570,6 +578,7 @@ func endRun(j *api.Job, o outcome, now int64) {
 			r.ExitCode = o.exitCode
 			r.Signal = o.signal
 			r.Reason = o.reason
+			endSteps(r, api.JobCancelled, "", now, nil)
 			break
 		}
 	}

@@ -62,11 +62,21 @@ func (w *writer) markNodeDown(c *MarkNodeDown) ([]api.JobID, error) {
 			return nil, fmt.Errorf("mark node %s down: job %d: %w", c.Node, j.ID, err)
 		}
 		nj := copyJob(j)
+		// The steps on the node fail with it; the job's other steps end
+		// CANCELLED with the run.
+		if r := pastRun(nj, j.RestartCount); r != nil {
+			endSteps(r, api.JobNodeFail, "node "+c.Node+" down", c.Now, func(st *api.Step) bool { return slices.Contains(st.Nodes, c.Node) })
+		}
 		endRun(nj, lostOutcome(j, reason), c.Now)
 		if c.FencedBy > 0 {
 			if r := pastRun(nj, j.RestartCount); r != nil {
 				r.Fenced, r.EndBound = true, true
 				r.EndTime = max(r.StartTime, min(c.FencedBy, c.Now))
+				for i := range r.Steps {
+					if st := &r.Steps[i]; st.EndTime == c.Now {
+						st.EndTime = max(st.StartTime, r.EndTime)
+					}
+				}
 				if nj.State != api.JobPending {
 					nj.EndTime = r.EndTime
 				}

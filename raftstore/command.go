@@ -53,6 +53,8 @@ const (
 	cmdAccrueUsage       commandType = 14
 	cmdEndGrace          commandType = 15
 	cmdSignalJob         commandType = 16
+	cmdCreateStep        commandType = 17
+	cmdReportStep        commandType = 18
 )
 
 // SubmitJobs adds jobs, atomically: all are accepted or none. Its result is
@@ -196,6 +198,36 @@ type MarkNodeDown struct {
 	FencedBy int64 `json:"fenced_by,omitempty"`
 }
 
+// CreateStep records a new step of a running job (srun inside an
+// allocation) in the job's current run (JobRun.Steps), RUNNING from Now.
+// Its result (ApplyResult.StepID) is the step's ID: the run's next, 0, 1,
+// ... A job that does not exist is an ErrNotFound, one that is not RUNNING
+// an ErrConflict; a request that does not fit the allocation (nodes not in
+// it or named twice, task counts, CPUs or GPUs per task beyond what the job
+// holds on a node) is an *api.FieldError naming the field.
+type CreateStep struct {
+	Now   int64           `json:"now"`
+	JobID api.JobID       `json:"job_id"`
+	Req   api.StepRequest `json:"req"`
+}
+
+// ReportStep records a node daemon's report of its part of a step of the
+// job's current (or, once it ended, last) run: the node is added to
+// Step.Reported, its usage merged into Step.Usage (CPU times, tasks and
+// GPUs summed, Max* the largest, AveRSS weighted by tasks), the highest
+// exit code and a signal kept. When every node of the step has reported,
+// the step ends: COMPLETED for exit 0 without a signal, CANCELLED when a
+// signal killed it while the job was being stopped, FAILED otherwise. A
+// report for an unknown step, from a node not in the step, or a second one
+// from the same node changes nothing. A step that ended with its run
+// (CANCELLED before all its nodes reported) still takes the late reports'
+// usage, and its state once every node has reported.
+type ReportStep struct {
+	Now    int64          `json:"now"`
+	Node   string         `json:"node"`
+	Report api.StepReport `json:"report"`
+}
+
 // SetConfig replaces the cluster configuration.
 type SetConfig struct {
 	Config api.ClusterConfig `json:"config"`
@@ -249,6 +281,8 @@ func (ExpireJobs) commandType() commandType        { return cmdExpireJobs }
 func (AccrueUsage) commandType() commandType       { return cmdAccrueUsage }
 func (EndGrace) commandType() commandType          { return cmdEndGrace }
 func (SignalJob) commandType() commandType         { return cmdSignalJob }
+func (CreateStep) commandType() commandType        { return cmdCreateStep }
+func (ReportStep) commandType() commandType        { return cmdReportStep }
 
 // encodeCommand writes a command as its type byte followed by its JSON.
 func encodeCommand(cmd Command) ([]byte, error) {
@@ -306,6 +340,10 @@ func newCommand(t commandType) Command {
 		return &EndGrace{}
 	case cmdSignalJob:
 		return &SignalJob{}
+	case cmdCreateStep:
+		return &CreateStep{}
+	case cmdReportStep:
+		return &ReportStep{}
 	}
 	return nil
 }

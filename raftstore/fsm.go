@@ -204,6 +204,10 @@ func (f *fsm) applyCommand(txn *memdb.Txn, cmd Command) (ApplyResult, error) {
 		err = w.endGrace(c)
 	case *SignalJob:
 		err = w.signalJob(c)
+	case *CreateStep:
+		res.StepID, err = w.createStep(c)
+	case *ReportStep:
+		err = w.reportStep(c)
 	default:
 		// A type newCommand knows but this switch does not: a programming
 		// error that must not let replicas skip the entry.

@@ -537,14 +537,24 @@ type jobCommandCase struct {
 	changes    map[api.JobID]jobChange
 	added      []*api.Job  // jobs expected to be new
 	deleted    []api.JobID // jobs expected to be gone
+	// setup builds the state the commands start from; nil: setup.
+	setup func(testing.TB) *harness
 }
+
+// stepIDResult is a wantResult naming the last command's
+// ApplyResult.StepID.
+type stepIDResult int
 
 // runJobCommandCases runs each case on a fresh setup state.
 func runJobCommandCases(t *testing.T, tests []jobCommandCase) {
 	t.Helper()
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			h := setup(t)
+			mk := tt.setup
+			if mk == nil {
+				mk = setup
+			}
+			h := mk(t)
 			before := h.state()
 			var res ApplyResult
 			var err error
@@ -557,8 +567,11 @@ func runJobCommandCases(t *testing.T, tests []jobCommandCase) {
 			checkErr(t, err, tt.wantErr, tt.wantField, tt.wantMsg)
 			if tt.wantResult != nil {
 				got := any(res.IDs)
-				if _, ok := tt.wantResult.(int); ok {
+				switch tt.wantResult.(type) {
+				case int:
 					got = res.Count
+				case stepIDResult:
+					got = stepIDResult(res.StepID)
 				}
 				if diff := cmp.Diff(tt.wantResult, got); diff != "" {
 					t.Errorf("result (-want +got):\n%s", diff)

@@ -18,6 +18,8 @@ type ApplyResult struct {
 	IDs []api.JobID
 	// Count is ExpireJobs' number of jobs deleted.
 	Count int
+	// StepID is the ID CreateStep gave the new step.
+	StepID int
 }
 
 // applyResult is what fsm.Apply returns to the raft future of the leader that

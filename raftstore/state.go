@@ -274,6 +274,13 @@ func copyJob(in *api.Job) *api.Job {
 		j.Runs = make([]api.JobRun, len(in.Runs))
 		for i, r := range in.Runs {
 			r.Nodes = slices.Clone(r.Nodes)
+			r.Usage = copyUsage(r.Usage)
+			if r.Steps != nil {
+				r.Steps = make([]api.Step, len(in.Runs[i].Steps))
+				for k, st := range in.Runs[i].Steps {
+					r.Steps[k] = copyStep(st)
+				}
+			}
 			j.Runs[i] = r
 		}
 	}
@@ -287,6 +294,26 @@ func copyJob(in *api.Job) *api.Job {
 	}
 	j.ArrayPending = slices.Clone(in.ArrayPending)
 	return &j
+}
+
+// copyUsage deep-copies a usage record (nil stays nil).
+func copyUsage(in *api.Usage) *api.Usage {
+	if in == nil {
+		return nil
+	}
+	u := *in
+	return &u
+}
+
+// copyStep deep-copies a step.
+func copyStep(in api.Step) api.Step {
+	s := in
+	s.Nodes = slices.Clone(in.Nodes)
+	s.TasksPerNode = slices.Clone(in.TasksPerNode)
+	s.Command = slices.Clone(in.Command)
+	s.Reported = slices.Clone(in.Reported)
+	s.Usage = copyUsage(in.Usage)
+	return s
 }
 
 // copySpec deep-copies a job spec.

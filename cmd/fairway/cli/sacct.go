@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"fmt"
+	"path"
 	"strconv"
 	"strings"
 	"time"
@@ -26,7 +27,7 @@ func sacctOpts() []*opt {
 		{long: "parsable", short: 'p', kind: optFlag, usage: "fields separated by |, with a trailing |"},
 		{long: "delimiter", usage: "field separator for --parsable/--parsable2 (default |)"},
 		{long: "noheader", short: 'n', kind: optFlag, usage: "do not print the header"},
-		{long: "allocations", short: 'X', kind: optFlag, usage: "only job allocations, not steps (Fairway has no steps)"},
+		{long: "allocations", short: 'X', kind: optFlag, usage: "only job allocations, not their steps (ID.batch, ID.0, ...)"},
 		{long: "name", aliases: []string{"jobname"}, usage: "only jobs with these names (comma-separated)"},
 		{long: "starttime", short: 'S', usage: "only jobs active after this time (default: midnight today, or the epoch with -j/-s)"},
 		{long: "endtime", short: 'E', usage: "only jobs active before this time (default: now)"},
@@ -64,6 +65,8 @@ func sacctWidth(name string) (string, int, bool) {
 		{"Restarts", 8}, {"Start", 19}, {"State", 10}, {"StdErr", 20}, {"StdIn", 20}, {"StdOut", 20},
 		{"Submit", 19}, {"Suspended", 10}, {"Timelimit", 10}, {"TimelimitRaw", 10}, {"UID", 6},
 		{"User", 9}, {"WorkDir", 20}, {"Container", 19},
+		{"MaxRSS", 10}, {"AveRSS", 10}, {"MaxVMSize", 10}, {"TotalCPU", 10}, {"UserCPU", 10}, {"SystemCPU", 10},
+		{"CPUTime", 10}, {"CPUTimeRAW", 10}, {"AveCPU", 10}, {"TRESUsageInTot", 14},
 	}
 	for _, f := range fields {
 		if strings.EqualFold(f.name, name) {
@@ -97,7 +100,8 @@ func parseSacctFormat(s string) ([]sacctField, error) {
 	return out, nil
 }
 
-// sacctRow is one accounting record: one run of a job.
+// sacctRow is one accounting record: one run of a job, or one step of a
+// run (its batch script, ID.batch, or an srun step, ID.N).
 type sacctRow struct {
 	job          *api.Job
 	state        api.JobState
@@ -106,25 +110,185 @@ type sacctRow struct {
 	code, signal int
 	reason       string
 	current      bool
+	// run is the run's record, when the job has one (its steps' usage).
+	run *api.JobRun
+	// kind says what the row is: a run of the job, its batch step or an
+	// srun step (step).
+	kind  sacctKind
+	step  *api.Step
+	usage *api.Usage // the step's usage; nil: none reported
 }
 
+// sacctKind is what an accounting row describes.
+type sacctKind int
+
+// The kinds of accounting rows.
+const (
+	rowJob sacctKind = iota
+	rowBatch
+	rowStep
+)
+
 // sacctRows returns a job's records: its earlier runs (requeued, preempted,
-// node failures) with their own state, then its current or last run.
-func sacctRows(j *api.Job) []sacctRow {
+// node failures) with their own state, then its current or last run; each
+// run followed by its steps (unless allocationsOnly): ID.batch when the
+// node reported the batch script's usage, then srun's steps ID.0, ID.1, ...
+func sacctRows(j *api.Job, allocationsOnly bool) []sacctRow {
 	var rows []sacctRow
-	for _, r := range j.Runs {
+	withSteps := func(row sacctRow, r *api.JobRun) {
+		row.run = r
+		rows = append(rows, row)
+		if allocationsOnly || r == nil {
+			return
+		}
+		if r.Usage != nil {
+			b := sacctRow{job: j, kind: rowBatch, state: batchState(row.state), start: r.StartTime, end: r.EndTime,
+				code: r.ExitCode, signal: r.Signal, usage: r.Usage, run: r}
+			if len(r.Nodes) > 0 {
+				b.nodes = r.Nodes[:1]
+			}
+			if row.current && row.state == api.JobRunning {
+				b.end, b.current = 0, true
+			}
+			rows = append(rows, b)
+		}
+		for i := range r.Steps {
+			st := &r.Steps[i]
+			rows = append(rows, sacctRow{job: j, kind: rowStep, step: st, state: st.State, start: st.StartTime, end: st.EndTime,
+				nodes: st.Nodes, code: st.ExitCode, signal: st.Signal, reason: st.Reason, usage: st.Usage, run: r,
+				current: st.State == api.JobRunning})
+		}
+	}
+	for i := range j.Runs {
+		r := &j.Runs[i]
 		if r.Run >= j.RestartCount {
 			continue
 		}
-		rows = append(rows, sacctRow{job: j, state: r.State, start: r.StartTime, end: r.EndTime,
-			nodes: r.Nodes, code: r.ExitCode, signal: r.Signal, reason: r.Reason})
+		withSteps(sacctRow{job: j, state: r.State, start: r.StartTime, end: r.EndTime,
+			nodes: r.Nodes, code: r.ExitCode, signal: r.Signal, reason: r.Reason}, r)
 	}
 	cur := sacctRow{job: j, state: j.State, start: j.StartTime, end: j.EndTime, nodes: jobNodes(j),
 		code: j.ExitCode, signal: j.Signal, reason: j.Reason, current: true}
 	if j.State == api.JobPending {
 		cur.start, cur.end, cur.nodes = 0, 0, nil
+		rows = append(rows, cur)
+		return rows
 	}
-	return append(rows, cur)
+	var run *api.JobRun
+	for i := range j.Runs {
+		if j.Runs[i].Run == j.RestartCount {
+			run = &j.Runs[i]
+		}
+	}
+	withSteps(cur, run)
+	return rows
+}
+
+// batchState is the state of a run's batch step: a run stopped by the
+// controller (time limit, preemption, requeue) has its batch script
+// CANCELLED, as in Slurm.
+func batchState(run api.JobState) api.JobState {
+	switch run {
+	case api.JobTimeout, api.JobPreempted, api.JobRequeued:
+		return api.JobCancelled
+	}
+	return run
+}
+
+// rowUsage sums the usage of a job row's steps (batch and srun), for
+// TotalCPU and friends; a step row's is its own.
+func rowUsage(r sacctRow) (api.Usage, bool) {
+	if r.kind != rowJob {
+		if r.usage == nil {
+			return api.Usage{}, false
+		}
+		return *r.usage, true
+	}
+	if r.run == nil {
+		return api.Usage{}, false
+	}
+	var sum api.Usage
+	found := false
+	add := func(u *api.Usage) {
+		if u == nil {
+			return
+		}
+		found = true
+		sum.UserCPUMillis += u.UserCPUMillis
+		sum.SysCPUMillis += u.SysCPUMillis
+		sum.MaxRSSBytes = max(sum.MaxRSSBytes, u.MaxRSSBytes)
+		sum.MaxVMSizeBytes = max(sum.MaxVMSizeBytes, u.MaxVMSizeBytes)
+		sum.GPUs = max(sum.GPUs, u.GPUs)
+	}
+	add(r.run.Usage)
+	for i := range r.run.Steps {
+		add(r.run.Steps[i].Usage)
+	}
+	return sum, found
+}
+
+// stepTasks is the number of tasks of a step.
+func stepTasks(st *api.Step) int {
+	n := 0
+	for _, t := range st.TasksPerNode {
+		n += t
+	}
+	return n
+}
+
+// stepCPUs is the number of CPUs a step's tasks use.
+func stepCPUs(st *api.Step) int { return stepTasks(st) * max(st.CPUsPerTask, 1) }
+
+// stepGPUs is the number of GPUs a step asked for, over its nodes.
+func stepGPUs(st *api.Step) int {
+	n := 0
+	for _, t := range st.TasksPerNode {
+		n += max(st.GPUsPerNode, st.GPUsPerTask*t)
+	}
+	return n
+}
+
+// rowCPUs is a row's allocated CPUs (AllocCPUS).
+func (v *view) rowCPUs(r sacctRow) int {
+	j, s := r.job, &r.job.Spec
+	switch {
+	case r.kind == rowStep:
+		return stepCPUs(r.step)
+	case r.kind == rowBatch:
+		for _, a := range j.Alloc {
+			if len(r.nodes) > 0 && a.Node == r.nodes[0] && r.current {
+				return a.CPUs
+			}
+		}
+		return s.TotalCPUsPerNode()
+	case r.start == 0:
+		return 0
+	case r.current:
+		return allocCPUs(j)
+	}
+	return s.TotalCPUsPerNode() * max(len(r.nodes), 1)
+}
+
+// kbytes prints a size in bytes as sacct prints memory use: kibibytes
+// with a K ("102400K"); 0 is "0".
+func kbytes(b int64) string {
+	if b <= 0 {
+		return "0"
+	}
+	return strconv.FormatInt(b/1024, 10) + "K"
+}
+
+// cpuTime prints a CPU time as sacct does (TotalCPU, UserCPU, SystemCPU):
+// "MM:SS.mmm" under an hour, "HH:MM:SS" under a day, then "D-HH:MM:SS".
+func cpuTime(ms int64) string {
+	if ms < 0 {
+		ms = 0
+	}
+	secs := ms / 1000
+	if secs < 3600 {
+		return fmt.Sprintf("%02d:%02d.%03d", secs/60, secs%60, ms%1000)
+	}
+	return slurmtime.Clock(secs)
 }
 
 func (v *view) elapsed(r sacctRow) int64 {
@@ -139,6 +303,14 @@ func (v *view) elapsed(r sacctRow) int64 {
 
 // sacctValue is the value of one field for a record.
 func (v *view) sacctValue(r sacctRow, field string) string {
+	if val, ok := v.usageValue(r, field); ok {
+		return val
+	}
+	if r.kind != rowJob {
+		if val, ok := v.stepValue(r, field); ok {
+			return val
+		}
+	}
 	j, s := r.job, &r.job.Spec
 	switch field {
 	case "JobID":
@@ -195,16 +367,17 @@ func (v *view) sacctValue(r sacctRow, field string) string {
 		if r.start == 0 {
 			return "0"
 		}
-		if r.current {
-			return strconv.Itoa(allocCPUs(j))
-		}
-		return strconv.Itoa(s.TotalCPUsPerNode() * max(len(r.nodes), 1))
+		return strconv.Itoa(v.rowCPUs(r))
 	case "ReqCPUS":
 		return strconv.Itoa(s.TotalCPUsPerNode() * max(s.Nodes, 1))
 	case "ReqNodes":
 		return strconv.Itoa(max(s.Nodes, 1))
 	case "NTasks":
 		return ""
+	case "CPUTime":
+		return slurmtime.Clock(v.elapsed(r) * int64(v.rowCPUs(r)))
+	case "CPUTimeRAW":
+		return strconv.FormatInt(v.elapsed(r)*int64(v.rowCPUs(r)), 10)
 	case "AllocTRES":
 		if r.start == 0 {
 			return ""
@@ -400,7 +573,7 @@ func sacct(ctx context.Context, inv *invocation) error {
 		if !f.job(j) {
 			continue
 		}
-		for _, r := range sacctRows(j) {
+		for _, r := range sacctRows(j, o.flag("allocations")) {
 			if f.states == nil || f.states[r.state] {
 				rows = append(rows, r)
 			}
@@ -462,4 +635,108 @@ func (v *view) renderSacct(fields []sacctField, rows []sacctRow, st sacctStyle) 
 		line(false, func(fl sacctField) string { return v.sacctValue(r, fl.name) })
 	}
 	return b.String()
+}
+
+// usageValue is the value of a usage field (MaxRSS, TotalCPU, ...) for a
+// record: a step's own usage, or for a job row the sum of its steps'
+// CPU times (Slurm leaves the memory fields of the job row empty).
+func (v *view) usageValue(r sacctRow, field string) (string, bool) {
+	switch field {
+	case "MaxRSS", "AveRSS", "MaxVMSize", "TotalCPU", "UserCPU", "SystemCPU", "AveCPU", "TRESUsageInTot":
+	default:
+		return "", false
+	}
+	u, ok := rowUsage(r)
+	if !ok {
+		return "", true
+	}
+	if r.kind == rowJob {
+		switch field {
+		case "TotalCPU":
+			return cpuTime(u.UserCPUMillis + u.SysCPUMillis), true
+		case "UserCPU":
+			return cpuTime(u.UserCPUMillis), true
+		case "SystemCPU":
+			return cpuTime(u.SysCPUMillis), true
+		}
+		return "", true
+	}
+	switch field {
+	case "MaxRSS":
+		return kbytes(u.MaxRSSBytes), true
+	case "AveRSS":
+		return kbytes(u.AveRSSBytes), true
+	case "MaxVMSize":
+		return kbytes(u.MaxVMSizeBytes), true
+	case "TotalCPU":
+		return cpuTime(u.UserCPUMillis + u.SysCPUMillis), true
+	case "UserCPU":
+		return cpuTime(u.UserCPUMillis), true
+	case "SystemCPU":
+		return cpuTime(u.SysCPUMillis), true
+	case "AveCPU":
+		return slurmtime.Clock((u.UserCPUMillis + u.SysCPUMillis) / 1000 / int64(max(u.Tasks, 1))), true
+	}
+	// TRESUsageInTot
+	t := "cpu=" + slurmtime.Clock((u.UserCPUMillis+u.SysCPUMillis)/1000)
+	if u.GPUs > 0 {
+		t += fmt.Sprintf(",gres/gpu=%d", u.GPUs)
+	}
+	return t + ",mem=" + kbytes(u.MaxRSSBytes) + ",vmem=" + kbytes(u.MaxVMSizeBytes), true
+}
+
+// stepValue is the value of a field for a step row (ID.batch, ID.N) where
+// it differs from the job's.
+func (v *view) stepValue(r sacctRow, field string) (string, bool) {
+	j := r.job
+	switch field {
+	case "JobID":
+		if r.kind == rowBatch {
+			return j.DisplayID() + ".batch", true
+		}
+		return j.DisplayID() + "." + strconv.Itoa(r.step.ID), true
+	case "JobIDRaw":
+		if r.kind == rowBatch {
+			return j.ID.String() + ".batch", true
+		}
+		return j.ID.String() + "." + strconv.Itoa(r.step.ID), true
+	case "JobName":
+		if r.kind == rowBatch {
+			return "batch", true
+		}
+		if r.step.Name != "" {
+			return r.step.Name, true
+		}
+		if len(r.step.Command) > 0 {
+			return path.Base(r.step.Command[0]), true
+		}
+		return "", true
+	case "Partition", "User", "Timelimit", "TimelimitRaw", "Submit", "Eligible", "Priority", "QOS", "Restarts", "ReqCPUS", "ReqNodes", "ReqTRES", "Reason", "Group", "GID", "UID", "WorkDir", "StdOut", "StdErr", "StdIn", "Comment", "Container":
+		return "", true
+	case "End":
+		if r.current {
+			return "Unknown", true
+		}
+		return v.date(r.end), true
+	case "NNodes", "AllocNodes":
+		return strconv.Itoa(max(len(r.nodes), 1)), true
+	case "NTasks":
+		if r.kind == rowBatch {
+			return "1", true
+		}
+		return strconv.Itoa(stepTasks(r.step)), true
+	case "AllocTRES":
+		cpus, gpus := v.rowCPUs(r), 0
+		if r.kind == rowStep {
+			gpus = stepGPUs(r.step)
+		} else if r.usage != nil {
+			gpus = r.usage.GPUs
+		}
+		t := fmt.Sprintf("cpu=%d", cpus)
+		if gpus > 0 {
+			t += fmt.Sprintf(",gres/gpu=%d", gpus)
+		}
+		return t + fmt.Sprintf(",node=%d", max(len(r.nodes), 1)), true
+	}
+	return "", false
 }
