@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"path/filepath"
 	"os/signal"
 	"slices"
 	"strconv"
@@ -226,8 +227,12 @@ func runStep(ctx context.Context, inv *invocation, cl *client.Client, job *api.J
 	if err != nil {
 		return 0, err
 	}
+	stepName := f.name
+	if stepName == "" {
+		stepName = filepath.Base(inv.args[0]) // Slurm names a step after its program
+	}
 	step, err := cl.CreateStep(ctx, job.ID, api.StepRequest{
-		Name: f.name, Nodes: layout.Nodes, TasksPerNode: layout.TasksPerNode, Distribution: layout.Distribution,
+		Name: stepName, Nodes: layout.Nodes, TasksPerNode: layout.TasksPerNode, Distribution: layout.Distribution,
 		CPUsPerTask: f.layout.CPUsPerTask, GPUsPerTask: f.layout.GPUsPerTask, GPUsPerNode: f.layout.GPUsPerNode,
 		Command: inv.args,
 	})

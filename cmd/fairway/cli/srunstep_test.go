@@ -62,7 +62,7 @@ func TestSrunAcrossTheAllocation(t *testing.T) {
 	if d := cmp.Diff(want, lines); d != "" {
 		t.Errorf("stdout (-want +got):\n%s", d)
 	}
-	if d := cmp.Diff([]api.StepRequest{{Nodes: []string{"gpu01", "gpu02"}, TasksPerNode: []int{2, 2}, Distribution: "block", Command: []string{"hostname"}}}, c.f.steps); d != "" {
+	if d := cmp.Diff([]api.StepRequest{{Name: "hostname", Nodes: []string{"gpu01", "gpu02"}, TasksPerNode: []int{2, 2}, Distribution: "block", Command: []string{"hostname"}}}, c.f.steps); d != "" {
 		t.Errorf("step request (-want +got):\n%s", d)
 	}
 	l := c.nodes["gpu02"].Launches()
