@@ -139,6 +139,11 @@ type clusterOpts struct {
 	// (default: theirs); nodeDownAfter the --node-down-after (default 60s).
 	config        *api.ClusterConfig
 	nodeDownAfter string
+	gpus          string // each node's fake GPUs (--gpus), e.g. "2"
+	// hostsFile adds the hosts' names to /etc/hosts while the test runs,
+	// as DNS would on a real cluster (distributed programs resolve the
+	// first node of SLURM_JOB_NODELIST).
+	hostsFile bool
 }
 
 // newCluster starts the munged, three controllers and the node daemons, each
@@ -221,7 +226,13 @@ func newCluster(t *testing.T, opts clusterOpts) *cluster {
 			"--containerd-socket", filepath.Join(c.dir, "no-containerd.sock"),
 			"--cgroup-parent", "fairway-hatest-" + c.net.ID() + "-" + n.name,
 			"--checkpoint-dir-base", filepath.Join(c.dir, "checkpoints"), "--munge-socket", c.munge}
+		if opts.gpus != "" {
+			args = append(args, "--gpus", opts.gpus)
+		}
 		n.proc = c.start(n.host, n.name, n.log, append(args, c.tlsArgs("node", n.name)...), []string{munge.EnvSocket + "=" + c.munge})
+	}
+	if opts.hostsFile {
+		c.addHostsEntries()
 	}
 	c.waitFor("a leader", 60*time.Second, func() bool { _, err := c.leader(t.Context()); return err == nil })
 	c.waitFor("every node idle", 60*time.Second, func() bool {
@@ -558,4 +569,43 @@ func errKind(err error) string {
 		return "attempt timeout"
 	}
 	return "other"
+}
+
+// addHostsEntries adds a line per host to /etc/hosts, tagged with the Net's
+// ID, and removes them when the test ends.
+func (c *cluster) addHostsEntries() {
+	c.t.Helper()
+	tag := "# fairway-hatest " + c.net.ID()
+	var lines []string
+	for _, ct := range c.ctlds {
+		lines = append(lines, ct.host.Addr().String()+" "+ct.id+" "+tag)
+	}
+	for _, n := range c.nodes {
+		lines = append(lines, n.host.Addr().String()+" "+n.name+" "+tag)
+	}
+	f, err := os.OpenFile("/etc/hosts", os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	_, err = f.WriteString(strings.Join(lines, "\n") + "\n")
+	f.Close()
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	c.t.Cleanup(func() {
+		data, err := os.ReadFile("/etc/hosts")
+		if err != nil {
+			c.t.Error(err)
+			return
+		}
+		var keep []string
+		for line := range strings.Lines(string(data)) {
+			if !strings.Contains(line, tag) {
+				keep = append(keep, line)
+			}
+		}
+		if err := os.WriteFile("/etc/hosts", []byte(strings.Join(keep, "")), 0o644); err != nil {
+			c.t.Error(err)
+		}
+	})
 }
