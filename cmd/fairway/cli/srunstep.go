@@ -268,7 +268,7 @@ func runStep(ctx context.Context, inv *invocation, cl *client.Client, job *api.J
 	for k, v := range se.Env() {
 		env[k] = v
 	}
-	rs := &remoteStep{env: inv.env, sc: sc, job: job.ID, step: step.ID, label: f.label, pty: f.pty}
+	rs := &remoteStep{env: inv.env, sc: sc, cl: cl, job: job.ID, step: step.ID, label: f.label, pty: f.pty, watchEvery: stepWatchEvery}
 	for i, name := range layout.Nodes {
 		rs.nodes = append(rs.nodes, stepclient.Node{Name: name, Addr: addrs[name]})
 		rs.reqs = append(rs.reqs, api.NodeStepRequest{JobID: job.ID, StepID: step.ID, Tasks: layout.Ranks[i], Env: env,
@@ -306,6 +306,61 @@ type remoteStep struct {
 	stdinNode int
 	label     bool
 	pty       bool
+	// cl and watchEvery: the controller is asked this often whether a node
+	// of the step is DOWN or the step ended (a node cut off mid-step leaves
+	// its stream silent, not closed).
+	cl         *client.Client
+	watchEvery time.Duration
+}
+
+// stepWatchEvery is how often srun asks the controller about its step.
+const stepWatchEvery = 2 * time.Second
+
+// watch reports on lost the first node of the step the controller has
+// declared DOWN (or whose failure ended the step NODE_FAIL; "" when the
+// reason names none); it returns when ctx ends or after reporting.
+func (r *remoteStep) watch(ctx context.Context, lost chan<- string) {
+	if r.cl == nil || r.watchEvery <= 0 {
+		return
+	}
+	inStep := map[string]bool{}
+	for _, n := range r.nodes {
+		inStep[n.Name] = true
+	}
+	tick := time.NewTicker(r.watchEvery)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		if nodes, err := r.cl.Nodes(ctx, client.QueryOptions{}); err == nil {
+			for _, n := range nodes.Nodes {
+				if inStep[n.Name] && n.State == api.NodeDown {
+					lost <- n.Name
+					return
+				}
+			}
+		}
+		steps, err := r.cl.Steps(ctx, r.job)
+		if err != nil {
+			continue
+		}
+		for _, st := range steps.Steps {
+			if st.ID != r.step || st.State != api.JobNodeFail {
+				continue // a step that ended otherwise ends its streams itself
+			}
+			for name := range inStep {
+				if strings.Contains(st.Reason, name) {
+					lost <- name
+					return
+				}
+			}
+			lost <- ""
+			return
+		}
+	}
 }
 
 // event is a frame from a node, or the end of its stream (err set when it
@@ -347,12 +402,26 @@ func (r *remoteStep) run(ctx context.Context) (int, error) {
 	}
 	go func() { wg.Wait(); close(events) }()
 
+	lost := make(chan string, 1)
+	go r.watch(streamCtx, lost)
+
 	out := newTaskWriters(r.env, r.label && !r.pty)
 	defer out.flush()
 	worst, failed, aborted := 0, false, false
 	var lastInt time.Time
 	for {
 		select {
+		case node := <-lost:
+			if aborted {
+				continue
+			}
+			if node != "" {
+				fmt.Fprintf(r.env.Stderr, "srun: error: Node failure on %s\n", node)
+			} else {
+				fmt.Fprintf(r.env.Stderr, "srun: error: step %d.%d failed on a node\n", r.job, r.step)
+			}
+			failed, aborted = true, true
+			abort()
 		case sig := <-sigs:
 			if aborted {
 				continue

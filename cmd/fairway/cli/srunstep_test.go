@@ -251,3 +251,25 @@ func TestSalloc(t *testing.T) {
 		t.Errorf("actions %q", got)
 	}
 }
+
+// TestSrunNodeDeclaredDown: a node whose stream goes silent (cut off) ends
+// the step once the controller declares it DOWN: srun names it and fails.
+func TestSrunNodeDeclaredDown(t *testing.T) {
+	started := make(chan struct{})
+	c := newStepCluster(t, map[string]steptest.RunFunc{
+		"gpu02": func(ctx context.Context, n *steptest.Node, req api.NodeStepRequest, send steptest.Send) {
+			close(started)
+			<-ctx.Done() // silent until srun gives up on it
+		},
+	})
+	go func() {
+		<-started
+		c.f.mu.Lock()
+		c.f.nodes[1].State = api.NodeDown
+		c.f.mu.Unlock()
+	}()
+	code := c.run(t, "srun", "-l", "hostname")
+	if code == 0 || !strings.Contains(c.te.stderr.String(), "srun: error: Node failure on gpu02") {
+		t.Errorf("exit %d, stderr %q; want a failure naming gpu02", code, c.te.stderr.String())
+	}
+}
