@@ -106,14 +106,20 @@ type Spec struct {
 	// DenyAllOthers makes Devices an allow-list: every device not listed is
 	// denied. Without it every device is allowed and Devices is ignored.
 	DenyAllOthers bool
+	// InheritDevices leaves the group's device rules alone, so that it has
+	// its parent's (a job step's group below its job's); Devices and
+	// DenyAllOthers are then ignored.
+	InheritDevices bool
 }
 
 // Stats is a snapshot of a group's usage.
 type Stats struct {
 	MemoryUsageBytes uint64 // current memory use, page cache included
-	MemoryMaxBytes   uint64 // peak memory use (v1 only; 0 where not known)
+	MemoryMaxBytes   uint64 // peak memory use (v1; v2 from Linux 5.19's memory.peak; 0 where not known)
 	OOMKills         uint64 // processes killed by the OOM killer in this group
 	CPUUsageNanos    uint64 // CPU time used since the group was created
+	UserCPUNanos     uint64 // of which in user mode
+	SysCPUNanos      uint64 // of which in kernel mode
 }
 
 // Group is a cgroup created by New or found by Load.
@@ -230,6 +236,10 @@ func resources(spec Spec, v Version) (*occgroups.Resources, error) {
 		}
 	}
 	res.Memory = spec.MemoryBytes
+	if spec.InheritDevices {
+		res.SkipDevices = true
+		return res, nil
+	}
 	rules, err := deviceRules(spec)
 	if err != nil {
 		return nil, err
@@ -395,6 +405,8 @@ func (g *Group) Stats() (Stats, error) {
 		MemoryUsageBytes: st.MemoryStats.Usage.Usage,
 		MemoryMaxBytes:   st.MemoryStats.Usage.MaxUsage,
 		CPUUsageNanos:    st.CpuStats.CpuUsage.TotalUsage,
+		UserCPUNanos:     st.CpuStats.CpuUsage.UsageInUsermode,
+		SysCPUNanos:      st.CpuStats.CpuUsage.UsageInKernelmode,
 	}
 	oom, err := g.mgr.OOMKillCount()
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
