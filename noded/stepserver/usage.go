@@ -5,6 +5,7 @@ import (
 
 	"github.com/fairway-hpc/fairway/api"
 	"github.com/fairway-hpc/fairway/cgroups"
+	"github.com/fairway-hpc/fairway/noded/executor"
 )
 
 // sample records the step's current memory use for its average and
@@ -42,20 +43,11 @@ func (st *step) usage(grp *cgroups.Group) api.Usage {
 	return u
 }
 
-// fill sets a usage's memory and CPU figures from a cgroup's stats. The
-// peak memory is the group's high-water mark where the kernel keeps one,
-// else its current use; a group's memory includes its page cache.
+// fill sets a usage's memory and CPU figures from a cgroup's stats
+// (executor.UsageOf).
 func fill(u *api.Usage, s cgroups.Stats) {
-	u.MaxRSSBytes = int64(max(s.MemoryMaxBytes, s.MemoryUsageBytes))
-	u.UserCPUMillis = int64(s.UserCPUNanos / 1e6)
-	u.SysCPUMillis = int64(s.SysCPUNanos / 1e6)
-}
-
-// UsageOf is the usage a cgroup's stats show (a run's batch step).
-func UsageOf(s cgroups.Stats) *api.Usage {
-	var u api.Usage
-	fill(&u, s)
-	return &u
+	c := executor.UsageOf(s)
+	u.MaxRSSBytes, u.UserCPUMillis, u.SysCPUMillis = c.MaxRSSBytes, c.UserCPUMillis, c.SysCPUMillis
 }
 
 // handleUsage serves GET /v1/steps/{job}.{step}/usage (sstat): the live
@@ -88,7 +80,7 @@ func (s *Server) handleUsage(w http.ResponseWriter, r *http.Request) {
 			writeError(w, errorf(http.StatusInternalServerError, "usage of job %d: %v", job.ID, err))
 			return
 		}
-		writeJSON(w, http.StatusOK, UsageOf(st))
+		writeJSON(w, http.StatusOK, executor.UsageOf(st))
 		return
 	}
 	st := s.lookup(key)
