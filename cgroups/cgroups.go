@@ -152,7 +152,7 @@ func newGroup(ctx context.Context, spec Spec, v Version, root string) (*Group, e
 	if err != nil {
 		return nil, fmt.Errorf("create cgroup %s: %w", spec.Path, err)
 	}
-	if err := g.create(root); err != nil {
+	if err := g.create(root, spec.InheritDevices); err != nil {
 		return nil, fmt.Errorf("create cgroup %s: %w", spec.Path, err)
 	}
 	if err := g.mgr.Set(res); err != nil {
@@ -164,12 +164,25 @@ func newGroup(ctx context.Context, spec Spec, v Version, root string) (*Group, e
 
 // create makes the group's directories. The v2 manager only creates groups
 // under /sys/fs/cgroup (enabling controllers on the way); below another v2
-// mount point, which has no controllers to enable, a plain mkdir does.
-func (g *Group) create(root string) error {
+// mount point, which has no controllers to enable, a plain mkdir does. On
+// v1 the manager skips the devices hierarchy of a group that inherits its
+// device rules: a plain mkdir makes it there, and a new v1 devices group
+// starts with its parent's rules.
+func (g *Group) create(root string, inheritDevices bool) error {
 	if g.version == V2 && root != v2Root {
 		return os.MkdirAll(g.mgr.Path(""), 0o755)
 	}
-	return g.mgr.Apply(-1)
+	if err := g.mgr.Apply(-1); err != nil {
+		return err
+	}
+	if g.version == V1 && inheritDevices {
+		if dir := g.mgr.Path("devices"); dir != "" {
+			if err := os.MkdirAll(dir, 0o755); err != nil {
+				return fmt.Errorf("devices group: %w", err)
+			}
+		}
+	}
+	return nil
 }
 
 // Load finds an existing cgroup by its path (as given to New), for example
