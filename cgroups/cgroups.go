@@ -106,14 +106,20 @@ type Spec struct {
 	// DenyAllOthers makes Devices an allow-list: every device not listed is
 	// denied. Without it every device is allowed and Devices is ignored.
 	DenyAllOthers bool
+	// InheritDevices leaves the group's device rules alone, so that it has
+	// its parent's (a job step's group below its job's); Devices and
+	// DenyAllOthers are then ignored.
+	InheritDevices bool
 }
 
 // Stats is a snapshot of a group's usage.
 type Stats struct {
 	MemoryUsageBytes uint64 // current memory use, page cache included
-	MemoryMaxBytes   uint64 // peak memory use (v1 only; 0 where not known)
+	MemoryMaxBytes   uint64 // peak memory use (v1; v2 from Linux 5.19's memory.peak; 0 where not known)
 	OOMKills         uint64 // processes killed by the OOM killer in this group
 	CPUUsageNanos    uint64 // CPU time used since the group was created
+	UserCPUNanos     uint64 // of which in user mode
+	SysCPUNanos      uint64 // of which in kernel mode
 }
 
 // Group is a cgroup created by New or found by Load.
@@ -146,7 +152,7 @@ func newGroup(ctx context.Context, spec Spec, v Version, root string) (*Group, e
 	if err != nil {
 		return nil, fmt.Errorf("create cgroup %s: %w", spec.Path, err)
 	}
-	if err := g.create(root); err != nil {
+	if err := g.create(root, spec.InheritDevices); err != nil {
 		return nil, fmt.Errorf("create cgroup %s: %w", spec.Path, err)
 	}
 	if err := g.mgr.Set(res); err != nil {
@@ -158,12 +164,25 @@ func newGroup(ctx context.Context, spec Spec, v Version, root string) (*Group, e
 
 // create makes the group's directories. The v2 manager only creates groups
 // under /sys/fs/cgroup (enabling controllers on the way); below another v2
-// mount point, which has no controllers to enable, a plain mkdir does.
-func (g *Group) create(root string) error {
+// mount point, which has no controllers to enable, a plain mkdir does. On
+// v1 the manager skips the devices hierarchy of a group that inherits its
+// device rules: a plain mkdir makes it there, and a new v1 devices group
+// starts with its parent's rules.
+func (g *Group) create(root string, inheritDevices bool) error {
 	if g.version == V2 && root != v2Root {
 		return os.MkdirAll(g.mgr.Path(""), 0o755)
 	}
-	return g.mgr.Apply(-1)
+	if err := g.mgr.Apply(-1); err != nil {
+		return err
+	}
+	if g.version == V1 && inheritDevices {
+		if dir := g.mgr.Path("devices"); dir != "" {
+			if err := os.MkdirAll(dir, 0o755); err != nil {
+				return fmt.Errorf("devices group: %w", err)
+			}
+		}
+	}
+	return nil
 }
 
 // Load finds an existing cgroup by its path (as given to New), for example
@@ -230,6 +249,10 @@ func resources(spec Spec, v Version) (*occgroups.Resources, error) {
 		}
 	}
 	res.Memory = spec.MemoryBytes
+	if spec.InheritDevices {
+		res.SkipDevices = true
+		return res, nil
+	}
 	rules, err := deviceRules(spec)
 	if err != nil {
 		return nil, err
@@ -395,6 +418,8 @@ func (g *Group) Stats() (Stats, error) {
 		MemoryUsageBytes: st.MemoryStats.Usage.Usage,
 		MemoryMaxBytes:   st.MemoryStats.Usage.MaxUsage,
 		CPUUsageNanos:    st.CpuStats.CpuUsage.TotalUsage,
+		UserCPUNanos:     st.CpuStats.CpuUsage.UsageInUsermode,
+		SysCPUNanos:      st.CpuStats.CpuUsage.UsageInKernelmode,
 	}
 	oom, err := g.mgr.OOMKillCount()
 	if err != nil && !errors.Is(err, os.ErrNotExist) {

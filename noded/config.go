@@ -30,6 +30,12 @@ type Config struct {
 	// ListenAddr is the HTTP address serving /metrics and /healthz; empty
 	// serves nothing. The address is sent to the controller when registering.
 	ListenAddr string
+	// StepListenAddr is the address of the step server (srun launches a
+	// step's tasks there; see the stepserver package): https with the
+	// node's certificate when TLS is set, else plain http (insecure). It
+	// is sent to the controller when registering (the node's StepAddr).
+	// Empty serves no steps.
+	StepListenAddr string
 	// StateDir holds one directory per run the node knows (its record, the
 	// batch script, the host wrapper's pid and status files); default
 	// /var/lib/fairway/noded. Job users must be able to traverse it.

@@ -71,6 +71,7 @@ import (
 	"github.com/fairway-hpc/fairway/noded/executor/container"
 	"github.com/fairway-hpc/fairway/noded/executor/host"
 	"github.com/fairway-hpc/fairway/noded/gpu"
+	"github.com/fairway-hpc/fairway/noded/stepserver"
 )
 
 // nodeAttemptTimeout bounds one request of the daemon to one controller
@@ -168,6 +169,13 @@ func run(ctx context.Context, cfg Config, execs map[string]executor.Executor) er
 			_ = srv.Shutdown(sctx)
 		}()
 	}
+	if cfg.StepListenAddr != "" {
+		stop, err := d.serveSteps(ctx)
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
 	d.checkToolsBinary()
 	if err := d.startFence(ctx); err != nil {
 		return err
@@ -227,6 +235,8 @@ type daemon struct {
 	gpus      *gpu.Monitor
 	userSpace gpu.UserSpace
 	addr      string // the metrics address sent when registering
+	stepAddr  string // the step server's address sent when registering
+	steps     *stepserver.Server
 	wg        sync.WaitGroup
 
 	regMu      sync.Mutex // one registration at a time, each with the GPUs' health of its moment
@@ -234,8 +244,9 @@ type daemon struct {
 
 	mu         sync.Mutex
 	runners    map[runKey]*runner
-	tombstones map[runKey]time.Time // forgotten runs, never launched again
-	listedGPUs map[int]bool         // GPUs of this node allocated in the controller's last job list
+	tombstones map[runKey]time.Time   // forgotten runs, never launched again
+	listedGPUs map[int]bool           // GPUs of this node allocated in the controller's last job list
+	listedJobs map[api.JobID]*api.Job // RUNNING jobs allocated this node in the controller's last job list
 }
 
 // checkToolsBinary warns when the tools binary mounted into containers

@@ -32,6 +32,8 @@ type fakeController struct {
 	heartbeats []api.HeartbeatRequest
 	requests   int
 	lease      api.HeartbeatResponse // the lease granted with each heartbeat (none: zero)
+	steps      map[api.JobID][]*api.Step
+	stepReps   []api.StepReport
 }
 
 func newFakeController(t *testing.T) *fakeController {
@@ -41,6 +43,7 @@ func newFakeController(t *testing.T) *fakeController {
 		index:      1,
 		jobs:       map[api.JobID]*api.Job{},
 		registered: map[string]api.RegisterNodeRequest{},
+		steps:      map[api.JobID][]*api.Step{},
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /v1/nodes/register", f.register)
@@ -48,6 +51,8 @@ func newFakeController(t *testing.T) *fakeController {
 	mux.HandleFunc("POST /v1/nodes/{name}/events", f.postEvents)
 	mux.HandleFunc("GET /v1/nodes/{name}/jobs", f.nodeJobs)
 	mux.HandleFunc("GET /v1/jobs", f.listJobs)
+	mux.HandleFunc("GET /v1/jobs/{id}/steps", f.listSteps)
+	mux.HandleFunc("POST /v1/nodes/{name}/steps", f.reportStep)
 	f.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		f.mu.Lock()
 		f.requests++
@@ -250,4 +255,69 @@ func (f *fakeController) countKinds(id api.JobID) map[api.JobEventKind]int {
 		out[ev.Kind]++
 	}
 	return out
+}
+
+// addStep records a step of a job, as srun's POST /v1/jobs/{id}/steps does.
+func (f *fakeController) addStep(st api.Step) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if st.State == "" {
+		st.State = api.JobRunning
+	}
+	f.steps[st.JobID] = append(f.steps[st.JobID], &st)
+	f.bump()
+}
+
+// listSteps answers GET /v1/jobs/{id}/steps.
+func (f *fakeController) listSteps(w http.ResponseWriter, r *http.Request) {
+	id, err := strconv.ParseUint(r.PathValue("id"), 10, 64)
+	if err != nil {
+		writeJSON(w, http.StatusBadRequest, api.ErrorResponse{Error: err.Error()})
+		return
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if _, ok := f.jobs[api.JobID(id)]; !ok {
+		writeJSON(w, http.StatusNotFound, api.ErrorResponse{Error: "no such job"})
+		return
+	}
+	resp := api.StepsResponse{Index: f.index, Steps: []*api.Step{}}
+	for _, st := range f.steps[api.JobID(id)] {
+		c := *st
+		resp.Steps = append(resp.Steps, &c)
+	}
+	writeJSON(w, http.StatusOK, resp)
+}
+
+// reportStep answers POST /v1/nodes/{name}/steps: it records the report.
+func (f *fakeController) reportStep(w http.ResponseWriter, r *http.Request) {
+	var rep api.StepReport
+	if err := json.NewDecoder(r.Body).Decode(&rep); err != nil {
+		writeJSON(w, http.StatusBadRequest, api.ErrorResponse{Error: err.Error()})
+		return
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.stepReps = append(f.stepReps, rep)
+	f.bump()
+	writeJSON(w, http.StatusOK, api.ActionResponse{Index: f.index})
+}
+
+// stepReport returns a step's report, if the node sent one.
+func (f *fakeController) stepReport(job api.JobID, step int) (api.StepReport, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, rep := range f.stepReps {
+		if rep.JobID == job && rep.StepID == step {
+			return rep, true
+		}
+	}
+	return api.StepReport{}, false
+}
+
+// stepAddr is the step server address a node registered, "" before.
+func (f *fakeController) stepAddr(node string) string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.registered[node].StepAddr
 }

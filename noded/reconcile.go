@@ -42,6 +42,9 @@ func (d *daemon) watchLoop(ctx context.Context) {
 			index = resp.Index
 		}
 		d.reconcile(ctx, resp)
+		if d.steps != nil {
+			d.steps.JobsGone()
+		}
 		if resp.Index == 0 && !sleepCtx(ctx, d.clock, time.Second) {
 			return // the controller does not block: poll gently
 		}
@@ -63,12 +66,14 @@ func (d *daemon) reconcile(ctx context.Context, resp *api.JobsResponse) {
 	}
 	want := map[runKey]*api.Job{}
 	d.listedGPUs = map[int]bool{}
+	d.listedJobs = map[api.JobID]*api.Job{}
 	for _, job := range resp.Jobs {
 		if job == nil || job.State != api.JobRunning {
 			continue
 		}
 		for _, a := range job.Alloc {
 			if a.Node == d.cfg.Name {
+				d.listedJobs[job.ID] = job
 				for _, i := range a.GPUs {
 					d.listedGPUs[i] = true
 				}

@@ -17,8 +17,9 @@ func (d *daemon) register(ctx context.Context) bool {
 	for backoff := time.Duration(0); ; backoff = nextBackoff(backoff) {
 		gpus := d.gpus.GPUs()
 		req := api.RegisterNodeRequest{
-			Name: d.cfg.Name,
-			Addr: d.addr,
+			Name:     d.cfg.Name,
+			Addr:     d.addr,
+			StepAddr: d.stepAddr,
 			Resources: api.NodeResources{
 				CPUs:     d.cfg.CPUs,
 				MemoryMB: d.cfg.MemoryMB,

@@ -81,7 +81,7 @@ func (r *runner) exited(res waitResult) {
 // death by signal N when the daemon sent N (or the OOM killer killed it);
 // otherwise it is the script's own exit code.
 func exitEvent(st executor.ExitStatus, sent []int) api.JobEvent {
-	ev := api.JobEvent{Kind: api.EventExited, ExitCode: st.Code, OOM: st.OOM, Message: st.Message}
+	ev := api.JobEvent{Kind: api.EventExited, ExitCode: st.Code, OOM: st.OOM, Message: st.Message, Usage: st.Usage}
 	if sig := st.Code - 128; sig > 0 && sig < 65 {
 		if slices.Contains(sent, sig) || (st.OOM && sig == int(syscall.SIGKILL)) {
 			ev.ExitCode, ev.Signal = 0, sig

@@ -136,6 +136,7 @@ func TestNodedConfigFile(t *testing.T) {
 	file := writeFile(t, dir, "noded.toml", `name = "gpu07"
 controller = "https://10.0.0.11:6817,https://10.0.0.12:6817"
 listen = "10.0.1.7:6819"
+step_listen = "10.0.1.7:6820"
 state_dir = "/srv/noded"
 cpus = 64
 memory = 512000
@@ -154,7 +155,7 @@ insecure_plaintext = true
 	}
 	fromFile := noded.Config{
 		Name: "gpu07", ControllerAddrs: "https://10.0.0.11:6817,https://10.0.0.12:6817",
-		ListenAddr: "10.0.1.7:6819", StateDir: "/srv/noded", CPUs: 64, MemoryMB: 512000,
+		ListenAddr: "10.0.1.7:6819", StepListenAddr: "10.0.1.7:6820", StateDir: "/srv/noded", CPUs: 64, MemoryMB: 512000,
 		Partitions: []string{"gpu", "debug"}, GPUs: gpus,
 		ContainerdSocket: "/run/containerd/containerd.sock", ContainerdNamespace: "fairway",
 		HeartbeatInterval: 3 * time.Second, CgroupParent: "fairway",

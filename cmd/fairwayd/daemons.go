@@ -157,6 +157,7 @@ func nodedCommand() *cli.Command {
 			&cli.StringFlag{Name: "name", Usage: "node name (default: host name)"},
 			&cli.StringFlag{Name: "controller", Usage: "controller address(es), comma-separated (default $FAIRWAY_ADDR)"},
 			&cli.StringFlag{Name: "listen", Value: "127.0.0.1:6819", Usage: "address for /metrics and /healthz (empty: none)"},
+			&cli.StringFlag{Name: "step-listen", Value: ":6820", Usage: "address of the step server srun launches job steps on (https with the node's certificate; empty: none)"},
 			&cli.StringFlag{Name: "state-dir", Value: "/var/lib/fairway/noded", Usage: "per-run records, scripts and status files"},
 			&cli.IntFlag{Name: "cpus", Usage: "CPUs offered (default: all)"},
 			&cli.Int64Flag{Name: "memory", Usage: "memory offered in MB (default: all)"},
@@ -208,7 +209,7 @@ func nodedConfig(c *cli.Context) (noded.Config, error) {
 	return noded.Config{
 		FenceCommand: fenceCmd,
 		Name:         c.String("name"), ControllerAddrs: c.String("controller"),
-		ListenAddr: c.String("listen"), StateDir: c.String("state-dir"),
+		ListenAddr: c.String("listen"), StepListenAddr: c.String("step-listen"), StateDir: c.String("state-dir"),
 		CPUs: c.Int("cpus"), MemoryMB: c.Int64("memory"), Partitions: c.StringSlice("partition"), GPUs: gpus,
 		ContainerdSocket: c.String("containerd-socket"), ContainerdNamespace: c.String("containerd-namespace"),
 		HeartbeatInterval: c.Duration("heartbeat"), CgroupParent: c.String("cgroup-parent"),

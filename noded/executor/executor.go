@@ -16,6 +16,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	"github.com/fairway-hpc/fairway/api"
+	"github.com/fairway-hpc/fairway/cgroups"
 )
 
 // ErrNotFound is returned by Attach when a run left no trace at all: no
@@ -99,6 +100,20 @@ type ExitStatus struct {
 	OOM bool
 	// Message says more, for example why the status is uncertain.
 	Message string
+	// Usage is what the run used, from its cgroup; nil when unknown (a
+	// run whose cgroup was gone).
+	Usage *api.Usage
+}
+
+// UsageOf is the usage a cgroup's stats show: its memory's high-water
+// mark where the kernel keeps one (else its current use; page cache
+// included) and its user and system CPU time.
+func UsageOf(s cgroups.Stats) *api.Usage {
+	return &api.Usage{
+		MaxRSSBytes:   int64(max(s.MemoryMaxBytes, s.MemoryUsageBytes)),
+		UserCPUMillis: int64(s.UserCPUNanos / 1e6),
+		SysCPUMillis:  int64(s.SysCPUNanos / 1e6),
+	}
 }
 
 // Process is a launched or re-attached run.

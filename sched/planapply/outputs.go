@@ -72,6 +72,24 @@ func underWorkDir(p, dir string) string {
 // A number between % and a numeric symbol zero-pads it to that width (at
 // most 10): "%4j" of job 128 is "0128". Other symbols are kept as written.
 func ExpandPattern(pattern string, j *api.Job, node string) string {
+	return expandPattern(pattern, j, node, StepPattern{Step: api.StepBatch})
+}
+
+// StepPattern is where a job step's task stands, for ExpandStepPattern.
+type StepPattern struct {
+	Step   int // the step ID; api.StepBatch for the batch script
+	NodeID int // the node's index in the step (%n)
+	Task   int // the task's global rank (%t)
+}
+
+// ExpandStepPattern expands a pattern as ExpandPattern does, for a task of
+// a job step (srun --output/--error) on node: %s is the step ID, %J is
+// JOBID.STEPID, %n the node's index in the step and %t the task's rank.
+func ExpandStepPattern(pattern string, j *api.Job, node string, s StepPattern) string {
+	return expandPattern(pattern, j, node, s)
+}
+
+func expandPattern(pattern string, j *api.Job, node string, s StepPattern) string {
 	if strings.Contains(pattern, `\`) {
 		return strings.ReplaceAll(pattern, `\`, "")
 	}
@@ -102,8 +120,13 @@ func ExpandPattern(pattern string, j *api.Job, node string) string {
 		switch pattern[k] {
 		case '%':
 			b.WriteByte('%')
-		case 'j', 'J':
+		case 'j':
 			num(uint64(j.ID))
+		case 'J':
+			num(uint64(j.ID))
+			if s.Step != api.StepBatch {
+				b.WriteString("." + strconv.Itoa(s.Step))
+			}
 		case 'A':
 			if j.ArrayJobID != 0 {
 				num(uint64(j.ArrayJobID))
@@ -116,10 +139,16 @@ func ExpandPattern(pattern string, j *api.Job, node string) string {
 			} else {
 				b.WriteString(noArrayIndex)
 			}
-		case 'n', 't':
-			num(0)
+		case 'n':
+			num(uint64(max(s.NodeID, 0)))
+		case 't':
+			num(uint64(max(s.Task, 0)))
 		case 's':
-			b.WriteString("batch")
+			if s.Step == api.StepBatch {
+				b.WriteString("batch")
+			} else {
+				b.WriteString(strconv.Itoa(s.Step))
+			}
 		case 'N':
 			if node == "" {
 				b.WriteString(pattern[i : k+1])

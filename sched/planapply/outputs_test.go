@@ -96,3 +96,21 @@ func FuzzExpandPattern(f *testing.F) {
 		}
 	})
 }
+
+func TestExpandStepPattern(t *testing.T) {
+	j := &api.Job{ID: 42, Spec: api.JobSpec{Name: "train", User: "alice"}}
+	at := planapply.StepPattern{Step: 3, NodeID: 1, Task: 5}
+	tests := []struct{ pattern, want string }{
+		{"out-%j.%s-%t-%n-%N-%u-%x.txt", "out-42.3-5-1-gpu02-alice-train.txt"},
+		{"%J-%3t-%%", "42.3-005-%"},
+		{`keep\%t`, "keep%t"},
+	}
+	for _, tt := range tests {
+		if got := planapply.ExpandStepPattern(tt.pattern, j, "gpu02.example.org", at); got != tt.want {
+			t.Errorf("ExpandStepPattern(%q) = %q, want %q", tt.pattern, got, tt.want)
+		}
+	}
+	if got := planapply.ExpandPattern("%J-%s-%t", j, "n1"); got != "42-batch-0" {
+		t.Errorf("ExpandPattern of the batch script = %q, want 42-batch-0", got)
+	}
+}

@@ -62,8 +62,9 @@ func (p *process) Wait(ctx context.Context) (executor.ExitStatus, error) {
 		out := executor.ExitStatus{Code: int(code)}
 		// The container's cgroup lives until the task is deleted.
 		if g, err := cgroups.Load(p.e.cgroupPath(p.ref)); err == nil {
-			if s, err := g.Stats(); err == nil && s.OOMKills > 0 {
-				out.OOM = true
+			if s, err := g.Stats(); err == nil {
+				out.OOM = s.OOMKills > 0
+				out.Usage = executor.UsageOf(s)
 			}
 		}
 		return out, nil

@@ -309,8 +309,9 @@ func (p *process) Wait(ctx context.Context) (executor.ExitStatus, error) {
 		if err := p.grp.Kill(ctx); err != nil && !errors.Is(err, os.ErrNotExist) {
 			return executor.ExitStatus{}, fmt.Errorf("wait for %s: kill leftover processes: %w", p.ref, err)
 		}
-		if s, err := p.grp.Stats(); err == nil && s.OOMKills > 0 {
-			st.OOM = true
+		if s, err := p.grp.Stats(); err == nil {
+			st.OOM = s.OOMKills > 0
+			st.Usage = executor.UsageOf(s)
 		}
 	}
 	switch {

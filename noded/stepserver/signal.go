@@ -1,0 +1,81 @@
+package stepserver
+
+import (
+	"encoding/json"
+	"net/http"
+	"strconv"
+	"strings"
+	"syscall"
+
+	"github.com/fairway-hpc/fairway/api"
+	"golang.org/x/sys/unix"
+)
+
+// handleSignal serves POST /v1/steps/{job}.{step}/signal: srun forwards a
+// signal (Ctrl-C) to the step's tasks on this node.
+func (s *Server) handleSignal(w http.ResponseWriter, r *http.Request) {
+	who, body, err := s.authenticate(r)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	key, err := parseStepID(r.PathValue("id"), false)
+	if err != nil {
+		writeError(w, errorf(http.StatusBadRequest, "%v", err))
+		return
+	}
+	var req api.StepSignal
+	if err := json.Unmarshal(body, &req); err != nil {
+		writeError(w, errorf(http.StatusBadRequest, "signal request: %v", err))
+		return
+	}
+	sig, err := parseSignal(req.Signal)
+	if err != nil {
+		writeError(w, errorf(http.StatusBadRequest, "%v", err))
+		return
+	}
+	if _, err := s.authorize(who, key.job); err != nil {
+		writeError(w, err)
+		return
+	}
+	st := s.lookup(key)
+	if st == nil {
+		writeError(w, errorf(http.StatusNotFound, "step %s does not run on node %s", key, s.cfg.Node))
+		return
+	}
+	st.log.Info("signalling step", "signal", unix.SignalName(sig), "uid", who.uid)
+	if err := st.signal(sig); err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, api.ActionResponse{})
+}
+
+// parseSignal reads a signal by name (INT, SIGINT) or number; empty is
+// SIGTERM.
+func parseSignal(s string) (syscall.Signal, error) {
+	if s == "" {
+		return syscall.SIGTERM, nil
+	}
+	if n, err := strconv.Atoi(s); err == nil && n > 0 && n < 65 {
+		return syscall.Signal(n), nil
+	}
+	name := strings.ToUpper(s)
+	if !strings.HasPrefix(name, "SIG") {
+		name = "SIG" + name
+	}
+	if sig := unix.SignalNum(name); sig != 0 {
+		return sig, nil
+	}
+	return 0, errorf(http.StatusBadRequest, "unknown signal %q", s)
+}
+
+// handleStdin serves POST /v1/steps/{job}.{step}/stdin: not supported
+// yet; tasks' standard input is /dev/null.
+func (s *Server) handleStdin(w http.ResponseWriter, r *http.Request) {
+	if _, _, err := s.authenticate(r); err != nil {
+		writeError(w, err)
+		return
+	}
+	writeError(w, errorf(http.StatusNotImplemented, "srun's standard input is not forwarded to tasks yet: their stdin is /dev/null"))
+}
