@@ -100,6 +100,7 @@ const (
 	httpPort = "6817"
 	raftPort = "6818"
 	nodePort = "6819"
+	stepPort = "6820"
 )
 
 // controller is one fairwayd ctld in its own host.
@@ -220,7 +221,7 @@ func newCluster(t *testing.T, opts clusterOpts) *cluster {
 	for _, n := range c.nodes {
 		a := n.host.Addr().String()
 		args := []string{"noded", "--name", n.name, "--controller", strings.Join(c.urls(), ","),
-			"--listen", net.JoinHostPort(a, nodePort), "--state-dir", filepath.Join(c.dir, n.name),
+			"--listen", net.JoinHostPort(a, nodePort), "--step-listen", net.JoinHostPort(a, stepPort), "--state-dir", filepath.Join(c.dir, n.name),
 			"--cpus", strconv.Itoa(opts.cpus), "--memory", "2048", "--heartbeat", "1s",
 			// Host jobs only: containerd is never reached.
 			"--containerd-socket", filepath.Join(c.dir, "no-containerd.sock"),
