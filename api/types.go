@@ -122,8 +122,11 @@ type JobSpec struct {
 	// daemon runs the job with them as its supplementary groups.
 	GIDs []int `json:"gids,omitempty"`
 
-	Nodes         int    `json:"nodes"`          // -N, at least 1
-	NTasks        int    `json:"ntasks"`         // -n, at least 1
+	Nodes  int `json:"nodes"`  // -N, at least 1
+	NTasks int `json:"ntasks"` // -n, at least 1
+	// NTasksPerNode is --ntasks-per-node when given (0 otherwise): the
+	// batch job's SLURM_NTASKS_PER_NODE, set only then, as Slurm does.
+	NTasksPerNode int    `json:"ntasks_per_node,omitempty"`
 	CPUsPerTask   int    `json:"cpus_per_task"`  // -c, at least 1
 	MemoryMB      int64  `json:"memory_mb"`      // --mem, per node; 0 = partition default
 	GPUs          int    `json:"gpus,omitempty"` // GPUs per node (--gres=gpu:N / --gpus spread over nodes)

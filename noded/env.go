@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/fairway-hpc/fairway/api"
+	"github.com/fairway-hpc/fairway/api/slurmenv"
 	"github.com/fairway-hpc/fairway/noded/gpu"
 )
 
@@ -43,8 +44,19 @@ func jobEnv(job *api.Job, alloc api.NodeAlloc, node, controllers, checkpointDir 
 	id := job.ID.String()
 	nodes := job.NodeNames()
 	ntasks := max(job.Spec.NTasks, 1)
-	tasksPerNode := (ntasks + max(len(nodes), 1) - 1) / max(len(nodes), 1)
-	cpusPerTask := max(job.Spec.CPUsPerTask, 1)
+	// Tasks per node as Slurm lays out a job's tasks: as even as can be,
+	// the first nodes taking one more; and each node's CPUs.
+	tasksPerNode := make([]int, max(len(nodes), 1))
+	for i := range tasksPerNode {
+		tasksPerNode[i] = ntasks / len(tasksPerNode)
+		if i < ntasks%len(tasksPerNode) {
+			tasksPerNode[i]++
+		}
+	}
+	cpusPerNode := make([]int, 0, len(job.Alloc))
+	for _, a := range job.Alloc {
+		cpusPerNode = append(cpusPerNode, a.CPUs)
+	}
 	slurm := map[string]string{
 		"SLURM_JOB_ID":            id,
 		"SLURM_JOBID":             id,
@@ -56,22 +68,31 @@ func jobEnv(job *api.Job, alloc api.NodeAlloc, node, controllers, checkpointDir 
 		"SLURM_JOB_GID":           strconv.Itoa(job.Spec.GID),
 		"SLURM_SUBMIT_DIR":        job.Spec.WorkDir,
 		"SLURM_SUBMIT_HOST":       job.Spec.SubmitHost,
-		"SLURM_JOB_NODELIST":      strings.Join(nodes, ","),
-		"SLURM_NODELIST":          strings.Join(nodes, ","),
+		"SLURM_JOB_NODELIST":      slurmenv.Nodelist(nodes),
+		"SLURM_NODELIST":          slurmenv.Nodelist(nodes),
 		"SLURM_NNODES":            strconv.Itoa(len(nodes)),
 		"SLURM_JOB_NUM_NODES":     strconv.Itoa(len(nodes)),
 		"SLURM_NTASKS":            strconv.Itoa(ntasks),
 		"SLURM_NPROCS":            strconv.Itoa(ntasks),
-		"SLURM_NTASKS_PER_NODE":   strconv.Itoa(tasksPerNode),
-		"SLURM_CPUS_PER_TASK":     strconv.Itoa(cpusPerTask),
+		"SLURM_TASKS_PER_NODE":    slurmenv.Counts(tasksPerNode),
 		"SLURM_CPUS_ON_NODE":      strconv.Itoa(alloc.CPUs),
-		"SLURM_JOB_CPUS_PER_NODE": strconv.Itoa(alloc.CPUs),
+		"SLURM_JOB_CPUS_PER_NODE": slurmenv.Counts(cpusPerNode),
 		"SLURM_MEM_PER_NODE":      strconv.FormatInt(alloc.MemoryMB, 10),
 		"SLURM_RESTART_COUNT":     strconv.Itoa(job.RestartCount),
 		"SLURM_NODEID":            "0",
 		"SLURM_PROCID":            "0",
 		"SLURM_LOCALID":           "0",
 		"SLURM_CLUSTER_NAME":      "fairway",
+	}
+	// Set only when asked for, as Slurm does (PyTorch Lightning checks
+	// SLURM_NTASKS_PER_NODE against its devices when it is set); a job
+	// submitted from inside another must not inherit them.
+	slurm["SLURM_NTASKS_PER_NODE"], slurm["SLURM_CPUS_PER_TASK"] = "", ""
+	if job.Spec.NTasksPerNode > 0 {
+		slurm["SLURM_NTASKS_PER_NODE"] = strconv.Itoa(job.Spec.NTasksPerNode)
+	}
+	if job.Spec.CPUsPerTask > 1 {
+		slurm["SLURM_CPUS_PER_TASK"] = strconv.Itoa(job.Spec.CPUsPerTask)
 	}
 	// A job submitted from inside an array task must not look like one.
 	slurm["SLURM_ARRAY_JOB_ID"], slurm["SLURM_ARRAY_TASK_ID"] = "", ""

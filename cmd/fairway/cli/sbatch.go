@@ -360,6 +360,7 @@ func applyOptions(spec *api.JobSpec, o optSet, cwd string, env *Env) error {
 			return err
 		}
 		spec.NTasks = n * spec.Nodes
+		spec.NTasksPerNode = n
 	}
 	if v, ok := get("ntasks"); ok {
 		if spec.NTasks, err = positiveInt(v, "a task count such as 8"); err != nil {
