@@ -35,7 +35,7 @@ func (d *daemon) serveSteps(ctx context.Context) (func(), error) {
 	d.steps = stepserver.New(ctx, stepserver.Config{
 		Node:         d.cfg.Name,
 		Jobs:         listedJobs{d},
-		Controller:   d.api,
+		Controller:   d.api.WithConsistent(true), // a step srun just created is there
 		Munge:        munge.Client{Socket: d.cfg.MungeSocket},
 		CgroupParent: d.cfg.cgroupParent(),
 		GPUs:         func(indices []int) ([]gpu.Device, error) { return d.gpuDevices(indices) },

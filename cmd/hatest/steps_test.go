@@ -245,7 +245,7 @@ func TestInteractiveSteps(t *testing.T) {
 func TestStepAccounting(t *testing.T) {
 	c := stepCluster(t)
 	script := `srun -n1 dd if=/dev/zero of=/dev/null bs=100M count=20
-srun -n1 timeout 2 sh -c 'while :; do :; done'
+srun -n1 sh -c 'end=$(($(date +%s) + 2)); while [ "$(date +%s)" -lt "$end" ]; do :; done'
 exit 0
 `
 	id, state, out := c.batch(t, "usage", script, "-N1", "-n1")

@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -112,6 +113,8 @@ func allocate(ctx context.Context, inv *invocation, cl *client.Client, spec api.
 	cancel := func() { _ = cl.Cancel(context.WithoutCancel(ctx), id, "") }
 	var index uint64
 	queued := false
+	submitted := time.Now()
+	cl = cl.WithConsistent(true) // the job just acknowledged is there on every answer
 	for {
 		resp, err := cl.Jobs(ctx, client.JobFilter{All: true, IDs: []api.JobID{id}}, client.QueryOptions{WaitIndex: index, WaitTime: waitPoll})
 		if err != nil {
@@ -130,6 +133,11 @@ func allocate(ctx context.Context, inv *invocation, cl *client.Client, spec api.
 			}
 		}
 		switch {
+		case job == nil && time.Since(submitted) < time.Minute:
+			// A controller catching up: ask again.
+			index = 0
+			time.Sleep(200 * time.Millisecond)
+			continue
 		case job == nil:
 			return nil, fmt.Errorf("job %d: gone while waiting for resources", id)
 		case job.State == api.JobRunning:
