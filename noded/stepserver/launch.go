@@ -21,8 +21,6 @@ import (
 // errContainerSteps is the answer to a step of a container job.
 const errContainerSteps = "srun steps in container jobs are not supported yet"
 
-// errPty is the answer to srun --pty.
-const errPty = "srun --pty is not supported by the node step server yet"
 
 // handleLaunch serves POST /v1/steps: it checks the caller, the job and
 // the step, launches the node's tasks and streams their output and exits
@@ -61,10 +59,6 @@ func (s *Server) handleLaunch(w http.ResponseWriter, r *http.Request) {
 	case job.Spec.ContainerImage != "":
 		_ = fw.send(api.StepFrame{Done: true, Error: errContainerSteps})
 		s.report(st.result(errContainerSteps))
-		return
-	case req.Pty:
-		_ = fw.send(api.StepFrame{Done: true, Error: errPty})
-		s.report(st.result(errPty))
 		return
 	}
 	// srun going away (its connection closed) ends the step's tasks.

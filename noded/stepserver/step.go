@@ -220,6 +220,18 @@ func (st *step) start(grp *cgroups.Group, fw *frameWriter, local, rank int) (*ta
 			f.Close()
 		}
 	}()
+	if p.req.Pty {
+		// srun --pty: the task's terminal is a pseudo-terminal whose
+		// output streams back as its stdout.
+		master, slave, err := openPty(uid, gid)
+		if err != nil {
+			return nil, err
+		}
+		cmd.Stdin, cmd.Stdout, cmd.Stderr = slave, slave, slave
+		cmd.SysProcAttr.Setctty, cmd.SysProcAttr.Ctty = true, 0
+		ours, theirs = append(ours, master), append(theirs, slave)
+		t.readers.Go(func() { forward(master, fw, rank, "stdout") })
+	}
 	for _, out := range []struct {
 		name string
 		file string
@@ -228,8 +240,8 @@ func (st *step) start(grp *cgroups.Group, fw *frameWriter, local, rank int) (*ta
 		{"stdout", outFile, func(f *os.File) { cmd.Stdout = f }},
 		{"stderr", errFile, func(f *os.File) { cmd.Stderr = f }},
 	} {
-		if out.file != "" {
-			continue // the wrapper opens it; until then, nothing is written
+		if out.file != "" || p.req.Pty {
+			continue // the wrapper opens it, or the terminal takes it
 		}
 		r, w, err := os.Pipe()
 		if err != nil {

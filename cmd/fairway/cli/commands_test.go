@@ -58,7 +58,7 @@ func TestSbatchSubmits(t *testing.T) {
 			args: []string{"sbatch", "train.sh", "--lr", "0.1"},
 			want: base(api.JobSpec{
 				Name: "fromscript", Partitions: []string{"gpu", "cpu"}, Account: "ml",
-				Nodes: 2, NTasks: 8, CPUsPerTask: 2, MemoryMB: 16384, GPUs: 2, GPUType: "h100", TimeLimitSecs: 36 * 3600,
+				Nodes: 2, NTasks: 8, NTasksPerNode: 4, CPUsPerTask: 2, MemoryMB: 16384, GPUs: 2, GPUType: "h100", TimeLimitSecs: 36 * 3600,
 				Script: script, Args: []string{"--lr", "0.1"}, Stdout: "logs/%x-%j.out",
 				Env: map[string]string{"FOO": "bar"}, Priority: 7, Requeue: boolPtr(false),
 				Signal:         &api.Signal{Name: "USR1", AtSeconds: 300, BatchOnly: true},
@@ -72,7 +72,7 @@ func TestSbatchSubmits(t *testing.T) {
 			env:  map[string]string{"HOME": "/home/alice"},
 			want: base(api.JobSpec{
 				Name: "cli", Partitions: []string{"gpu", "cpu"}, Account: "ml",
-				Nodes: 1, NTasks: 4, CPUsPerTask: 2, MemoryMB: 8192, GPUs: 3, TimeLimitSecs: 1800,
+				Nodes: 1, NTasks: 4, NTasksPerNode: 4, CPUsPerTask: 2, MemoryMB: 8192, GPUs: 3, TimeLimitSecs: 1800,
 				Script: script, Stdout: "logs/%x-%j.out", Stderr: "err-%j", WorkDir: filepath.Join(dir, "sub"),
 				Env: map[string]string{"HOME": "/home/alice", "X": "1"}, Priority: 7, Requeue: boolPtr(true),
 				Signal:         &api.Signal{Name: "USR1", AtSeconds: 300, BatchOnly: true},

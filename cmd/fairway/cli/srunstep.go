@@ -407,7 +407,7 @@ func (r *remoteStep) run(ctx context.Context) (int, error) {
 
 	out := newTaskWriters(r.env, r.label && !r.pty)
 	defer out.flush()
-	worst, failed, aborted := 0, false, false
+	worst, failed, aborted, terminating := 0, false, false, false
 	var lastInt time.Time
 	for {
 		select {
@@ -464,6 +464,12 @@ func (r *remoteStep) run(ctx context.Context) (int, error) {
 					fmt.Fprintf(r.env.Stderr, "srun: error: %s: task %d: %s\n", node, ev.frame.Task, msg)
 				}
 				worst = max(worst, code)
+				if code != 0 && r.reqs[ev.node].KillOnBadExit && !aborted && !terminating {
+					// --kill-on-bad-exit: the step's tasks on every node go.
+					terminating = true
+					fmt.Fprintf(r.env.Stderr, "srun: Terminating StepId=%d.%d\n", r.job, r.step)
+					r.signalAll(streamCtx, "KILL")
+				}
 			case len(ev.frame.Data) > 0:
 				out.write(ev.frame.Task, ev.frame.Stream, ev.frame.Data)
 			}
