@@ -21,7 +21,6 @@ import (
 // errContainerSteps is the answer to a step of a container job.
 const errContainerSteps = "srun steps in container jobs are not supported yet"
 
-
 // handleLaunch serves POST /v1/steps: it checks the caller, the job and
 // the step, launches the node's tasks and streams their output and exits
 // until they have all ended, then reports the node's part.
