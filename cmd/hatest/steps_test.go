@@ -18,14 +18,20 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/fairway-hpc/fairway/api"
 	"github.com/fairway-hpc/fairway/api/client"
 	"github.com/fairway-hpc/fairway/api/munge"
 )
 
 // stepCluster is the cluster of the step tests: two nodes of 4 CPUs and 2
-// fake GPUs in their own hosts (hostnames n1 and n2), resolvable by name.
+// fake GPUs in their own hosts (hostnames n1 and n2), resolvable by name,
+// declared DOWN 10 s after they go silent (lease 3 s, grace 2 s).
 func stepCluster(t *testing.T) *cluster {
-	return newCluster(t, clusterOpts{nodes: 2, cpus: 4, gpus: "2", hostsFile: true})
+	cfg := api.ClusterConfig{
+		Partitions:    []api.Partition{{Name: "main", Default: true, DefaultTimeSecs: 3600, PreemptMode: api.PreemptRequeue}},
+		NodeLeaseSecs: fenceLeaseSecs, FenceGraceSecs: fenceGraceSecs,
+	}
+	return newCluster(t, clusterOpts{nodes: 2, cpus: 4, gpus: "2", hostsFile: true, config: &cfg, nodeDownAfter: fenceDownAfter})
 }
 
 // batch submits a script with sbatch from the root namespace, waits for it
