@@ -297,3 +297,33 @@ func TestE2EStepServer(t *testing.T) {
 		}
 	})
 }
+
+// addStep records a step of a job, as srun's POST /v1/jobs/{id}/steps does.
+func (f *fakeController) addStep(st api.Step) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if st.State == "" {
+		st.State = api.JobRunning
+	}
+	f.steps[st.JobID] = append(f.steps[st.JobID], &st)
+	f.bump()
+}
+
+// stepReport returns a step's report, if the node sent one.
+func (f *fakeController) stepReport(job api.JobID, step int) (api.StepReport, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, rep := range f.stepReps {
+		if rep.JobID == job && rep.StepID == step {
+			return rep, true
+		}
+	}
+	return api.StepReport{}, false
+}
+
+// stepAddr is the step server address a node registered, "" before.
+func (f *fakeController) stepAddr(node string) string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.registered[node].StepAddr
+}

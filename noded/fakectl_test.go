@@ -257,17 +257,6 @@ func (f *fakeController) countKinds(id api.JobID) map[api.JobEventKind]int {
 	return out
 }
 
-// addStep records a step of a job, as srun's POST /v1/jobs/{id}/steps does.
-func (f *fakeController) addStep(st api.Step) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if st.State == "" {
-		st.State = api.JobRunning
-	}
-	f.steps[st.JobID] = append(f.steps[st.JobID], &st)
-	f.bump()
-}
-
 // listSteps answers GET /v1/jobs/{id}/steps.
 func (f *fakeController) listSteps(w http.ResponseWriter, r *http.Request) {
 	id, err := strconv.ParseUint(r.PathValue("id"), 10, 64)
@@ -301,23 +290,4 @@ func (f *fakeController) reportStep(w http.ResponseWriter, r *http.Request) {
 	f.stepReps = append(f.stepReps, rep)
 	f.bump()
 	writeJSON(w, http.StatusOK, api.ActionResponse{Index: f.index})
-}
-
-// stepReport returns a step's report, if the node sent one.
-func (f *fakeController) stepReport(job api.JobID, step int) (api.StepReport, bool) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	for _, rep := range f.stepReps {
-		if rep.JobID == job && rep.StepID == step {
-			return rep, true
-		}
-	}
-	return api.StepReport{}, false
-}
-
-// stepAddr is the step server address a node registered, "" before.
-func (f *fakeController) stepAddr(node string) string {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.registered[node].StepAddr
 }

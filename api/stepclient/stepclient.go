@@ -229,16 +229,33 @@ func (c *Client) Signal(ctx context.Context, node Node, job api.JobID, step int,
 	return resp.Body.Close()
 }
 
-// Stdin streams r to the standard input of the step's task 0 on node
-// (POST /v1/steps/{job}.{step}/stdin, a chunked body) until r ends or ctx
-// is cancelled.
+// Stdin sends r to the standard input of the step's task 0 on node, one
+// request per chunk as it is read (POST /v1/steps/{job}.{step}/stdin, each
+// authenticated over its bytes), then ?eof=1 when r ends; it stops at the
+// first refused chunk or when ctx is cancelled.
 func (c *Client) Stdin(ctx context.Context, node Node, job api.JobID, step int, r io.Reader) error {
 	if r == nil {
 		return errors.New("no standard input to send")
 	}
-	resp, err := c.do(ctx, node, http.MethodPost, stepPath(job, step, "stdin"), nil, r)
-	if err != nil {
-		return err
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := r.Read(buf)
+		if n > 0 {
+			resp, perr := c.do(ctx, node, http.MethodPost, stepPath(job, step, "stdin"), append([]byte(nil), buf[:n]...), nil)
+			if perr != nil {
+				return perr
+			}
+			resp.Body.Close()
+		}
+		if errors.Is(err, io.EOF) {
+			resp, perr := c.do(ctx, node, http.MethodPost, stepPath(job, step, "stdin")+"?eof=1", nil, nil)
+			if perr != nil {
+				return perr
+			}
+			return resp.Body.Close()
+		}
+		if err != nil {
+			return fmt.Errorf("read standard input: %w", err)
+		}
 	}
-	return resp.Body.Close()
 }

@@ -70,12 +70,32 @@ func parseSignal(s string) (syscall.Signal, error) {
 	return 0, errorf(http.StatusBadRequest, "unknown signal %q", s)
 }
 
-// handleStdin serves POST /v1/steps/{job}.{step}/stdin: not supported
-// yet; tasks' standard input is /dev/null.
+// handleStdin serves POST /v1/steps/{job}.{step}/stdin: one chunk of
+// srun's standard input for task 0 (each chunk a request of its own, its
+// credential bound to its bytes); ?eof=1 ends the input.
 func (s *Server) handleStdin(w http.ResponseWriter, r *http.Request) {
-	if _, _, err := s.authenticate(r); err != nil {
+	who, body, err := s.authenticate(r)
+	if err != nil {
 		writeError(w, err)
 		return
 	}
-	writeError(w, errorf(http.StatusNotImplemented, "srun's standard input is not forwarded to tasks yet: their stdin is /dev/null"))
+	key, err := parseStepID(r.PathValue("id"), false)
+	if err != nil {
+		writeError(w, errorf(http.StatusBadRequest, "%v", err))
+		return
+	}
+	if _, err := s.authorize(who, key.job); err != nil {
+		writeError(w, err)
+		return
+	}
+	st := s.lookup(key)
+	if st == nil {
+		writeError(w, errorf(http.StatusNotFound, "step %s does not run on node %s", key, s.cfg.Node))
+		return
+	}
+	if err := st.writeStdin(body, r.URL.Query().Get("eof") == "1"); err != nil {
+		writeError(w, errorf(http.StatusConflict, "%v", err))
+		return
+	}
+	writeJSON(w, http.StatusOK, api.ActionResponse{})
 }

@@ -48,6 +48,13 @@ type step struct {
 	cancelCause context.CancelCauseFunc
 	cgroup      string
 
+	// inMu guards task 0's standard input (a pipe, or its terminal), nil
+	// when task 0 does not run here; a write may block on a task that does
+	// not read, so it has a lock of its own.
+	inMu  sync.Mutex
+	stdin io.WriteCloser
+	ttyIn bool
+
 	mu      sync.Mutex
 	grp     *cgroups.Group // nil until made
 	samples int64
@@ -156,6 +163,7 @@ func (st *step) run(fw *frameWriter) api.StepReport {
 		}
 	}
 	st.sample(grp)
+	_ = st.writeStdin(nil, true) // the input nobody reads any more
 	// Whatever the tasks left running (holding their output open) goes.
 	kill()
 	frames.Wait()
@@ -231,6 +239,18 @@ func (st *step) start(grp *cgroups.Group, fw *frameWriter, local, rank int) (*ta
 		cmd.SysProcAttr.Setctty, cmd.SysProcAttr.Ctty = true, 0
 		ours, theirs = append(ours, master), append(theirs, slave)
 		t.readers.Go(func() { forward(master, fw, rank, "stdout") })
+		if rank == 0 {
+			st.setStdin(master, true)
+		}
+	} else if rank == 0 {
+		// srun's standard input goes to task 0 (POST .../stdin).
+		r, w, err := os.Pipe()
+		if err != nil {
+			return nil, fmt.Errorf("stdin pipe: %w", err)
+		}
+		cmd.Stdin = r
+		theirs = append(theirs, r)
+		st.setStdin(w, false)
 	}
 	for _, out := range []struct {
 		name string
@@ -350,4 +370,37 @@ func stepGPUCount(p *stepPlan) int {
 		}
 	}
 	return len(seen)
+}
+
+// setStdin records task 0's standard input.
+func (st *step) setStdin(w io.WriteCloser, tty bool) {
+	st.inMu.Lock()
+	defer st.inMu.Unlock()
+	st.stdin, st.ttyIn = w, tty
+}
+
+// writeStdin hands srun's input to task 0; eof ends it (a pipe is closed,
+// a terminal gets its end-of-file character).
+func (st *step) writeStdin(data []byte, eof bool) error {
+	st.inMu.Lock()
+	defer st.inMu.Unlock()
+	if st.stdin == nil {
+		return errors.New("task 0 of the step does not run on this node, or its input has ended")
+	}
+	if len(data) > 0 {
+		if _, err := st.stdin.Write(data); err != nil {
+			return fmt.Errorf("write to task 0: %w", err)
+		}
+	}
+	if !eof {
+		return nil
+	}
+	var err error
+	if st.ttyIn {
+		_, err = st.stdin.Write([]byte{4}) // ^D; the terminal stays
+	} else {
+		err = st.stdin.Close()
+	}
+	st.stdin = nil
+	return err
 }

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -185,9 +186,20 @@ func waitDisconnect(ctx context.Context, n *steptest.Node, req api.NodeStepReque
 }
 
 func TestSrunSecondCtrlCAborts(t *testing.T) {
-	c := newStepCluster(t, map[string]steptest.RunFunc{"gpu01": waitDisconnect, "gpu02": waitDisconnect})
-	c.sigs <- os.Interrupt
-	c.sigs <- os.Interrupt // the test clock stands still: within the second
+	started := make(chan struct{}, 2)
+	run := func(ctx context.Context, n *steptest.Node, req api.NodeStepRequest, send steptest.Send) {
+		started <- struct{}{}
+		waitDisconnect(ctx, n, req, send)
+	}
+	c := newStepCluster(t, map[string]steptest.RunFunc{"gpu01": run, "gpu02": run})
+	go func() {
+		// Once both nodes run their part, two Ctrl-C (the test clock
+		// stands still: within the second).
+		<-started
+		<-started
+		c.sigs <- os.Interrupt
+		c.sigs <- os.Interrupt
+	}()
 	code := c.run(t, "srun", "sleep", "100")
 	if code != 130 {
 		t.Errorf("exit %d, want 130", code)
@@ -199,8 +211,11 @@ func TestSrunSecondCtrlCAborts(t *testing.T) {
 		}
 	}
 	for name, n := range c.nodes {
-		<-n.Disconnected // bounded by the test's timeout: each node sees srun go
-		_ = name
+		select {
+		case <-n.Disconnected: // each node sees srun go
+		case <-time.After(30 * time.Second):
+			t.Fatalf("node %s did not see srun go within 30s; srun's stderr: %q", name, got)
+		}
 	}
 }
 
