@@ -334,7 +334,7 @@ func newCluster(t *testing.T, opts clusterOpts) *cluster {
 		c.ctld.args = append(c.ctld.args, "--insecure-no-auth")
 	}
 	c.noded = &daemon{t: t, name: "noded", log: filepath.Join(dir, "noded.log"), args: []string{
-		"noded", "--name", "node1", "--controller", c.ctldURL, "--listen", nodeAddr,
+		"noded", "--name", "node1", "--controller", c.ctldURL, "--listen", nodeAddr, "--step-listen", "127.0.0.1:0",
 		"--state-dir", filepath.Join(dir, "noded"), "--cpus", opts.nodeCPUs, "--memory", opts.nodeMemory,
 		"--containerd-socket", e2e.containerd, "--containerd-namespace", ns, "--cgroup-parent", ns,
 		"--heartbeat", "1s", "--checkpoint-dir-base", filepath.Join(dir, "checkpoints"),
@@ -425,10 +425,10 @@ func (c *cluster) sbatch(args ...string) string {
 	return id
 }
 
-// sacctRows returns sacct's parsable rows (JobID|State|ExitCode|NodeList) for a job.
+// sacctRows returns sacct's parsable job rows, steps left out (-X), as JobID|State|ExitCode|NodeList.
 func (c *cluster) sacctRows(id string) []string {
 	c.t.Helper()
-	out := c.must("sacct", "-j", id, "-P", "-n", "-o", "JobID,State,ExitCode,NodeList")
+	out := c.must("sacct", "-j", id, "-X", "-P", "-n", "-o", "JobID,State,ExitCode,NodeList")
 	var rows []string
 	for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
 		if l != "" {

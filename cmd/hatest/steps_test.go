@@ -155,6 +155,18 @@ func TestInteractiveSteps(t *testing.T) {
 			t.Errorf("srun's stderr lacks Slurm's allocation message: %q", errOut)
 		}
 	})
+	t.Run("stdin goes to task 0", func(t *testing.T) {
+		cmd := exec.Command(filepath.Join(env.binDir, "srun"), "-N2", "-n2", "-l", "sh", "-c", `if [ "$SLURM_PROCID" = 0 ]; then cat; else echo none; fi`)
+		cmd.Env = c.env()
+		cmd.Stdin = strings.NewReader("hello\nworld\n")
+		out, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("srun with stdin: %v", err)
+		}
+		if got := sortedLines(string(out)); !slices.Equal(got, []string{"0: hello", "0: world", "1: none"}) {
+			t.Errorf("srun printed %q, want task 0 to echo its stdin", got)
+		}
+	})
 	t.Run("salloc", func(t *testing.T) {
 		out, errOut, err := c.run("salloc", "-N2", "srun", "hostname")
 		if err != nil {

@@ -183,6 +183,7 @@ func Run(ctx context.Context, opts Options) error {
 			ContainerdNamespace: "fairway", Logger: logger.With("daemon", "noded"),
 			CheckpointDirBase: filepath.Join(opts.Dir, "checkpoints"), ToolsBinary: opts.ToolsBinary,
 			TLS: nodeTLS, MungeSocket: mungeSock, FenceCommand: opts.FenceCommand,
+			StepListenAddr: "127.0.0.1:0", // srun's steps, on loopback
 		})
 	}()
 
