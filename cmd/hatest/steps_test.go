@@ -159,10 +159,23 @@ func TestInteractiveSteps(t *testing.T) {
 		cmd := exec.Command(filepath.Join(env.binDir, "srun"), "-N2", "-n2", "-l", "sh", "-c", `if [ "$SLURM_PROCID" = 0 ]; then cat; else echo none; fi`)
 		cmd.Env = c.env()
 		cmd.Stdin = strings.NewReader("hello\nworld\n")
-		out, err := cmd.Output()
-		if err != nil {
-			t.Fatalf("srun with stdin: %v", err)
+		var stdout, stderr bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
 		}
+		done := make(chan error, 1)
+		go func() { done <- cmd.Wait() }()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatalf("srun with stdin: %v: %s", err, stderr.String())
+			}
+		case <-time.After(60 * time.Second):
+			_ = cmd.Process.Kill()
+			t.Fatalf("srun with stdin still runs after 60s; stdout %q stderr %q", stdout.String(), stderr.String())
+		}
+		out := stdout.Bytes()
 		if got := sortedLines(string(out)); !slices.Equal(got, []string{"0: hello", "0: world", "1: none"}) {
 			t.Errorf("srun printed %q, want task 0 to echo its stdin", got)
 		}

@@ -53,6 +53,12 @@ func (s *Server) handleLaunch(w http.ResponseWriter, r *http.Request) {
 	defer s.unregister(st)
 	w.Header().Set("Content-Type", "application/x-ndjson")
 	w.WriteHeader(http.StatusOK)
+	if fl, ok := w.(http.Flusher); ok {
+		// srun starts sending task 0's input once it has the answer's
+		// head: a task that waits for input before writing must not
+		// wait for srun, which waits for the head.
+		fl.Flush()
+	}
 	fw := newFrameWriter(w)
 	switch {
 	case job.Spec.ContainerImage != "":

@@ -62,6 +62,9 @@ type Node struct {
 	Signals chan string
 	// Disconnected is closed when srun drops a launch stream before its end.
 	Disconnected chan struct{}
+	// OnStdinEOF, when set (before srun runs), is called with all the
+	// standard input received once srun says it ended.
+	OnStdinEOF func([]byte)
 
 	mu       sync.Mutex
 	launches []api.NodeStepRequest
@@ -98,7 +101,11 @@ func (ca *CA) Node(t testing.TB, name string, id apipki.Identity, run RunFunc) *
 		data, _ := io.ReadAll(r.Body)
 		n.mu.Lock()
 		n.stdin = append(n.stdin, data...)
+		all, onEOF := append([]byte(nil), n.stdin...), n.OnStdinEOF
 		n.mu.Unlock()
+		if r.URL.Query().Get("eof") == "1" && onEOF != nil {
+			onEOF(all)
+		}
 		w.WriteHeader(http.StatusNoContent)
 	})
 	n.Srv = httptest.NewUnstartedServer(mux)
@@ -146,6 +153,9 @@ func (n *Node) launch(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/x-ndjson")
 	w.WriteHeader(http.StatusOK)
 	fl, _ := w.(http.Flusher)
+	if fl != nil {
+		fl.Flush() // the head at once, as the node's step server does
+	}
 	var wmu sync.Mutex
 	done := false
 	send := func(f api.StepFrame) {

@@ -489,7 +489,9 @@ func (r *remoteStep) stream(ctx context.Context, i int, events chan<- event) {
 		go func() {
 			// Task 0's standard input; a node without the endpoint leaves
 			// it empty.
-			_ = r.sc.Stdin(ctx, r.nodes[i], r.job, r.step, r.env.Stdin)
+			if err := r.sc.Stdin(ctx, r.nodes[i], r.job, r.step, r.env.Stdin); err != nil && ctx.Err() == nil {
+				fmt.Fprintf(r.env.Stderr, "srun: error: standard input of task 0: %v\n", err)
+			}
 		}()
 	}
 	for {

@@ -288,3 +288,34 @@ func TestSrunNodeDeclaredDown(t *testing.T) {
 		t.Errorf("exit %d, stderr %q; want a failure naming gpu02", code, c.te.stderr.String())
 	}
 }
+
+// TestSrunSendsStdinToTask0: srun's standard input reaches the node of task
+// 0, then its end; the task (cat) ends once it has it.
+func TestSrunSendsStdinToTask0(t *testing.T) {
+	got := make(chan []byte, 1)
+	cat := func(ctx context.Context, n *steptest.Node, req api.NodeStepRequest, send steptest.Send) {
+		if slices.Contains(req.Tasks, 0) {
+			select {
+			case data := <-got:
+				send(api.StepFrame{Task: 0, Stream: "stdout", Data: data})
+			case <-ctx.Done():
+				return
+			}
+		}
+		for _, task := range req.Tasks {
+			send(steptest.Exit(task, 0, 0))
+		}
+		send(api.StepFrame{Done: true})
+	}
+	c := newStepCluster(t, map[string]steptest.RunFunc{"gpu01": cat, "gpu02": cat})
+	for _, n := range c.nodes {
+		n.OnStdinEOF = func(data []byte) { got <- data }
+	}
+	c.te.stdin = "hello\nworld\n"
+	if code := c.run(t, "srun", "-n1", "cat"); code != 0 {
+		t.Fatalf("exit %d, stderr %q", code, c.te.stderr.String())
+	}
+	if out := c.te.stdout.String(); out != "hello\nworld\n" {
+		t.Errorf("srun printed %q, want task 0's echo of its input", out)
+	}
+}
