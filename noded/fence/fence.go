@@ -139,7 +139,17 @@ func Run(ctx context.Context, opts Options) error {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
+	// Running takes the lock for an instant to look: try a few times
+	// before concluding that another fence holds it.
 	unlock, err := lock(opts.LeaseFile)
+	for try := 0; errors.Is(err, ErrRunning) && try < 20; try++ {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(50 * time.Millisecond):
+		}
+		unlock, err = lock(opts.LeaseFile)
+	}
 	if err != nil {
 		return err
 	}

@@ -14,14 +14,9 @@ import (
 // handleSignal serves POST /v1/steps/{job}.{step}/signal: srun forwards a
 // signal (Ctrl-C) to the step's tasks on this node.
 func (s *Server) handleSignal(w http.ResponseWriter, r *http.Request) {
-	who, body, err := s.authenticate(r)
+	who, body, st, err := s.callerStep(r)
 	if err != nil {
 		writeError(w, err)
-		return
-	}
-	key, err := parseStepID(r.PathValue("id"), false)
-	if err != nil {
-		writeError(w, errorf(http.StatusBadRequest, "%v", err))
 		return
 	}
 	var req api.StepSignal
@@ -34,21 +29,34 @@ func (s *Server) handleSignal(w http.ResponseWriter, r *http.Request) {
 		writeError(w, errorf(http.StatusBadRequest, "%v", err))
 		return
 	}
-	if _, err := s.authorize(who, key.job); err != nil {
-		writeError(w, err)
-		return
-	}
-	st := s.lookup(key)
-	if st == nil {
-		writeError(w, errorf(http.StatusNotFound, "step %s does not run on node %s", key, s.cfg.Node))
-		return
-	}
 	st.log.Info("signalling step", "signal", unix.SignalName(sig), "uid", who.uid)
 	if err := st.signal(sig); err != nil {
 		writeError(w, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, api.ActionResponse{})
+}
+
+// callerStep authenticates a request about a running step
+// (/v1/steps/{job}.{step}/...), checks the caller may act on its job, and
+// returns the caller, the request's body and the step.
+func (s *Server) callerStep(r *http.Request) (caller, []byte, *step, error) {
+	who, body, err := s.authenticate(r)
+	if err != nil {
+		return caller{}, nil, nil, err
+	}
+	key, err := parseStepID(r.PathValue("id"), false)
+	if err != nil {
+		return caller{}, nil, nil, errorf(http.StatusBadRequest, "%v", err)
+	}
+	if _, err := s.authorize(who, key.job); err != nil {
+		return caller{}, nil, nil, err
+	}
+	st := s.lookup(key)
+	if st == nil {
+		return caller{}, nil, nil, errorf(http.StatusNotFound, "step %s does not run on node %s", key, s.cfg.Node)
+	}
+	return who, body, st, nil
 }
 
 // parseSignal reads a signal by name (INT, SIGINT) or number; empty is
@@ -74,23 +82,9 @@ func parseSignal(s string) (syscall.Signal, error) {
 // srun's standard input for task 0 (each chunk a request of its own, its
 // credential bound to its bytes); ?eof=1 ends the input.
 func (s *Server) handleStdin(w http.ResponseWriter, r *http.Request) {
-	who, body, err := s.authenticate(r)
+	_, body, st, err := s.callerStep(r)
 	if err != nil {
 		writeError(w, err)
-		return
-	}
-	key, err := parseStepID(r.PathValue("id"), false)
-	if err != nil {
-		writeError(w, errorf(http.StatusBadRequest, "%v", err))
-		return
-	}
-	if _, err := s.authorize(who, key.job); err != nil {
-		writeError(w, err)
-		return
-	}
-	st := s.lookup(key)
-	if st == nil {
-		writeError(w, errorf(http.StatusNotFound, "step %s does not run on node %s", key, s.cfg.Node))
 		return
 	}
 	if err := st.writeStdin(body, r.URL.Query().Get("eof") == "1"); err != nil {
