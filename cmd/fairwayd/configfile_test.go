@@ -113,6 +113,8 @@ insecure_plaintext = true
 		{name: "flag before", args: []string{"--http-addr", "10.1.1.1:1", "--config", file}, want: with(func(c *ctld.Config) { c.HTTPAddr = "10.1.1.1:1" })},
 		{name: "flag duration and switch", args: []string{"--config", file, "--node-down-after", "1m", "--bootstrap", "--join", ""},
 			want: with(func(c *ctld.Config) { c.NodeDownAfter = time.Minute; c.Bootstrap = true; c.Join = "" })},
+		{name: "dead controller removal", args: []string{"--config", file, "--dead-controller-remove-after", "24h", "--min-quorum", "5"},
+			want: with(func(c *ctld.Config) { c.DeadControllerRemoveAfter = 24 * time.Hour; c.MinQuorum = 5 })},
 		{name: "peers", args: []string{"--config", file, "--peers", "ctl1=10.0.0.11:6818,ctl2=10.0.0.12:6818"},
 			want: with(func(c *ctld.Config) {
 				c.Peers = []raftstore.Peer{{ID: "ctl1", RaftAddr: "10.0.0.11:6818"}, {ID: "ctl2", RaftAddr: "10.0.0.12:6818"}}
