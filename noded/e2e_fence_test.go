@@ -34,10 +34,10 @@ func TestFencedWhenCutOff(t *testing.T) {
 echo started > started-1
 while :; do sleep 0.1; done
 `)
-	stubborn := batchJob(2, work, `trap 'date +%s%N > signalled-2' USR1
+	stubborn := batchJob(2, work, `trap 'date +%s%N > signalled-2.new && mv signalled-2.new signalled-2' USR1
 trap '' TERM
 echo started > started-2
-while :; do date +%s%N > alive-2; sleep 0.1; done
+while :; do date +%s%N > alive-2.new && mv alive-2.new alive-2; sleep 0.1; done
 `)
 	for _, j := range []api.Job{checkpointer, stubborn} {
 		fc.addJob(j, node)

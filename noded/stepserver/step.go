@@ -380,15 +380,19 @@ func (st *step) setStdin(w io.WriteCloser, tty bool) {
 }
 
 // writeStdin hands srun's input to task 0; eof ends it (a pipe is closed,
-// a terminal gets its end-of-file character).
+// a terminal gets its end-of-file character). Input for a task that no
+// longer reads it is discarded.
 func (st *step) writeStdin(data []byte, eof bool) error {
 	st.inMu.Lock()
 	defer st.inMu.Unlock()
 	if st.stdin == nil {
-		return errors.New("task 0 of the step does not run on this node, or its input has ended")
+		return nil // task 0 has ended, or its input was closed: input is discarded, as Slurm does
 	}
 	if len(data) > 0 {
 		if _, err := st.stdin.Write(data); err != nil {
+			if errors.Is(err, syscall.EPIPE) || errors.Is(err, os.ErrClosed) || errors.Is(err, syscall.EIO) {
+				return nil // task 0 no longer reads: discarded
+			}
 			return fmt.Errorf("write to task 0: %w", err)
 		}
 	}
