@@ -2,6 +2,8 @@ package stepserver
 
 import (
 	"encoding/json"
+	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -54,10 +56,14 @@ func (s *Server) callerStep(r *http.Request) (caller, []byte, *step, error) {
 	}
 	st := s.lookup(key)
 	if st == nil {
-		return caller{}, nil, nil, errorf(http.StatusNotFound, "step %s does not run on node %s", key, s.cfg.Node)
+		return caller{}, nil, nil, fmt.Errorf("%w: %w", errorf(http.StatusNotFound, "step %s does not run on node %s", key, s.cfg.Node), errStepGone)
 	}
 	return who, body, st, nil
 }
+
+// errStepGone marks a request about a step that does not (or no longer)
+// run on this node.
+var errStepGone = errors.New("step not running here")
 
 // parseSignal reads a signal by name (INT, SIGINT) or number; empty is
 // SIGTERM.
@@ -83,6 +89,12 @@ func parseSignal(s string) (syscall.Signal, error) {
 // credential bound to its bytes); ?eof=1 ends the input.
 func (s *Server) handleStdin(w http.ResponseWriter, r *http.Request) {
 	_, body, st, err := s.callerStep(r)
+	if errors.Is(err, errStepGone) {
+		// Its tasks here have all ended: the input is discarded, as Slurm
+		// does.
+		writeJSON(w, http.StatusOK, api.ActionResponse{})
+		return
+	}
 	if err != nil {
 		writeError(w, err)
 		return
