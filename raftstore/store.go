@@ -247,24 +247,11 @@ func (s *Store) Ready() bool { return s.ReadyReason() == "" }
 // configurations) never reach the state machine, so waiting for a trailing
 // one would never end.
 func lastCommandIndex(logs raft.LogStore) (uint64, error) {
-	first, err := logs.FirstIndex()
-	if err != nil {
-		return 0, fmt.Errorf("read first log index: %w", err)
-	}
 	last, err := logs.LastIndex()
 	if err != nil {
 		return 0, fmt.Errorf("read last log index: %w", err)
 	}
-	for i := last; i >= first && i > 0; i-- {
-		var e raft.Log
-		if err := logs.GetLog(i, &e); err != nil {
-			return 0, fmt.Errorf("read log entry %d: %w", i, err)
-		}
-		if e.Type == raft.LogCommand {
-			return i, nil
-		}
-	}
-	return 0, nil
+	return lastCommandUpTo(logs, last)
 }
 
 // Close stops the raft node and closes its stores. It is safe to call more
