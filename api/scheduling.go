@@ -92,7 +92,19 @@ type SchedulingConfig struct {
 	// daemon's own base (default /var/lib/fairway/checkpoints), which only
 	// helps jobs that come back to the same node.
 	CheckpointDirBase string `json:"checkpoint_dir_base,omitempty"`
+	// VictimOrder is how preemption chooses among the running jobs the
+	// rules allow it to stop, after their --priority: VictimWorkLost
+	// (default), the least work lost (GPUs x time since the job's last
+	// checkpoint, or its start), or VictimRuntime, the least run time
+	// (the latest start).
+	VictimOrder string `json:"victim_order,omitempty"`
 }
+
+// Victim orders (SchedulingConfig.VictimOrder).
+const (
+	VictimWorkLost = "work_lost"
+	VictimRuntime  = "runtime"
+)
 
 // AccountUser is a user's association with an account: a leaf of the
 // fair-share tree. A job whose user is not listed under its account gets an

@@ -198,6 +198,10 @@ type JobRun struct {
 	EndBound bool `json:"end_bound,omitempty"`
 	// Usage is what the batch step used, as its node reported it.
 	Usage *Usage `json:"usage,omitempty"`
+	// LostGPUSecs is the work a preempted run lost: its GPUs x the time
+	// from its last checkpoint (or its start, when it never reported one
+	// in this run) to its end. Set only on runs ended by a preemption.
+	LostGPUSecs int64 `json:"lost_gpu_secs,omitempty"`
 	// Steps are the run's srun steps.
 	Steps []Step `json:"steps,omitempty"`
 }
@@ -266,6 +270,15 @@ type Job struct {
 	// (Scheduling.CheckpointDirBase), set when the job gets its ID; empty
 	// means the node daemon's own base (noded.Config.CheckpointDirBase).
 	CheckpointDir string `json:"checkpoint_dir,omitempty"`
+	// LastCheckpoint is when the job last said it completed a checkpoint
+	// (fairway checkpoint done; unix seconds, the leader's clock; 0 never).
+	// Work since then, or since its run's start when later, is what a
+	// preemption loses.
+	LastCheckpoint int64 `json:"last_checkpoint,omitempty"`
+	// FirstEstimate is the first start-time estimate the controller made
+	// for the job while it was pending, kept so that its error against the
+	// actual start can be measured (fairway explain --accuracy).
+	FirstEstimate *StartEstimate `json:"first_estimate,omitempty"`
 
 	// ArrayJobID and ArrayTaskID are set on a task of a job array. The array's
 	// own record (ID == ArrayJobID, ArrayTaskID < 0) holds the tasks not yet
@@ -504,6 +517,25 @@ type Plan struct {
 	Starts      []Start       `json:"starts,omitempty"`
 	Preemptions []Preemption  `json:"preemptions,omitempty"`
 	Pending     []PendingInfo `json:"pending,omitempty"`
+	// Stats describe the pass that made the plan, for metrics; they are
+	// not part of the raft command.
+	Stats PassStats `json:"-"`
+}
+
+// PassStats count what one scheduling pass did (Slurm's sdiag figures).
+type PassStats struct {
+	// Pending is the pending jobs (array records once) the pass saw.
+	Pending int
+	// Tested is the jobs it tested for a start, a preemption or a
+	// reservation (its depth).
+	Tested int
+	// BackfillTested is the jobs tested after the first job blocked for
+	// resources (the backfill depth).
+	BackfillTested int
+	// Reservations is the backfill reservations it made.
+	Reservations int
+	// BackfillStarts is the starts of jobs that passed a blocked one.
+	BackfillStarts int
 }
 
 // JobEventKind says what happened to a job on its node.
