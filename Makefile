@@ -26,7 +26,7 @@ export CGO_CFLAGS := -Wno-deprecated-declarations
 TEST_TIMEOUT ?= 12m
 PKGS      ?= ./...
 
-.PHONY: all build sim dev deps test unit vet lint bench bench-cli fuzz clean ha cluster cluster-down
+.PHONY: all build sim dev deps test-deps test unit vet lint bench bench-cli fuzz clean ha cluster cluster-down
 
 all: build
 
@@ -62,6 +62,17 @@ deps:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
 	fi
 
+# test-deps: what only the tests need: Prometheus (promtool and the live alert test) and
+# Chromium (the dashboard tests).
+test-deps: deps
+	@missing=""; \
+	command -v promtool >/dev/null || missing="$$missing prometheus"; \
+	command -v chromium >/dev/null || missing="$$missing chromium fonts-dejavu-core"; \
+	if [ -n "$$missing" ]; then \
+		echo "installing:$$missing"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
 dev: deps build
 	$(BIN)/fairwayd dev
 
@@ -76,7 +87,7 @@ lint: vet
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2 -tags e2e $(PKGS)
 
 # test: everything, the end-to-end tests (cmd/e2e, tag e2e) included.
-test: deps lint
+test: test-deps lint
 	$(GO) test -tags e2e -count=1 -timeout $(TEST_TIMEOUT) $(PKGS)
 
 # unit: the tests without the end-to-end ones.
