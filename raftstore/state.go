@@ -292,6 +292,10 @@ func copyJob(in *api.Job) *api.Job {
 		k := *in.Kill
 		j.Kill = &k
 	}
+	if in.FirstEstimate != nil {
+		e := *in.FirstEstimate
+		j.FirstEstimate = &e
+	}
 	j.ArrayPending = slices.Clone(in.ArrayPending)
 	return &j
 }
