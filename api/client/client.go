@@ -401,6 +401,17 @@ func (c *Client) EndGrace(ctx context.Context, ref api.JobRef) error {
 	return err
 }
 
+// RecordCheckpoint tells the controller that a running job completed a
+// checkpoint (fairway checkpoint done): the controller records the time
+// (Job.LastCheckpoint), so a preemption loses only the work since; a job
+// being stopped (preempted, requeued) also has its grace time ended, as
+// EndGrace. ref is a job ID or a started array task ("12_3"). It is a 409
+// error when the job is not running.
+func (c *Client) RecordCheckpoint(ctx context.Context, ref api.JobRef) error {
+	_, err := c.do(ctx, http.MethodPost, "/v1/jobs/"+ref.String()+"/checkpoint", nil, nil)
+	return err
+}
+
 // Nodes lists nodes.
 func (c *Client) Nodes(ctx context.Context, q QueryOptions) (*api.NodesResponse, error) {
 	var resp api.NodesResponse
