@@ -42,6 +42,13 @@ const EnvRetrySecs = "FAIRWAY_RETRY_SECS"
 // consistently.
 const EnvConsistent = "FAIRWAY_CONSISTENT"
 
+// EnvCheckpointDone names the environment variable the node daemon sets in
+// every job: the command that reports a completed checkpoint to the
+// controller ("/path/to/fairway checkpoint done"; the client binary's path
+// as the job sees it, without quotes), for a job to run unquoted,
+// $FAIRWAY_CHECKPOINT_DONE, after each checkpoint it saves.
+const EnvCheckpointDone = "FAIRWAY_CHECKPOINT_DONE"
+
 // DefaultCAFile is the CA bundle used when neither Options.CA nor
 // FAIRWAY_CA names one and the file exists.
 const DefaultCAFile = "/etc/fairway/ca.pem"
