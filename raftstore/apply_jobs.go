@@ -384,6 +384,12 @@ func (w *writer) killJob(c *KillJob) error {
 	}
 	nj := copyJob(j)
 	nj.Kill = &k
+	if reason := planapply.PreemptionReason(&k); reason != "" {
+		// A preemption for another job, as a plan's: counted alike.
+		if err := w.addPreemptionTotal(j.Spec.Account, reason, 1, 0); err != nil {
+			return err
+		}
+	}
 	return w.put(tableJobs, nj)
 }
 

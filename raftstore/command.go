@@ -157,7 +157,9 @@ type SignalJob struct {
 // KillJob asks a running job to stop for the reason in Kill (time limit,
 // preemption). It does nothing when the job is already being stopped. A
 // preemption (State PREEMPTED) that names no signal or grace time gets the
-// job's checkpoint signal and its QOS's (else its partition's) grace time.
+// job's checkpoint signal and its QOS's (else its partition's) grace time;
+// one that names the job it makes room for (For) counts in the preemption
+// totals, as a plan's preemption (planapply.PreemptionReason).
 type KillJob struct {
 	Now  int64           `json:"now"`
 	ID   api.JobID       `json:"id"`

@@ -264,3 +264,15 @@ func TestPreemptionTotalsSnapshot(t *testing.T) {
 		t.Errorf("totals after the jobs expired (-want +got):\n%s", diff)
 	}
 }
+
+// TestKillJobPreemptionCounts: a KillJob preemption for another job counts
+// and loses work as a plan's, under the reason "other".
+func TestKillJobPreemptionCounts(t *testing.T) {
+	h := lostSetup(t)
+	h.must(KillJob{Now: cmdNow + 100, ID: 1, Kill: api.KillRequest{State: api.JobPreempted, Requeue: true, For: 3}})
+	h.must(JobEvents{Now: cmdNow + 110, Node: "n1", Events: []api.JobEvent{{JobID: 1, Kind: api.EventExited}}})
+	want := []api.PreemptionTotal{{Account: "ml", Reason: "other", Count: 1, LostGPUSecs: 2 * 110}}
+	if diff := cmp.Diff(want, h.state().PreemptionTotals()); diff != "" {
+		t.Errorf("totals (-want +got):\n%s", diff)
+	}
+}
