@@ -21,7 +21,8 @@ import (
 //	POST /v1/jobs/{id}/hold            -> ActionResponse
 //	POST /v1/jobs/{id}/release         -> ActionResponse
 //	POST /v1/jobs/{id}/requeue         -> ActionResponse (on a job already being requeued or preempted: ends its grace time, see KillRequest.EndGrace)
-//	POST /v1/jobs/{id}/end-grace       -> ActionResponse (fairway checkpoint done: the job being stopped has saved its checkpoint; 409 when it is not being stopped)
+//	POST /v1/jobs/{id}/end-grace       -> ActionResponse (the job being stopped has saved its checkpoint; 409 when it is not being stopped)
+//	POST /v1/jobs/{id}/checkpoint      -> ActionResponse (fairway checkpoint done: the running job completed a checkpoint, Job.LastCheckpoint; a job being stopped also has its grace time ended; 409 when it is not running)
 //	GET  /v1/priorities                ?id=1,2, ?user=u -> PrioritiesResponse (sprio: pending jobs' priority factors)
 //	GET  /v1/shares                    -> SharesResponse (sshare: the fair-share tree with usage)
 //	GET  /v1/nodes                     ?index, ?wait -> NodesResponse

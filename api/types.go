@@ -218,6 +218,11 @@ type KillRequest struct {
 	RequestedAt int64    `json:"requested_at"`
 	// For is the job a preemption makes room for.
 	For JobID `json:"for,omitempty"`
+	// Preemption is the reason of the plan preemption that made the
+	// request (api.Preemption.Reason: "reclaim", "priority"; "other" when
+	// the plan named none); empty for every other kill request (scancel,
+	// time limit, requeue). The preemption totals are kept by it.
+	Preemption string `json:"preemption,omitempty"`
 	// EndGrace is set when the job said, during its grace time, that it has
 	// saved its checkpoint (scontrol requeue of a job being requeued, or
 	// fairway checkpoint done): the node daemon ends the grace time at once

@@ -62,8 +62,11 @@ const (
 	ActionHold     JobAction = "hold"      // scontrol hold
 	ActionRelease  JobAction = "release"   // scontrol release
 	ActionRequeue  JobAction = "requeue"   // scontrol requeue
-	ActionEndGrace JobAction = "end-grace" // fairway checkpoint done
+	ActionEndGrace JobAction = "end-grace" // end the grace time of a job being stopped (older fairway checkpoint done)
 	ActionUpdate   JobAction = "update"    // scontrol update job
+	// ActionCheckpoint is fairway checkpoint done: record a checkpoint of
+	// the running job, and end its grace time when it is being stopped.
+	ActionCheckpoint JobAction = "checkpoint"
 )
 
 // anonymous reports whether the caller is unidentified: not authenticated,

@@ -56,6 +56,7 @@ func (c *Controller) routes() http.Handler {
 	mux.HandleFunc("POST /v1/jobs/{id}/release", c.leaderOnly(c.authn(c.handleJobAction(c.svc.Release))))
 	mux.HandleFunc("POST /v1/jobs/{id}/requeue", c.leaderOnly(c.authn(c.handleJobAction(c.svc.Requeue))))
 	mux.HandleFunc("POST /v1/jobs/{id}/end-grace", c.leaderOnly(c.authn(c.handleJobAction(c.svc.EndGrace))))
+	mux.HandleFunc("POST /v1/jobs/{id}/checkpoint", c.leaderOnly(c.authn(c.handleJobAction(c.svc.RecordCheckpoint))))
 	mux.HandleFunc("GET /v1/nodes", c.authn(c.handleNodes))
 	mux.HandleFunc("POST /v1/nodes/register", c.leaderOnly(c.authn(c.handleRegister)))
 	mux.HandleFunc("POST /v1/nodes/{name}/heartbeat", c.leaderOnly(c.authn(c.handleHeartbeat)))

@@ -144,6 +144,17 @@ func (s *Service) EndGrace(ctx context.Context, caller Identity, ref api.JobRef)
 	return s.taskWrite(ctx, caller, ActionEndGrace, ref, func(now int64, id api.JobID) raftstore.Command { return raftstore.EndGrace{Now: now, ID: id} })
 }
 
+// RecordCheckpoint records that a running job completed a checkpoint
+// (fairway checkpoint done): its LastCheckpoint becomes now, so a
+// preemption loses only the work done since; a job being stopped also has
+// its grace time ended, as EndGrace. Allowed to whoever may end the job's
+// grace time; a job that is not running is a conflict.
+func (s *Service) RecordCheckpoint(ctx context.Context, caller Identity, ref api.JobRef) (WriteResult, error) {
+	return s.taskWrite(ctx, caller, ActionCheckpoint, ref, func(now int64, id api.JobID) raftstore.Command {
+		return raftstore.RecordCheckpoint{Now: now, ID: id}
+	})
+}
+
 // taskWrite commits the command mk builds for the job ref names (a started
 // array task's own job for ARRAYID_TASK) once the caller is allowed the
 // action on it.

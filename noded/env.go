@@ -3,12 +3,18 @@ package noded
 import (
 	"fmt"
 	"os/user"
+	"path"
+	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
+	"unicode"
 
 	"github.com/fairway-hpc/fairway/api"
+	"github.com/fairway-hpc/fairway/api/client"
 	"github.com/fairway-hpc/fairway/api/slurmenv"
+	"github.com/fairway-hpc/fairway/noded/executor/container"
 	"github.com/fairway-hpc/fairway/noded/gpu"
 )
 
@@ -148,4 +154,31 @@ func lookupUser(uid int) (*user.User, []int) {
 		}
 	}
 	return u, groups
+}
+
+// checkpointDoneCommand is the command a job runs to report a completed
+// checkpoint (client.EnvCheckpointDone): the tools binary with "checkpoint
+// done", by the path the job sees it at (an image-based container has it
+// mounted in container.ToolsDir; a host job runs it where the node has it),
+// else "fairway" from the job's PATH. The variable is meant to be run
+// unquoted, so a path with white space falls back to the PATH too.
+func checkpointDoneCommand(job *api.Job, toolsBinary string) string {
+	const sub = " checkpoint done"
+	switch {
+	case toolsBinary == "":
+	case job.Spec.ContainerImage != "":
+		return path.Join(container.ToolsDir, "fairway") + sub
+	case filepath.IsAbs(toolsBinary) && !strings.ContainsFunc(toolsBinary, unicode.IsSpace):
+		return toolsBinary + sub
+	}
+	return "fairway" + sub
+}
+
+// withCheckpointDone sets the job's client.EnvCheckpointDone to cmd,
+// replacing what the job was submitted with. The environment stays sorted.
+func withCheckpointDone(env []string, cmd string) []string {
+	env = slices.DeleteFunc(env, func(kv string) bool { return strings.HasPrefix(kv, client.EnvCheckpointDone+"=") })
+	env = append(env, client.EnvCheckpointDone+"="+cmd)
+	slices.Sort(env)
+	return env
 }

@@ -269,6 +269,7 @@ func (w *writer) requeueJob(c *RequeueJob) error {
 			nk := *k
 			nk.EndGrace, nk.EndGraceAt = true, c.Now
 			nj.Kill = &nk
+			nj.LastCheckpoint = c.Now
 			return w.put(tableJobs, nj)
 		}
 		nj.Kill = &api.KillRequest{
@@ -302,6 +303,25 @@ func (w *writer) endGrace(c *EndGrace) error {
 	}
 	nj := copyJob(j)
 	nj.Kill.EndGrace, nj.Kill.EndGraceAt = true, c.Now
+	nj.LastCheckpoint = c.Now // it has saved its checkpoint
+	return w.put(tableJobs, nj)
+}
+
+// recordCheckpoint applies RecordCheckpoint.
+func (w *writer) recordCheckpoint(c *RecordCheckpoint) error {
+	j, err := w.job(c.ID)
+	if err != nil {
+		return err
+	}
+	if j.State != api.JobRunning {
+		return conflictf("job %d is %s: only a running job records checkpoints (fairway checkpoint done runs inside the job)", c.ID, j.State)
+	}
+	nj := copyJob(j)
+	nj.LastCheckpoint = c.Now
+	if nj.Kill != nil && !nj.Kill.EndGrace {
+		// Saved during its grace time: the job is done, as EndGrace.
+		nj.Kill.EndGrace, nj.Kill.EndGraceAt = true, c.Now
+	}
 	return w.put(tableJobs, nj)
 }
 
@@ -364,6 +384,12 @@ func (w *writer) killJob(c *KillJob) error {
 	}
 	nj := copyJob(j)
 	nj.Kill = &k
+	if reason := planapply.PreemptionReason(&k); reason != "" {
+		// A preemption for another job, as a plan's: counted alike.
+		if err := w.addPreemptionTotal(j.Spec.Account, reason, 1, 0); err != nil {
+			return err
+		}
+	}
 	return w.put(tableJobs, nj)
 }
 
@@ -471,6 +497,17 @@ func (w *writer) jobEvents(c *JobEvents) error {
 		}
 		nj := copyJob(j)
 		endRun(nj, o, c.Now)
+		// A run that exits while a plan's preemption stops it lost the
+		// work since its last checkpoint. A lost run (its node, a fence)
+		// did not end by the preemption.
+		if reason := planapply.PreemptionReason(j.Kill); reason != "" && ev.Kind == api.EventExited && !ev.Fenced {
+			if r := pastRun(nj, ev.Run); r != nil {
+				r.LostGPUSecs = planapply.LostGPUSecs(planapply.AllocGPUs(j.Alloc), r.StartTime, r.EndTime, j.LastCheckpoint)
+				if err := w.addPreemptionTotal(j.Spec.Account, reason, 0, r.LostGPUSecs); err != nil {
+					return fmt.Errorf("job %d event %s: %w", ev.JobID, ev.Kind, err)
+				}
+			}
+		}
 		if r := pastRun(nj, ev.Run); r != nil && ev.Usage != nil {
 			r.Usage = copyUsage(ev.Usage)
 		}

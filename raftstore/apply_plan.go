@@ -23,6 +23,15 @@ func (w *writer) applyPlan(c *ApplyPlan) ([]api.JobID, error) {
 	for _, s := range res.Skipped {
 		w.log.Info("plan preemption skipped", "job", s.JobID, "why", s.Why)
 	}
+	for _, id := range res.Preempted {
+		j := getJob(w.txn, id)
+		if j == nil {
+			continue
+		}
+		if err := w.addPreemptionTotal(j.Spec.Account, planapply.PreemptionReason(j.Kill), 1, 0); err != nil {
+			return nil, fmt.Errorf("apply plan: %w", err)
+		}
+	}
 	if res.Started == nil {
 		res.Started = []api.JobID{}
 	}

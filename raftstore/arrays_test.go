@@ -240,13 +240,13 @@ func TestApplyPreemptionSettings(t *testing.T) {
 			name: "the QOS's preempt mode and grace override the partition's; the kill names the job it makes room for",
 			cmds: qosJob("scavenger"),
 			added: []*api.Job{running("scavenger", &api.KillRequest{State: api.JobPreempted, Requeue: true,
-				Reason: "Preempted (reclaim) for job 1", Signal: "USR1", GraceSecs: 5, RequestedAt: cmdNow, For: 1})},
+				Reason: "Preempted (reclaim) for job 1", Signal: "USR1", GraceSecs: 5, RequestedAt: cmdNow, For: 1, Preemption: "reclaim"})},
 		},
 		{
 			name: "without a QOS setting the partition's mode applies: cancel ends the job PREEMPTED",
 			cmds: qosJob("plain"),
 			added: []*api.Job{running("plain", &api.KillRequest{State: api.JobPreempted, Requeue: false,
-				Reason: "Preempted (reclaim) for job 1; not requeued: preempt mode cancel", Signal: "USR1", GraceSecs: 30, RequestedAt: cmdNow, For: 1})},
+				Reason: "Preempted (reclaim) for job 1; not requeued: preempt mode cancel", Signal: "USR1", GraceSecs: 30, RequestedAt: cmdNow, For: 1, Preemption: "reclaim"})},
 		},
 		{
 			name:  "a job whose preempt mode is off is not preempted",

@@ -55,6 +55,7 @@ const (
 	cmdSignalJob         commandType = 16
 	cmdCreateStep        commandType = 17
 	cmdReportStep        commandType = 18
+	cmdRecordCheckpoint  commandType = 19
 )
 
 // SubmitJobs adds jobs, atomically: all are accepted or none. Its result is
@@ -109,9 +110,10 @@ type ReleaseJob struct {
 // (Kill with Requeue), a finished one is requeued at once (as Slurm's
 // scontrol requeue does), a pending one is left as it is. A running job
 // already being requeued (a preemption with requeue, or an earlier
-// requeue) has its grace time ended (Kill.EndGrace, as EndGrace does): a
-// job that calls scontrol requeue on itself during its grace time has
-// saved its checkpoint. A job being stopped for good (cancelled, timed
+// requeue) has its grace time ended (Kill.EndGrace) and its checkpoint
+// recorded (Job.LastCheckpoint), as EndGrace does: a job that calls
+// scontrol requeue on itself during its grace time has saved its
+// checkpoint. A job being stopped for good (cancelled, timed
 // out, preempted without requeue) is an ErrConflict.
 type RequeueJob struct {
 	Now int64     `json:"now"`
@@ -120,11 +122,25 @@ type RequeueJob struct {
 
 // EndGrace ends the grace time of a job being stopped (fairway checkpoint
 // done): it sets Kill.EndGrace, and the node daemon goes on with SIGTERM and
-// SIGKILL at once. It is an ErrConflict when the job is not RUNNING with a
-// kill request, and does nothing when the grace time was already ended.
-// RequeueJob on a job already being requeued (or preempted with requeue)
-// does the same.
+// SIGKILL at once; the job has saved its checkpoint, so Job.LastCheckpoint
+// becomes Now as well. It is an ErrConflict when the job is not RUNNING
+// with a kill request, and does nothing when the grace time was already
+// ended. RequeueJob on a job already being requeued (or preempted with
+// requeue) does the same. RecordCheckpoint does it too, and also records a
+// checkpoint outside a grace time.
 type EndGrace struct {
+	Now int64     `json:"now"`
+	ID  api.JobID `json:"id"`
+}
+
+// RecordCheckpoint records that a running job completed a checkpoint
+// (fairway checkpoint done): Job.LastCheckpoint becomes Now, the leader's
+// clock, so a preemption of the job loses only the work since then (see
+// planapply.LostGPUSecs). When the job is being stopped (a kill request:
+// preempted, requeued, cancelled, timed out) its grace time ends too, as
+// EndGrace does. A job that does not exist is an ErrNotFound; one that is
+// not RUNNING (pending, finished) an ErrConflict naming its state.
+type RecordCheckpoint struct {
 	Now int64     `json:"now"`
 	ID  api.JobID `json:"id"`
 }
@@ -141,7 +157,9 @@ type SignalJob struct {
 // KillJob asks a running job to stop for the reason in Kill (time limit,
 // preemption). It does nothing when the job is already being stopped. A
 // preemption (State PREEMPTED) that names no signal or grace time gets the
-// job's checkpoint signal and its QOS's (else its partition's) grace time.
+// job's checkpoint signal and its QOS's (else its partition's) grace time;
+// one that names the job it makes room for (For) counts in the preemption
+// totals, as a plan's preemption (planapply.PreemptionReason).
 type KillJob struct {
 	Now  int64           `json:"now"`
 	ID   api.JobID       `json:"id"`
@@ -283,6 +301,7 @@ func (EndGrace) commandType() commandType          { return cmdEndGrace }
 func (SignalJob) commandType() commandType         { return cmdSignalJob }
 func (CreateStep) commandType() commandType        { return cmdCreateStep }
 func (ReportStep) commandType() commandType        { return cmdReportStep }
+func (RecordCheckpoint) commandType() commandType  { return cmdRecordCheckpoint }
 
 // encodeCommand writes a command as its type byte followed by its JSON.
 func encodeCommand(cmd Command) ([]byte, error) {
@@ -344,6 +363,8 @@ func newCommand(t commandType) Command {
 		return &CreateStep{}
 	case cmdReportStep:
 		return &ReportStep{}
+	case cmdRecordCheckpoint:
+		return &RecordCheckpoint{}
 	}
 	return nil
 }

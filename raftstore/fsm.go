@@ -208,6 +208,8 @@ func (f *fsm) applyCommand(txn *memdb.Txn, cmd Command) (ApplyResult, error) {
 		res.StepID, err = w.createStep(c)
 	case *ReportStep:
 		err = w.reportStep(c)
+	case *RecordCheckpoint:
+		err = w.recordCheckpoint(c)
 	default:
 		// A type newCommand knows but this switch does not: a programming
 		// error that must not let replicas skip the entry.
@@ -238,6 +240,9 @@ type snapshotData struct {
 	// UsageFormula is the usage formula version of the last accrual (0:
 	// version 1).
 	UsageFormula int `json:"usage_formula,omitempty"`
+	// PreemptionTotals are the preemptions per account and reason and the
+	// work they lost (absent in snapshots written before they were kept).
+	PreemptionTotals []api.PreemptionTotal `json:"preemption_totals,omitempty"`
 }
 
 // Snapshot implements raft.FSM. It captures a memdb read transaction (an
@@ -301,6 +306,11 @@ func (f *fsm) Restore(rc io.ReadCloser) error {
 			return err
 		}
 	}
+	for _, p := range data.PreemptionTotals {
+		if err := insert(tablePreemptions, &preemptionRow{Key: preemptionKey(p.Account, p.Reason), Total: p}); err != nil {
+			return err
+		}
+	}
 	// Watch indexes are not in the snapshot: everything counts as changed
 	// at the snapshot's index (waiters wake once and see the new state).
 	topics := baseTopics()
@@ -338,7 +348,8 @@ func (s *fsmSnapshot) data() *snapshotData {
 		Usage:     m.Usage,
 		UsageAt:   m.UsageAt,
 
-		UsageFormula: m.UsageFormula,
+		UsageFormula:     m.UsageFormula,
+		PreemptionTotals: preemptionTotals(s.txn),
 	}
 	if it, err := s.txn.Get(tableNodes, indexID); err == nil {
 		for raw := it.Next(); raw != nil; raw = it.Next() {

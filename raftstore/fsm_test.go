@@ -260,16 +260,20 @@ func TestApplyJobCommands(t *testing.T) {
 				ApplyPlan{Plan: api.Plan{Now: cmdNow, Preemptions: []api.Preemption{{JobID: 2, Reason: "reclaim", For: 1}}}},
 				JobEvents{Now: cmdNow, Node: "n1", Events: []api.JobEvent{{JobID: 2, Kind: api.EventExited}}},
 			},
-			changes: map[api.JobID]jobChange{2: requeued(api.JobPreempted, "Preempted (reclaim) for job 1")},
+			changes: map[api.JobID]jobChange{2: func(j *api.Job) {
+				requeued(api.JobPreempted, "Preempted (reclaim) for job 1")(j)
+				j.Runs[0].LostGPUSecs = 1 * (cmdNow - setupNow) // its GPU since its start
+			}},
 		},
 		{
 			name:       "preemption asks with the checkpoint signal and the partition's grace",
 			cmds:       []Command{ApplyPlan{Plan: api.Plan{Now: cmdNow, Preemptions: []api.Preemption{{JobID: 2, Reason: "priority"}, {JobID: 5}, {JobID: 1}}}}},
 			wantResult: []api.JobID{},
 			changes: map[api.JobID]jobChange{
-				2: withKill(api.KillRequest{State: api.JobPreempted, Requeue: true, Reason: "Preempted (priority)", Signal: "USR1", GraceSecs: 30, RequestedAt: cmdNow}),
+				2: withKill(api.KillRequest{State: api.JobPreempted, Requeue: true, Reason: "Preempted (priority)", Signal: "USR1", GraceSecs: 30, RequestedAt: cmdNow,
+					Preemption: "priority"}),
 				5: withKill(api.KillRequest{State: api.JobPreempted, Requeue: false, Reason: "Preempted; not requeued: the job was submitted with --no-requeue",
-					Signal: "USR1", GraceSecs: 30, RequestedAt: cmdNow}),
+					Signal: "USR1", GraceSecs: 30, RequestedAt: cmdNow, Preemption: "other"}),
 			},
 		},
 		{
@@ -281,6 +285,7 @@ func TestApplyJobCommands(t *testing.T) {
 			changes: map[api.JobID]jobChange{2: func(j *api.Job) {
 				requeued(api.JobPreempted, "Preempted (priority) for job 1")(j)
 				j.Runs[0].ExitCode = 3
+				j.Runs[0].LostGPUSecs = 1 * (cmdNow - setupNow)
 			}},
 		},
 		{
@@ -289,8 +294,10 @@ func TestApplyJobCommands(t *testing.T) {
 				ApplyPlan{Plan: api.Plan{Now: cmdNow, Preemptions: []api.Preemption{{JobID: 5, Reason: "reclaim", For: 1}}}},
 				JobEvents{Now: cmdNow, Node: "n1", Events: []api.JobEvent{{JobID: 5, Kind: api.EventExited, Signal: 15}}},
 			},
-			changes: map[api.JobID]jobChange{5: ended(api.JobPreempted, api.JobPreempted,
-				"Preempted (reclaim) for job 1; not requeued: the job was submitted with --no-requeue", 0, 15)},
+			changes: map[api.JobID]jobChange{5: func(j *api.Job) {
+				ended(api.JobPreempted, api.JobPreempted, "Preempted (reclaim) for job 1; not requeued: the job was submitted with --no-requeue", 0, 15)(j)
+				j.Runs[0].LostGPUSecs = 1 * (cmdNow - setupNow)
+			}},
 		},
 		{
 			name: "scontrol requeue of a job being preempted ends its grace time; a second one changes nothing",
@@ -299,8 +306,11 @@ func TestApplyJobCommands(t *testing.T) {
 				RequeueJob{Now: cmdNow + 3, ID: 2},
 				RequeueJob{Now: cmdNow + 4, ID: 2},
 			},
-			changes: map[api.JobID]jobChange{2: withKill(api.KillRequest{State: api.JobPreempted, Requeue: true, Reason: "Preempted (reclaim) for job 1",
-				Signal: "USR1", GraceSecs: 30, RequestedAt: cmdNow, For: 1, EndGrace: true, EndGraceAt: cmdNow + 3})},
+			changes: map[api.JobID]jobChange{2: func(j *api.Job) {
+				withKill(api.KillRequest{State: api.JobPreempted, Requeue: true, Reason: "Preempted (reclaim) for job 1",
+					Signal: "USR1", GraceSecs: 30, RequestedAt: cmdNow, For: 1, Preemption: "reclaim", EndGrace: true, EndGraceAt: cmdNow + 3})(j)
+				j.LastCheckpoint = cmdNow + 3 // it saved its checkpoint
+			}},
 		},
 		{
 			name: "checkpoint done ends the grace time of a job being preempted, even one not requeued",
@@ -308,9 +318,12 @@ func TestApplyJobCommands(t *testing.T) {
 				ApplyPlan{Plan: api.Plan{Now: cmdNow, Preemptions: []api.Preemption{{JobID: 5, Reason: "reclaim", For: 1}}}},
 				EndGrace{Now: cmdNow + 2, ID: 5},
 			},
-			changes: map[api.JobID]jobChange{5: withKill(api.KillRequest{State: api.JobPreempted,
-				Reason: "Preempted (reclaim) for job 1; not requeued: the job was submitted with --no-requeue",
-				Signal: "USR1", GraceSecs: 30, RequestedAt: cmdNow, For: 1, EndGrace: true, EndGraceAt: cmdNow + 2})},
+			changes: map[api.JobID]jobChange{5: func(j *api.Job) {
+				withKill(api.KillRequest{State: api.JobPreempted,
+					Reason: "Preempted (reclaim) for job 1; not requeued: the job was submitted with --no-requeue",
+					Signal: "USR1", GraceSecs: 30, RequestedAt: cmdNow, For: 1, Preemption: "reclaim", EndGrace: true, EndGraceAt: cmdNow + 2})(j)
+				j.LastCheckpoint = cmdNow + 2
+			}},
 		},
 		{
 			name:    "scontrol requeue of a job being preempted without requeue is a conflict",
@@ -318,7 +331,7 @@ func TestApplyJobCommands(t *testing.T) {
 			wantErr: ErrConflict,
 			wantMsg: "job 5 is already being stopped (PREEMPTED)",
 			changes: map[api.JobID]jobChange{5: withKill(api.KillRequest{State: api.JobPreempted,
-				Reason: "Preempted; not requeued: the job was submitted with --no-requeue", Signal: "USR1", GraceSecs: 30, RequestedAt: cmdNow})},
+				Reason: "Preempted; not requeued: the job was submitted with --no-requeue", Signal: "USR1", GraceSecs: 30, RequestedAt: cmdNow, Preemption: "other"})},
 		},
 		{
 			name: "scancel --signal records a numbered request for the node, without stopping the job",

@@ -28,7 +28,7 @@ func FuzzDecodeCommand(f *testing.F) {
 		MarkNodeDown{Now: 1, Node: "n1", Reason: "x"},
 		SetConfig{Config: api.ClusterConfig{Partitions: []api.Partition{{Name: "gpu", Default: true}}, MaxArraySize: 10}},
 		SetControllerAddr{ID: "c1", HTTPAddr: "127.0.0.1:1"},
-		ExpireJobs{Now: 2, Before: 1}, AccrueUsage{Now: 1, Formula: CurrentUsageFormula}, SignalJob{Now: 1, ID: 1, Signal: "USR1"},
+		ExpireJobs{Now: 2, Before: 1}, AccrueUsage{Now: 1, Formula: CurrentUsageFormula}, SignalJob{Now: 1, ID: 1, Signal: "USR1"}, RecordCheckpoint{Now: 1, ID: 2},
 	} {
 		data, err := encodeCommand(cmd)
 		if err != nil {

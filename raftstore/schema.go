@@ -137,6 +137,7 @@ func schema() *memdb.DBSchema {
 					},
 				},
 			},
+			tablePreemptions: preemptionsSchema(),
 			tableMeta: {
 				Name: tableMeta,
 				Indexes: map[string]*memdb.IndexSchema{

@@ -22,6 +22,7 @@ type contents struct {
 	Controllers []Controller
 	Usage       map[string]float64
 	UsageAt     int64
+	Preemptions []api.PreemptionTotal
 }
 
 func stateContents(st *State) contents {
@@ -29,7 +30,7 @@ func stateContents(st *State) contents {
 	return contents{
 		Index: st.Index(), NextJobID: st.NextJobID(), Config: st.Config(),
 		Jobs: st.Jobs(), Nodes: st.Nodes(), Controllers: st.Controllers(),
-		Usage: usage, UsageAt: at,
+		Usage: usage, UsageAt: at, Preemptions: st.PreemptionTotals(),
 	}
 }
 

@@ -292,6 +292,10 @@ func copyJob(in *api.Job) *api.Job {
 		k := *in.Kill
 		j.Kill = &k
 	}
+	if in.FirstEstimate != nil {
+		e := *in.FirstEstimate
+		j.FirstEstimate = &e
+	}
 	j.ArrayPending = slices.Clone(in.ArrayPending)
 	return &j
 }
@@ -385,8 +389,3 @@ func copyConfig(in api.ClusterConfig) api.ClusterConfig {
 	c.Scheduling.BillingWeights = maps.Clone(in.Scheduling.BillingWeights)
 	return c
 }
-
-// PreemptionTotals returns the preemptions per account and reason since the
-// cluster began, with the GPU-seconds of work they lost.
-// TODO(checkpoint helper): kept in the state by the FSM.
-func (st *State) PreemptionTotals() []api.PreemptionTotal { return nil }

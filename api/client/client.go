@@ -42,6 +42,13 @@ const EnvRetrySecs = "FAIRWAY_RETRY_SECS"
 // consistently.
 const EnvConsistent = "FAIRWAY_CONSISTENT"
 
+// EnvCheckpointDone names the environment variable the node daemon sets in
+// every job: the command that reports a completed checkpoint to the
+// controller ("/path/to/fairway checkpoint done"; the client binary's path
+// as the job sees it, without quotes), for a job to run unquoted,
+// $FAIRWAY_CHECKPOINT_DONE, after each checkpoint it saves.
+const EnvCheckpointDone = "FAIRWAY_CHECKPOINT_DONE"
+
 // DefaultCAFile is the CA bundle used when neither Options.CA nor
 // FAIRWAY_CA names one and the file exists.
 const DefaultCAFile = "/etc/fairway/ca.pem"
@@ -398,6 +405,17 @@ func (c *Client) Requeue(ctx context.Context, id api.JobID) error {
 // ("12_3"). It is a 409 error when the job is not being stopped.
 func (c *Client) EndGrace(ctx context.Context, ref api.JobRef) error {
 	_, err := c.do(ctx, http.MethodPost, "/v1/jobs/"+ref.String()+"/end-grace", nil, nil)
+	return err
+}
+
+// RecordCheckpoint tells the controller that a running job completed a
+// checkpoint (fairway checkpoint done): the controller records the time
+// (Job.LastCheckpoint), so a preemption loses only the work since; a job
+// being stopped (preempted, requeued) also has its grace time ended, as
+// EndGrace. ref is a job ID or a started array task ("12_3"). It is a 409
+// error when the job is not running.
+func (c *Client) RecordCheckpoint(ctx context.Context, ref api.JobRef) error {
+	_, err := c.do(ctx, http.MethodPost, "/v1/jobs/"+ref.String()+"/checkpoint", nil, nil)
 	return err
 }
 

@@ -34,6 +34,7 @@
 package planapply
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"slices"
@@ -177,6 +178,7 @@ func KillFor(cfg *api.ClusterConfig, j *api.Job, pr api.Preemption, now int64) (
 		GraceSecs:   grace,
 		RequestedAt: now,
 		For:         pr.For,
+		Preemption:  cmp.Or(pr.Reason, PreemptOther),
 	}, ""
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 
 	ucli "github.com/urfave/cli/v2"
 
@@ -12,19 +13,30 @@ import (
 	"github.com/fairway-hpc/fairway/api/client"
 )
 
-// checkpointCommand is "fairway checkpoint done": run inside a job that is
-// being preempted (or requeued) once it has saved its checkpoint, it ends
-// the grace time at once, so the node stops the job now and the job it
-// makes room for starts sooner. scontrol requeue $SLURM_JOB_ID does the same
-// for a job being requeued (as submitit and PyTorch Lightning call it).
+// checkpointCommand is "fairway checkpoint done", run inside a job once it
+// has saved a checkpoint. The controller records the time
+// (Job.LastCheckpoint): a preemption then loses only the work done since,
+// which sacct shows (LostGPUHours), and the scheduler prefers victims that
+// lose the least. Run while the job is being preempted (or requeued), it
+// also ends the grace time at once, so the node stops the job now and the
+// job it makes room for starts sooner. scontrol requeue $SLURM_JOB_ID does
+// the same for a job being requeued (as submitit and PyTorch Lightning call
+// it).
 func checkpointCommand(env *Env) *ucli.Command {
 	return &ucli.Command{
 		Name:  "checkpoint",
 		Usage: "tell the controller about a job's checkpoint (from inside the job)",
 		Subcommands: []*ucli.Command{{
-			Name: "done",
-			Usage: "the job has saved its checkpoint: end its grace time now (the node stops it and, for a preemption, it is requeued); " +
-				"the job is JOB_ID, else $FAIRWAY_JOB_ID, else $SLURM_JOB_ID",
+			Name:  "done",
+			Usage: "the job has saved a checkpoint: record its time; during a grace time, also end the grace time now",
+			Description: "Run inside a job after each checkpoint it saves. The controller records the time, so a preemption\n" +
+				"loses only the work done since (sacct's LostGPUHours) and the scheduler prefers victims that lose\n" +
+				"the least. During a preemption's (or requeue's) grace time it also ends the grace time: the node\n" +
+				"stops the job now and, for a preemption, it is requeued.\n\n" +
+				"The job is JOB_ID, else $FAIRWAY_JOB_ID, else $SLURM_JOB_ID. The node sets $" + client.EnvCheckpointDone + "\n" +
+				"in every job to this command with the client's path on the node; run it unquoted:\n\n" +
+				"    save_my_checkpoint && $" + client.EnvCheckpointDone + "\n" +
+				"    subprocess.run(os.environ[\"" + client.EnvCheckpointDone + "\"].split(), check=True)   # from Python",
 			ArgsUsage: "[JOB_ID]",
 			Action: func(c *ucli.Context) error {
 				if err := checkpointDone(c.Context, env, c); err != nil {
@@ -63,8 +75,14 @@ func checkpointDone(ctx context.Context, env *Env, c *ucli.Context) error {
 	if addr == "" {
 		addr = env.Getenv(client.EnvAddr)
 	}
-	err = client.NewWithOptions(client.Options{Addrs: addr, CA: env.Getenv(client.EnvCA)}).EndGrace(ctx, ref)
+	cl := client.NewWithOptions(client.Options{Addrs: addr, CA: env.Getenv(client.EnvCA)})
+	err = cl.RecordCheckpoint(ctx, ref)
 	var apiErr *client.Error
+	if errors.As(err, &apiErr) && apiErr.Status == http.StatusNotFound && strings.HasPrefix(apiErr.Msg, "no such API endpoint") {
+		// A controller older than the checkpoint route: it can only end
+		// the grace time of a job being stopped.
+		err = cl.EndGrace(ctx, ref)
+	}
 	switch {
 	case err == nil:
 		return nil

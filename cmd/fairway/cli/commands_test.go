@@ -456,9 +456,11 @@ func TestCheckpointDone(t *testing.T) {
 		wantActions []string
 		wantStderr  string
 	}{
-		{"the job from FAIRWAY_JOB_ID", map[string]string{"FAIRWAY_JOB_ID": "1", "SLURM_JOB_ID": "5"}, []string{"fairway", "checkpoint", "done"}, 0, []string{"end-grace 1"}, ""},
-		{"the job from SLURM_JOB_ID", map[string]string{"SLURM_JOB_ID": "5"}, []string{"fairway", "checkpoint", "done"}, 0, []string{"end-grace 5"}, ""},
-		{"a job named", nil, []string{"fairway", "checkpoint", "done", "1"}, 0, []string{"end-grace 1"}, ""},
+		{"the job from FAIRWAY_JOB_ID", map[string]string{"FAIRWAY_JOB_ID": "1", "SLURM_JOB_ID": "5"}, []string{"fairway", "checkpoint", "done"}, 0, []string{"checkpoint 1"}, ""},
+		{"the job from SLURM_JOB_ID", map[string]string{"SLURM_JOB_ID": "1"}, []string{"fairway", "checkpoint", "done"}, 0, []string{"checkpoint 1"}, ""},
+		{"a job named", nil, []string{"fairway", "checkpoint", "done", "1"}, 0, []string{"checkpoint 1"}, ""},
+		{"a job that is not running", nil, []string{"fairway", "checkpoint", "done", "3"}, 1, nil,
+			"checkpoint done: error: job 3 is PENDING: only a running job records checkpoints (fairway checkpoint done runs inside the job)\n"},
 		{"outside a job", nil, []string{"fairway", "checkpoint", "done"}, 1, nil,
 			"checkpoint done: error: no job: run it inside a job (FAIRWAY_JOB_ID or SLURM_JOB_ID set) or name the job\n"},
 		{"an unknown job", nil, []string{"fairway", "checkpoint", "done", "42"}, 1, nil,

@@ -210,8 +210,13 @@ func (f *fakeCtld) jobAction(w http.ResponseWriter, r *http.Request) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	id, action := r.PathValue("id"), r.PathValue("action")
-	if f.find(id) == nil {
+	j := f.find(id)
+	if j == nil {
 		writeJSON(w, http.StatusNotFound, api.ErrorResponse{Error: "job " + id + " not found"})
+		return
+	}
+	if action == "checkpoint" && j.State != api.JobRunning {
+		writeJSON(w, http.StatusConflict, api.ErrorResponse{Error: "job " + id + " is " + string(j.State) + ": only a running job records checkpoints (fairway checkpoint done runs inside the job)"})
 		return
 	}
 	entry := action + " " + id

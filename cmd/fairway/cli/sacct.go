@@ -67,6 +67,8 @@ func sacctWidth(name string) (string, int, bool) {
 		{"User", 9}, {"WorkDir", 20}, {"Container", 19},
 		{"MaxRSS", 10}, {"AveRSS", 10}, {"MaxVMSize", 10}, {"TotalCPU", 10}, {"UserCPU", 10}, {"SystemCPU", 10},
 		{"CPUTime", 10}, {"CPUTimeRAW", 10}, {"AveCPU", 10}, {"TRESUsageInTot", 14},
+		// Fairway's own: the GPU-hours a run lost to a preemption.
+		{"LostGPUHours", 12},
 	}
 	for _, f := range fields {
 		if strings.EqualFold(f.name, name) {
@@ -431,8 +433,18 @@ func (v *view) sacctValue(r sacctRow, field string) string {
 		return "00:00:00"
 	case "Container":
 		return s.ContainerImage
+	case "LostGPUHours":
+		if r.run == nil {
+			return ""
+		}
+		return gpuHours(r.run.LostGPUSecs)
 	}
 	return ""
+}
+
+// gpuHours prints GPU-seconds as GPU-hours with two decimals ("1.25").
+func gpuHours(secs int64) string {
+	return strconv.FormatFloat(float64(secs)/3600, 'f', 2, 64)
 }
 
 // sacctCell formats one value as Slurm's print_fields_str does: cut to the
@@ -711,7 +723,7 @@ func (v *view) stepValue(r sacctRow, field string) (string, bool) {
 			return path.Base(r.step.Command[0]), true
 		}
 		return "", true
-	case "Partition", "User", "Timelimit", "TimelimitRaw", "Submit", "Eligible", "Priority", "QOS", "Restarts", "ReqCPUS", "ReqNodes", "ReqTRES", "Reason", "Group", "GID", "UID", "WorkDir", "StdOut", "StdErr", "StdIn", "Comment", "Container":
+	case "Partition", "User", "Timelimit", "TimelimitRaw", "Submit", "Eligible", "Priority", "QOS", "Restarts", "ReqCPUS", "ReqNodes", "ReqTRES", "Reason", "Group", "GID", "UID", "WorkDir", "StdOut", "StdErr", "StdIn", "Comment", "Container", "LostGPUHours":
 		return "", true
 	case "End":
 		if r.current {

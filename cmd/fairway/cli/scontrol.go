@@ -141,6 +141,7 @@ func (v *view) jobRecord(j *api.Job, groupName string) record {
 		{kv("SubmitTime", v.date(j.SubmitTime)), kv("EligibleTime", v.date(eligible))},
 		{kv("AccrueTime", v.date(eligible))},
 		{kv("StartTime", start), kv("EndTime", end), kv("Deadline", "N/A")},
+		{kv("LastCheckpoint", v.checkpointTime(j)), kv("LostGPUHours", gpuHours(lostGPUSecs(j)))},
 		{kv("Partition", partitionList(j)), kv("AllocNode:Sid", submitHost+":0")},
 		{kv("ReqNodeList", "(null)"), kv("ExcNodeList", "(null)")},
 		{kv("NodeList", orNull(nodeList(nodes)))},
@@ -169,6 +170,24 @@ func (v *view) jobRecord(j *api.Job, groupName string) record {
 		r = append(r, []string{kv("Container", s.ContainerImage)})
 	}
 	return r
+}
+
+// checkpointTime is when the job last reported a checkpoint (fairway
+// checkpoint done), or None.
+func (v *view) checkpointTime(j *api.Job) string {
+	if j.LastCheckpoint == 0 {
+		return "None"
+	}
+	return v.date(j.LastCheckpoint)
+}
+
+// lostGPUSecs is the work the job's runs lost to preemptions.
+func lostGPUSecs(j *api.Job) int64 {
+	var n int64
+	for _, r := range j.Runs {
+		n += r.LostGPUSecs
+	}
+	return n
 }
 
 // nodeRecord is scontrol show node for one node.

@@ -26,6 +26,7 @@ func TestScontrolShowGolden(t *testing.T) {
 			"   SubmitTime=2024-06-15T12:16:40 EligibleTime=2024-06-15T12:16:40",
 			"   AccrueTime=2024-06-15T12:16:40",
 			"   StartTime=2024-06-15T13:27:55 EndTime=2024-06-15T15:27:55 Deadline=N/A",
+			"   LastCheckpoint=None LostGPUHours=0.00",
 			"   Partition=gpu AllocNode:Sid=login1:0",
 			"   ReqNodeList=(null) ExcNodeList=(null)",
 			"   NodeList=node[1-2]",
@@ -55,6 +56,7 @@ func TestScontrolShowGolden(t *testing.T) {
 			"   SubmitTime=2024-06-15T14:29:30 EligibleTime=2024-06-15T14:29:30",
 			"   AccrueTime=2024-06-15T14:29:30",
 			"   StartTime=Unknown EndTime=Unknown Deadline=N/A",
+			"   LastCheckpoint=None LostGPUHours=0.00",
 			"   Partition=gpu AllocNode:Sid=(null):0",
 			"   ReqNodeList=(null) ExcNodeList=(null)",
 			"   NodeList=(null)",
@@ -76,7 +78,7 @@ func TestScontrolShowGolden(t *testing.T) {
 			"Priority=0 Nice=0 Account=(null) QOS=normal JobState=FAILED Reason=NonZeroExitCode Dependency=(null) " +
 			"Requeue=1 Restarts=0 BatchFlag=1 Reboot=0 ExitCode=3:0 RunTime=00:00:05 TimeLimit=00:10:00 TimeMin=N/A " +
 			"SubmitTime=2024-06-15T14:26:40 EligibleTime=2024-06-15T14:26:40 AccrueTime=2024-06-15T14:26:40 " +
-			"StartTime=2024-06-15T14:28:20 EndTime=2024-06-15T14:28:25 Deadline=N/A Partition=cpu AllocNode:Sid=(null):0 " +
+			"StartTime=2024-06-15T14:28:20 EndTime=2024-06-15T14:28:25 Deadline=N/A LastCheckpoint=None LostGPUHours=0.00 Partition=cpu AllocNode:Sid=(null):0 " +
 			"ReqNodeList=(null) ExcNodeList=(null) NodeList=cpu1 BatchHost=cpu1 NumNodes=1 NumCPUs=2 NumTasks=1 CPUs/Task=2 " +
 			"ReqB:S:C:T=0:0:*:* ReqTRES=cpu=2,mem=1G,node=1,billing=2 AllocTRES=cpu=2,mem=1G,node=1,billing=2 " +
 			"Socks/Node=* NtasksPerN:B:S:C=0:0:*:* CoreSpec=* MinCPUsNode=2 MinMemoryNode=1G MinTmpDiskNode=0 " +

@@ -57,7 +57,9 @@ const (
 const (
 	ScriptPath = "/.fairway/slurm_script"
 	stderrPath = "/.fairway/stderr"
-	toolsDir   = "/usr/local/bin"
+	// ToolsDir is where an image-based container finds the tools binary
+	// (Config.ToolsBinary) under the fairway and Slurm command names.
+	ToolsDir = "/usr/local/bin"
 )
 
 // toolNames are the names the fairway binary answers to (by argv[0]) inside

@@ -40,7 +40,7 @@ func (e *Executor) specOpts(spec executor.Spec, script string, fromImage bool) [
 	}
 	if fromImage && e.cfg.ToolsBinary != "" {
 		for _, name := range toolNames() {
-			mounts = append(mounts, bind(e.cfg.ToolsBinary, path.Join(toolsDir, name), true))
+			mounts = append(mounts, bind(e.cfg.ToolsBinary, path.Join(ToolsDir, name), true))
 		}
 	}
 	groups := make([]uint32, len(spec.Groups))
