@@ -175,8 +175,10 @@ func TestSamplerUsesItsClock(t *testing.T) {
 	ready := false
 	var after []int64
 	s := &Sampler{History: h, Interval: time.Second,
-		Measure: func(now time.Time) (api.HistoryPoint, bool) { return api.HistoryPoint{Time: now.Unix(), Running: 1}, ready },
-		After:   func(now time.Time) { after = append(after, now.Unix()) },
+		Measure: func(now time.Time) (api.HistoryPoint, bool) {
+			return api.HistoryPoint{Time: now.Unix(), Running: 1}, ready
+		},
+		After: func(now time.Time) { after = append(after, now.Unix()) },
 	}
 	s.SampleAt(time.Unix(10, 0))
 	ready = true
