@@ -366,7 +366,7 @@
         el("div", {}, el("div", { class: "name" }, a.account), el("div", { class: "muted small" }, a.guarantee > 0 ? "guarantee " + num(a.guarantee) + " GPUs" : "no guarantee")),
         accountBar(a, scale),
         el("div", { class: "nums" },
-          el("div", { class: "inuse" }, num(a.in_use) + " GPUs in use" + (a.guarantee > 0 ? " of " + num(a.guarantee) + " guaranteed" : "")),
+          el("div", { class: "inuse" }, plural(a.in_use, "GPU") + " in use" + (a.guarantee > 0 ? " of " + num(a.guarantee) + " guaranteed" : "")),
           el("div", {}, el("span", { class: "borrowed" }, "borrowed " + num(a.borrowed)), " · ", el("span", { class: "lent" }, "lent " + num(a.lent)),
             " · ", el("span", { class: "pendingjobs" }, plural(a.pending, "pending job") + (a.pending_gpus ? " (" + num(a.pending_gpus) + " GPUs)" : ""))))));
       // Time chart: each account's GPUs in use; guarantees dashed.
