@@ -251,7 +251,6 @@ func TestDashboard(t *testing.T) {
 	if n := eval[int](b, `document.querySelectorAll('[data-account="prod"] svg line').length`); n != 1 {
 		t.Errorf("prod's bar has %d guarantee marks, want 1", n)
 	}
-	b.screenshot("accounts")
 
 	// The queue: the preempted job pending with its reason in words, and its
 	// start range when the controller explains it; the held job likewise.
@@ -313,7 +312,7 @@ func TestDashboard(t *testing.T) {
 		if want := [3]string{"100%", "2", "2"}; got != want {
 			return fmt.Sprintf("cards show utilization, running, pending %q, want %q", got, want)
 		}
-		if a := b.text(`[data-alert="GPUUnhealthy"] .alert-summary`); a != "GPU 3 of node1 (GPU-fake-node1-3) is unhealthy: XID 79 (GPU has fallen off the bus)" {
+		if a := b.text(`[data-alert="GPUUnhealthy"] .alert-summary`); a != "GPU 3 of node node1 (GPU-fake-node1-3) is unhealthy: XID 79 (GPU has fallen off the bus)" {
 			return fmt.Sprintf("GPUUnhealthy alert shows %q", a)
 		}
 		return ""
@@ -328,7 +327,6 @@ func TestDashboard(t *testing.T) {
 		}
 		return ""
 	})
-	b.screenshot("overview")
 
 	// The running job's page.
 	b.show("jobs", "jobs/"+owner)
@@ -356,6 +354,16 @@ func TestDashboard(t *testing.T) {
 		t.Errorf("the pending job's page says nothing about why it waits")
 	}
 	b.screenshot("job-pending")
+
+	// The screenshots of the overview and the accounts, once the history
+	// has a minute of points after the reclaim.
+	if b.shot != "" {
+		time.Sleep(75 * time.Second)
+		b.show("overview", "overview")
+		b.screenshot("overview")
+		b.show("accounts", "accounts")
+		b.screenshot("accounts")
+	}
 
 	// A token that expires sends the person back to sign in, with the reason.
 	short := strings.TrimPrefix(strings.TrimSpace(c.must("scontrol", "token", "lifespan=1")), "SLURM_JWT=")

@@ -150,21 +150,26 @@
       root.appendChild(svg("text", { x: W / 2, y: H / 2, "text-anchor": "middle", fill: "#5f6b7a" }, "No history yet: the controller samples every " + (opts.interval || 15) + " s."));
       return root;
     }
-    let t0 = Math.min(...all.map((p) => p[0])), t1 = Math.max(...all.map((p) => p[0]));
-    if (opts.span) t0 = Math.min(t0, t1 - opts.span);
-    if (t1 === t0) t0 = t1 - 60;
-    const yMax = Math.max(1, opts.yMax || 0, ...all.map((p) => p[1])) * 1.08;
+    // The time axis covers the data (at least 5 minutes), at most the span.
+    const t1 = Math.max(...all.map((p) => p[0]));
+    let t0 = Math.min(...all.map((p) => p[0]));
+    if (opts.span) t0 = Math.max(t0, t1 - opts.span);
+    t0 = Math.min(t0, t1 - 300);
+    // Counts: whole-number ticks at a 1, 2 or 5 step.
+    const top0 = Math.max(1, opts.yMax || 0, ...all.map((p) => p[1]));
+    const raw = top0 / 4, mag = Math.pow(10, Math.floor(Math.log10(raw)));
+    const step = Math.max(1, [1, 2, 5, 10].map((f) => f * mag).find((v) => v >= raw));
+    const yMax = Math.ceil(top0 / step) * step;
     const x = (t) => L + (t - t0) / (t1 - t0) * (W - L - R);
     const y = (v) => T + (1 - v / yMax) * (H - T - B);
     const grid = svg("g", {});
-    for (let i = 0; i <= 4; i++) {
-      const v = yMax / 1.08 * i / 4;
+    for (let v = 0; v <= yMax + 1e-9; v += step) {
       grid.appendChild(svg("line", { x1: L, x2: W - R, y1: y(v), y2: y(v), stroke: "#e5e9ef" }));
-      grid.appendChild(svg("text", { x: L - 6, y: y(v) + 4, "text-anchor": "end", "font-size": 11, fill: "#5f6b7a" }, num(v, v < 10 && !Number.isInteger(v) ? 1 : 0)));
+      grid.appendChild(svg("text", { x: L - 6, y: y(v) + 4, "text-anchor": "end", "font-size": 11, fill: "#5f6b7a" }, num(v, 0)));
     }
     for (let i = 0; i <= 4; i++) {
       const t = t0 + (t1 - t0) * i / 4;
-      grid.appendChild(svg("text", { x: x(t), y: H - 6, "text-anchor": i === 0 ? "start" : i === 4 ? "end" : "middle", "font-size": 11, fill: "#5f6b7a" }, clock(t)));
+      grid.appendChild(svg("text", { x: x(t), y: H - 6, "text-anchor": i === 0 ? "start" : i === 4 ? "end" : "middle", "font-size": 11, fill: "#5f6b7a" }, clock(Math.round(t / 60) * 60)));
     }
     root.appendChild(grid);
     for (const s of series) {
@@ -208,7 +213,7 @@
   // timeline draws a job's life: waiting (grey), each run (by its end
   // state), preemptions marked.
   function timeline(job, now) {
-    const W = 900, H = 70, L = 8, R = 8;
+    const W = 1200, H = 64, L = 8, R = 8;
     const runs = job.runs || [];
     const end = job.end_time || now;
     const t0 = job.submit_time, t1 = Math.max(end, t0 + 1);
@@ -368,7 +373,7 @@
         el("div", { class: "nums" },
           el("div", { class: "inuse" }, plural(a.in_use, "GPU") + " in use" + (a.guarantee > 0 ? " of " + num(a.guarantee) + " guaranteed" : "")),
           el("div", {}, el("span", { class: "borrowed" }, "borrowed " + num(a.borrowed)), " · ", el("span", { class: "lent" }, "lent " + num(a.lent)),
-            " · ", el("span", { class: "pendingjobs" }, plural(a.pending, "pending job") + (a.pending_gpus ? " (" + num(a.pending_gpus) + " GPUs)" : ""))))));
+            " · ", el("span", { class: "pendingjobs" }, plural(a.pending, "pending job") + (a.pending_gpus ? " (" + plural(a.pending_gpus, "GPU") + ")" : ""))))));
       // Time chart: each account's GPUs in use; guarantees dashed.
       const names = accts.map((a) => a.account);
       const lines = [];
@@ -385,7 +390,7 @@
         legend([{ name: "in use within guarantee", color: "#2563eb" }, { name: "borrowed (beyond guarantee)", color: "#f59e0b" },
           { name: "lent (its unused guarantee others use)", color: "#93c5fd" }, { name: "guarantee", color: "#0f172a" }]),
         el("div", { class: "head spaced" }, el("h2", {}, "GPUs in use by account " + rangeName(series)), rangeTabs()),
-        lineChart(lines, { label: "GPUs in use by account in " + part, span: series.span_secs, interval: info && info.history_interval_secs }),
+        lineChart(lines, { width: 1200, height: 240, label: "GPUs in use by account in " + part, span: series.span_secs, interval: info && info.history_interval_secs }),
         legend(lines.filter((l) => !l.dash).map((l) => ({ name: l.name + " (dashed: guarantee)", color: l.color })))));
     }
     if (!panels.length) panels.push(el("div", { class: "panel muted" }, "No account holds GPUs or has a guarantee."));
@@ -460,7 +465,7 @@
     const range = startRange(ex && ex.estimate);
     if (range) return el("span", { class: "range" }, range);
     const res = (ex && ex.reservation) || j.expected_start;
-    if (res) return el("span", {}, "reserved for " + when(res));
+    if (res) return el("span", {}, "reservation at " + when(res));
     return el("span", { class: "muted" }, "no estimate yet");
   }
 
@@ -517,7 +522,7 @@
         el("div", { class: "reason-words" }, el("b", {}, ex && ex.summary ? ex.summary : reasonWords(job.reason))),
         el("div", { class: "muted small" }, "Reason code: " + (job.reason || "None")),
         ex && ex.facts && ex.facts.length ? el("ul", {}, ex.facts.map((f) => el("li", { "data-fact": f.kind }, f.text, (f.jobs || []).length ? [" (", f.jobs.map((x, i) => [i ? ", " : "", jobLink(x)]), ")"] : null))) : null,
-        el("p", {}, "Expected start: ", range ? el("span", { class: "range" }, range) : (ex && ex.reservation) || job.expected_start ? "reserved for " + when((ex && ex.reservation) || job.expected_start) : el("span", { class: "muted" }, "no estimate yet")));
+        el("p", {}, "Expected start: ", range ? el("span", { class: "range" }, range) : (ex && ex.reservation) || job.expected_start ? "reservation at " + when((ex && ex.reservation) || job.expected_start) : el("span", { class: "muted" }, "no estimate yet")));
     } else if (job.state === "RUNNING") {
       expl = el("div", { class: "explain running", id: "explanation" }, el("b", {}, "Running"), " on " + (job.alloc || []).map((a) => a.node + (a.gpus && a.gpus.length ? " (GPUs " + a.gpus.join(",") + ")" : "")).join(", ") +
         " since " + when(job.start_time) + (job.time_limit_secs ? "; time limit " + dur(job.time_limit_secs) + ", ends by " + when(job.start_time + job.time_limit_secs) : "") + ".",
