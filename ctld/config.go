@@ -7,11 +7,13 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"time"
 
 	"github.com/fairway-hpc/fairway/api"
 	"github.com/fairway-hpc/fairway/api/pki"
+	"github.com/fairway-hpc/fairway/ctld/alerts"
 	"github.com/fairway-hpc/fairway/raftstore"
 	"github.com/fairway-hpc/fairway/sched"
 )
@@ -121,7 +123,23 @@ type Config struct {
 	// MinQuorum is the fewest voters the dead-controller removal leaves
 	// (DefaultMinQuorum when 0).
 	MinQuorum int
+
+	// PrometheusURL and GrafanaURL, when set, are linked from the web
+	// dashboard (absolute http or https URLs).
+	PrometheusURL string
+	GrafanaURL    string
+	// HistoryInterval is how often the controller measures its state for
+	// the dashboard's history and evaluates its alerts
+	// (DefaultHistoryInterval when 0).
+	HistoryInterval time.Duration
+	// Alerts are the thresholds of the alerts the controller evaluates
+	// itself (GET /v1/alerts); zero fields take alerts' defaults.
+	Alerts alerts.Rules
 }
+
+// DefaultHistoryInterval is how often a controller samples its history and
+// evaluates its alerts when Config.HistoryInterval is 0.
+const DefaultHistoryInterval = 15 * time.Second
 
 // DefaultMinQuorum is the fewest voters the leader's dead-controller
 // removal leaves when Config.MinQuorum is 0.
@@ -203,6 +221,20 @@ func (c Config) withDefaults() (Config, error) {
 	case c.MinQuorum == 0:
 		c.MinQuorum = DefaultMinQuorum
 	}
+	for _, u := range []struct{ flag, value string }{{"prometheus-url", c.PrometheusURL}, {"grafana-url", c.GrafanaURL}} {
+		if err := checkLinkURL(u.value); err != nil {
+			return c, fmt.Errorf("controller config: --%s %q: %w", u.flag, u.value, err)
+		}
+	}
+	if c.HistoryInterval < 0 {
+		return c, fmt.Errorf("controller config: --history-interval %v: it must be positive (0: %v)", c.HistoryInterval, DefaultHistoryInterval)
+	}
+	if c.HistoryInterval == 0 {
+		c.HistoryInterval = DefaultHistoryInterval
+	}
+	if c.Alerts.PendingAge < 0 || c.Alerts.IdleGPUsFor < 0 {
+		return c, fmt.Errorf("controller config: alert durations must be positive (0: the default), not %v and %v", c.Alerts.PendingAge, c.Alerts.IdleGPUsFor)
+	}
 	if c.SchedInterval <= 0 {
 		c.SchedInterval = DefaultSchedInterval
 	}
@@ -244,4 +276,19 @@ func jobRetention(cfg *api.ClusterConfig) time.Duration {
 		return time.Duration(cfg.JobRetentionSecs) * time.Second
 	}
 	return DefaultJobRetention
+}
+
+// checkLinkURL accepts "" or an absolute http(s) URL (a dashboard link).
+func checkLinkURL(s string) error {
+	if s == "" {
+		return nil
+	}
+	u, err := url.Parse(s)
+	if err != nil {
+		return fmt.Errorf("not a URL: %w", err)
+	}
+	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("want an absolute http:// or https:// URL")
+	}
+	return nil
 }

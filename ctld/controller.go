@@ -38,6 +38,7 @@ type Controller struct {
 	svc     *Service
 	metrics *metrics
 	preempt *preemptionWatch
+	observe *observer // the dashboard's history and alerts
 	live    *liveness
 	initial api.ClusterConfig // applied by the first leader when the state has none
 
@@ -165,6 +166,8 @@ func Start(ctx context.Context, cfg Config) (*Controller, error) {
 	c.metrics = newMetrics(store)
 	c.preempt = newPreemptionWatch()
 	c.svc = newService(c)
+	c.observe = newObserver(cfg)
+	c.svc.observe = c.observe
 	self.Store(c)
 	c.srv = &http.Server{
 		Handler:           c.routes(),
@@ -181,6 +184,11 @@ func Start(ctx context.Context, cfg Config) (*Controller, error) {
 	go func() {
 		defer c.wg.Done()
 		c.watchLeadership(stopCtx)
+	}()
+	c.wg.Add(1)
+	go func() {
+		defer c.wg.Done()
+		c.runSampler(stopCtx)
 	}()
 	if cfg.Join == "" {
 		c.wg.Add(1)

@@ -72,6 +72,7 @@ func (c *Controller) routes() http.Handler {
 	mux.HandleFunc("POST /v1/cluster/remove", c.leaderOnly(c.authn(c.handleRemoveController)))
 	mux.HandleFunc("POST /v1/token", c.authn(c.handleToken))
 	mux.Handle("GET /metrics", promhttp.HandlerFor(c.metrics.reg, promhttp.HandlerOpts{}))
+	c.dashboardRoutes(mux)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, fmt.Sprintf("no such API endpoint: %s %s", r.Method, r.URL.Path), "")
 	})

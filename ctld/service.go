@@ -29,6 +29,8 @@ type Service struct {
 	// peerStatus asks another controller's API for its status (GET
 	// /v1/status at its HTTP address); nil in tests without HTTP.
 	peerStatus func(ctx context.Context, httpAddr string) (api.StatusResponse, error)
+	// observe is the dashboard's history and alerts (observe.go).
+	observe *observer
 }
 
 // newService returns the service of a controller.

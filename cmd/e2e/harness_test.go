@@ -287,6 +287,8 @@ type clusterOpts struct {
 	// which gives it to jobs, and to the commands in FAIRWAY_MUNGE_SOCKET)
 	// and a JWT key.
 	noAuth bool
+	// ctldArgs and nodedArgs are added to the daemons' command lines.
+	ctldArgs, nodedArgs []string
 }
 
 func newCluster(t *testing.T, opts clusterOpts) *cluster {
@@ -343,6 +345,8 @@ func newCluster(t *testing.T, opts clusterOpts) *cluster {
 	if opts.gpus != "" {
 		c.noded.args = append(c.noded.args, "--gpus", opts.gpus)
 	}
+	c.ctld.args = append(c.ctld.args, opts.ctldArgs...)
+	c.noded.args = append(c.noded.args, opts.nodedArgs...)
 	c.ctld.start()
 	c.noded.start()
 	t.Cleanup(func() {

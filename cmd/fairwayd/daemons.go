@@ -16,6 +16,7 @@ import (
 	"github.com/fairway-hpc/fairway/api/pki"
 	"github.com/fairway-hpc/fairway/contrib/devcluster"
 	"github.com/fairway-hpc/fairway/ctld"
+	"github.com/fairway-hpc/fairway/ctld/alerts"
 	"github.com/fairway-hpc/fairway/noded"
 	"github.com/fairway-hpc/fairway/raftstore"
 )
@@ -95,6 +96,11 @@ func ctldCommand() *cli.Command {
 			&cli.StringFlag{Name: "munge-socket", Value: munge.DefaultSocket, Usage: "socket of the munged that decodes users' MUNGE credentials (the cluster's munge key)"},
 			&cli.StringFlag{Name: "jwt-key", Usage: "the cluster's HS256 key for Slurm auth/jwt tokens (raw bytes, at least 32; dd if=/dev/random of=jwt_hs256.key bs=32 count=1); without it tokens are neither accepted nor issued"},
 			&cli.BoolFlag{Name: "insecure-no-auth", Usage: "trust requests without credentials for who they claim to be (tests and single-user machines only)"},
+			&cli.StringFlag{Name: "prometheus-url", Usage: "the cluster's Prometheus (http:// or https:// URL), linked from the web dashboard"},
+			&cli.StringFlag{Name: "grafana-url", Usage: "the cluster's Grafana dashboard (http:// or https:// URL), linked from the web dashboard"},
+			&cli.DurationFlag{Name: "history-interval", Usage: "how often this controller samples its state for the dashboard's history and evaluates its alerts (default 15s)"},
+			&cli.DurationFlag{Name: "alert-pending-age", Usage: "alert when an account's oldest waiting job has waited longer (default 1h)"},
+			&cli.DurationFlag{Name: "alert-idle-gpus-for", Usage: "alert when GPUs of a partition stay idle this long while its GPU jobs wait (default 10m)"},
 			debugFlag,
 		}, tlsFlags("controller")...),
 		Action: func(c *cli.Context) error {
@@ -131,6 +137,10 @@ func ctldConfig(c *cli.Context) (ctld.Config, error) {
 		MungeSocket:               c.String("munge-socket"),
 		JWTKeyFile:                c.String("jwt-key"),
 		InsecureNoAuth:            c.Bool("insecure-no-auth"),
+		PrometheusURL:             c.String("prometheus-url"),
+		GrafanaURL:                c.String("grafana-url"),
+		HistoryInterval:           c.Duration("history-interval"),
+		Alerts:                    alerts.Rules{PendingAge: c.Duration("alert-pending-age"), IdleGPUsFor: c.Duration("alert-idle-gpus-for")},
 		Logger:                    log,
 		TLS:                       creds,
 	}, nil
@@ -167,6 +177,7 @@ func nodedCommand() *cli.Command {
 			&cli.Int64Flag{Name: "memory", Usage: "memory offered in MB (default: all)"},
 			&cli.StringSliceFlag{Name: "partition", Aliases: []string{"partitions"}, Usage: "partitions the node joins"},
 			&cli.StringFlag{Name: "gpus", Usage: "declare N fake GPUs of a type (N[:TYPE], type default \"gpu\") for tests and demos on machines without GPUs; jobs get their indices but no device"},
+			&cli.StringSliceFlag{Name: "gpus-unhealthy", Usage: "declare fake GPUs of --gpus unhealthy: INDEX:REASON (repeated; the reason without commas), as if their health check had failed, for tests and demos"},
 			&cli.StringFlag{Name: "containerd-socket", Value: devcluster.SystemContainerdSocket, Usage: "containerd's socket"},
 			&cli.StringFlag{Name: "containerd-namespace", Value: "fairway", Usage: "containerd namespace of job containers"},
 			&cli.DurationFlag{Name: "heartbeat", Usage: "heartbeat interval (default 3s); each acknowledged heartbeat renews the node's lease"},
@@ -199,6 +210,9 @@ func nodedCommand() *cli.Command {
 func nodedConfig(c *cli.Context) (noded.Config, error) {
 	gpus, err := fakeGPUs(c.String("gpus"), c.String("name"))
 	if err != nil {
+		return noded.Config{}, err
+	}
+	if err := markUnhealthy(gpus, c.StringSlice("gpus-unhealthy")); err != nil {
 		return noded.Config{}, err
 	}
 	log := logger(c)
@@ -260,6 +274,24 @@ func fakeGPUs(spec, node string) ([]api.GPU, error) {
 		gpus[i] = api.GPU{Index: i, UUID: fmt.Sprintf("GPU-fake-%s-%d", node, i), Type: typ, Minor: i, Healthy: true}
 	}
 	return gpus, nil
+}
+
+// markUnhealthy applies --gpus-unhealthy INDEX:REASON entries to the
+// declared fake GPUs.
+func markUnhealthy(gpus []api.GPU, specs []string) error {
+	for _, spec := range specs {
+		idx, reason, ok := strings.Cut(spec, ":")
+		i, err := strconv.Atoi(strings.TrimSpace(idx))
+		reason = strings.TrimSpace(reason)
+		if !ok || err != nil || reason == "" {
+			return fmt.Errorf("invalid --gpus-unhealthy %q: want INDEX:REASON, as in 1:XID 79", spec)
+		}
+		if i < 0 || i >= len(gpus) {
+			return fmt.Errorf("invalid --gpus-unhealthy %q: --gpus declares %d fake GPUs, no GPU %d", spec, len(gpus), i)
+		}
+		gpus[i].Healthy, gpus[i].HealthReason = false, reason
+	}
+	return nil
 }
 
 func devCommand() *cli.Command {
