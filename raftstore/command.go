@@ -30,7 +30,7 @@ type commandType uint8
 const flagIgnoreUnknown byte = 0x80
 
 // ignorableCommand is implemented by commands that older replicas may skip
-// (their entries carry flagIgnoreUnknown). No command of this version is.
+// (their entries carry flagIgnoreUnknown): RecordEstimates.
 type ignorableCommand interface {
 	Command
 	ignorableIfUnknown() bool
@@ -55,6 +55,8 @@ const (
 	cmdSignalJob         commandType = 16
 	cmdCreateStep        commandType = 17
 	cmdReportStep        commandType = 18
+	// 19 is taken by another command; RecordEstimates (20) is in
+	// apply_estimates.go.
 )
 
 // SubmitJobs adds jobs, atomically: all are accepted or none. Its result is
@@ -344,6 +346,8 @@ func newCommand(t commandType) Command {
 		return &CreateStep{}
 	case cmdReportStep:
 		return &ReportStep{}
+	case cmdRecordEstimates:
+		return &RecordEstimates{}
 	}
 	return nil
 }

@@ -208,6 +208,8 @@ func (f *fsm) applyCommand(txn *memdb.Txn, cmd Command) (ApplyResult, error) {
 		res.StepID, err = w.createStep(c)
 	case *ReportStep:
 		err = w.reportStep(c)
+	case *RecordEstimates:
+		res.Count, err = w.recordEstimates(c)
 	default:
 		// A type newCommand knows but this switch does not: a programming
 		// error that must not let replicas skip the entry.

@@ -293,6 +293,10 @@ func copyJob(in *api.Job) *api.Job {
 		j.Kill = &k
 	}
 	j.ArrayPending = slices.Clone(in.ArrayPending)
+	if in.FirstEstimate != nil {
+		e := *in.FirstEstimate
+		j.FirstEstimate = &e
+	}
 	return &j
 }
 
