@@ -121,6 +121,9 @@ type Config struct {
 	// MinQuorum is the fewest voters the dead-controller removal leaves
 	// (DefaultMinQuorum when 0).
 	MinQuorum int
+	// Estimates configures the leader's start-time estimates and what-if
+	// replays (see EstimateConfig).
+	Estimates EstimateConfig
 }
 
 // DefaultMinQuorum is the fewest voters the leader's dead-controller

@@ -29,6 +29,9 @@ type Service struct {
 	// peerStatus asks another controller's API for its status (GET
 	// /v1/status at its HTTP address); nil in tests without HTTP.
 	peerStatus func(ctx context.Context, httpAddr string) (api.StatusResponse, error)
+
+	// estimates are the leader's start estimates (explain, what-if).
+	estimates *estimator
 }
 
 // newService returns the service of a controller.
@@ -45,6 +48,8 @@ func newService(c *Controller) *Service {
 
 		daemonCerts: c.cfg.TLS != nil,
 		peerStatus:  c.peerStatus,
+
+		estimates: c.estimates,
 	}
 }
 

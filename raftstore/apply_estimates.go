@@ -62,3 +62,9 @@ func (w *writer) recordEstimates(c *RecordEstimates) (int, error) {
 	}
 	return n, nil
 }
+
+// RetainedJobsShared returns every retained job (finished ones included),
+// ordered by ID, as stored: not copied, so the caller must not modify them.
+// The estimator reads the finished jobs' run times from it once a minute,
+// where copying a long history would cost more than reading it.
+func (st *State) RetainedJobsShared() []*api.Job { return allJobs(st.txn) }

@@ -381,3 +381,43 @@ func TestWithEstimate(t *testing.T) {
 		t.Errorf("a running job got an estimate: %+v", running)
 	}
 }
+
+func TestAccuracy(t *testing.T) {
+	job := func(id api.JobID, est *api.StartEstimate, starts ...int64) *api.Job {
+		j := &api.Job{ID: id, FirstEstimate: est, State: api.JobCompleted}
+		for _, s := range starts {
+			j.Runs = append(j.Runs, api.JobRun{StartTime: s})
+		}
+		return j
+	}
+	est := func(p50, p90 int64) *api.StartEstimate {
+		return &api.StartEstimate{MadeAt: 1000, P50: p50, P90: p90, Replays: 20}
+	}
+	tests := []struct {
+		name string
+		jobs []*api.Job
+		want api.EstimateAccuracy
+	}{
+		{name: "none", want: api.EstimateAccuracy{}},
+		{
+			name: "in and out of range, median of an even count",
+			jobs: []*api.Job{
+				job(1, est(1100, 1200), 1150),       // in range, error 50
+				job(2, est(1100, 1200), 1300),       // late, error 200
+				job(3, est(0, 0), 5000),             // no P50: unbounded range
+				job(4, est(1500, 2000), 1400, 9000), // first run counts: in range, error 100
+				job(5, est(1100, 1200)),             // never started: not measured
+				job(6, nil, 1100),                   // no estimate
+				job(7, est(2000, 3000), 900),        // started before the estimate was made
+			},
+			want: api.EstimateAccuracy{Jobs: 5, InRange: 3, WithP50: 4, MedianAbsErrorSecs: 150},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if diff := cmp.Diff(tc.want, explain.Accuracy(tc.jobs)); diff != "" {
+				t.Errorf("accuracy (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
