@@ -210,7 +210,11 @@ func TestExplain(t *testing.T) {
 		},
 		{
 			name: "dependency that can never be satisfied",
-			in:   with(cluster(), func() *api.Job { j := pending(61, "alice", "physics", 1, sched.ReasonDependencyNever, 0); j.Spec.Dependency = "afterok:40"; return j }()),
+			in: with(cluster(), func() *api.Job {
+				j := pending(61, "alice", "physics", 1, sched.ReasonDependencyNever, 0)
+				j.Spec.Dependency = "afterok:40"
+				return j
+			}()),
 			summary: "Job 61 can never start: its dependency afterok:40 cannot be satisfied any more, because job 40 is FAILED (exit code 1). " +
 				"Cancel it with scancel 61 and submit it again.",
 			facts: []fact{
@@ -274,8 +278,16 @@ func TestExplain(t *testing.T) {
 		{
 			name: "array throttle",
 			in: with(cluster(),
-				func() *api.Job { j := running(81, "alice", "physics", "n1", 0, 1, 60); j.ArrayJobID, j.ArrayTaskID = 80, 0; return j }(),
-				func() *api.Job { j := running(82, "alice", "physics", "n1", 1, 1, 60); j.ArrayJobID, j.ArrayTaskID = 80, 1; return j }(),
+				func() *api.Job {
+					j := running(81, "alice", "physics", "n1", 0, 1, 60)
+					j.ArrayJobID, j.ArrayTaskID = 80, 0
+					return j
+				}(),
+				func() *api.Job {
+					j := running(82, "alice", "physics", "n1", 1, 1, 60)
+					j.ArrayJobID, j.ArrayTaskID = 80, 1
+					return j
+				}(),
 				func() *api.Job {
 					j := pending(80, "alice", "physics", 1, sched.ReasonArrayTaskLimit, 0)
 					j.ArrayJobID, j.ArrayTaskID, j.ArrayPending, j.ArrayMaxRun = 80, -1, api.TaskIDs{2, 3}, 2
