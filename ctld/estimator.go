@@ -111,6 +111,14 @@ func (e *estimator) get(id api.JobID) (api.StartEstimate, bool) {
 	return est, ok
 }
 
+// all returns the latest estimates (the map is never modified once set)
+// and when they were made.
+func (e *estimator) all() (map[api.JobID]api.StartEstimate, time.Time) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.latest, e.madeAt
+}
+
 // set replaces the latest estimates.
 func (e *estimator) set(est map[api.JobID]api.StartEstimate, at time.Time, took time.Duration) {
 	e.mu.Lock()

@@ -113,6 +113,13 @@ func TestStartEstimatesRecordedAndMeasured(t *testing.T) {
 		!strings.HasPrefix(e.Facts[len(e.Facts)-1].Text, "Expected start between ") {
 		t.Errorf("explain %d: estimate %+v, facts %+v; want the estimate and its fact", second, e.Estimate, e.Facts)
 	}
+	all, err := cl.Estimates(ctx(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if est, ok := all.Estimates[second]; !ok || all.MadeAt == 0 || est.Replays != 20 {
+		t.Errorf("estimates = %+v, want job %d's", all, second)
+	}
 	if j, _ := cl.Job(ctx(t), first); j.FirstEstimate != nil {
 		t.Errorf("job %d started before any estimate but has one: %+v", first, j.FirstEstimate)
 	}

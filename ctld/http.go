@@ -51,6 +51,7 @@ func (c *Controller) routes() http.Handler {
 	mux.HandleFunc("POST /v1/jobs/{id}/steps", c.leaderOnly(c.authn(c.handleCreateStep)))
 	mux.HandleFunc("GET /v1/jobs/{id}/steps", c.authn(c.handleSteps))
 	mux.HandleFunc("GET /v1/jobs/{id}/explain", c.leaderPreferred(c.authn(c.handleExplain)))
+	mux.HandleFunc("GET /v1/estimates", c.leaderPreferred(c.authn(c.handleEstimates)))
 	mux.HandleFunc("GET /v1/estimates/accuracy", c.authn(c.handleEstimateAccuracy))
 	mux.HandleFunc("POST /v1/whatif", c.authn(c.handleWhatIf))
 	mux.HandleFunc("GET /v1/priorities", c.authn(c.handlePriorities))

@@ -73,3 +73,13 @@ func (c *Controller) handleWhatIf(w http.ResponseWriter, r *http.Request) {
 	}
 	writeJSON(w, http.StatusOK, res)
 }
+
+// handleEstimates answers GET /v1/estimates.
+func (c *Controller) handleEstimates(w http.ResponseWriter, r *http.Request) {
+	resp, err := c.svc.Estimates(r.Context(), callerOf(r))
+	if err != nil {
+		c.writeErr(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, resp)
+}

@@ -46,6 +46,21 @@ func (s *Service) Explain(ctx context.Context, caller Identity, ref api.JobRef, 
 	return e, st.Index(), nil
 }
 
+// Estimates returns the latest start estimates of the pending jobs the
+// caller may see (every caller sees every job, as squeue shows them). A
+// follower has none: the HTTP layer forwards the request to the leader.
+func (s *Service) Estimates(ctx context.Context, caller Identity) (api.EstimatesResponse, error) {
+	resp := api.EstimatesResponse{Now: s.now().Unix()}
+	if s.estimates == nil {
+		return resp, nil
+	}
+	est, at := s.estimates.all()
+	if len(est) > 0 {
+		resp.Estimates, resp.MadeAt = est, at.Unix()
+	}
+	return resp, nil
+}
+
 // EstimateAccuracy measures the recorded first estimates against the
 // actual starts over the retained jobs (fairway explain --accuracy). Every
 // caller may read it.

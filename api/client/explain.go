@@ -45,3 +45,13 @@ func (c *Client) WhatIf(ctx context.Context, req api.WhatIfRequest) (*api.WhatIf
 	}
 	return &res, nil
 }
+
+// Estimates returns the leader's latest start estimates of the pending
+// jobs (squeue --start).
+func (c *Client) Estimates(ctx context.Context) (*api.EstimatesResponse, error) {
+	var resp api.EstimatesResponse
+	if _, err := c.do(ctx, http.MethodGet, "/v1/estimates", nil, &resp); err != nil {
+		return nil, err
+	}
+	return &resp, nil
+}
