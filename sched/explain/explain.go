@@ -990,7 +990,9 @@ func (x *explainer) reservation(j *api.Job, e *api.Explanation, parts []api.Part
 	}
 	var ends []*api.Job
 	for _, r := range x.running {
-		if !names[r.Partition] {
+		// A job being stopped for another pending job frees its resources
+		// for that job, not for this one.
+		if !names[r.Partition] || (r.Kill != nil && r.Kill.For != 0 && r.Kill.For != j.ID) {
 			continue
 		}
 		if end := x.endOf(r); end > 0 && end <= j.ExpectedStart && (j.Spec.GPUs == 0 || gpusOf(r) > 0) {

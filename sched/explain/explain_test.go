@@ -133,6 +133,8 @@ func TestExplain(t *testing.T) {
 			in: with(cluster(),
 				running(3, "alice", "physics", "n1", 0, 8, 3000), running(4, "bob", "physics", "n2", 0, 8, 2400),
 				running(5, "carol", "bio", "n3", 0, 6, 600),
+				// Being stopped for another job: not what job 20 waits for.
+				preempted(running(6, "carol", "bio", "n1", 0, 2, 600), 21, 10),
 				func() *api.Job {
 					j := pending(20, "dave", "chem", 8, api.ReasonResources, 3000)
 					j.ExpectedStart = now - 3000 + 3600
