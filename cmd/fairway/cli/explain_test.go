@@ -291,3 +291,18 @@ func TestSqueueStart(t *testing.T) {
 		t.Errorf("squeue --start -o '%%i %%S' -t PD,R = %q, want %q", got, want)
 	}
 }
+
+func FuzzParseHorizon(f *testing.F) {
+	for _, s := range []string{"72h", "7-00:00:00", "90", "1:30", "0", "-5m", "UNLIMITED", "500ms", "", "2-"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		secs, err := parseHorizon(s)
+		if err == nil && secs <= 0 {
+			t.Errorf("parseHorizon(%q) = %d without an error; want a positive horizon", s, secs)
+		}
+		if _, err := whatIfRequest(true, "", "", s, nil); (err == nil) != (s == "" || secs > 0) {
+			t.Errorf("whatIfRequest with --horizon %q: %v", s, err)
+		}
+	})
+}
