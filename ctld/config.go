@@ -135,6 +135,9 @@ type Config struct {
 	// Alerts are the thresholds of the alerts the controller evaluates
 	// itself (GET /v1/alerts); zero fields take alerts' defaults.
 	Alerts alerts.Rules
+	// Estimates configures the leader's start-time estimates and what-if
+	// replays (see EstimateConfig).
+	Estimates EstimateConfig
 }
 
 // DefaultHistoryInterval is how often a controller samples its history and

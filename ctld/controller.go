@@ -53,6 +53,9 @@ type Controller struct {
 	wg      sync.WaitGroup
 	closeMu sync.Mutex
 	closed  bool
+
+	// estimates are the leader's start-time estimates (estimator.go).
+	estimates *estimator
 }
 
 // Run starts a controller and blocks until ctx is done, then shuts it down
@@ -165,6 +168,8 @@ func Start(ctx context.Context, cfg Config) (*Controller, error) {
 	}
 	c.metrics = newMetrics(store)
 	c.preempt = newPreemptionWatch()
+	c.estimates = newEstimator(cfg.Estimates)
+	c.registerEstimateMetrics()
 	c.svc = newService(c)
 	c.observe = newObserver(cfg)
 	c.svc.observe = c.observe

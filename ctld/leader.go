@@ -113,6 +113,11 @@ func (c *Controller) lead(ctx context.Context) {
 		defer watcher.Done()
 		c.autopilot(ctx)
 	}()
+	watcher.Add(1)
+	go func() {
+		defer watcher.Done()
+		c.estimateLoop(ctx)
+	}()
 	ticker := time.NewTicker(c.cfg.SchedInterval)
 	defer ticker.Stop()
 	retention := time.NewTicker(retentionInterval)

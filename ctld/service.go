@@ -31,6 +31,9 @@ type Service struct {
 	peerStatus func(ctx context.Context, httpAddr string) (api.StatusResponse, error)
 	// observe is the dashboard's history and alerts (observe.go).
 	observe *observer
+
+	// estimates are the leader's start estimates (explain, what-if).
+	estimates *estimator
 }
 
 // newService returns the service of a controller.
@@ -47,6 +50,8 @@ func newService(c *Controller) *Service {
 
 		daemonCerts: c.cfg.TLS != nil,
 		peerStatus:  c.peerStatus,
+
+		estimates: c.estimates,
 	}
 }
 

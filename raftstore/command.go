@@ -30,7 +30,7 @@ type commandType uint8
 const flagIgnoreUnknown byte = 0x80
 
 // ignorableCommand is implemented by commands that older replicas may skip
-// (their entries carry flagIgnoreUnknown). No command of this version is.
+// (their entries carry flagIgnoreUnknown): RecordEstimates.
 type ignorableCommand interface {
 	Command
 	ignorableIfUnknown() bool
@@ -56,6 +56,7 @@ const (
 	cmdCreateStep        commandType = 17
 	cmdReportStep        commandType = 18
 	cmdRecordCheckpoint  commandType = 19
+	// RecordEstimates (20) is in apply_estimates.go.
 )
 
 // SubmitJobs adds jobs, atomically: all are accepted or none. Its result is
@@ -365,6 +366,8 @@ func newCommand(t commandType) Command {
 		return &ReportStep{}
 	case cmdRecordCheckpoint:
 		return &RecordCheckpoint{}
+	case cmdRecordEstimates:
+		return &RecordEstimates{}
 	}
 	return nil
 }

@@ -210,6 +210,8 @@ func (f *fsm) applyCommand(txn *memdb.Txn, cmd Command) (ApplyResult, error) {
 		err = w.reportStep(c)
 	case *RecordCheckpoint:
 		err = w.recordCheckpoint(c)
+	case *RecordEstimates:
+		res.Count, err = w.recordEstimates(c)
 	default:
 		// A type newCommand knows but this switch does not: a programming
 		// error that must not let replicas skip the entry.

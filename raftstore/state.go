@@ -297,6 +297,10 @@ func copyJob(in *api.Job) *api.Job {
 		j.FirstEstimate = &e
 	}
 	j.ArrayPending = slices.Clone(in.ArrayPending)
+	if in.FirstEstimate != nil {
+		e := *in.FirstEstimate
+		j.FirstEstimate = &e
+	}
 	return &j
 }
 

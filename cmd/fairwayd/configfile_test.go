@@ -115,6 +115,10 @@ insecure_plaintext = true
 			want: with(func(c *ctld.Config) { c.NodeDownAfter = time.Minute; c.Bootstrap = true; c.Join = "" })},
 		{name: "dead controller removal", args: []string{"--config", file, "--dead-controller-remove-after", "24h", "--min-quorum", "5"},
 			want: with(func(c *ctld.Config) { c.DeadControllerRemoveAfter = 24 * time.Hour; c.MinQuorum = 5 })},
+		{name: "start estimates", args: []string{"--config", file, "--estimate-interval", "-1s", "--estimate-replays", "30", "--estimate-horizon", "48h"},
+			want: with(func(c *ctld.Config) {
+				c.Estimates = ctld.EstimateConfig{Interval: -time.Second, Replays: 30, Horizon: 48 * time.Hour}
+			})},
 		{name: "peers", args: []string{"--config", file, "--peers", "ctl1=10.0.0.11:6818,ctl2=10.0.0.12:6818"},
 			want: with(func(c *ctld.Config) {
 				c.Peers = []raftstore.Peer{{ID: "ctl1", RaftAddr: "10.0.0.11:6818"}, {ID: "ctl2", RaftAddr: "10.0.0.12:6818"}}

@@ -93,6 +93,9 @@ func ctldCommand() *cli.Command {
 			&cli.DurationFlag{Name: "dead-controller-remove-after", Usage: "the leader removes a controller its heartbeats have not reached for this long, never below --min-quorum voters (default 0: never)"},
 			&cli.IntFlag{Name: "min-quorum", Usage: "the fewest voters the automatic removal of dead controllers leaves (default 3)"},
 			&cli.DurationFlag{Name: "sched-interval", Usage: "periodic scheduling pass interval"},
+			&cli.DurationFlag{Name: "estimate-interval", Usage: "how often the leader replays the queue to estimate pending jobs' start times (default 1m; negative: never)"},
+			&cli.IntFlag{Name: "estimate-replays", Usage: "sampled replays per start-time estimate (default 20)"},
+			&cli.DurationFlag{Name: "estimate-horizon", Usage: "how far ahead a start-time estimate replays the queue (default a week)"},
 			&cli.StringFlag{Name: "munge-socket", Value: munge.DefaultSocket, Usage: "socket of the munged that decodes users' MUNGE credentials (the cluster's munge key)"},
 			&cli.StringFlag{Name: "jwt-key", Usage: "the cluster's HS256 key for Slurm auth/jwt tokens (raw bytes, at least 32; dd if=/dev/random of=jwt_hs256.key bs=32 count=1); without it tokens are neither accepted nor issued"},
 			&cli.BoolFlag{Name: "insecure-no-auth", Usage: "trust requests without credentials for who they claim to be (tests and single-user machines only)"},
@@ -143,6 +146,9 @@ func ctldConfig(c *cli.Context) (ctld.Config, error) {
 		Alerts:                    alerts.Rules{PendingAge: c.Duration("alert-pending-age"), IdleGPUsFor: c.Duration("alert-idle-gpus-for")},
 		Logger:                    log,
 		TLS:                       creds,
+
+		Estimates: ctld.EstimateConfig{Interval: c.Duration("estimate-interval"), Replays: c.Int("estimate-replays"),
+			Horizon: c.Duration("estimate-horizon")},
 	}, nil
 }
 

@@ -183,6 +183,7 @@ func NewApp(env *Env) *ucli.App {
 	}
 	app.Commands = append(app.Commands, checkpointCommand(env))
 	app.Commands = append(app.Commands, clusterCommand(env))
+	app.Commands = append(app.Commands, explainCommand(env), simCommand(env))
 	app.Commands = append(app.Commands, installShimsCommand(env))
 	return app
 }

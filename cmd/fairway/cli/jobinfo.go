@@ -17,6 +17,9 @@ type view struct {
 	now   int64 // unix seconds: the controller's clock when it answered
 	loc   *time.Location
 	parts map[string]api.Partition // nil when not fetched
+	// estimates are the controller's start estimates of pending jobs
+	// (squeue's %S falls back on their P50); nil when not fetched.
+	estimates map[api.JobID]api.StartEstimate
 }
 
 func (v *view) date(unix int64) string { return slurmtime.Date(unix, v.loc) }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -18,6 +20,8 @@ const (
 	squeueDefaultFormat = "%.18i %.9P %.8j %.8u %.2t %.10M %.6D %R"
 	squeueLongFormat    = "%.18i %.9P %.8j %.8u %.8T %.10M %.9l %.6D %R"
 	squeueDefaultSort   = "P,t,-p"
+	// squeueStartFormat, with sort S and state PENDING, is squeue --start.
+	squeueStartFormat = "%.18i %.9P %.8j %.8u %.2t %.19S %.6D %20Y %R"
 )
 
 func squeueOpts() []*opt {
@@ -32,6 +36,8 @@ func squeueOpts() []*opt {
 		{long: "noheader", short: 'h', kind: optFlag, usage: "do not print the header"},
 		{long: "sort", short: 'S', usage: "sort by these fields, e.g. -S -t,i (default P,t,-p)"},
 		{long: "long", short: 'l', kind: optFlag, usage: "long format (state names and time limits)"},
+		{long: "start", kind: optFlag, usage: "pending jobs by expected start time: the backfill reservation, else the P50 of the controller's start estimate, else N/A " +
+			"(format \"" + squeueStartFormat + "\", sort S, state PENDING; other options change them)"},
 		{long: "json", kind: optFlag, usage: "print the jobs as JSON (Fairway's job objects)"},
 		{long: "all", short: 'a', kind: optFlag, ignored: true},
 		{long: "array", short: 'r', kind: optFlag, usage: "one line per job array task, pending ones included"},
@@ -94,6 +100,8 @@ func squeueColumn(letter byte) column {
 		return column{"SUBMIT_TIME", true}
 	case 'S':
 		return column{"START_TIME", true}
+	case 'Y':
+		return column{"SCHEDNODES", true}
 	case 'e':
 		return column{"END_TIME", true}
 	case 'a':
@@ -189,13 +197,12 @@ func (v *view) squeueValue(j *api.Job, letter byte) string {
 	case 'V':
 		return v.date(j.SubmitTime)
 	case 'S':
-		switch {
-		case j.State == api.JobPending && j.ExpectedStart != 0:
-			return v.date(j.ExpectedStart)
-		case j.State == api.JobPending || j.StartTime == 0:
-			return "N/A"
+		if t := v.startTime(j); t > 0 {
+			return v.date(t)
 		}
-		return v.date(j.StartTime)
+		return "N/A"
+	case 'Y':
+		return "(null)"
 	case 'e':
 		return v.endTime(j, "N/A")
 	case 'a':
@@ -214,6 +221,25 @@ func (v *view) squeueValue(j *api.Job, letter byte) string {
 		return qosName(s)
 	}
 	return ""
+}
+
+// startTime is squeue's %S as unix seconds (0: unknown): a running or
+// finished job's start; a pending job's backfill reservation, else the P50
+// of its start estimate (fetched only for formats with %S), else unknown.
+// The reservation comes first: it is what the scheduler has promised
+// (Slurm's --start shows it), while the estimate is a forecast that also
+// covers the jobs the backfill window does not reach.
+func (v *view) startTime(j *api.Job) int64 {
+	if j.State != api.JobPending {
+		return j.StartTime
+	}
+	if j.ExpectedStart != 0 {
+		return j.ExpectedStart
+	}
+	if e, ok := v.estimates[j.ID]; ok && e.P50 > 0 {
+		return e.P50
+	}
+	return 0
 }
 
 // arrayTaskString is squeue's %K: the task index of an array task, the
@@ -318,7 +344,15 @@ func (v *view) squeueCompare(a, b *api.Job, letter byte) int {
 	case 'V':
 		return num(a.SubmitTime, b.SubmitTime)
 	case 'S':
-		return num(a.StartTime, b.StartTime)
+		// Pending jobs without an expected start sort last.
+		as, bs := v.startTime(a), v.startTime(b)
+		if as == 0 {
+			as = math.MaxInt64
+		}
+		if bs == 0 {
+			bs = math.MaxInt64
+		}
+		return num(as, bs)
 	case 'e':
 		return num(a.EndTime, b.EndTime)
 	case 'U', 'G', 'g':
@@ -397,6 +431,9 @@ func squeue(ctx context.Context, inv *invocation) error {
 	if o.flag("long") {
 		format = squeueLongFormat
 	}
+	if o.flag("start") {
+		format = squeueStartFormat
+	}
 	if o.has("format") {
 		format = o.str("format")
 	}
@@ -407,6 +444,9 @@ func squeue(ctx context.Context, inv *invocation) error {
 	sortList := squeueDefaultSort
 	if env := inv.env.Getenv("SQUEUE_SORT"); env != "" {
 		sortList = env
+	}
+	if o.flag("start") {
+		sortList = "S"
 	}
 	if o.has("sort") {
 		sortList = o.str("sort")
@@ -428,6 +468,8 @@ func squeue(ctx context.Context, inv *invocation) error {
 		if f.states, err = parseStates(o.str("states"), "--states"); err != nil {
 			return err
 		}
+	case o.flag("start"):
+		f.states = map[api.JobState]bool{api.JobPending: true}
 	case f.refs == nil:
 		f.states = map[api.JobState]bool{api.JobPending: true, api.JobRunning: true}
 	}
@@ -457,6 +499,13 @@ func squeue(ctx context.Context, inv *invocation) error {
 		return fmt.Errorf("list jobs: %w", err)
 	}
 	v := inv.view(resp.Now)
+	if spec.has("S") || slices.ContainsFunc(keys, func(k sortKey) bool { return k.letter == 'S' }) {
+		// Without estimates (none made yet, an older controller) the
+		// column shows the reservations alone.
+		if est, err := c.Estimates(ctx); err == nil {
+			v.estimates = est.Estimates
+		}
+	}
 	if spec.has("lLme") {
 		if v.parts, err = fetchPartitions(ctx, c); err != nil {
 			return err

@@ -1,0 +1,85 @@
+package ctld
+
+import (
+	"net/http"
+
+	"github.com/fairway-hpc/fairway/api"
+)
+
+// leaderPreferred runs h on the leader, forwards the request to the
+// leader when one is known, and runs h here otherwise: a read whose best
+// answer the leader has (explain: the latest start estimate lives in its
+// memory) but that any replica can answer less well.
+func (c *Controller) leaderPreferred(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if c.store.IsLeader() || r.Header.Get(forwardedHeader) != "" {
+			h(w, r)
+			return
+		}
+		if addr := c.store.LeaderHTTPAddr(); addr != "" && addr != c.advertise {
+			c.forward(w, r)
+			return
+		}
+		h(w, r)
+	}
+}
+
+// handleExplain answers GET /v1/jobs/{id}/explain.
+func (c *Controller) handleExplain(w http.ResponseWriter, r *http.Request) {
+	ref, err := jobRef(r)
+	if err != nil {
+		c.writeErr(w, r, err)
+		return
+	}
+	q, err := query(r)
+	if err != nil {
+		c.writeErr(w, r, err)
+		return
+	}
+	e, idx, err := c.svc.Explain(r.Context(), callerOf(r), ref, q)
+	if err != nil {
+		c.writeErr(w, r, err)
+		return
+	}
+	writeRead(w, idx, e)
+}
+
+// handleEstimateAccuracy answers GET /v1/estimates/accuracy.
+func (c *Controller) handleEstimateAccuracy(w http.ResponseWriter, r *http.Request) {
+	q, err := query(r)
+	if err != nil {
+		c.writeErr(w, r, err)
+		return
+	}
+	acc, idx, err := c.svc.EstimateAccuracy(r.Context(), callerOf(r), q)
+	if err != nil {
+		c.writeErr(w, r, err)
+		return
+	}
+	writeRead(w, idx, acc)
+}
+
+// handleWhatIf answers POST /v1/whatif.
+func (c *Controller) handleWhatIf(w http.ResponseWriter, r *http.Request) {
+	var req api.WhatIfRequest
+	if err := decodeBody(w, r, &req, true, configBodyBytes); err != nil {
+		c.writeErr(w, r, err)
+		return
+	}
+	res, err := c.svc.WhatIf(r.Context(), callerOf(r), req)
+	if err != nil {
+		c.writeErr(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, res)
+}
+
+// handleEstimates answers GET /v1/estimates.
+func (c *Controller) handleEstimates(w http.ResponseWriter, r *http.Request) {
+	resp, err := c.svc.Estimates(r.Context(), callerOf(r))
+	if err != nil {
+		c.writeErr(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, resp)
+}
