@@ -162,7 +162,7 @@ func Start(ctx context.Context, cfg Config) (*Controller, error) {
 		stop:      stop,
 		auth:      auth,
 	}
-	c.metrics = newMetrics(store)
+	c.metrics = newMetrics(store, cfg.Clock)
 	c.preempt = newPreemptionWatch()
 	c.svc = newService(c)
 	self.Store(c)
