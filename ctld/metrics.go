@@ -28,6 +28,8 @@ type metrics struct {
 	passes *passWatch
 	// starts keeps the node start reports the leader has seen.
 	starts *startWatch
+	// collectors are what reg holds.
+	collectors []prometheus.Collector
 }
 
 func newMetrics(store *raftstore.Store, now func() time.Time) *metrics {
@@ -67,7 +69,7 @@ func newMetrics(store *raftstore.Store, now func() time.Time) *metrics {
 	for _, r := range []string{"reclaim", "priority"} {
 		m.preemptions.WithLabelValues(r)
 	}
-	m.reg.MustRegister(m.waits, m.submissions, m.schedPass, m.applyLatency, m.preemptions, m.preemptionWait,
+	m.collectors = []prometheus.Collector{m.waits, m.submissions, m.schedPass, m.applyLatency, m.preemptions, m.preemptionWait,
 		stateCollector{store: store, now: now, ends: newEndWatch(), starts: m.starts},
 		m.passes,
 		prometheus.NewCounterFunc(prometheus.CounterOpts{
@@ -75,7 +77,8 @@ func newMetrics(store *raftstore.Store, now func() time.Time) *metrics {
 			Help: "Times a blocking query was woken by a change of what it watches (one per watcher per relevant commit, not per commit).",
 		}, func() float64 { return float64(store.WatchWakeups()) }),
 		collectors.NewGoCollector(),
-		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{})}
+	m.reg.MustRegister(m.collectors...)
 	return m
 }
 

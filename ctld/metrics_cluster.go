@@ -381,7 +381,7 @@ func clusterMetrics(v *clusterView, ch chan<- prometheus.Metric) {
 			}
 			if !userWait(reason) && j.SubmitTime > 0 {
 				a := ak{acct, j.Partition}
-				if o, ok := oldest[a]; !ok || j.SubmitTime < o {
+				if o := oldest[a]; o == 0 || j.SubmitTime < o {
 					oldest[a] = j.SubmitTime
 				}
 			} else if _, ok := oldest[ak{acct, j.Partition}]; !ok {
@@ -574,6 +574,8 @@ func guaranteeFigures(cfg *api.ClusterConfig, used map[ak]int, usable map[string
 		}
 		out = append(out, f)
 	}
-	slices.SortFunc(out, func(a, b guaranteeFigure) int { return cmp.Or(cmp.Compare(a.part, b.part), cmp.Compare(a.acct, b.acct)) })
+	slices.SortFunc(out, func(a, b guaranteeFigure) int {
+		return cmp.Or(cmp.Compare(a.part, b.part), cmp.Compare(a.acct, b.acct))
+	})
 	return out
 }
