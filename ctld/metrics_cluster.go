@@ -118,6 +118,7 @@ var (
 	acctOldestDesc    = desc("fairway_account_oldest_pending_job_age_seconds", "Age (since submission) of the account's oldest pending job in the partition, among jobs that wait for the cluster (held jobs, dependencies and begin times excluded); 0 when none waits.", "account", "partition")
 	jobsDesc          = desc("fairway_jobs", "Jobs in the state store by Slurm state (finished jobs until retention expires them; array tasks counted one by one).", "state")
 	phasesDesc        = desc("fairway_jobs_by_phase", "Jobs by life-cycle phase: submitted, pending (held back: hold, dependency, begin time, limits), runnable (waiting for Priority or Resources), starting, running, succeeded, failed, cancelled.", "phase")
+	nodeStateDesc     = desc("fairway_node_state", "1 for each node's state (IDLE, MIXED, ALLOCATED, DOWN, DRAIN); one series per node.", "node", "state")
 	nodesDesc         = desc("fairway_nodes", "Registered nodes, by state (IDLE, MIXED, ALLOCATED, DOWN, DRAIN).", "state")
 	preemptCountDesc  = desc("fairway_account_preemptions_total", "Preemptions of the account's jobs since the cluster began, by reason (reclaim, priority), from the replicated state.", "account", "reason")
 	preemptLostDesc   = desc("fairway_account_preemption_lost_gpu_seconds_total", "Work the account's preempted runs lost (GPUs x seconds since their last checkpoint, or start), by reason.", "account", "reason")
@@ -184,7 +185,7 @@ func descsByName(prefix, help string, labels []string, suffixes ...string) map[s
 func clusterDescs() []*prometheus.Desc {
 	out := []*prometheus.Desc{gpusDesc, gpusCapDesc, cpusDesc, cpusCapDesc, gpusUnhealthyDesc,
 		acctGPUsDesc, acctGuarDesc, acctGuarUsedDesc, acctBorrowedDesc, acctLentDesc, acctPendJobsDesc, acctPendGPUsDesc,
-		acctRunJobsDesc, acctOldestDesc, jobsDesc, phasesDesc, nodesDesc, preemptCountDesc, preemptLostDesc,
+		acctRunJobsDesc, acctOldestDesc, jobsDesc, phasesDesc, nodesDesc, nodeStateDesc, preemptCountDesc, preemptLostDesc,
 		slurmGPUsAlloc, slurmGPUsIdle, slurmGPUsTotal, slurmGPUsUtil, slurmCPUsAlloc, slurmCPUsIdle, slurmCPUsOther, slurmCPUsTotal,
 		slurmPartPending, slurmAcctPending, slurmAcctRunning, slurmAcctCPUs, slurmAcctSusp,
 		slurmUserPending, slurmUserRunning, slurmUserCPUs, slurmUserSusp, slurmSchedQueue}
@@ -237,6 +238,7 @@ func clusterMetrics(v *clusterView, ch chan<- prometheus.Metric) {
 	for _, n := range v.nodes {
 		down := n.State == api.NodeDown || n.State == api.NodeDrain
 		apiNodeStates[n.State]++
+		gauge(nodeStateDesc, 1, n.Name, string(n.State))
 		if s, ok := slurmNodeStateMap[n.State]; ok {
 			nodeStates[s]++
 		}
