@@ -166,7 +166,7 @@ func Start(ctx context.Context, cfg Config) (*Controller, error) {
 		stop:      stop,
 		auth:      auth,
 	}
-	c.metrics = newMetrics(store)
+	c.metrics = newMetrics(store, cfg.Clock)
 	c.preempt = newPreemptionWatch()
 	c.estimates = newEstimator(cfg.Estimates)
 	c.registerEstimateMetrics()

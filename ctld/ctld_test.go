@@ -435,6 +435,12 @@ func TestMetrics(t *testing.T) {
 		`fairway_raft_apply_duration_seconds_count{command="SubmitJobs"} 1`,
 		`fairway_scheduler_pass_duration_seconds_count`,
 		`fairway_raft_leader 1`,
+		`fairway_raft_has_leader 1`,
+		`fairway_raft_voters 1`,
+		`slurm_queue_pending 1`,
+		`slurm_gpus_total 0`,
+		`fairway_scheduler_passes_total`,
+		`slurm_scheduler_last_cycle`,
 	} {
 		if !bytes.Contains(body, []byte(want)) {
 			t.Errorf("/metrics lacks %q", want)

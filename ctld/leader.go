@@ -88,6 +88,8 @@ func (c *Controller) lead(ctx context.Context) {
 		return
 	}
 	c.established.Store(true)
+	c.metrics.starts.lead(c.now().Unix())
+	defer c.metrics.starts.lead(0)
 	dirty := make(chan struct{}, 1)
 	var watcher sync.WaitGroup
 	defer watcher.Wait()
@@ -297,7 +299,9 @@ func (c *Controller) schedule(ctx context.Context, in sched.Input) {
 	c.preempt.observe(jobs)
 	start := time.Now()
 	plan := c.cfg.Scheduler.Schedule(in)
-	c.metrics.schedPass.Observe(time.Since(start).Seconds())
+	took := time.Since(start)
+	c.metrics.schedPass.Observe(took.Seconds())
+	c.metrics.passes.record(plan.Stats, took, time.Now())
 
 	byID := make(map[api.JobID]*api.Job, len(jobs))
 	for _, j := range jobs {
@@ -322,7 +326,9 @@ func (c *Controller) schedule(ctx context.Context, in sched.Input) {
 	}
 	started := res.IDs
 	if len(plan.Preemptions) > 0 || len(started) > 0 {
-		c.preempt.committed(c.metrics, c.store.State(), &plan, started)
+		st := c.store.State()
+		c.preempt.committed(c.metrics, st, &plan, started)
+		c.metrics.observeStarts(st, &in.Config, started)
 	}
 	if len(plan.Preemptions) > 0 {
 		c.log.Info("ctld: plan preempts jobs", "preemptions", plan.Preemptions)

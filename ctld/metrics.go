@@ -3,8 +3,8 @@ package ctld
 import (
 	"fmt"
 	"strings"
+	"time"
 
-	"github.com/fairway-hpc/fairway/api"
 	"github.com/fairway-hpc/fairway/raftstore"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -22,10 +22,25 @@ type metrics struct {
 	// preemptionWait is the time from the first preemption made for a job
 	// to that job's start.
 	preemptionWait prometheus.Histogram
+	// waits are the jobs' waits, observed at their start (observeStarts).
+	waits *prometheus.HistogramVec
+	// passes keeps the scheduler passes' figures.
+	passes *passWatch
+	// starts keeps the node start reports the leader has seen.
+	starts *startWatch
+	// collectors are what reg holds.
+	collectors []prometheus.Collector
 }
 
-func newMetrics(store *raftstore.Store) *metrics {
+func newMetrics(store *raftstore.Store, now func() time.Time) *metrics {
 	m := &metrics{
+		passes: &passWatch{},
+		starts: newStartWatch(),
+		waits: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "fairway_job_wait_seconds",
+			Help:    "Time jobs waited before they started, observed by the leader at each start: from submission, or from the end of the run before for a requeued job; by account and partition.",
+			Buckets: []float64{1, 10, 60, 300, 900, 1800, 3600, 2 * 3600, 4 * 3600, 8 * 3600, 16 * 3600, 24 * 3600, 48 * 3600, 96 * 3600, 7 * 24 * 3600},
+		}, []string{"account", "partition"}),
 		reg: prometheus.NewRegistry(),
 		submissions: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "fairway_job_submissions_total",
@@ -54,14 +69,16 @@ func newMetrics(store *raftstore.Store) *metrics {
 	for _, r := range []string{"reclaim", "priority"} {
 		m.preemptions.WithLabelValues(r)
 	}
-	m.reg.MustRegister(m.submissions, m.schedPass, m.applyLatency, m.preemptions, m.preemptionWait,
-		stateCollector{store: store},
+	m.collectors = []prometheus.Collector{m.waits, m.submissions, m.schedPass, m.applyLatency, m.preemptions, m.preemptionWait,
+		stateCollector{store: store, now: now, ends: newEndWatch(), starts: m.starts},
+		m.passes,
 		prometheus.NewCounterFunc(prometheus.CounterOpts{
 			Name: "fairway_blocking_query_wakeups_total",
 			Help: "Times a blocking query was woken by a change of what it watches (one per watcher per relevant commit, not per commit).",
 		}, func() float64 { return float64(store.WatchWakeups()) }),
 		collectors.NewGoCollector(),
-		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{})}
+	m.reg.MustRegister(m.collectors...)
 	return m
 }
 
@@ -72,44 +89,48 @@ func commandName(cmd raftstore.Command) string {
 }
 
 var (
-	jobsDesc   = prometheus.NewDesc("fairway_jobs", "Jobs in the state store, by state.", []string{"state"}, nil)
-	nodesDesc  = prometheus.NewDesc("fairway_nodes", "Registered nodes, by state.", []string{"state"}, nil)
 	leaderDesc = prometheus.NewDesc("fairway_raft_leader", "1 if this controller is the raft leader.", nil, nil)
 	indexDesc  = prometheus.NewDesc("fairway_raft_applied_index", "Raft index the state reflects.", nil, nil)
 )
 
-// stateCollector reports gauges computed from the state at scrape time.
-type stateCollector struct{ store *raftstore.Store }
+// stateCollector reports what is computed from the state at scrape time:
+// the cluster's figures (clusterMetrics), the job ends (ends) and raft's
+// health (raftMetrics).
+type stateCollector struct {
+	store  *raftstore.Store
+	now    func() time.Time
+	ends   *endWatch
+	starts *startWatch
+}
 
 // Describe implements prometheus.Collector.
 func (s stateCollector) Describe(ch chan<- *prometheus.Desc) {
-	ch <- jobsDesc
-	ch <- nodesDesc
+	for _, d := range clusterDescs() {
+		ch <- d
+	}
 	ch <- leaderDesc
 	ch <- indexDesc
+	ch <- jobEndsDesc
+	for _, d := range raftDescs() {
+		ch <- d
+	}
 }
 
-// Collect implements prometheus.Collector.
+// Collect implements prometheus.Collector: one read of the state, one pass
+// over its nodes and one over its jobs.
 func (s stateCollector) Collect(ch chan<- prometheus.Metric) {
 	st := s.store.State()
-	jobs := map[api.JobState]int{api.JobPending: 0, api.JobRunning: 0}
-	for _, j := range st.Jobs() {
-		jobs[j.State]++
-	}
-	for state, n := range jobs {
-		ch <- prometheus.MustNewConstMetric(jobsDesc, prometheus.GaugeValue, float64(n), string(state))
-	}
-	nodes := map[api.NodeState]int{}
-	for _, n := range st.Nodes() {
-		nodes[n.State]++
-	}
-	for state, n := range nodes {
-		ch <- prometheus.MustNewConstMetric(nodesDesc, prometheus.GaugeValue, float64(n), string(state))
-	}
+	jobs := st.Jobs()
+	v := clusterView{now: s.now(), cfg: st.Config(), nodes: st.Nodes(), jobs: jobs,
+		preemptions: st.PreemptionTotals(), started: s.starts.started}
+	s.starts.prune(jobs)
+	clusterMetrics(&v, ch)
+	s.ends.collect(jobs, v.cfg.DefaultAccount, ch)
 	leader := 0.0
 	if s.store.IsLeader() {
 		leader = 1
 	}
 	ch <- prometheus.MustNewConstMetric(leaderDesc, prometheus.GaugeValue, leader)
 	ch <- prometheus.MustNewConstMetric(indexDesc, prometheus.GaugeValue, float64(st.Index()))
+	raftMetrics(s.store, ch)
 }

@@ -109,6 +109,7 @@ func (s *Service) ReportEvents(ctx context.Context, caller Identity, node string
 		if _, err := s.apply(ctx, raftstore.JobEvents{Now: s.now().Unix(), Node: node, Events: events}); err != nil {
 			return WriteResult{}, err
 		}
+		s.metrics.starts.record(events)
 	}
 	return WriteResult{Index: s.store.Index()}, nil
 }

@@ -103,6 +103,12 @@ type Config struct {
 	// which the controller puts in api.Job.CheckpointDir); default
 	// /var/lib/fairway/checkpoints.
 	CheckpointDirBase string
+	// HPCJobMappingDir, when set, is NVIDIA dcgm-exporter's HPC job mapping
+	// directory (its --hpc-job-mapping-dir): the daemon keeps one file per
+	// GPU in use there, named by the GPU's index, listing the IDs of the
+	// jobs that hold it, so DCGM's metrics carry an hpc_job label. Empty:
+	// off.
+	HPCJobMappingDir string
 	// CheckpointRetention is how long a checkpoint directory this daemon
 	// made is kept after its job finally ended (a requeued job keeps it);
 	// default 24h.
@@ -191,6 +197,9 @@ func (cfg Config) withDefaults() (Config, error) {
 	}
 	if !filepath.IsAbs(cfg.CheckpointDirBase) || filepath.Clean(cfg.CheckpointDirBase) == "/" {
 		return cfg, fmt.Errorf("checkpoint directory base %q: must be an absolute directory other than /", cfg.CheckpointDirBase)
+	}
+	if cfg.HPCJobMappingDir != "" && !filepath.IsAbs(cfg.HPCJobMappingDir) {
+		return cfg, fmt.Errorf("HPC job mapping directory %q: must be absolute", cfg.HPCJobMappingDir)
 	}
 	if cfg.CheckpointRetention <= 0 {
 		cfg.CheckpointRetention = 24 * time.Hour

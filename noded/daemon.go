@@ -153,7 +153,12 @@ func run(ctx context.Context, cfg Config, execs map[string]executor.Executor) er
 		runners:    map[runKey]*runner{},
 		tombstones: map[runKey]time.Time{},
 	}
-	d.metrics.reg.MustRegister(gpu.NewCollector(gpus, prometheus.Labels{"node": cfg.Name}, d.allocatedGPUs))
+	d.metrics.reg.MustRegister(gpu.NewCollector(gpus, prometheus.Labels{"node": cfg.Name}, d.gpuJobs))
+	if cfg.HPCJobMappingDir != "" {
+		if d.jobMap, err = gpu.NewJobMap(cfg.HPCJobMappingDir); err != nil {
+			return err
+		}
+	}
 
 	if cfg.ListenAddr != "" {
 		ln, err := net.Listen("tcp", cfg.ListenAddr)
@@ -247,6 +252,8 @@ type daemon struct {
 	tombstones map[runKey]time.Time   // forgotten runs, never launched again
 	listedGPUs map[int]bool           // GPUs of this node allocated in the controller's last job list
 	listedJobs map[api.JobID]*api.Job // RUNNING jobs allocated this node in the controller's last job list
+	// jobMap is dcgm-exporter's HPC job mapping directory; nil when off.
+	jobMap *gpu.JobMap
 }
 
 // checkToolsBinary warns when the tools binary mounted into containers
@@ -423,4 +430,5 @@ func (d *daemon) updateGauge() {
 		}
 	}
 	d.metrics.running.Set(float64(n))
+	d.syncJobMap()
 }

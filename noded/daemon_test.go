@@ -18,9 +18,9 @@ import (
 
 // startFakeNode runs the daemon against the fake controller with fake
 // executors: the reconciler, runners and outbox without containerd or root.
-func startFakeNode(t *testing.T, fc *fakeController, ex *fakeExec, stateDir string) context.CancelFunc {
+func startFakeNode(t *testing.T, fc *fakeController, ex *fakeExec, stateDir string, edits ...func(*Config)) context.CancelFunc {
 	t.Helper()
-	cfg, err := Config{
+	base := Config{
 		Name:              "n1",
 		StateDir:          stateDir,
 		ControllerAddrs:   fc.addr(),
@@ -32,7 +32,11 @@ func startFakeNode(t *testing.T, fc *fakeController, ex *fakeExec, stateDir stri
 		NVML:              NVMLOff,
 		ToolsBinary:       "-",
 		Logger:            slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug})),
-	}.withDefaults()
+	}
+	for _, edit := range edits {
+		edit(&base)
+	}
+	cfg, err := base.withDefaults()
 	if err != nil {
 		t.Fatal(err)
 	}

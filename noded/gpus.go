@@ -5,8 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sort"
+	"strconv"
 	"strings"
+
+	"github.com/fairway-hpc/fairway/api"
 
 	"github.com/fairway-hpc/fairway/noded/executor"
 	"github.com/fairway-hpc/fairway/noded/gpu"
@@ -130,21 +134,51 @@ func (d *daemon) failGPURuns() {
 	}
 }
 
-// allocatedGPUs returns the indices of the node's GPUs that jobs hold now,
-// per the controller's last job list and the runs still alive here.
-func (d *daemon) allocatedGPUs() map[int]bool {
-	out := map[int]bool{}
-	d.mu.Lock()
-	for i := range d.listedGPUs {
-		out[i] = true
+// gpuJobs returns the IDs of the jobs that hold each of the node's GPUs
+// now: the controller's last job list and the runs the daemon has (a run
+// ending or not yet listed included).
+func (d *daemon) gpuJobs() map[int][]string {
+	held := map[int][]api.JobID{}
+	add := func(i int, id api.JobID) {
+		if !slices.Contains(held[i], id) {
+			held[i] = append(held[i], id)
+		}
 	}
-	d.mu.Unlock()
-	for _, v := range d.views() {
-		if !v.ended {
-			for _, i := range v.gpus {
-				out[i] = true
+	d.mu.Lock()
+	for _, job := range d.listedJobs {
+		for _, a := range job.Alloc {
+			if a.Node == d.cfg.Name {
+				for _, i := range a.GPUs {
+					add(i, job.ID)
+				}
 			}
 		}
 	}
+	d.mu.Unlock()
+	for k, v := range d.views() {
+		if v.alive() {
+			for _, i := range v.gpus {
+				add(i, k.job)
+			}
+		}
+	}
+	out := make(map[int][]string, len(held))
+	for i, ids := range held {
+		slices.Sort(ids)
+		for _, id := range ids {
+			out[i] = append(out[i], strconv.FormatInt(int64(id), 10))
+		}
+	}
 	return out
+}
+
+// syncJobMap brings the HPC job mapping directory up to date (when
+// configured).
+func (d *daemon) syncJobMap() {
+	if d.jobMap == nil {
+		return
+	}
+	if err := d.jobMap.Sync(d.gpuJobs()); err != nil {
+		d.log.Warn("cannot update the HPC job mapping", "dir", d.jobMap.Dir(), "err", err)
+	}
 }

@@ -2,6 +2,8 @@ package noded
 
 import (
 	"net/http"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -9,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/fairway-hpc/fairway/api"
+	"github.com/fairway-hpc/fairway/noded/gpu"
 )
 
 // Outcomes counted by fairway_noded_jobs_ended_total's "state" label.
@@ -33,6 +36,36 @@ type metrics struct {
 	grace *prometheus.HistogramVec
 	// graceEndings counts how those grace times ended.
 	graceEndings *prometheus.CounterVec
+	// collectors are what reg holds (the GPU collector is added by run).
+	collectors []prometheus.Collector
+}
+
+// MetricNames lists the names of every metric family the node daemon's
+// /metrics can serve (its GPU metrics included), read from the
+// descriptions of the collectors its registry holds, for checks of
+// dashboards and alert rules. A histogram's series add _bucket, _sum and
+// _count to its name.
+func MetricNames() []string {
+	m := newMetrics("node")
+	cs := append(m.collectors, gpu.NewCollector(nil, nil, nil))
+	ch := make(chan *prometheus.Desc, 64)
+	go func() {
+		for _, c := range cs {
+			c.Describe(ch)
+		}
+		close(ch)
+	}()
+	var out []string
+	for d := range ch {
+		s := d.String()
+		const key = `fqName: "`
+		if i := strings.Index(s, key); i >= 0 {
+			s = s[i+len(key):]
+			out = append(out, s[:strings.IndexByte(s, '"')])
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
 }
 
 func newMetrics(node string) *metrics {
@@ -66,8 +99,9 @@ func newMetrics(node string) *metrics {
 		Name: "fairway_noded_preemption_grace_endings_total", Help: "How grace times after a checkpoint signal ended: exited (the job stopped), ended_early (it said it saved its checkpoint) or expired (SIGTERM followed).",
 		ConstLabels: labels,
 	}, []string{"how"})
-	m.reg.MustRegister(m.launched, m.ended, m.running, m.reportErrors, m.grace, m.graceEndings,
-		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	m.collectors = []prometheus.Collector{m.launched, m.ended, m.running, m.reportErrors, m.grace, m.graceEndings,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{})}
+	m.reg.MustRegister(m.collectors...)
 	for _, how := range []string{graceExited, graceEndedEarly, graceExpired} {
 		m.graceEndings.WithLabelValues(how)
 	}

@@ -56,6 +56,7 @@ func (d *daemon) watchLoop(ctx context.Context) {
 // runner the controller's word on its run, and tells the runners of runs no
 // longer listed (they kill and forget them).
 func (d *daemon) reconcile(ctx context.Context, resp *api.JobsResponse) {
+	defer d.syncJobMap() // after the lock below is released
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	now := d.clock.Now()

@@ -635,3 +635,45 @@ func (ps *pass) buildPromises() {
 		}
 	}
 }
+
+// schedule runs the pass and fills the plan's Stats.
+func (ps *pass) schedule() api.Plan {
+	plan := ps.run()
+	plan.Stats = ps.stats(&plan)
+	return plan
+}
+
+// stats counts what the pass did (Slurm's sdiag figures). A job was tested
+// when the pass tried to start it: it started, waits for Resources (the
+// first blocked job of its partitions), got a reservation or a preemption,
+// or was tested after a job blocked (its backfill test, e.tested). Jobs
+// that an eligibility rule, a limit or the backfill budget stopped first
+// were not.
+func (ps *pass) stats(plan *api.Plan) api.PassStats {
+	st := api.PassStats{Pending: len(ps.entryStore), BackfillTested: ps.tested}
+	preemptedFor := make(map[api.JobID]bool, len(plan.Preemptions))
+	for _, pr := range plan.Preemptions {
+		preemptedFor[pr.For] = true
+	}
+	for i := range ps.entryStore {
+		e := &ps.entryStore[i]
+		starts := 0
+		switch {
+		case e.arrayRec:
+			starts = e.next
+		case e.started:
+			starts = 1
+		}
+		waits := e.reason == api.ReasonResources || e.reason == api.ReasonPriority
+		if e.expected != 0 && waits && !e.promised && !preemptedFor[e.job.ID] {
+			st.Reservations++ // a backfill reservation, not a begin time or victims' end
+		}
+		if e.tested {
+			st.BackfillStarts += starts
+		}
+		if e.tested || starts > 0 || e.reason == api.ReasonResources || (e.expected != 0 && waits) || preemptedFor[e.job.ID] {
+			st.Tested++
+		}
+	}
+	return st
+}

@@ -130,7 +130,7 @@ type multifactor struct{}
 
 // Schedule implements Scheduler.
 func (multifactor) Schedule(in Input) api.Plan {
-	return newPass(in).run()
+	return newPass(in).schedule()
 }
 
 // Pending reasons the scheduler gives besides those of the api package, as

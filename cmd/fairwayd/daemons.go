@@ -196,6 +196,7 @@ func nodedCommand() *cli.Command {
 			debugFlag,
 			&cli.StringFlag{Name: "nvml", Value: noded.NVMLAuto, Usage: "find the GPUs with NVML: auto (when the NVIDIA driver is there and no --gpus are declared), on (do not start without it) or off"},
 			&cli.StringFlag{Name: "gpu-type-override", Usage: "type of every GPU instead of the one NVML's model name gives (h100, h200, a100, ...)"},
+			&cli.StringFlag{Name: "hpc-job-mapping-dir", Usage: "NVIDIA dcgm-exporter's HPC job mapping directory (its --hpc-job-mapping-dir): one file per GPU in use, named by its index, listing the jobs that hold it, so DCGM metrics carry hpc_job (default: off)"},
 			&cli.DurationFlag{Name: "gpu-check-interval", Usage: "how often each GPU's health is polled, besides NVML's events (default 30s)"},
 			&cli.StringSliceFlag{Name: "cdi-dir", Usage: "CDI spec directory giving container jobs the GPU driver's user space (default /etc/cdi and /var/run/cdi)"},
 			&cli.StringSliceFlag{Name: "driver-dir", Usage: "directory searched for the driver's libraries, nvidia-smi and libnvidia-ml.so.1 when no CDI spec names the GPUs (default /usr/local/nvidia/lib64, /usr/local/nvidia/bin, /usr/lib/x86_64-linux-gnu, ...)"},
@@ -242,7 +243,8 @@ func nodedConfig(c *cli.Context) (noded.Config, error) {
 		MountAllow: nonEmpty(c.StringSlice("mount-allow")), MungeSocket: c.String("munge-socket"),
 		Logger: log,
 		NVML:   c.String("nvml"), GPUType: c.String("gpu-type-override"), GPUCheckInterval: c.Duration("gpu-check-interval"),
-		CDIDirs: nonEmpty(c.StringSlice("cdi-dir")), DriverDirs: nonEmpty(c.StringSlice("driver-dir")),
+		HPCJobMappingDir: c.String("hpc-job-mapping-dir"),
+		CDIDirs:          nonEmpty(c.StringSlice("cdi-dir")), DriverDirs: nonEmpty(c.StringSlice("driver-dir")),
 		TLS: creds,
 	}, nil
 }

@@ -19,31 +19,31 @@ func TestCollector(t *testing.T) {
 		t.Fatal(err)
 	}
 	m.MarkUnhealthy("GPU-1", "GPU is lost")
-	c := NewCollector(m, prometheus.Labels{"node": "g1"}, func() map[int]bool { return map[int]bool{0: true} })
+	c := NewCollector(m, prometheus.Labels{"node": "g1"}, func() map[int][]string { return map[int][]string{0: {"42"}} })
 	want := `
-# HELP fairway_noded_gpu_allocated 1 while the GPU is allocated to a job.
+# HELP fairway_noded_gpu_allocated 1 while the GPU is allocated to a job (hpc_job names it).
 # TYPE fairway_noded_gpu_allocated gauge
-fairway_noded_gpu_allocated{gpu="0",node="g1",type="h100",uuid="GPU-0"} 1
-fairway_noded_gpu_allocated{gpu="1",node="g1",type="h100",uuid="GPU-1"} 0
+fairway_noded_gpu_allocated{gpu="0",hpc_job="42",node="g1",type="h100",uuid="GPU-0"} 1
+fairway_noded_gpu_allocated{gpu="1",hpc_job="",node="g1",type="h100",uuid="GPU-1"} 0
 # HELP fairway_noded_gpu_healthy 1 while the GPU is healthy, 0 once it was withdrawn.
 # TYPE fairway_noded_gpu_healthy gauge
-fairway_noded_gpu_healthy{gpu="0",node="g1",type="h100",uuid="GPU-0"} 1
-fairway_noded_gpu_healthy{gpu="1",node="g1",type="h100",uuid="GPU-1"} 0
+fairway_noded_gpu_healthy{gpu="0",hpc_job="42",node="g1",type="h100",uuid="GPU-0"} 1
+fairway_noded_gpu_healthy{gpu="1",hpc_job="",node="g1",type="h100",uuid="GPU-1"} 0
 # HELP fairway_noded_gpu_memory_total_bytes GPU memory in all.
 # TYPE fairway_noded_gpu_memory_total_bytes gauge
-fairway_noded_gpu_memory_total_bytes{gpu="0",node="g1",type="h100",uuid="GPU-0"} 8.589934592e+10
+fairway_noded_gpu_memory_total_bytes{gpu="0",hpc_job="42",node="g1",type="h100",uuid="GPU-0"} 8.589934592e+10
 # HELP fairway_noded_gpu_memory_used_bytes GPU memory in use.
 # TYPE fairway_noded_gpu_memory_used_bytes gauge
-fairway_noded_gpu_memory_used_bytes{gpu="0",node="g1",type="h100",uuid="GPU-0"} 1.073741824e+09
+fairway_noded_gpu_memory_used_bytes{gpu="0",hpc_job="42",node="g1",type="h100",uuid="GPU-0"} 1.073741824e+09
 # HELP fairway_noded_gpu_power_watts GPU power draw.
 # TYPE fairway_noded_gpu_power_watts gauge
-fairway_noded_gpu_power_watts{gpu="0",node="g1",type="h100",uuid="GPU-0"} 412.5
+fairway_noded_gpu_power_watts{gpu="0",hpc_job="42",node="g1",type="h100",uuid="GPU-0"} 412.5
 # HELP fairway_noded_gpu_temperature_celsius GPU core temperature.
 # TYPE fairway_noded_gpu_temperature_celsius gauge
-fairway_noded_gpu_temperature_celsius{gpu="0",node="g1",type="h100",uuid="GPU-0"} 55
+fairway_noded_gpu_temperature_celsius{gpu="0",hpc_job="42",node="g1",type="h100",uuid="GPU-0"} 55
 # HELP fairway_noded_gpu_utilization_percent GPU utilization over NVML's last sample period, in percent.
 # TYPE fairway_noded_gpu_utilization_percent gauge
-fairway_noded_gpu_utilization_percent{gpu="0",node="g1",type="h100",uuid="GPU-0"} 87
+fairway_noded_gpu_utilization_percent{gpu="0",hpc_job="42",node="g1",type="h100",uuid="GPU-0"} 87
 `
 	if err := testutil.CollectAndCompare(c, strings.NewReader(want)); err != nil {
 		t.Error(err)
@@ -58,14 +58,14 @@ func TestCollectorWithoutNVML(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := NewCollector(m, nil, func() map[int]bool { return nil })
+	c := NewCollector(m, nil, func() map[int][]string { return nil })
 	want := `
-# HELP fairway_noded_gpu_allocated 1 while the GPU is allocated to a job.
+# HELP fairway_noded_gpu_allocated 1 while the GPU is allocated to a job (hpc_job names it).
 # TYPE fairway_noded_gpu_allocated gauge
-fairway_noded_gpu_allocated{gpu="0",type="gpu",uuid="GPU-fake"} 0
+fairway_noded_gpu_allocated{gpu="0",hpc_job="",type="gpu",uuid="GPU-fake"} 0
 # HELP fairway_noded_gpu_healthy 1 while the GPU is healthy, 0 once it was withdrawn.
 # TYPE fairway_noded_gpu_healthy gauge
-fairway_noded_gpu_healthy{gpu="0",type="gpu",uuid="GPU-fake"} 1
+fairway_noded_gpu_healthy{gpu="0",hpc_job="",type="gpu",uuid="GPU-fake"} 1
 `
 	if err := testutil.CollectAndCompare(c, strings.NewReader(want)); err != nil {
 		t.Error(err)
