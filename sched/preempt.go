@@ -79,27 +79,40 @@ func (ps *pass) victimOK(r *runJob) bool {
 	return r.preemptable && !r.victim && r.gpus > 0
 }
 
+// workLost is what preempting r now would lose: its GPUs x the time since
+// its last checkpoint, or since its start when it checkpointed before it
+// (or never).
+func (ps *pass) workLost(r *runJob) int64 {
+	return int64(r.gpus) * max(ps.now-max(r.job.StartTime, r.job.LastCheckpoint), 0)
+}
+
 // victimsIn returns the running jobs of partition p that may ever be
 // preempted in this pass, in the order victims are taken: lowest
-// --priority first, then shortest run time, then newest job. With acct, only
+// --priority first, then the least work lost (VictimWorkLost: GPUs x time
+// since the last checkpoint or the start) or the least run time lost
+// (VictimRuntime: the latest start), then the newest job. With acct, only
 // those whose guarantee account is acct.
-func (p *partState) victimsIn(acct string) []*runJob {
+func (ps *pass) victimsIn(p *partState, acct string) []*runJob {
 	if p.victims == nil {
 		p.victims = map[string][]*runJob{}
 		type key struct {
-			prio  int
-			start int64
-			id    api.JobID
-			r     *runJob
+			prio int
+			cost int64 // lower is taken first
+			id   api.JobID
+			r    *runJob
 		}
 		var keys []key
 		for _, r := range p.running {
 			if r.preemptable && r.gpus > 0 {
-				keys = append(keys, key{r.job.Spec.Priority, r.job.StartTime, r.job.ID, r})
+				cost := -r.job.StartTime
+				if ps.set.cfg.Scheduling.VictimOrder != api.VictimRuntime {
+					cost = ps.workLost(r)
+				}
+				keys = append(keys, key{r.job.Spec.Priority, cost, r.job.ID, r})
 			}
 		}
 		slices.SortFunc(keys, func(a, b key) int {
-			return cmp.Or(cmp.Compare(a.prio, b.prio), cmp.Compare(b.start, a.start), cmp.Compare(b.id, a.id))
+			return cmp.Or(cmp.Compare(a.prio, b.prio), cmp.Compare(a.cost, b.cost), cmp.Compare(b.id, a.id))
 		})
 		all := make([]*runJob, len(keys))
 		for i, k := range keys {
@@ -129,9 +142,9 @@ func (ps *pass) graceOf(r *runJob) int64 {
 }
 
 // preemptIn chooses victims in partition p among the eligible running jobs
-// so that e fits: candidates in order of --priority (lowest first), run
-// time (shortest first) and ID (newest first) are added until e fits on its
-// nodes, then each is dropped again, most valuable first, if e still fits
+// so that e fits: candidates in victim order (victimsIn: --priority lowest
+// first, then least work lost or least run time, then newest) are added
+// until e fits on its nodes, then each is dropped again, most valuable first, if e still fits
 // without it. With slack (reclaim), an account's victims never take it
 // below its guarantee.
 func (ps *pass) preemptIn(e *entry, p *partState, nd need, reason, acct string, eligible func(*runJob) bool, slack map[string]int) bool {
@@ -139,9 +152,9 @@ func (ps *pass) preemptIn(e *entry, p *partState, nd need, reason, acct string, 
 	if pl == nil {
 		return false
 	}
-	list := p.victimsIn("")
+	list := ps.victimsIn(p, "")
 	if reason == PreemptPriority {
-		list = p.victimsIn(acct)
+		list = ps.victimsIn(p, acct)
 	}
 	var cands []*runJob
 	for _, r := range list {

@@ -72,9 +72,12 @@
 // such an account below its own guarantee. An account at or above its
 // guarantee (of more than 0) whose job does not fit preempts ("priority") its
 // own running jobs of lower --priority; other accounts are untouched.
-// Victims are taken lowest --priority first, then least run time lost (the
-// latest start), then the newest job; the set is then minimized, so that no
-// victim could be spared. A preemption is planned only when the waiting job
+// Victims are taken lowest --priority first, then least work lost (GPUs x
+// the time since the job's last reported checkpoint, Job.LastCheckpoint, or
+// since its start when it has none in this run), then the newest job;
+// Scheduling.VictimOrder runtime takes the least run time lost (the latest
+// start) instead of the least work lost. The set is then minimized, so that
+// no victim could be spared. A preemption is planned only when the waiting job
 // then fits. Preempt mode off (partition or QOS) protects a job, as does a
 // minimum run time (Scheduling.PreemptMinRuntimeSecs, QOS MinRuntimeSecs).
 // No cycle can form: a reclaim victim's account stays at or above its
