@@ -403,3 +403,31 @@ func BenchmarkEstimate(b *testing.B) {
 		b.ReportMetric(float64(started), "with-P50")
 	}
 }
+
+// TestEstimateBounds: coarse time makes a start late by at most a
+// sixteenth of its wait (exact with Resolution -1), and a replay stops
+// after MaxPasses passes.
+func TestEstimateBounds(t *testing.T) {
+	const end = now + 3*hour + 7
+	snap := forecast.Snapshot{Now: now, Config: config(), Nodes: nodes(1),
+		Jobs: []*api.Job{runningJob(100, "B", "n1", 8, 0, 3*hour+7), pendingJob(1, spec("A", 8, hour))}}
+	for _, tc := range []struct {
+		name     string
+		opt      forecast.Options
+		min, max int64 // P50
+	}{
+		{"exact times", forecast.Options{Resolution: -1}, end, end},
+		{"coarse times", forecast.Options{}, end, end + (end-now)/forecast.DefaultResolution},
+		{"one pass only", forecast.Options{MaxPasses: 1}, 0, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := forecast.Estimate(context.Background(), snap, forecast.Constant(1), tc.opt)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if p := got[1].P50; p < tc.min || p > tc.max {
+				t.Errorf("P50 at now%+d, want in [now%+d, now%+d]", p-now, tc.min-now, tc.max-now)
+			}
+		})
+	}
+}
