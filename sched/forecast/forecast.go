@@ -94,6 +94,10 @@ type Options struct {
 	// must then be safe for concurrent use. The result does not depend on
 	// it.
 	Workers int
+	// Jobs, when set, are the pending jobs to estimate (and to track in
+	// each replay, which stops once they all started); nil: every pending
+	// job.
+	Jobs []api.JobID
 }
 
 // Defaults of Options.
@@ -160,10 +164,14 @@ type ConditionalModel interface {
 }
 
 // Estimate replays snap forward opt.Replays times and returns the start
-// range of every pending job (array records: their next task).
+// range of every pending job (array records: their next task), or of
+// opt.Jobs.
 func Estimate(ctx context.Context, snap Snapshot, model RuntimeModel, opt Options) (map[api.JobID]api.StartEstimate, error) {
 	opt = opt.withDefaults()
 	track := pendingJobs(snap.Jobs)
+	if opt.Jobs != nil {
+		track = slices.DeleteFunc(track, func(id api.JobID) bool { return !slices.Contains(opt.Jobs, id) })
+	}
 	starts := make(map[api.JobID][]int64, len(track))
 	runs, err := replays(ctx, snap, []api.ClusterConfig{snap.Config}, model, opt, track)
 	if err != nil {
