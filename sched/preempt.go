@@ -129,6 +129,26 @@ func (ps *pass) victimsIn(p *partState, acct string) []*runJob {
 	return p.victims["="+acct]
 }
 
+// byLossPerGPU orders victim candidates for a job that needs gpus GPUs a
+// node by --priority, then by the work each loses per GPU it frees toward
+// that need (GPUs x time since its checkpoint / min(GPUs, gpus)): the
+// greedy rule for covering a need at the least total cost. Ordering by
+// total work lost instead takes many small jobs to free a node, and lost
+// more GPU-hours on the Philly trace than the latest-start rule
+// (docs/sim/estimates.md). Ties keep the victimsIn order.
+func (ps *pass) byLossPerGPU(cands []*runJob, gpus int) {
+	freed := func(r *runJob) int64 {
+		if gpus <= 0 {
+			return int64(r.gpus)
+		}
+		return int64(max(min(r.gpus, gpus), 1))
+	}
+	slices.SortStableFunc(cands, func(a, b *runJob) int {
+		return cmp.Or(cmp.Compare(a.job.Spec.Priority, b.job.Spec.Priority),
+			cmp.Compare(ps.workLost(a)*freed(b), ps.workLost(b)*freed(a)))
+	})
+}
+
 // graceOf is the grace time a preempted job will get: its QOS's, else its
 // partition's, else DefaultKillGraceSecs.
 func (ps *pass) graceOf(r *runJob) int64 {
@@ -142,11 +162,11 @@ func (ps *pass) graceOf(r *runJob) int64 {
 }
 
 // preemptIn chooses victims in partition p among the eligible running jobs
-// so that e fits: candidates in victim order (victimsIn: --priority lowest
-// first, then least work lost or least run time, then newest) are added
-// until e fits on its nodes, then each is dropped again, most valuable first, if e still fits
-// without it. With slack (reclaim), an account's victims never take it
-// below its guarantee.
+// so that e fits: candidates in victim order (victimsIn, then for
+// VictimWorkLost byLossPerGPU) are added until e fits on its nodes, then
+// each is dropped again, most valuable first (the most work lost, or for
+// VictimRuntime the last taken), if e still fits without it. With slack
+// (reclaim), an account's victims never take it below its guarantee.
 func (ps *pass) preemptIn(e *entry, p *partState, nd need, reason, acct string, eligible func(*runJob) bool, slack map[string]int) bool {
 	pl := p.pools[strings.ToLower(nd.gtype)]
 	if pl == nil {
@@ -164,6 +184,10 @@ func (ps *pass) preemptIn(e *entry, p *partState, nd need, reason, acct string, 
 	}
 	if len(cands) == 0 {
 		return false
+	}
+	workLost := ps.set.cfg.Scheduling.VictimOrder != api.VictimRuntime
+	if workLost {
+		ps.byLossPerGPU(cands, nd.gpu)
 	}
 	// A node may take part when nothing else is planned on it.
 	usable := func(x *nodeState) bool {
@@ -253,11 +277,17 @@ func (ps *pass) preemptIn(e *entry, p *partState, nd need, reason, acct string, 
 	if fitting < e.nodes || len(chosen) == 0 {
 		return false
 	}
-	for i := len(chosen) - 1; i >= 0; i-- {
-		r := chosen[i]
+	// Minimize: drop each victim, most valuable first (the most work lost,
+	// or the last taken), when e still fits without it.
+	drop := slices.Clone(chosen)
+	slices.Reverse(drop)
+	if workLost {
+		slices.SortStableFunc(drop, func(a, b *runJob) int { return cmp.Compare(ps.workLost(b), ps.workLost(a)) })
+	}
+	for _, r := range drop {
 		apply(r, -1)
 		if fitting >= e.nodes {
-			chosen = slices.Delete(chosen, i, i+1)
+			chosen = slices.DeleteFunc(chosen, func(x *runJob) bool { return x == r })
 			continue
 		}
 		apply(r, +1)
