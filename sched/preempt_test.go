@@ -198,6 +198,17 @@ func TestVictimOrder(t *testing.T) {
 			runtimeRule: reclaim(102),
 		},
 		{
+			name: "one 4-GPU job 40 min past its checkpoint loses less than four 1-GPU jobs an hour into their runs",
+			jobs: []*api.Job{
+				bJob(101, "n1", hour, 0, 0, 0), bJob(102, "n1", hour, 0, 0, 1),
+				bJob(103, "n1", hour, 0, 0, 2), bJob(104, "n1", hour, 0, 0, 3),
+				bJob(105, "n1", 2*hour, 40*60, 0, 4, 5, 6, 7), // 4 x 40 min against 4 x 1 h
+				full, aWants(1, 4),
+			},
+			workLost:    reclaim(105),
+			runtimeRule: reclaim(104, 103, 102, 101),
+		},
+		{
 			name: "a checkpoint from before the run's start (an earlier run) does not count",
 			jobs: []*api.Job{
 				bJob(101, "n1", 30*60, 2*hour, 0, 0, 1, 2, 3), // loses 30 min since its start
