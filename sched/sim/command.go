@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"hash/fnv"
 	"io"
 	"math"
 	"os"
@@ -50,6 +51,12 @@ type Command struct {
 	// EstimateFactor gives GPU trace jobs a time limit of duration x factor
 	// (default 2); the traces record none.
 	EstimateFactor float64
+	// EstimateFactorMax, when above EstimateFactor, gives each GPU trace
+	// job its own factor, log-uniform in [EstimateFactor,
+	// EstimateFactorMax] by a hash of its trace ID, so that run times
+	// against time limits vary from job to job as users' estimates do
+	// (with one factor, every job runs exactly 1/factor of its limit).
+	EstimateFactorMax float64
 	// CheckpointSecs: see Options.CheckpointSecs.
 	CheckpointSecs int64
 	// CheckpointMix: see Options.CheckpointMix.
@@ -147,6 +154,15 @@ func (c Command) Setup() (*Setup, error) {
 	}
 	if err != nil {
 		return nil, fmt.Errorf("trace %s: %w", c.Trace, err)
+	}
+	if format != FormatSWF && c.EstimateFactorMax > est {
+		for i := range tr.Jobs {
+			j := &tr.Jobs[i]
+			h := fnv.New64a()
+			_, _ = fmt.Fprintf(h, "%d", j.ID)
+			u := float64(h.Sum64()>>11) / (1 << 53)
+			j.Requested = int64(math.Ceil(float64(j.Run) * est * math.Pow(c.EstimateFactorMax/est, u)))
+		}
 	}
 	if c.FirstJobs > 0 && len(tr.Jobs) > c.FirstJobs {
 		if tr.Dropped == nil {
