@@ -640,6 +640,8 @@ func validateScheduling(s *SchedulingConfig) *FieldError {
 		return fieldErr("scheduling.backfill.max_jobs", itoa(s.Backfill.MaxJobs), "must be 0 (all) or more")
 	case !slices.Contains([]string{"", QueuePriority, QueueFCFS, QueueSJF}, s.QueueOrder):
 		return fieldErr("scheduling.queue_order", s.QueueOrder, "must be priority, fcfs or sjf")
+	case !slices.Contains([]string{"", VictimWorkLost, VictimRuntime}, s.VictimOrder):
+		return fieldErr("scheduling.victim_order", s.VictimOrder, "must be %s or %s", VictimWorkLost, VictimRuntime)
 	case s.PreemptMinRuntimeSecs < 0:
 		return fieldErr("scheduling.preempt_min_runtime_secs", itoa(s.PreemptMinRuntimeSecs), "must be 0 or more seconds")
 	case s.CheckpointDirBase != "" && (!path.IsAbs(s.CheckpointDirBase) || path.Clean(s.CheckpointDirBase) == "/"):

@@ -1,6 +1,7 @@
 package sched_test
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/fairway-hpc/fairway/api"
@@ -143,5 +144,163 @@ func TestPreemptionRules(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestVictimOrder: which running job of B a reclaim for A stops, under
+// each victim order, on two 8-GPU nodes (A and B guaranteed 8 GPUs each,
+// B running on both).
+func TestVictimOrder(t *testing.T) {
+	// B's job on node of gpus GPUs, started ago seconds before now, last
+	// checkpoint ckptAgo seconds before now (0: never).
+	bJob := func(id api.JobID, node string, ago, ckptAgo int64, prio int, gpus ...int) *api.Job {
+		j := runningOn(id, node, 8*len(gpus), 10*hour, gpus...)
+		j.Spec.Account, j.Spec.User, j.Spec.Priority = "B", "b", prio
+		j.StartTime = t0 - ago
+		if ckptAgo > 0 {
+			j.LastCheckpoint = t0 - ckptAgo
+		}
+		return j
+	}
+	full := bJob(199, "n2", 2*hour, 0, 9, 0, 1, 2, 3, 4, 5, 6, 7) // n2 full, 8 GPUs x 2 h lost, --priority 9
+	aWants := func(id api.JobID, gpus int) *api.Job { return pending(id, spec("A", "a", 1, gpus, hour)) }
+	reclaim := func(ids ...api.JobID) []api.Preemption {
+		var out []api.Preemption
+		for _, id := range ids {
+			out = append(out, api.Preemption{JobID: id, Reason: sched.PreemptReclaim, For: 1})
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		name        string
+		jobs        []*api.Job
+		workLost    []api.Preemption // default order
+		runtimeRule []api.Preemption // victim_order runtime
+	}{
+		{
+			name: "a job that checkpointed a minute ago goes before one that started later and never checkpointed",
+			jobs: []*api.Job{
+				bJob(101, "n1", 3*hour, 60, 0, 0, 1, 2, 3), // loses 4 GPUs x 1 min
+				bJob(102, "n1", hour, 0, 0, 4, 5, 6, 7),    // loses 4 GPUs x 1 h
+				full, aWants(1, 4),
+			},
+			workLost:    reclaim(101),
+			runtimeRule: reclaim(102),
+		},
+		{
+			name: "GPUs count: two GPUs for two hours lose less than six for one hour",
+			jobs: []*api.Job{
+				bJob(101, "n1", 2*hour, 0, 0, 0, 1),           // 2 x 2 h
+				bJob(102, "n1", hour, 0, 0, 2, 3, 4, 5, 6, 7), // 6 x 1 h
+				full, aWants(1, 2),
+			},
+			workLost:    reclaim(101),
+			runtimeRule: reclaim(102),
+		},
+		{
+			name: "one 4-GPU job 40 min past its checkpoint loses less than four 1-GPU jobs an hour into their runs",
+			jobs: []*api.Job{
+				bJob(101, "n1", hour, 0, 0, 0), bJob(102, "n1", hour, 0, 0, 1),
+				bJob(103, "n1", hour, 0, 0, 2), bJob(104, "n1", hour, 0, 0, 3),
+				bJob(105, "n1", 2*hour, 40*60, 0, 4, 5, 6, 7), // 4 x 40 min against 4 x 1 h
+				full, aWants(1, 4),
+			},
+			workLost:    reclaim(105),
+			runtimeRule: reclaim(104, 103, 102, 101),
+		},
+		{
+			name: "a checkpoint from before the run's start (an earlier run) does not count",
+			jobs: []*api.Job{
+				bJob(101, "n1", 30*60, 2*hour, 0, 0, 1, 2, 3), // loses 30 min since its start
+				bJob(102, "n1", 2*hour, hour, 0, 4, 5, 6, 7),  // loses 1 h since its checkpoint
+				full, aWants(1, 4),
+			},
+			workLost:    reclaim(101),
+			runtimeRule: reclaim(101),
+		},
+		{
+			name: "--priority comes first: the lower priority job goes though it loses more",
+			jobs: []*api.Job{
+				bJob(101, "n1", 3*hour, 0, 1, 0, 1, 2, 3),
+				bJob(102, "n1", hour, 60, 5, 4, 5, 6, 7),
+				full, aWants(1, 4),
+			},
+			workLost:    reclaim(101),
+			runtimeRule: reclaim(101),
+		},
+		{
+			name: "equal work lost: the newest job goes",
+			jobs: []*api.Job{
+				bJob(101, "n1", hour, 0, 0, 0, 1, 2, 3),
+				bJob(102, "n1", 3*hour, hour, 0, 4, 5, 6, 7),
+				full, aWants(1, 4),
+			},
+			workLost:    reclaim(102),
+			runtimeRule: reclaim(101),
+		},
+		{
+			name: "the set is minimized: a cheap victim that is not needed is spared",
+			jobs: []*api.Job{
+				bJob(101, "n1", hour, 60, 0, 0, 1),            // cheapest, taken first, then dropped
+				bJob(102, "n1", hour, 0, 0, 2, 3, 4, 5, 6, 7), // enough alone
+				full, aWants(1, 6),
+			},
+			workLost:    reclaim(102),
+			runtimeRule: reclaim(102),
+		},
+	} {
+		for _, order := range []string{"", api.VictimWorkLost, api.VictimRuntime} {
+			t.Run(tc.name+"/"+order, func(t *testing.T) {
+				cfg := onePartition(
+					api.Account{Name: "A", Shares: 1, Guarantees: map[string]int{"gpu": 8}},
+					api.Account{Name: "B", Shares: 1, Guarantees: map[string]int{"gpu": 8}},
+				)
+				cfg.Scheduling.VictimOrder = order
+				if err := api.ValidateConfig(&cfg); err != nil {
+					t.Fatalf("config: %v", err)
+				}
+				want := tc.workLost
+				if order == api.VictimRuntime {
+					want = tc.runtimeRule
+				}
+				plan := sched.New().Schedule(sched.Input{Now: t0, Config: cfg, Nodes: gpuNodes("n", 2, 8, "h100", "gpu"), Jobs: tc.jobs})
+				if diff := cmp.Diff(want, plan.Preemptions); diff != "" {
+					t.Errorf("preemptions (-want +got):\n%s", diff)
+				}
+			})
+		}
+	}
+}
+
+// TestVictimOrderPriority: an account at its quota makes room for its own
+// high --priority job by stopping the job of its own that loses least.
+func TestVictimOrderPriority(t *testing.T) {
+	aJob := func(id api.JobID, ago, ckptAgo int64, gpus ...int) *api.Job {
+		j := runningOn(id, "n1", 8*len(gpus), 10*hour, gpus...)
+		j.Spec.Account, j.Spec.User, j.Spec.Priority = "A", "a", 10
+		j.StartTime, j.LastCheckpoint = t0-ago, t0-ckptAgo
+		return j
+	}
+	cfg := onePartition(api.Account{Name: "A", Shares: 1, Guarantees: map[string]int{"gpu": 8}})
+	jobs := []*api.Job{
+		aJob(101, 3*hour, 5*60, 0, 1, 2, 3), // checkpointed 5 min ago
+		aJob(102, hour, hour, 4, 5, 6, 7),   // never since its start
+		pending(1, with(spec("A", "a", 1, 4, hour), func(s *api.JobSpec) { s.Priority = 50 })),
+	}
+	plan := sched.New().Schedule(sched.Input{Now: t0, Config: cfg, Nodes: gpuNodes("n", 1, 8, "h100", "gpu"), Jobs: jobs})
+	want := []api.Preemption{{JobID: 101, Reason: sched.PreemptPriority, For: 1}}
+	if diff := cmp.Diff(want, plan.Preemptions); diff != "" {
+		t.Errorf("preemptions (-want +got):\n%s", diff)
+	}
+}
+
+// TestVictimOrderValidation: an unknown victim order is refused, naming
+// the field.
+func TestVictimOrderValidation(t *testing.T) {
+	cfg := onePartition()
+	cfg.Scheduling.VictimOrder = "cheapest"
+	err := api.ValidateConfig(&cfg)
+	if err == nil || !strings.Contains(err.Error(), "scheduling.victim_order") {
+		t.Fatalf("ValidateConfig with victim_order %q: %v, want an error naming scheduling.victim_order", "cheapest", err)
 	}
 }

@@ -72,9 +72,16 @@
 // such an account below its own guarantee. An account at or above its
 // guarantee (of more than 0) whose job does not fit preempts ("priority") its
 // own running jobs of lower --priority; other accounts are untouched.
-// Victims are taken lowest --priority first, then least run time lost (the
-// latest start), then the newest job; the set is then minimized, so that no
-// victim could be spared. A preemption is planned only when the waiting job
+// Victims are chosen to lose the least work: a job's work lost is its GPUs x
+// the time since its last reported checkpoint (Job.LastCheckpoint), or since
+// its start when it reported none in this run. Victims are taken lowest
+// --priority first, then least work lost per GPU freed toward the waiting
+// job's per-node need (work lost / min(GPUs, need): the greedy rule for
+// covering a need at least cost), then least work lost, then the newest job;
+// the set is then minimized, dropping the victims that lose the most work
+// first, so that no victim could be spared. Scheduling.VictimOrder runtime
+// keeps the older rule: lowest --priority, then least run time lost (the
+// latest start), then the newest job, minimized from the last taken. A preemption is planned only when the waiting job
 // then fits. Preempt mode off (partition or QOS) protects a job, as does a
 // minimum run time (Scheduling.PreemptMinRuntimeSecs, QOS MinRuntimeSecs).
 // No cycle can form: a reclaim victim's account stays at or above its

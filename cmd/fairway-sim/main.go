@@ -14,6 +14,8 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strconv"
+	"strings"
 	"syscall"
 
 	"github.com/urfave/cli/v2"
@@ -60,7 +62,13 @@ func simApp() *cli.App {
 			&cli.Float64Flag{Name: "load", Value: 0.85, Usage: "offered load to size a GPU cluster for"},
 			&cli.StringFlag{Name: "vc-nodes", Usage: "philly-vc-nodes.csv: virtual clusters become accounts with proportional guarantees"},
 			&cli.Float64Flag{Name: "estimate-factor", Value: 2, Usage: "GPU traces: time limit = duration x this"},
+			&cli.Float64Flag{Name: "estimate-factor-max", Usage: "GPU traces: each job's factor log-uniform in [--estimate-factor, this] (by job ID) instead of one factor"},
 			&cli.Int64Flag{Name: "checkpoint-secs", Usage: "preempted jobs checkpoint every N s of run time (0: never, all work lost; -1: on the preemption signal)"},
+			&cli.StringFlag{Name: "checkpoint-mix", Usage: "each job checkpoints every N s, N taken from this comma-separated list by a hash of the job ID (0: never); overrides --checkpoint-secs"},
+			&cli.StringFlag{Name: "victim-order", Usage: "preemption victim order: work_lost (default: least GPUs x time since the last checkpoint) or runtime (latest start)"},
+			&cli.IntFlag{Name: "estimate-every", Usage: "estimate the start (P50/P90 by replaying the queue forward) of every N-th job at its submission, against its backfill reservation (summary.json estimates, estimates.csv)"},
+			&cli.IntFlag{Name: "estimate-replays", Value: 20, Usage: "replays per start-time estimate"},
+			&cli.IntFlag{Name: "first-jobs", Usage: "replay only the trace's first N jobs by submit time"},
 			&cli.StringFlag{Name: "out", Usage: "output directory (jobs.csv, summary.json, schedule.swf, timeseries.csv, charts)"},
 			&cli.BoolFlag{Name: "no-charts", Usage: "do not draw PNG charts"},
 		},
@@ -68,18 +76,31 @@ func simApp() *cli.App {
 			if c.String("trace") == "" || c.String("out") == "" {
 				return errors.New("--trace and --out are required")
 			}
+			mix, err := parseIntervals(c.String("checkpoint-mix"))
+			if err != nil {
+				return err
+			}
 			s, _, err := sim.Command{
 				Trace: c.String("trace"), Format: c.String("format"), Policy: c.String("policy"),
 				ConfigFile: c.String("config"), Nodes: c.Int("nodes"), GPUsPerNode: c.Int("gpus-per-node"),
 				CPUsPerNode: c.Int("cpus-per-node"), NodesFile: c.String("node-list"), Load: c.Float64("load"),
-				VCFile: c.String("vc-nodes"), EstimateFactor: c.Float64("estimate-factor"),
-				CheckpointSecs: c.Int64("checkpoint-secs"), Out: c.String("out"), Charts: !c.Bool("no-charts"),
+				VCFile: c.String("vc-nodes"), EstimateFactor: c.Float64("estimate-factor"), EstimateFactorMax: c.Float64("estimate-factor-max"),
+				CheckpointSecs: c.Int64("checkpoint-secs"), CheckpointMix: mix, VictimOrder: c.String("victim-order"),
+				EstimateEvery: c.Int("estimate-every"), EstimateReplays: c.Int("estimate-replays"), FirstJobs: c.Int("first-jobs"),
+				Out: c.String("out"), Charts: !c.Bool("no-charts"),
 				Progress: os.Stderr,
 			}.Run(c.Context)
 			if err != nil {
 				return fmt.Errorf("simulate %s: %w", c.String("trace"), err)
 			}
-			return sim.WriteCompare(c.App.Writer, []sim.CompareRow{{Dir: c.String("out"), Summary: s}})
+			if err := sim.WriteCompare(c.App.Writer, []sim.CompareRow{{Dir: c.String("out"), Summary: s}}); err != nil {
+				return err
+			}
+			if e := s.Estimates; e != nil {
+				fmt.Fprintf(c.App.Writer, "estimates: %d sampled, %d started at submit, %d estimated; in [submit, P90] %.3f, median |P50-start| %.0f s; reservation for %.3f, median |resv-start| %.0f s, started by it %.3f\n",
+					e.Sampled, e.StartedAtSubmit, e.Estimated, e.InP90, e.P50AbsErrMedianSecs, e.WithReservation, e.ResvAbsErrMedianSecs, e.ResvStartedByIt)
+			}
+			return nil
 		},
 		Commands: []*cli.Command{{
 			Name:      "compare",
@@ -120,4 +141,21 @@ func simApp() *cli.App {
 			},
 		}},
 	}
+}
+
+// parseIntervals parses a comma-separated list of checkpoint intervals in
+// seconds (--checkpoint-mix); "" is none.
+func parseIntervals(list string) ([]int64, error) {
+	if list == "" {
+		return nil, nil
+	}
+	var out []int64
+	for _, f := range strings.Split(list, ",") {
+		v, err := strconv.ParseInt(strings.TrimSpace(f), 10, 64)
+		if err != nil || v < 0 {
+			return nil, fmt.Errorf("--checkpoint-mix: %q is not a number of seconds (0 or more)", f)
+		}
+		out = append(out, v)
+	}
+	return out, nil
 }

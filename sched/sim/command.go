@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"hash/fnv"
 	"io"
 	"math"
 	"os"
@@ -50,8 +51,25 @@ type Command struct {
 	// EstimateFactor gives GPU trace jobs a time limit of duration x factor
 	// (default 2); the traces record none.
 	EstimateFactor float64
+	// EstimateFactorMax, when above EstimateFactor, gives each GPU trace
+	// job its own factor, log-uniform in [EstimateFactor,
+	// EstimateFactorMax] by a hash of its trace ID, so that run times
+	// against time limits vary from job to job as users' estimates do
+	// (with one factor, every job runs exactly 1/factor of its limit).
+	EstimateFactorMax float64
 	// CheckpointSecs: see Options.CheckpointSecs.
 	CheckpointSecs int64
+	// CheckpointMix: see Options.CheckpointMix.
+	CheckpointMix []int64
+	// VictimOrder, when set, is the scheduling.victim_order of the replay
+	// (work_lost or runtime).
+	VictimOrder string
+	// EstimateEvery and EstimateReplays: see Options.
+	EstimateEvery, EstimateReplays int
+	// FirstJobs, when positive, replays only the trace's first FirstJobs
+	// jobs by submit time (a slice of the trace; a GPU cluster is then
+	// sized for the slice).
+	FirstJobs int
 	// Out is the output directory.
 	Out string
 	// Charts draws the PNG charts into Out.
@@ -137,6 +155,22 @@ func (c Command) Setup() (*Setup, error) {
 	if err != nil {
 		return nil, fmt.Errorf("trace %s: %w", c.Trace, err)
 	}
+	if format != FormatSWF && c.EstimateFactorMax > est {
+		for i := range tr.Jobs {
+			j := &tr.Jobs[i]
+			h := fnv.New64a()
+			_, _ = fmt.Fprintf(h, "%d", j.ID)
+			u := float64(h.Sum64()>>11) / (1 << 53)
+			j.Requested = int64(math.Ceil(float64(j.Run) * est * math.Pow(c.EstimateFactorMax/est, u)))
+		}
+	}
+	if c.FirstJobs > 0 && len(tr.Jobs) > c.FirstJobs {
+		if tr.Dropped == nil {
+			tr.Dropped = trace.Counts{}
+		}
+		tr.Dropped[fmt.Sprintf("after the first %d jobs (--first-jobs)", c.FirstJobs)] = len(tr.Jobs) - c.FirstJobs
+		tr.Jobs = tr.Jobs[:c.FirstJobs]
+	}
 	st := &Setup{Filtered: map[string]trace.Counts{StageReader: tr.Dropped}, Adjusted: tr.Adjusted, Header: tr.Header}
 	cfg := api.ClusterConfig{}
 	if c.ConfigFile != "" {
@@ -148,7 +182,20 @@ func (c Command) Setup() (*Setup, error) {
 			return nil, fmt.Errorf("config %s: %w", c.ConfigFile, err)
 		}
 	}
-	opt := Options{Policy: c.Policy, CheckpointSecs: c.CheckpointSecs}
+	switch c.VictimOrder {
+	case "":
+	case api.VictimWorkLost, api.VictimRuntime:
+		cfg.Scheduling.VictimOrder = c.VictimOrder
+	default:
+		return nil, fmt.Errorf("victim order %q: want %s or %s", c.VictimOrder, api.VictimWorkLost, api.VictimRuntime)
+	}
+	for _, ck := range c.CheckpointMix {
+		if ck < 0 {
+			return nil, fmt.Errorf("checkpoint mix: interval %d: want 0 (never) or more seconds", ck)
+		}
+	}
+	opt := Options{Policy: c.Policy, CheckpointSecs: c.CheckpointSecs, CheckpointMix: c.CheckpointMix,
+		EstimateEvery: c.EstimateEvery, EstimateReplays: c.EstimateReplays}
 	var cluster Cluster
 	switch format {
 	case FormatSWF:

@@ -146,6 +146,10 @@ type Summary struct {
 	JainFormula        string  `json:"jain_formula"`
 
 	Sim SimStats `json:"sim"`
+
+	// Estimates measure the start-time estimates made at submission
+	// against the actual starts (Options.EstimateEvery); nil without.
+	Estimates *EstimateSummary `json:"estimates,omitempty"`
 }
 
 // SimStats is the replay's own cost.
@@ -277,6 +281,7 @@ func Summarize(res *Result) Summary {
 	if st.Passes > 0 {
 		s.Sim.PassMicros = float64(st.PassTime.Microseconds()) / float64(st.Passes)
 	}
+	s.Estimates = summarizeEstimates(res)
 	return s
 }
 

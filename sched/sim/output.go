@@ -161,7 +161,8 @@ func ReadSummary(dir string) (Summary, error) {
 }
 
 // WriteRun writes every output of a run into dir (created if needed):
-// jobs.csv, timeseries.csv, schedule.swf and summary.json.
+// jobs.csv, timeseries.csv, schedule.swf and summary.json (and
+// estimates.csv when estimates were made).
 func WriteRun(dir string, res *Result, s Summary, swfHeader []string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("output dir: %w", err)
@@ -174,6 +175,12 @@ func WriteRun(dir string, res *Result, s Summary, swfHeader []string) error {
 		{TimeSeriesFile, func(w io.Writer) error { return WriteTimeSeriesCSV(w, res) }},
 		{ScheduleFile, func(w io.Writer) error { return WriteScheduleSWF(w, res, swfHeader) }},
 		{SummaryFile, func(w io.Writer) error { return WriteSummary(w, s) }},
+	}
+	if len(res.Estimates) > 0 {
+		files = append(files, struct {
+			name  string
+			write func(io.Writer) error
+		}{EstimatesFile, func(w io.Writer) error { return WriteEstimatesCSV(w, res) }})
 	}
 	for _, f := range files {
 		if err := writeFile(filepath.Join(dir, f.name), f.write); err != nil {

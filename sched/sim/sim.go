@@ -36,6 +36,7 @@ import (
 	"github.com/fairway-hpc/fairway/api"
 	"github.com/fairway-hpc/fairway/sched"
 	"github.com/fairway-hpc/fairway/sched/fairshare"
+	"github.com/fairway-hpc/fairway/sched/forecast"
 	"github.com/fairway-hpc/fairway/sched/planapply"
 	"github.com/fairway-hpc/fairway/sched/sim/trace"
 )
@@ -71,6 +72,19 @@ type Options struct {
 	Progress func(done, total int)
 	// Scheduler makes the plans; nil: sched.New().
 	Scheduler sched.Scheduler
+	// CheckpointMix, when set, gives each job its own checkpoint interval
+	// (as CheckpointSecs, 0 or more), chosen from the list by a hash of
+	// its ID; CheckpointSecs is then ignored. Running jobs with periodic
+	// checkpoints report each one (Job.LastCheckpoint), so that the
+	// scheduler's victim order sees the work a preemption loses.
+	CheckpointMix []int64
+	// EstimateEvery, when positive, makes a start-time estimate
+	// (forecast.Estimate with a history model of the jobs finished so
+	// far) for every EstimateEvery-th job, after the pass that follows its
+	// arrival, and records it with the pass's backfill reservation
+	// (Result.Estimates). EstimateReplays is its replays (default 20).
+	EstimateEvery   int
+	EstimateReplays int
 }
 
 // JobResult is what happened to one job.
@@ -172,6 +186,11 @@ type Result struct {
 	Stats Stats
 	// Errors are plan entries the simulator refused (scheduler bugs).
 	Errors []string
+	// Estimates are the start-time estimates made (Options.EstimateEvery),
+	// in the order made; EstimateEvery and EstimateReplays their options.
+	Estimates       []EstimateRecord
+	EstimateEvery   int
+	EstimateReplays int
 }
 
 // simJob is a job during the replay.
@@ -192,7 +211,8 @@ type simJob struct {
 	finished  bool
 	endState  api.JobState
 	endTime   int64
-	runSerial int // bumped at every start, to spot stale events
+	runSerial int   // bumped at every start, to spot stale events
+	ckpt      int64 // checkpoint interval (see Options.CheckpointMix)
 }
 
 // evKind is a timed event's kind.
@@ -241,7 +261,13 @@ func Run(ctx context.Context, opt Options) (*Result, error) {
 	if r.sched == nil {
 		r.sched = sched.New()
 	}
-	r.res = &Result{Policy: opt.Policy, Dropped: trace.Counts{}, Stats: Stats{PreemptionsByReason: map[string]int{}}}
+	if opt.EstimateEvery > 0 && opt.EstimateReplays <= 0 {
+		opt.EstimateReplays = forecast.DefaultReplays
+	}
+	r.opt = opt
+	r.res = &Result{Policy: opt.Policy, Dropped: trace.Counts{}, Stats: Stats{PreemptionsByReason: map[string]int{}},
+		EstimateEvery: opt.EstimateEvery, EstimateReplays: opt.EstimateReplays}
+	r.estIdx = map[api.JobID]int{}
 	r.res.CPUs, r.res.GPUs = opt.Cluster.Capacity()
 	r.res.GPUCluster = r.res.GPUs > 0
 	r.jobPart = func(string) string { return PartitionName }
@@ -279,6 +305,12 @@ type runner struct {
 	done    int
 	res     *Result
 	jobPart func(account string) string
+	// arrived are the jobs that arrived at now (settle).
+	arrived []*simJob
+	// finishedJobs are the jobs that finished, for the estimates' history
+	// model; estIdx indexes Result.Estimates by job.
+	finishedJobs []*api.Job
+	estIdx       map[api.JobID]int
 	// time series
 	held       []int // per account, what its running jobs hold
 	want       []int // per account, what its pending jobs ask for
@@ -304,7 +336,7 @@ func (r *runner) build() {
 		}
 		j := &api.Job{ID: api.JobID(i + 1), Spec: spec, State: api.JobPending, Partition: spec.Partitions[0],
 			SubmitTime: Epoch + tj.Submit, Reason: api.ReasonNone}
-		r.jobs[i] = &simJob{tj: tj, job: j, work: tj.Run, firstSt: -1}
+		r.jobs[i] = &simJob{tj: tj, job: j, work: tj.Run, firstSt: -1, ckpt: checkpointInterval(r.opt, j.ID)}
 	}
 	r.res.Accounts = accountsOf(r.jobs)
 	idx := map[string]int{}
@@ -417,6 +449,11 @@ func (r *runner) loop(ctx context.Context) error {
 		if changed && r.pending > 0 {
 			r.pass()
 		}
+		if r.opt.EstimateEvery > 0 && len(r.arrived) > 0 {
+			if err := r.estimateArrivals(ctx, r.arrived); err != nil {
+				return fmt.Errorf("replay at t=%d: %w", r.now-Epoch, err)
+			}
+		}
 		r.sample(true)
 		if r.opt.Progress != nil && r.done/max(total/200, 1) != lastReport {
 			lastReport = r.done / max(total/200, 1)
@@ -479,6 +516,7 @@ func (r *runner) advance(t int64) {
 // reports whether anything happened.
 func (r *runner) settle() bool {
 	changed := false
+	r.arrived = r.arrived[:0]
 	for len(r.events) > 0 && r.events[0].at <= r.now {
 		ev := heap.Pop(&r.events).(timedEvent)
 		sj := ev.j
@@ -500,6 +538,7 @@ func (r *runner) settle() bool {
 		r.put(sj, sj.job)
 		r.active = append(r.active, sj)
 		r.addPending(sj, 1)
+		r.arrived = append(r.arrived, sj)
 		r.res.Stats.Events++
 		changed = true
 	}
@@ -560,8 +599,12 @@ func (r *runner) end(sj *simJob) {
 	if sj.work > 0 {
 		state = api.JobTimeout
 	}
-	r.update(sj, func(j *api.Job) { j.State, j.EndTime, j.Alloc, j.Kill = state, r.now, nil, nil })
+	r.update(sj, func(j *api.Job) {
+		j.State, j.EndTime, j.Alloc, j.Kill = state, r.now, nil, nil
+		endRun(j, r.now, state)
+	})
 	sj.finished, sj.endState, sj.endTime = true, state, r.now
+	r.finishedJobs = append(r.finishedJobs, sj.job)
 	r.done++
 }
 
@@ -573,7 +616,7 @@ func (r *runner) stop(sj *simJob) {
 	requeue := j.Kill.Requeue
 	r.release(sj)
 	saved := int64(0)
-	switch c := r.opt.CheckpointSecs; {
+	switch c := sj.ckpt; {
 	case c < 0:
 		saved = ran
 	case c > 0:
@@ -584,12 +627,16 @@ func (r *runner) stop(sj *simJob) {
 	sj.work -= saved
 	if !requeue {
 		end := j.Kill.State
-		r.update(sj, func(j *api.Job) { j.State, j.EndTime, j.Alloc, j.Kill = end, r.now, nil, nil })
+		r.update(sj, func(j *api.Job) {
+			j.State, j.EndTime, j.Alloc, j.Kill = end, r.now, nil, nil
+			endRun(j, r.now, end)
+		})
 		sj.finished, sj.endState, sj.endTime = true, end, r.now
 		r.done++
 		return
 	}
 	r.update(sj, func(j *api.Job) {
+		endRun(j, r.now, api.JobRequeued)
 		j.State, j.Reason, j.RestartCount = api.JobPending, api.ReasonRequeued, j.RestartCount+1
 		j.StartTime, j.ExpectedStart, j.Alloc, j.Kill = 0, 0, nil, nil
 	})
@@ -614,9 +661,13 @@ func (r *runner) pass() {
 	// Compact the active list (finished and dropped jobs leave it).
 	act := r.active[:0]
 	in := make([]*api.Job, 0, len(r.active))
+	periodic := r.opt.CheckpointSecs > 0 || slices.ContainsFunc(r.opt.CheckpointMix, func(c int64) bool { return c > 0 })
 	for _, sj := range r.active {
 		if sj.finished || sj.dropped {
 			continue
+		}
+		if periodic {
+			r.checkpoint(sj)
 		}
 		act = append(act, sj)
 		in = append(in, sj.job)
@@ -779,5 +830,8 @@ func (r *runner) finish() {
 			Start: sj.firstSt - Epoch, End: sj.endTime - Epoch, State: sj.endState, Backfilled: sj.backfill,
 			Preemptions: sj.preempts, LostSecs: sj.lost, HeldSecs: sj.heldSecs}
 		r.res.Jobs = append(r.res.Jobs, jr)
+		if i, ok := r.estIdx[j.ID]; ok {
+			r.res.Estimates[i].Start = jr.Start
+		}
 	}
 }

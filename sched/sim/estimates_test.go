@@ -1,0 +1,99 @@
+package sim
+
+import (
+	"context"
+	"testing"
+
+	"github.com/fairway-hpc/fairway/api"
+	"github.com/fairway-hpc/fairway/sched/sim/trace"
+	gocmp "github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+)
+
+// TestEstimatesAtSubmission: on one 8-GPU node, three whole-node jobs
+// with time limits twice their run times. Job 2 waits behind job 1 with no
+// history yet: the estimate assumes job 1 runs to its limit, like the
+// reservation. Job 3 waits behind job 2 when job 1 has finished at half
+// its limit: the estimate samples that history and is exact, while the
+// reservation still assumes the limit.
+func TestEstimatesAtSubmission(t *testing.T) {
+	jobs := []trace.Job{
+		{ID: 1, Submit: 0, Run: 50, Requested: 100, GPUs: 8, User: "u"},
+		{ID: 2, Submit: 10, Run: 100, Requested: 200, GPUs: 8, User: "u"},
+		{ID: 3, Submit: 60, Run: 10, Requested: 20, GPUs: 8, User: "u"},
+	}
+	res, err := Run(context.Background(), Options{Jobs: jobs, Cluster: Homogeneous(trace.Machine{Nodes: 1, CPUsPerNode: 32, GPUsPerNode: 8}),
+		Policy: PolicyEASY, EstimateEvery: 1, EstimateReplays: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Errors) > 0 {
+		t.Fatalf("plan errors: %v", res.Errors)
+	}
+	want := []EstimateRecord{
+		{ID: 1, Submit: 0, StartedAtSubmit: true, P50: -1, P90: -1, Reservation: -1, Start: 0},
+		{ID: 2, Submit: 10, P50: 100, P90: 100, Reservation: 100, Start: 50},
+		{ID: 3, Submit: 60, P50: 150, P90: 150, Reservation: 250, Start: 150},
+	}
+	if diff := gocmp.Diff(want, res.Estimates, cmpopts.IgnoreFields(EstimateRecord{}, "WallSecs")); diff != "" {
+		t.Errorf("estimate records (-want +got):\n%s", diff)
+	}
+	wantSum := &EstimateSummary{Every: 1, Replays: 5, Sampled: 3, StartedAtSubmit: 1, Estimated: 2, WaitMedianSecs: 40,
+		InP90: 1, WithP90: 1, P50AbsErrMedianSecs: 0, WithP50: 1, WithReservation: 1, ResvAbsErrMedianSecs: 50, ResvStartedByIt: 1}
+	if diff := gocmp.Diff(wantSum, Summarize(res).Estimates, cmpopts.IgnoreFields(EstimateSummary{}, "EstimateWallMeanSecs")); diff != "" {
+		t.Errorf("estimate summary (-want +got):\n%s", diff)
+	}
+}
+
+// TestVictimOrderInReplay: account "small" borrows the whole node with two
+// 4-GPU jobs: job 1 checkpoints every 100 s (CheckpointMix gives it 100),
+// job 2, started later, never does (0). At t=250 "big" reclaims 4 GPUs.
+// By least work lost the scheduler stops job 1 (50 s since its checkpoint
+// at 200), which loses the 60 s from then to the end of its grace; by run
+// time it stops job 2, the later start, which loses its whole 210 s run.
+func TestVictimOrderInReplay(t *testing.T) {
+	jobs := []trace.Job{
+		{ID: 1, Submit: 0, Run: 1000, Requested: 2000, GPUs: 4, User: "small"},
+		{ID: 2, Submit: 50, Run: 1000, Requested: 2000, GPUs: 4, User: "small"},
+		{ID: 3, Submit: 250, Run: 100, Requested: 200, GPUs: 4, User: "big"},
+	}
+	cfg := api.ClusterConfig{
+		Partitions: []api.Partition{{Name: PartitionName, Default: true, PreemptMode: api.PreemptRequeue, GraceSecs: 10}},
+		Accounts: []api.Account{
+			{Name: "big", Shares: 1, Guarantees: map[string]int{PartitionName: 8}},
+			{Name: "small", Shares: 1},
+		},
+	}
+	opt := Options{Jobs: jobs, Cluster: Homogeneous(trace.Machine{Nodes: 1, CPUsPerNode: 32, GPUsPerNode: 8}), Policy: PolicyFairway,
+		Account: func(j trace.Job) string { return j.User }, CheckpointMix: []int64{100, 0}}
+	if checkpointInterval(opt, 1) != 100 || checkpointInterval(opt, 2) != 0 {
+		t.Fatalf("checkpoint intervals of jobs 1 and 2: %d and %d, want 100 and 0", checkpointInterval(opt, 1), checkpointInterval(opt, 2))
+	}
+	for _, tc := range []struct {
+		order string
+		lost  map[int64]int64 // trace ID -> lost seconds
+	}{
+		{api.VictimWorkLost, map[int64]int64{1: 60, 2: 0, 3: 0}},
+		{api.VictimRuntime, map[int64]int64{1: 0, 2: 210, 3: 0}},
+	} {
+		t.Run(tc.order, func(t *testing.T) {
+			o := opt
+			o.Config = cfg
+			o.Config.Scheduling.VictimOrder = tc.order
+			res, err := Run(context.Background(), o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(res.Errors) > 0 {
+				t.Fatalf("plan errors: %v", res.Errors)
+			}
+			got := map[int64]int64{}
+			for _, j := range res.Jobs {
+				got[j.Trace.ID] = j.LostSecs
+			}
+			if diff := gocmp.Diff(tc.lost, got); diff != "" {
+				t.Errorf("seconds lost per job (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
