@@ -2,7 +2,6 @@ package ctld
 
 import (
 	"context"
-	"errors"
 	"sync"
 	"time"
 
@@ -193,11 +192,7 @@ func (c *Controller) estimate(ctx context.Context) {
 		e.err = err
 		e.mu.Unlock()
 		if changed {
-			if errors.Is(err, forecast.ErrNotImplemented) {
-				c.log.Info("ctld: no start-time estimates: the forecast engine is not available", "err", err)
-			} else {
-				c.log.Warn("ctld: start-time estimate failed", "err", err, "took", took)
-			}
+			c.log.Warn("start-time estimate failed", "err", err, "took", took)
 		}
 		return
 	}

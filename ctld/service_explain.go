@@ -128,8 +128,6 @@ func (s *Service) WhatIf(ctx context.Context, caller Identity, req api.WhatIfReq
 	_, whatIfFn := s.estimates.forecasts()
 	res, err := whatIfFn(ctx, snap, forecast.NewHistoryModel(finished), proposed, opt)
 	switch {
-	case errors.Is(err, forecast.ErrNotImplemented):
-		return api.WhatIfResult{}, &Error{Kind: KindUnavailable, Msg: "what-if replays are not available on this controller (the forecast engine is missing)", Err: err}
 	case errors.Is(err, context.DeadlineExceeded):
 		return api.WhatIfResult{}, &Error{Kind: KindUnavailable, Err: err,
 			Msg: fmt.Sprintf("the what-if replay took longer than %s; ask for fewer replays or a shorter horizon", s.estimates.cfg.WhatIfTimeout)}
