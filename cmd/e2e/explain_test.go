@@ -46,7 +46,7 @@ func (c *cluster) explain(situation, id string, want ...string) string {
 
 func TestE2EExplain(t *testing.T) {
 	c := newCluster(t, clusterOpts{clusterConfig: writeClusterConfig(t, explainConfig()),
-		nodeCPUs: "8", nodeMemory: "8192", gpus: "4:h100"})
+		nodeCPUs: "8", nodeMemory: "8192", gpus: "4:h100", ctldArgs: []string{"--estimate-interval", "2s"}})
 	// The borrowers ignore the checkpoint signal (sleep inherits the
 	// ignored USR1), so a reclaim waits out its whole grace time.
 	stubborn := "trap '' USR1; sleep 900"
@@ -85,6 +85,16 @@ func TestE2EExplain(t *testing.T) {
 		j := c.job(r)
 		return j["expected_start"] != nil && c.job(s2)["reason"] == "AssocGrpJobsLimit" && c.job(d)["reason"] == "Dependency"
 	})
+	// The leader replays the queue every 2 s; wait for the estimates of
+	// the jobs pending for resources.
+	c.waitFor("start estimates of jobs "+p+" and "+r, 60*time.Second, func() bool {
+		for _, id := range []string{p, r} {
+			if out, _, err := c.run("fairway", "explain", id); err != nil || !strings.Contains(out, "Expected start: between ") {
+				return false
+			}
+		}
+		return true
+	})
 
 	c.explain("guarantee reclaim pending", p,
 		"Job "+p+" waits for its account prod to take back its guarantee on partition gpu: it holds 0 of 2 guaranteed GPUs; job "+victim+
@@ -92,12 +102,12 @@ func TestE2EExplain(t *testing.T) {
 		"Account prod is guaranteed 2 GPUs on partition gpu, holds 0 and this job needs 2.",
 		"Job "+victim+" (root/research, 2 GPUs on node1) got its checkpoint signal USR1 at ",
 		"its grace of 00:10:00 ends at ",
-		"Expected start: ")
+		"Expected start: between ", " replays)")
 	c.explain("waiting for a reservation", r,
 		"Job "+r+" has a backfill reservation to start at ",
 		"when running job "+other+" reaches its time limit; it needs 2 GPUs on 1 node.",
 		"Reserved start: ",
-		"Expected start: ")
+		"Expected start: between ", " replays)")
 	c.explain("account limit", s2,
 		"Job "+s2+" waits because account small may run at most 1 job at once (max_running_jobs) and runs 1 now; it starts when one of them ends.",
 		"Limit max_running_jobs of account small = 1; in use now: 1, by job "+s1+" (root/small, 0 GPUs).")
@@ -125,6 +135,19 @@ func TestE2EExplain(t *testing.T) {
 		}
 	}
 	t.Logf("$ fairway explain --accuracy\n%s", c.must("fairway", "explain", "--accuracy"))
+
+	// What-if on the live queue: research gets a guarantee of 2 GPUs and
+	// prod loses its own; the table compares both accounts' waits.
+	proposed := explainConfig()
+	proposed.Accounts[0].Guarantees = map[string]int{"gpu": 2}
+	proposed.Accounts[1].Guarantees = nil
+	out = c.must("fairway", "sim", "--from-live", "--config", writeClusterConfig(t, proposed), "--replays", "4", "--horizon", "24h")
+	t.Logf("$ fairway sim --from-live --config proposed.json --replays 4 --horizon 24h\n%s", out)
+	for _, w := range []string{"ACCOUNT", "MEAN_CUR", "MEAN_NEW", "\nprod ", "\nresearch "} {
+		if !strings.Contains(out, w) {
+			t.Errorf("fairway sim --from-live does not show %q:\n%s", w, out)
+		}
+	}
 
 	// Bad input names what is wrong.
 	if _, errOut, err := c.run("fairway", "explain", "12x"); err == nil || !strings.Contains(errOut, `invalid JOB_ID "12x"`) {
