@@ -26,9 +26,11 @@
 //
 // Virtual time is coarsened (Options.Resolution): an event at offset d from
 // Now is handled at the next multiple of a round step of at most d/16, so a
-// replay runs a bounded number of passes per doubling of its time and a
-// start is late by at most a sixteenth of its wait; the passes, not the
-// events, are what a replay costs (a pass on 1,500 jobs takes milliseconds).
+// replay runs a bounded number of passes per doubling of its time; the
+// passes, not the events, are what a replay costs (a pass on 1,500 jobs
+// takes milliseconds). Each event is handled at most a sixteenth of its
+// offset late; a start behind a chain of ends (a job that starts when one
+// that started in the replay ends) can add up these delays.
 //
 // A replay stops at the horizon, after MaxPasses passes, when every job it
 // tracks has started, or when nothing is left to happen. The first start of
@@ -87,8 +89,8 @@ type Options struct {
 	// Resolution coarsens virtual time to bound the passes: an event at
 	// offset d from Now is handled at the next multiple of a round step
 	// (1, 5, 10, 30 s, 1, 5, 10, 30 min, 1, 2, 6 h) of at most
-	// d/Resolution, so a start is late by at most 1/Resolution of its
-	// wait. 0: DefaultResolution; negative: exact event times.
+	// d/Resolution (a start behind a chain of ends can add up these
+	// delays). 0: DefaultResolution; negative: exact event times.
 	Resolution int
 	// Workers is how many replays run at once (default 1). Snapshot.Lookup
 	// must then be safe for concurrent use. The result does not depend on

@@ -2,6 +2,9 @@ package sim
 
 import (
 	"context"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/fairway-hpc/fairway/api"
@@ -95,5 +98,65 @@ func TestVictimOrderInReplay(t *testing.T) {
 				t.Errorf("seconds lost per job (-want +got):\n%s", diff)
 			}
 		})
+	}
+}
+
+const smallPhilly = `job_id,user,num_gpu,submit_time,duration
+1,vc_a,8,0,50
+2,vc_a,8,10,100
+3,vc_b,8,60,10
+4,vc_b,8,70,10
+`
+
+// TestCommandEstimatesAndLimits runs the command on a small Philly CSV:
+// the estimates land in summary.json and estimates.csv, --first-jobs
+// keeps the first jobs, --estimate-factor-max spreads the time limits
+// within their bounds, and bad victim orders and checkpoint intervals are
+// refused by name.
+func TestCommandEstimatesAndLimits(t *testing.T) {
+	dir := t.TempDir()
+	tracePath := filepath.Join(dir, "small-philly.csv")
+	if err := os.WriteFile(tracePath, []byte(smallPhilly), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "out")
+	s, res, err := Command{Trace: tracePath, Policy: PolicyEASY, Nodes: 1, Out: out, FirstJobs: 3,
+		EstimateEvery: 1, EstimateReplays: 3, EstimateFactor: 1.5, EstimateFactorMax: 4}.Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Jobs != 3 || s.Filtered[StageReader]["after the first 3 jobs (--first-jobs)"] != 1 {
+		t.Errorf("jobs %d, filtered %v: want the first 3 jobs kept, 1 counted out", s.Jobs, s.Filtered)
+	}
+	if s.Estimates == nil || s.Estimates.Sampled != 3 || s.Estimates.Estimated == 0 {
+		t.Errorf("estimates summary %+v: want 3 sampled, some estimated", s.Estimates)
+	}
+	limits := map[int64]bool{}
+	for _, j := range res.Jobs {
+		if f := float64(j.Limit) / float64(j.Trace.Run); f < 1.5 || f > 4.01 {
+			t.Errorf("job %d: limit %d s for a run of %d s, want 1.5 to 4 times", j.Trace.ID, j.Limit, j.Trace.Run)
+		}
+		limits[j.Limit*1000/j.Trace.Run] = true
+	}
+	if len(limits) < 2 {
+		t.Errorf("every job has the same limit factor: %v", limits)
+	}
+	b, err := os.ReadFile(filepath.Join(out, EstimatesFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if lines := strings.Count(string(b), "\n"); lines != 4 {
+		t.Errorf("%s has %d lines, want a header and 3 rows:\n%s", EstimatesFile, lines, b)
+	}
+	for _, c := range []struct {
+		cmd  Command
+		want string
+	}{
+		{Command{Trace: tracePath, Policy: PolicyFairway, VictimOrder: "cheapest"}, "victim order"},
+		{Command{Trace: tracePath, Policy: PolicyFairway, CheckpointMix: []int64{600, -1}}, "checkpoint mix"},
+	} {
+		if _, err := c.cmd.Setup(); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("setup %+v: %v, want an error naming the %s", c.cmd, err, c.want)
+		}
 	}
 }
