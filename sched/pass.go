@@ -129,7 +129,10 @@ type entry struct {
 	// promisedIn is the partition of those jobs, where its GPUs already
 	// count against its account's guarantee.
 	promisedIn *partState
-	tested     bool
+	// promiseNodes are the nodes where the victims' resources are claimed
+	// for it until its reservation replaces those claims.
+	promiseNodes []*nodeState
+	tested       bool
 
 	own  float64
 	prio float64
@@ -623,6 +626,7 @@ func (ps *pass) buildPromises() {
 				continue
 			}
 			x.claims = append(x.claims, claim{owner: e.idx, start: r.end, end: forever, cpu: a.CPUs, mem: a.MemoryMB, gpu: len(a.GPUs)})
+			e.promiseNodes = append(e.promiseNodes, x)
 		}
 		if r.part != nil {
 			e.promisedIn = r.part

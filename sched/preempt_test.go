@@ -139,7 +139,9 @@ func TestPreemptionRules(t *testing.T) {
 				if want, ok := tc.later[pi.JobID]; ok && pi.ExpectedStart != want {
 					t.Errorf("job %d expected at t0%+d, want t0%+d", pi.JobID, pi.ExpectedStart-t0, want-t0)
 				}
-				if pi.JobID == 1 && tc.name[:5] == "while" && pi.ExpectedStart != 0 && pi.ExpectedStart < t0+10*hour-hour {
+				// Job 2 starts on the freed GPUs at t0+30 for its hour:
+				// nobody else may have them before it ends.
+				if pi.JobID == 1 && tc.name[:5] == "while" && pi.ExpectedStart != 0 && pi.ExpectedStart < t0+30+hour {
 					t.Errorf("job 1 expected at t0%+d: it was given the promised GPUs", pi.ExpectedStart-t0)
 				}
 			}
@@ -302,5 +304,37 @@ func TestVictimOrderValidation(t *testing.T) {
 	err := api.ValidateConfig(&cfg)
 	if err == nil || !strings.Contains(err.Error(), "scheduling.victim_order") {
 		t.Fatalf("ValidateConfig with victim_order %q: %v, want an error naming scheduling.victim_order", "cheapest", err)
+	}
+}
+
+// TestReservationBesidePromise: a job that victims are being stopped for
+// gets a reservation on their GPUs; a later job's reservation counts those
+// GPUs once, not once for the promise and again for the reservation.
+func TestReservationBesidePromise(t *testing.T) {
+	// One node of 4 GPUs. B's job on GPUs 0-1 runs until t0+hour; B's job
+	// on GPUs 2-3 is being stopped for A's job 2 (its grace ends at t0+60).
+	longer := runningOn(101, "n1", 4, hour, 0, 1)
+	longer.Spec.Account, longer.Spec.User, longer.StartTime = "B", "b", t0
+	victim := runningOn(102, "n1", 4, 10*hour, 2, 3)
+	victim.Spec.Account, victim.Spec.User, victim.StartTime = "B", "b", t0-hour
+	victim.Kill = &api.KillRequest{State: api.JobPreempted, Requeue: true, RequestedAt: t0, GraceSecs: 60, For: 2}
+	jobs := []*api.Job{longer, victim,
+		pending(2, spec("A", "a", 1, 2, hour)),
+		pending(3, spec("B", "b", 1, 2, hour)),
+	}
+	cfg := onePartition(
+		api.Account{Name: "A", Shares: 1, Guarantees: map[string]int{"gpu": 2}},
+		api.Account{Name: "B", Shares: 1},
+	)
+	plan := sched.New().Schedule(sched.Input{Now: t0, Config: cfg, Nodes: gpuNodes("n", 1, 4, "h100", "gpu"), Jobs: jobs})
+	got := map[api.JobID]int64{}
+	for _, pi := range plan.Pending {
+		got[pi.JobID] = pi.ExpectedStart - t0
+	}
+	// Job 2 starts when the victim is gone; job 3 when job 101 reaches
+	// its time limit (GPUs 0-1), while job 2 runs on GPUs 2-3.
+	want := map[api.JobID]int64{2: 60, 3: hour}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("expected starts, seconds after now (-want +got):\n%s", diff)
 	}
 }

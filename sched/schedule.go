@@ -349,6 +349,14 @@ func (ps *pass) block(e *entry, parts []*partState, phase1 bool) {
 	if best == nil {
 		return
 	}
+	if e.promised {
+		// The reservation (on the freed resources, which it may use)
+		// replaces the open-ended promise: both would count the same
+		// GPUs twice for every later job's reservation.
+		for _, x := range e.promiseNodes {
+			x.claims = slices.DeleteFunc(x.claims, func(c claim) bool { return c.owner == e.idx && c.end == forever })
+		}
+	}
 	ps.hold(best, e.idx)
 	e.expected = best.at
 	if !e.promised {
