@@ -59,12 +59,34 @@ type listedJobs struct{ d *daemon }
 
 // Job implements stepserver.Jobs.
 func (l listedJobs) Job(id api.JobID) *api.Job {
+	j, _ := l.lookup(id)
+	return j
+}
+
+// Launched implements stepserver.Jobs.
+func (l listedJobs) Launched(id api.JobID) bool {
+	_, ready := l.lookup(id)
+	return ready
+}
+
+// lookup returns a copy of the listed job and whether steps may start in
+// it: on a node other than the batch node at once, on the batch node once
+// its run has a process.
+func (l listedJobs) lookup(id api.JobID) (*api.Job, bool) {
 	l.d.mu.Lock()
 	defer l.d.mu.Unlock()
 	j := l.d.listedJobs[id]
 	if j == nil {
-		return nil
+		return nil, false
 	}
 	c := *j
-	return &c
+	if len(c.Alloc) == 0 || c.Alloc[0].Node != l.d.cfg.Name {
+		return &c, true
+	}
+	r := l.d.runners[runKey{c.ID, c.RestartCount}]
+	if r == nil {
+		return &c, false
+	}
+	v := r.view.Load()
+	return &c, v != nil && v.hasProc
 }

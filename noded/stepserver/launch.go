@@ -12,6 +12,7 @@ import (
 	"path"
 	"slices"
 	"strconv"
+	"time"
 
 	"github.com/fairway-hpc/fairway/api"
 	"github.com/fairway-hpc/fairway/cgroups"
@@ -51,6 +52,12 @@ func (s *Server) handleLaunch(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer s.unregister(st)
+	// Registered first, so that a signal srun sends meanwhile (another
+	// node's task failed, Ctrl-C) ends the step instead of being lost.
+	if err := s.waitLaunched(st.ctx, job.ID); err != nil {
+		writeError(w, errorf(http.StatusServiceUnavailable, "step %s on node %s: %v", p.key, s.cfg.Node, err))
+		return
+	}
 	w.Header().Set("Content-Type", "application/x-ndjson")
 	w.WriteHeader(http.StatusOK)
 	if fl, ok := w.(http.Flusher); ok {
@@ -244,3 +251,27 @@ func (s *Server) stepGroup(ctx context.Context, cgPath string, job *api.Job) (*c
 
 // logTask returns a logger for one task.
 func logTask(log *slog.Logger, rank int) *slog.Logger { return log.With("task", rank) }
+
+// launchWait bounds how long a step waits for its job's batch script to
+// be launched on this node (srun sends it as soon as the job is RUNNING).
+const launchWait = 30 * time.Second
+
+// waitLaunched waits until steps may start in the job (Jobs.Launched),
+// the step is ended (a signal, its job gone) or launchWait has passed.
+func (s *Server) waitLaunched(ctx context.Context, id api.JobID) error {
+	ctx, cancel := context.WithTimeout(ctx, launchWait)
+	defer cancel()
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for !s.cfg.Jobs.Launched(id) {
+		select {
+		case <-ctx.Done():
+			if cause := context.Cause(ctx); cause != nil && !errors.Is(cause, context.DeadlineExceeded) {
+				return cause
+			}
+			return fmt.Errorf("job %d has not started on node %s within %s", id, s.cfg.Node, launchWait)
+		case <-tick.C:
+		}
+	}
+	return nil
+}

@@ -35,6 +35,11 @@ type Jobs interface {
 	// Job returns the job when it runs on this node now (the controller's
 	// last job list allocates the node to it), else nil.
 	Job(id api.JobID) *api.Job
+	// Launched reports whether steps may start in the job now: on the node
+	// that runs its batch script, once that run has a process (its runner
+	// has made the job's cgroup and set its limits, devices among them,
+	// which cgroup v1 refuses to narrow once the group has children).
+	Launched(id api.JobID) bool
 }
 
 // Controller is what the server asks of the controllers.

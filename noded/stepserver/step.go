@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/fairway-hpc/fairway/api"
 	"github.com/fairway-hpc/fairway/cgroups"
 	"github.com/fairway-hpc/fairway/sched/planapply"
@@ -102,6 +104,10 @@ func (st *step) run(fw *frameWriter) api.StepReport {
 	st.grp = grp
 	st.mu.Unlock()
 	defer st.destroyGroup(grp)
+	if err := context.Cause(st.ctx); st.ctx.Err() != nil {
+		// Ended (a signal, its job gone) before its tasks started.
+		return st.result(fmt.Sprintf("node %s: %v", st.s.cfg.Node, err))
+	}
 
 	exits := make(chan taskExit, len(p.req.Tasks))
 	var tasks []*task
@@ -346,6 +352,11 @@ func (st *step) destroyGroup(grp *cgroups.Group) {
 func (st *step) signal(sig syscall.Signal) error {
 	grp := st.group()
 	if grp == nil {
+		// Its tasks have not started (the job's batch script is still
+		// being launched): a signal that would end them ends the step.
+		if endsTasks(sig) {
+			st.abort(fmt.Sprintf("signalled %s before its tasks started", unix.SignalName(sig)))
+		}
 		return nil
 	}
 	if err := grp.Signal(sig); err != nil {
@@ -407,4 +418,13 @@ func (st *step) writeStdin(data []byte, eof bool) error {
 	}
 	st.stdin = nil
 	return err
+}
+
+// endsTasks reports whether a signal's default action ends a process.
+func endsTasks(sig syscall.Signal) bool {
+	switch sig {
+	case syscall.SIGKILL, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP, syscall.SIGQUIT:
+		return true
+	}
+	return false
 }
