@@ -127,7 +127,7 @@ func TestScontrolShowsRetry(t *testing.T) {
 	}{
 		{[]string{"show", "job", "80"}, "   Retry=1,on_exit:3 Retries=1\n"},
 		{[]string{"show", "job", "5"}, "   Retry=2,on_node_fail Retries=0\n"}, // from partition cpu
-		{[]string{"show", "job", "3"}, ""},                                   // partition gpu: none
+		{[]string{"show", "job", "3"}, ""},                                    // partition gpu: none
 		{[]string{"show", "partition", "cpu"}, "   Retry=2,on_node_fail\n"},
 		{[]string{"show", "partition", "gpu"}, ""},
 	} {
