@@ -146,6 +146,10 @@ type JobSpec struct {
 	Nice     int     `json:"nice,omitempty"`
 	Requeue  *bool   `json:"requeue,omitempty"` // nil = partition default (requeue)
 	Signal   *Signal `json:"signal,omitempty"`
+	// Retry is the job's --retry policy (see ParseRetry): how many times a
+	// failed run is run again and on which failures. Empty: the partition's
+	// default (Partition.Retry); "0": never.
+	Retry string `json:"retry,omitempty"`
 
 	ContainerImage  string  `json:"container_image,omitempty"` // oci-archive:PATH, docker-archive:PATH, dir:ROOTFS or a registry reference
 	ContainerMounts []Mount `json:"container_mounts,omitempty"`
@@ -262,6 +266,9 @@ type Job struct {
 	// SignalReq is the latest scancel --signal for the running job; the node
 	// daemon delivers each Seq once.
 	SignalReq *SignalRequest `json:"signal_request,omitempty"`
+	// Retries is how many times the job's retry policy sent it back to
+	// PENDING after a failed run (each also counts in RestartCount).
+	Retries int `json:"retries,omitempty"`
 
 	ExitCode int `json:"exit_code"`
 	Signal   int `json:"signal,omitempty"`
@@ -398,6 +405,9 @@ type Partition struct {
 	PreemptMode     PreemptMode `json:"preempt_mode,omitempty"`
 	GraceSecs       int         `json:"grace_secs,omitempty"`
 	State           string      `json:"state,omitempty"` // UP (default) or DOWN
+	// Retry is the retry policy (--retry syntax, see ParseRetry) of jobs
+	// that run in this partition and set none; empty: no retries.
+	Retry string `json:"retry,omitempty"`
 }
 
 // Account is a node of the fair-share tree. Users are leaves named "user@account"

@@ -136,7 +136,7 @@ func ValidateSpec(spec *JobSpec, cfg *ClusterConfig) error {
 	for _, check := range []func(*JobSpec, *ClusterConfig) *FieldError{
 		checkPartitions, checkAccount, checkIdentity, checkLimits, checkResources, checkTime,
 		checkScript, checkFiles, checkScheduling, checkQOS, checkArraySpec, checkDependency,
-		checkSignal, checkContainer,
+		checkSignal, checkContainer, checkRetry,
 	} {
 		if err := check(spec, cfg); err != nil {
 			return err
@@ -557,6 +557,11 @@ func validatePartitions(parts []Partition) *FieldError {
 			return fieldErr(f("grace_secs"), itoa(p.GraceSecs), "must be 0 or more seconds")
 		case p.State != "" && p.State != "UP" && p.State != "DOWN":
 			return fieldErr(f("state"), p.State, "must be UP or DOWN")
+		}
+		if p.Retry != "" {
+			if _, err := parseRetry(f("retry"), p.Retry); err != nil {
+				return err
+			}
 		}
 		seen[p.Name] = true
 		if p.Default {

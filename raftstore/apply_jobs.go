@@ -481,6 +481,7 @@ func (w *writer) jobEvents(c *JobEvents) error {
 				reason:   api.ReasonLaunchFailed + ": " + ev.Message,
 				exitCode: ev.ExitCode,
 				signal:   ev.Signal,
+				failure:  &api.RunFailure{Kind: api.FailLaunchFail},
 			}
 		case api.EventLost:
 			reason := "NodeFail: job lost by node " + node
@@ -495,6 +496,7 @@ func (w *writer) jobEvents(c *JobEvents) error {
 		if err := w.chargeRun(j, c.Now); err != nil {
 			return fmt.Errorf("job %d event %s: %w", ev.JobID, ev.Kind, err)
 		}
+		o = withRetry(&w.meta().Config, j, o)
 		nj := copyJob(j)
 		endRun(nj, o, c.Now)
 		// A run that exits while a plan's preemption stops it lost the
@@ -535,6 +537,11 @@ type outcome struct {
 	reason   string
 	exitCode int
 	signal   int
+	// failure is how the run failed, for the retry policy; nil when it
+	// completed or was stopped (cancelled, timed out, preempted, requeued).
+	failure *api.RunFailure
+	// retry: the job's retry policy sends it back to PENDING (Retries+1).
+	retry bool
 }
 
 // exitOutcome decides how a run that exited ends.
@@ -544,13 +551,16 @@ func exitOutcome(j *api.Job, ev api.JobEvent) outcome {
 	case j.Kill != nil:
 		o = killOutcome(j.Kill)
 	case ev.OOM:
-		o = outcome{runState: api.JobOutOfMemory, jobState: api.JobOutOfMemory, reason: "OutOfMemory"}
+		o = outcome{runState: api.JobOutOfMemory, jobState: api.JobOutOfMemory, reason: "OutOfMemory",
+			failure: &api.RunFailure{Kind: api.FailOOM}}
 	case ev.ExitCode == 0 && ev.Signal == 0:
 		o = outcome{runState: api.JobCompleted, jobState: api.JobCompleted, reason: api.ReasonNone}
 	case ev.Signal != 0:
-		o = outcome{runState: api.JobFailed, jobState: api.JobFailed, reason: fmt.Sprintf("RaisedSignal:%d", ev.Signal)}
+		o = outcome{runState: api.JobFailed, jobState: api.JobFailed, reason: fmt.Sprintf("RaisedSignal:%d", ev.Signal),
+			failure: &api.RunFailure{Kind: api.FailSignal, Signal: ev.Signal}}
 	default:
-		o = outcome{runState: api.JobFailed, jobState: api.JobFailed, reason: api.ReasonNonZeroExit}
+		o = outcome{runState: api.JobFailed, jobState: api.JobFailed, reason: api.ReasonNonZeroExit,
+			failure: &api.RunFailure{Kind: api.FailExit, ExitCode: ev.ExitCode}}
 	}
 	o.exitCode, o.signal = ev.ExitCode, ev.Signal
 	return o
@@ -595,10 +605,37 @@ func lostOutcome(j *api.Job, reason string) outcome {
 	if k := j.Kill; k != nil && !k.Requeue {
 		return killOutcome(k)
 	}
-	o := outcome{runState: api.JobNodeFail, jobState: api.JobNodeFail, reason: reason}
+	o := outcome{runState: api.JobNodeFail, jobState: api.JobNodeFail, reason: reason,
+		failure: &api.RunFailure{Kind: api.FailNodeFail}}
 	if j.Kill != nil || j.Spec.Requeueable() {
 		o.jobState = api.JobPending
 	}
+	return o
+}
+
+// withRetry applies the job's retry policy (its --retry, else the default of
+// the partition the run ran in) to how a run that was not asked to stop
+// ends: a failure the policy names, with retries left, sends the job back to
+// PENDING instead of ending it. The run keeps its own state (FAILED,
+// NODE_FAIL, OUT_OF_MEMORY) and exit code, and its reason says which retry
+// follows. A run already being requeued (a node failure of a requeueable
+// job) is a requeue, not a retry, and uses none of the policy's retries.
+func withRetry(cfg *api.ClusterConfig, j *api.Job, o outcome) outcome {
+	if o.failure == nil || !o.jobState.Final() || j.Kill != nil {
+		return o
+	}
+	p, _ := cfg.Partition(j.Partition)
+	d := api.DecideRetry(j.Spec.RetryIn(p), j.Retries, *o.failure)
+	if !d.Retry {
+		return o
+	}
+	switch o.failure.Kind {
+	case api.FailNodeFail, api.FailLaunchFail:
+		o.reason = d.Reason + "; " + o.reason // the node's message says more
+	default:
+		o.reason = d.Reason
+	}
+	o.jobState, o.retry = api.JobPending, true
 	return o
 }
 
@@ -620,6 +657,9 @@ func endRun(j *api.Job, o outcome, now int64) {
 		}
 	}
 	if o.jobState == api.JobPending {
+		if o.retry {
+			j.Retries++
+		}
 		j.RestartCount++
 		resetForRequeue(j)
 		return

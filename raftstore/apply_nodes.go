@@ -67,7 +67,7 @@ func (w *writer) markNodeDown(c *MarkNodeDown) ([]api.JobID, error) {
 		if r := pastRun(nj, j.RestartCount); r != nil {
 			endSteps(r, api.JobNodeFail, "node "+c.Node+" down", c.Now, func(st *api.Step) bool { return slices.Contains(st.Nodes, c.Node) })
 		}
-		endRun(nj, lostOutcome(j, reason), c.Now)
+		endRun(nj, withRetry(&w.meta().Config, j, lostOutcome(j, reason)), c.Now)
 		if c.FencedBy > 0 {
 			if r := pastRun(nj, j.RestartCount); r != nil {
 				r.Fenced, r.EndBound = true, true

@@ -44,6 +44,7 @@ func sbatchOpts() []*opt {
 		{long: "requeue", key: "requeue", kind: optFlag, set: "true", usage: "requeue the job when preempted or its node fails (the default)"},
 		{long: "no-requeue", key: "requeue", kind: optFlag, set: "false", usage: "never requeue the job"},
 		{long: "signal", usage: "[B:]SIG[@TIME]: send SIG TIME seconds (default 60) before the time limit, and on preemption"},
+		retryOpt(),
 		{long: "container-image", usage: "run in a container: oci-archive:PATH, docker-archive:PATH, dir:ROOTFS or an image reference"},
 		{long: "container-mounts", usage: "bind mounts SRC:DST[:ro],... for --container-image"},
 		{long: "dependency", short: 'd', usage: "Slurm dependency expression, e.g. afterok:42"},
@@ -80,6 +81,7 @@ func sbatchEnvVars() [][2]string {
 		{"SBATCH_GPUS", "--gpus"}, {"SBATCH_MEM_PER_NODE", "--mem"}, {"SBATCH_MEM_PER_CPU", "--mem-per-cpu"},
 		{"SBATCH_SIGNAL", "--signal"}, {"SBATCH_CONTAINER_IMAGE", "--container-image"},
 		{"SBATCH_CONTAINER_MOUNTS", "--container-mounts"}, {"SBATCH_ARRAY_INX", "--array"}, {"SBATCH_QOS", "--qos"},
+		{"SBATCH_RETRY", "--retry"},
 	}
 }
 
@@ -443,6 +445,9 @@ func applyOptions(spec *api.JobSpec, o optSet, cwd string, env *Env) error {
 		if spec.Signal, err = parseSignalSpec(v.value); err != nil {
 			return v.wrap(err)
 		}
+	}
+	if err := applyRetry(spec, o); err != nil {
+		return err
 	}
 	if v, ok := get("container-image"); ok {
 		if spec.ContainerImage, err = resolveImage(v.value, cwd); err != nil {

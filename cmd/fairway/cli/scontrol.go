@@ -169,6 +169,9 @@ func (v *view) jobRecord(j *api.Job, groupName string) record {
 	if s.ContainerImage != "" {
 		r = append(r, []string{kv("Container", s.ContainerImage)})
 	}
+	if l := v.retryLine(j); l != nil {
+		r = append(r, l)
+	}
 	return r
 }
 
@@ -503,7 +506,7 @@ func showPartitions(ctx context.Context, inv *invocation, args []string, oneLine
 	}
 	var b strings.Builder
 	for _, p := range parts {
-		b.WriteString(partitionRecord(p, d.members(p)).render(oneLine))
+		b.WriteString(withRetryDefault(partitionRecord(p, d.members(p)), p).render(oneLine))
 	}
 	_, err = fmt.Fprint(inv.env.Stdout, b.String())
 	return err
