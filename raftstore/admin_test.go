@@ -257,9 +257,11 @@ func TestApplyUpdatePartition(t *testing.T) {
 		change    func(p *api.Partition)
 	}{
 		{
-			name:   "state and limits",
-			cmd:    UpdatePartition{Update: api.PartitionUpdate{Name: "cpu", State: sptr("inactive"), MaxTimeSecs: i64(7200), DefaultTimeSecs: i64(600), MaxNodes: iptr(4)}},
-			change: func(p *api.Partition) { p.State, p.MaxTimeSecs, p.DefaultTimeSecs, p.MaxNodes = "INACTIVE", 7200, 600, 4 },
+			name: "state and limits",
+			cmd:  UpdatePartition{Update: api.PartitionUpdate{Name: "cpu", State: sptr("inactive"), MaxTimeSecs: i64(7200), DefaultTimeSecs: i64(600), MaxNodes: iptr(4)}},
+			change: func(p *api.Partition) {
+				p.State, p.MaxTimeSecs, p.DefaultTimeSecs, p.MaxNodes = "INACTIVE", 7200, 600, 4
+			},
 		},
 		{
 			name:      "an unknown state names State",
