@@ -195,3 +195,10 @@ func (u *PartitionUpdate) ApplyTo(p *Partition) {
 		p.MaxNodes = *u.MaxNodes
 	}
 }
+
+// NodeUpdateResponse answers a node update: the raft index and the jobs a
+// DOWN requeued or ended.
+type NodeUpdateResponse struct {
+	Index    uint64  `json:"index"`
+	Affected []JobID `json:"affected,omitempty"`
+}
