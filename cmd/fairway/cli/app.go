@@ -20,7 +20,7 @@ import (
 // SlurmNames are the names under which the fairway binary acts as the Slurm
 // command of that name (argv[0], usually a link made by install-shims).
 func SlurmNames() []string {
-	return []string{"sbatch", "squeue", "scancel", "sinfo", "sacct", "scontrol", "srun", "salloc", "sprio", "sshare", "sstat", "seff"}
+	return []string{"sbatch", "squeue", "scancel", "sinfo", "sacct", "scontrol", "srun", "salloc", "sprio", "sshare", "sstat", "seff", "sdiag"}
 }
 
 // invocation is one run of a Slurm-compatible command.
@@ -112,6 +112,7 @@ func slurmCommands() []slurmCommand {
 		{name: "sshare", usage: "show the fair-share tree: shares, usage and factors", argsUsage: "", opts: sshareOpts, mode: permute, run: sshare},
 		{name: "sstat", usage: "show the live usage of running job steps", argsUsage: "", opts: sstatOpts, mode: permute, run: sstat},
 		{name: "seff", usage: "show a job's CPU and memory efficiency", argsUsage: "jobid", opts: seffOpts, mode: permute, run: seff},
+		{name: "sdiag", usage: "show the controller's scheduling and raft statistics", argsUsage: "", opts: sdiagOpts, mode: permute, run: sdiag},
 	}
 }
 
@@ -308,7 +309,7 @@ func exitStatus(env *Env, name string, err error) int {
 func installShimsCommand(env *Env) *ucli.Command {
 	return &ucli.Command{
 		Name:      "install-shims",
-		Usage:     "make sbatch, squeue, scancel, sinfo, sacct, scontrol, srun, salloc, sprio, sshare, sstat and seff links to this binary in DIR",
+		Usage:     "make sbatch, squeue, scancel, sinfo, sacct, scontrol, srun, salloc, sprio, sshare, sstat, seff and sdiag links to this binary in DIR",
 		ArgsUsage: "DIR",
 		Flags: []ucli.Flag{
 			&ucli.BoolFlag{Name: "force", Usage: "replace existing files that are not links"},
