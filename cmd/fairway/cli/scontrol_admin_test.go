@@ -359,4 +359,3 @@ func sortStrings(s []string) {
 		}
 	}
 }
-
