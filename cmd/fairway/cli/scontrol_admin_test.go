@@ -359,3 +359,27 @@ func sortStrings(s []string) {
 		}
 	}
 }
+
+// FuzzParseJobUpdate: scontrol update's parser never panics, and what it
+// accepts names at least one field and only values the API can carry.
+func FuzzParseJobUpdate(f *testing.F) {
+	for _, s := range []string{"TimeLimit=30", "timelimit=+1:00:00", "TimeLimit-=5", "Partition=a,b Nice=-5", "NumNodes=2-2 QOS=x", "Reason=a b", "x", "=", "TimeLimit=UNLIMITED"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		ua, err := parseUpdateArgs(strings.Fields(s))
+		if err != nil {
+			return
+		}
+		u, err := parseJobUpdate(ua)
+		if err != nil {
+			return
+		}
+		if len(u.Fields()) == 0 {
+			t.Errorf("%q: accepted with no field", s)
+		}
+		if u.Nodes != nil && *u.Nodes < 0 && !strings.Contains(s, "-") {
+			t.Errorf("%q: negative node count %d", s, *u.Nodes)
+		}
+	})
+}
