@@ -105,7 +105,7 @@ func slurmCommands() []slurmCommand {
 		{name: "scancel", usage: "cancel or signal jobs", argsUsage: "[job_id...]", opts: scancelOpts, mode: permute, run: scancel},
 		{name: "sinfo", usage: "show partitions and nodes", argsUsage: "", opts: sinfoOpts, mode: permute, run: sinfo},
 		{name: "sacct", usage: "show accounting records of jobs, one line per run", argsUsage: "", opts: sacctOpts, mode: permute, run: sacct},
-		{name: "scontrol", usage: "show jobs, nodes and partitions; hold, release and requeue jobs", argsUsage: "show job|node|partition [name] | hold|release|requeue job_id[,job_id...] | show hostnames|hostlist LIST", opts: scontrolOpts, mode: permute, run: scontrol},
+		{name: "scontrol", usage: "show jobs, steps, nodes, partitions and the configuration; update jobs, nodes and partitions; hold, release and requeue jobs", argsUsage: "show job|node|partition|step|config [name] | update JobId=N|NodeName=LIST|PartitionName=P Field=Value... | hold|release|requeue job_id[,job_id...] | show hostnames|hostlist LIST", opts: scontrolOpts, mode: permute, run: scontrol},
 		{name: "srun", usage: "run a job step (tasks) on the nodes of an allocation, allocating one first outside a job", argsUsage: "command [args...]", opts: srunOpts, mode: stopAtPositional, run: srun},
 		{name: "salloc", usage: "obtain an allocation and run a command (default $SHELL) in it", argsUsage: "[command [args...]]", opts: sallocOpts, mode: stopAtPositional, run: salloc},
 		{name: "sprio", usage: "show the priority factors of pending jobs", argsUsage: "", opts: sprioOpts, mode: permute, run: sprio},
