@@ -369,15 +369,22 @@ type NodeResources struct {
 
 // Node is a registered node daemon.
 type Node struct {
-	Name          string        `json:"name"`
-	Addr          string        `json:"addr"`                // host:port of the node daemon's HTTP server (metrics)
-	StepAddr      string        `json:"step_addr,omitempty"` // host:port of its step server (srun)
-	Resources     NodeResources `json:"resources"`
-	Partitions    []string      `json:"partitions"`
-	State         NodeState     `json:"state"` // DOWN/DRAIN stored; IDLE/MIXED/ALLOCATED derived when read
-	Reason        string        `json:"reason,omitempty"`
-	LastHeartbeat int64         `json:"last_heartbeat"` // unix seconds, from the leader's clock
-	BootTime      int64         `json:"boot_time,omitempty"`
+	Name       string        `json:"name"`
+	Addr       string        `json:"addr"`                // host:port of the node daemon's HTTP server (metrics)
+	StepAddr   string        `json:"step_addr,omitempty"` // host:port of its step server (srun)
+	Resources  NodeResources `json:"resources"`
+	Partitions []string      `json:"partitions"`
+	State      NodeState     `json:"state"` // DOWN/DRAIN stored; IDLE/MIXED/ALLOCATED derived when read
+	Reason     string        `json:"reason,omitempty"`
+	// ReasonUser and ReasonTime are who set Reason and when (unix
+	// seconds, the leader's clock): the administrator of scontrol update
+	// State=DRAIN|DOWN, or "root" for the controller's own reasons (a node
+	// not responding). An administrator's DRAIN or DOWN survives the
+	// node's re-registration and heartbeats until State=RESUME.
+	ReasonUser    string `json:"reason_user,omitempty"`
+	ReasonTime    int64  `json:"reason_time,omitempty"`
+	LastHeartbeat int64  `json:"last_heartbeat"` // unix seconds, from the leader's clock
+	BootTime      int64  `json:"boot_time,omitempty"`
 	// Used is derived from running jobs when the node is read through the API.
 	Used NodeResources `json:"used"`
 }
@@ -404,7 +411,13 @@ type Partition struct {
 	PriorityFactor  float64     `json:"priority_factor,omitempty"`
 	PreemptMode     PreemptMode `json:"preempt_mode,omitempty"`
 	GraceSecs       int         `json:"grace_secs,omitempty"`
-	State           string      `json:"state,omitempty"` // UP (default) or DOWN
+	// State is UP (the default, empty), DOWN (jobs are queued but none
+	// starts), DRAIN (no new submissions; queued jobs still start) or
+	// INACTIVE (neither), as Slurm's partition states.
+	State string `json:"state,omitempty"`
+	// MaxNodes is the most nodes a job of the partition may ask for; 0
+	// is unlimited.
+	MaxNodes int `json:"max_nodes,omitempty"`
 	// Retry is the retry policy (--retry syntax, see ParseRetry) of jobs
 	// that run in this partition and set none; empty: no retries.
 	Retry string `json:"retry,omitempty"`

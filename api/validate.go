@@ -53,8 +53,18 @@ func (p Partition) DefaultMemory() int64 {
 	return DefaultMemPerNodeMB
 }
 
-// Up reports whether the partition accepts new job starts (State empty or UP).
-func (p Partition) Up() bool { return p.State == "" || p.State == "UP" }
+// Up reports whether the partition accepts new job starts: State empty, UP
+// or DRAIN (a drained partition takes no new submissions but starts the
+// jobs it has queued, as in Slurm).
+func (p Partition) Up() bool {
+	return p.State == "" || p.State == PartitionUp || p.State == PartitionDrain
+}
+
+// Accepting reports whether the partition accepts new submissions: every
+// state but DRAIN and INACTIVE.
+func (p Partition) Accepting() bool {
+	return p.State != PartitionDrain && p.State != PartitionInactive
+}
 
 // TimeLimitIn is the job's time limit in seconds when it runs in partition p:
 // its own --time, else the partition's default.
@@ -136,7 +146,7 @@ func ValidateSpec(spec *JobSpec, cfg *ClusterConfig) error {
 	for _, check := range []func(*JobSpec, *ClusterConfig) *FieldError{
 		checkPartitions, checkAccount, checkIdentity, checkLimits, checkResources, checkTime,
 		checkScript, checkFiles, checkScheduling, checkQOS, checkArraySpec, checkDependency,
-		checkSignal, checkContainer, checkRetry,
+		checkSignal, checkContainer, checkRetry, checkMaxNodes,
 	} {
 		if err := check(spec, cfg); err != nil {
 			return err
@@ -181,6 +191,57 @@ func checkPartitions(spec *JobSpec, cfg *ClusterConfig) *FieldError {
 		}
 	}
 	return nil
+}
+
+// checkMaxNodes refuses a node count beyond every requested partition's
+// MaxNodes.
+func checkMaxNodes(spec *JobSpec, cfg *ClusterConfig) *FieldError {
+	if cfg == nil || spec.Nodes <= 1 {
+		return nil
+	}
+	names := spec.Partitions
+	if len(names) == 0 {
+		if p, ok := cfg.DefaultPartition(); ok {
+			names = []string{p.Name}
+		}
+	}
+	var limits []string
+	for _, name := range names {
+		p, ok := cfg.Partition(name)
+		if !ok || p.MaxNodes == 0 || spec.Nodes <= p.MaxNodes {
+			return nil
+		}
+		limits = append(limits, fmt.Sprintf("%s allows at most %d", p.Name, p.MaxNodes))
+	}
+	if len(limits) == 0 {
+		return nil
+	}
+	return fieldErr("--nodes", itoa(spec.Nodes), "Node count specification invalid: %s", strings.Join(limits, "; "))
+}
+
+// CheckPartitionsAccepting refuses a spec whose requested partitions (the
+// default one when it names none) all refuse new jobs (State DRAIN or
+// INACTIVE): Slurm's "Required partition not available (inactive or
+// drain)". Unknown partitions are left to ValidateSpec.
+func CheckPartitionsAccepting(spec *JobSpec, cfg *ClusterConfig) error {
+	names := spec.Partitions
+	if len(names) == 0 {
+		if p, ok := cfg.DefaultPartition(); ok {
+			names = []string{p.Name}
+		}
+	}
+	var states []string
+	for _, name := range names {
+		p, ok := cfg.Partition(name)
+		if !ok || p.Accepting() {
+			return nil
+		}
+		states = append(states, p.Name+" is "+p.State)
+	}
+	if len(states) == 0 {
+		return nil
+	}
+	return fieldErr("--partition", strings.Join(names, ","), "Required partition not available (inactive or drain): %s", strings.Join(states, ", "))
 }
 
 func checkAccount(spec *JobSpec, cfg *ClusterConfig) *FieldError {
@@ -555,8 +616,10 @@ func validatePartitions(parts []Partition) *FieldError {
 			return fieldErr(f("preempt_mode"), string(p.PreemptMode), "must be off, requeue or cancel")
 		case p.GraceSecs < 0:
 			return fieldErr(f("grace_secs"), itoa(p.GraceSecs), "must be 0 or more seconds")
-		case p.State != "" && p.State != "UP" && p.State != "DOWN":
-			return fieldErr(f("state"), p.State, "must be UP or DOWN")
+		case !slices.Contains([]string{"", PartitionUp, PartitionDown, PartitionDrain, PartitionInactive}, p.State):
+			return fieldErr(f("state"), p.State, "must be UP, DOWN, DRAIN or INACTIVE")
+		case p.MaxNodes < 0:
+			return fieldErr(f("max_nodes"), itoa(p.MaxNodes), "must be 0 (unlimited) or more nodes")
 		}
 		if p.Retry != "" {
 			if _, err := parseRetry(f("retry"), p.Retry); err != nil {

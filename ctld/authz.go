@@ -216,3 +216,51 @@ func redact(j *api.Job) *api.Job {
 	}
 	return &c
 }
+
+// authorizeJobUpdate checks scontrol update of a job beyond authorizeJob
+// (the caller may act on the job at all), with Slurm's rules: only an
+// operator or an administrator may set a priority or raise a time limit
+// (current is the job's limit now, next the updated spec's); the updated
+// spec must pass authorizeSubmit as a new submission would (the caller
+// associated with a new account, no negative nice for a user).
+func authorizeJobUpdate(id Identity, cfg *api.ClusterConfig, j *api.Job, u *api.JobUpdate, next *api.JobSpec, current int64) *Error {
+	if roleOf(id, cfg) >= RoleOperator {
+		return nil
+	}
+	switch {
+	case u.Priority != nil:
+		return newError(KindForbidden, "Access/permission denied: %s may not set the priority of job %d: only an operator or an administrator may", who(id), j.ID)
+	case (u.TimeLimitSecs != nil || u.TimeLimitDeltaSecs != nil) && next.TimeLimitSecs > current:
+		return newError(KindForbidden, "Access/permission denied: %s may not raise the time limit of job %d from %s to %s: users may only lower it; only an operator or an administrator may raise it",
+			who(id), j.ID, limitText(current), limitText(next.TimeLimitSecs))
+	}
+	if u.Account != nil || u.Nice != nil {
+		// Act as the job's owner: a coordinator moves the job within what
+		// its owner may use.
+		owner := Identity{User: j.Spec.User, UID: j.Spec.UID, Verified: true}
+		if err := authorizeSubmit(owner, cfg, next); err != nil {
+			if next.Nice < 0 {
+				return newError(KindForbidden, "Access/permission denied: %s may not set a negative nice (%d): only an operator or an administrator may", who(id), next.Nice)
+			}
+			return err
+		}
+	}
+	return nil
+}
+
+// authorizeOperator allows what operators and administrators may do
+// (what: "change the state of nodes").
+func authorizeOperator(id Identity, cfg *api.ClusterConfig, what string) *Error {
+	if roleOf(id, cfg) >= RoleOperator {
+		return nil
+	}
+	return newError(KindForbidden, "Access/permission denied: %s may not %s: only an operator or an administrator may", who(id), what)
+}
+
+// limitText is a time limit as scontrol prints it.
+func limitText(secs int64) string {
+	if api.Unlimited(secs) {
+		return "UNLIMITED"
+	}
+	return api.FormatDuration(secs)
+}

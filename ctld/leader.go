@@ -88,6 +88,7 @@ func (c *Controller) lead(ctx context.Context) {
 		return
 	}
 	c.established.Store(true)
+	c.metrics.passes.lead(c.now())
 	c.metrics.starts.lead(c.now().Unix())
 	defer c.metrics.starts.lead(0)
 	dirty := make(chan struct{}, 1)

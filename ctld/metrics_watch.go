@@ -190,6 +190,51 @@ type passWatch struct {
 	lastSecs                             float64
 	lastAt                               time.Time
 	recent                               []time.Time // pass times of the last minute
+	// For sdiag: the longest pass, the sums of the passes' depths and
+	// queue lengths, and when this controller last became the leader.
+	maxSecs               float64
+	depthSum, queueLenSum int
+	leaderSince           time.Time
+}
+
+// lead records that this controller became the leader at t. The first
+// time is sdiag's "Data since": the pass figures (only a leader runs
+// passes) count from there.
+func (w *passWatch) lead(t time.Time) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.leaderSince.IsZero() {
+		w.leaderSince = t
+	}
+}
+
+// diag returns the pass figures as sdiag shows them, at now.
+func (w *passWatch) diag(now time.Time) (api.DiagSched, time.Time) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.trim(now)
+	d := api.DiagSched{
+		Cycles:        w.passes,
+		LastCycleUsec: int64(w.lastSecs * 1e6),
+		MaxCycleUsec:  int64(w.maxSecs * 1e6),
+		CyclesPerMin:  len(w.recent),
+		LastDepth:     w.last.Tested,
+		LastBfDepth:   w.last.BackfillTested,
+		LastQueueLen:  w.last.Pending,
+		Backfilled:    w.bfStarts,
+		LastReserved:  w.last.Reservations,
+	}
+	if w.passes > 0 {
+		n := float64(w.passes)
+		d.MeanCycleUsec = int64(w.sumSecs / n * 1e6)
+		d.MeanDepth = float64(w.depthSum) / n
+		d.MeanBfDepth = float64(w.bfTested) / n
+		d.MeanQueueLen = float64(w.queueLenSum) / n
+	}
+	if !w.lastAt.IsZero() {
+		d.LastCycleAt = w.lastAt.Unix()
+	}
+	return d, w.leaderSince
 }
 
 // record adds one pass that took d and ended at at.
@@ -203,6 +248,9 @@ func (w *passWatch) record(st api.PassStats, d time.Duration, at time.Time) {
 	w.bfStarts += st.BackfillStarts
 	w.reserved += st.Reservations
 	w.last, w.lastSecs, w.lastAt = st, d.Seconds(), at
+	w.maxSecs = max(w.maxSecs, d.Seconds())
+	w.depthSum += st.Tested
+	w.queueLenSum += st.Pending
 	w.recent = append(w.recent, at)
 	w.trim(at)
 }

@@ -44,6 +44,10 @@ func (s *Service) Submit(ctx context.Context, caller Identity, specs []api.JobSp
 		}
 		err := api.PrepareSpec(spec, &cfg)
 		if err == nil {
+			// A partition in state DRAIN or INACTIVE takes no new jobs.
+			err = api.CheckPartitionsAccepting(spec, &cfg)
+		}
+		if err == nil {
 			if ae := authorizeSubmit(caller, &cfg, spec); ae != nil {
 				s.denied(caller, "submit", ae)
 				err = ae

@@ -69,7 +69,8 @@ func (s *Service) RegisterNode(ctx context.Context, caller Identity, req api.Reg
 
 // Heartbeat records a node's heartbeat in the leader's memory; nothing is
 // committed. An unknown node is told to register first, and so is a node
-// marked DOWN (registering makes it usable again): both are KindNotFound.
+// the controller marked DOWN (registering makes it usable again): both are
+// KindNotFound.
 func (s *Service) Heartbeat(ctx context.Context, caller Identity, node string, req api.HeartbeatRequest) (api.HeartbeatResponse, error) {
 	if err := s.checkNodeWrite(caller, node); err != nil {
 		return api.HeartbeatResponse{}, err
@@ -84,7 +85,9 @@ func (s *Service) Heartbeat(ctx context.Context, caller Identity, node string, r
 	switch {
 	case !ok:
 		return api.HeartbeatResponse{}, newError(KindNotFound, "unknown node %s: register first", node)
-	case n.State == api.NodeDown:
+	case n.State == api.NodeDown && n.ReasonUser == "":
+		// An administrator's DOWN (scontrol update) is not lifted by
+		// registering: such a node goes on heartbeating.
 		return api.HeartbeatResponse{}, newError(KindNotFound, "node %s is DOWN (%s): register again", node, n.Reason)
 	}
 	s.live.seen(node, s.now())

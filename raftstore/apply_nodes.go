@@ -24,8 +24,10 @@ func (w *writer) registerNode(c *RegisterNode) error {
 		LastHeartbeat: c.Now,
 		BootTime:      req.BootTime,
 	}
-	if old := getNode(w.txn, req.Name); old != nil && old.State == api.NodeDrain {
-		n.State, n.Reason = old.State, old.Reason
+	// A drained node stays drained; a node an administrator set DOWN
+	// (UpdateNodes) stays DOWN: both keep who set the reason and when.
+	if old := getNode(w.txn, req.Name); old != nil && (old.State == api.NodeDrain || old.State == api.NodeDown && old.ReasonUser != "") {
+		n.State, n.Reason, n.ReasonUser, n.ReasonTime = old.State, old.Reason, old.ReasonUser, old.ReasonTime
 	}
 	if n.Reason == "" {
 		n.Reason = unhealthyGPUReason(n.Resources.GPUs)
@@ -45,7 +47,7 @@ func (w *writer) markNodeDown(c *MarkNodeDown) ([]api.JobID, error) {
 	}
 	nn := copyNode(n)
 	nn.State = api.NodeDown
-	nn.Reason = c.Reason
+	nn.Reason, nn.ReasonUser, nn.ReasonTime = c.Reason, "", c.Now
 	if err := w.put(tableNodes, nn); err != nil {
 		return nil, fmt.Errorf("mark node %s down: %w", c.Node, err)
 	}

@@ -56,7 +56,10 @@ const (
 	cmdCreateStep        commandType = 17
 	cmdReportStep        commandType = 18
 	cmdRecordCheckpoint  commandType = 19
-	// RecordEstimates (20) is in apply_estimates.go.
+	// RecordEstimates (20) is in apply_estimates.go; 21-23 are
+	// sacctmgr's; UpdateJob (24), UpdateNodes (25) and UpdatePartition
+	// (26) are in apply_admin.go, 27 is reserved for it; 28-29 are the
+	// retry policy's.
 )
 
 // SubmitJobs adds jobs, atomically: all are accepted or none. Its result is
@@ -197,8 +200,9 @@ type JobEvents struct {
 	Events []api.JobEvent `json:"events"`
 }
 
-// RegisterNode inserts or updates a node. A DOWN node becomes usable again; a
-// drained node stays drained.
+// RegisterNode inserts or updates a node. A DOWN node becomes usable again,
+// unless an administrator set it DOWN (UpdateNodes); a drained node stays
+// drained.
 type RegisterNode struct {
 	Now int64                   `json:"now"`
 	Req api.RegisterNodeRequest `json:"req"`
@@ -368,6 +372,12 @@ func newCommand(t commandType) Command {
 		return &RecordCheckpoint{}
 	case cmdRecordEstimates:
 		return &RecordEstimates{}
+	case cmdUpdateJob:
+		return &UpdateJob{}
+	case cmdUpdateNodes:
+		return &UpdateNodes{}
+	case cmdUpdatePartition:
+		return &UpdatePartition{}
 	}
 	return nil
 }

@@ -212,6 +212,12 @@ func (f *fsm) applyCommand(txn *memdb.Txn, cmd Command) (ApplyResult, error) {
 		err = w.recordCheckpoint(c)
 	case *RecordEstimates:
 		res.Count, err = w.recordEstimates(c)
+	case *UpdateJob:
+		err = w.updateJob(c)
+	case *UpdateNodes:
+		res.IDs, err = w.updateNodes(c)
+	case *UpdatePartition:
+		err = w.updatePartition(c)
 	default:
 		// A type newCommand knows but this switch does not: a programming
 		// error that must not let replicas skip the entry.

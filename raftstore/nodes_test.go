@@ -55,7 +55,7 @@ func TestApplyNodeCommands(t *testing.T) {
 			name: "a DOWN node frees its jobs' resources",
 			cmds: []Command{MarkNodeDown{Now: cmdNow, Node: "n1", Reason: "no heartbeat"}},
 			changes: map[string]func(n *api.Node){"n1": func(n *api.Node) {
-				n.State, n.Reason, n.Used = api.NodeDown, "no heartbeat", api.NodeResources{}
+				n.State, n.Reason, n.ReasonTime, n.Used = api.NodeDown, "no heartbeat", cmdNow, api.NodeResources{}
 			}},
 		},
 		{

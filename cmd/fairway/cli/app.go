@@ -20,7 +20,7 @@ import (
 // SlurmNames are the names under which the fairway binary acts as the Slurm
 // command of that name (argv[0], usually a link made by install-shims).
 func SlurmNames() []string {
-	return []string{"sbatch", "squeue", "scancel", "sinfo", "sacct", "scontrol", "srun", "salloc", "sprio", "sshare", "sstat", "seff"}
+	return []string{"sbatch", "squeue", "scancel", "sinfo", "sacct", "scontrol", "srun", "salloc", "sprio", "sshare", "sstat", "seff", "sdiag"}
 }
 
 // invocation is one run of a Slurm-compatible command.
@@ -105,13 +105,14 @@ func slurmCommands() []slurmCommand {
 		{name: "scancel", usage: "cancel or signal jobs", argsUsage: "[job_id...]", opts: scancelOpts, mode: permute, run: scancel},
 		{name: "sinfo", usage: "show partitions and nodes", argsUsage: "", opts: sinfoOpts, mode: permute, run: sinfo},
 		{name: "sacct", usage: "show accounting records of jobs, one line per run", argsUsage: "", opts: sacctOpts, mode: permute, run: sacct},
-		{name: "scontrol", usage: "show jobs, nodes and partitions; hold, release and requeue jobs", argsUsage: "show job|node|partition [name] | hold|release|requeue job_id[,job_id...] | show hostnames|hostlist LIST", opts: scontrolOpts, mode: permute, run: scontrol},
+		{name: "scontrol", usage: "show jobs, steps, nodes, partitions and the configuration; update jobs, nodes and partitions; hold, release and requeue jobs", argsUsage: "show job|node|partition|step|config [name] | update JobId=N|NodeName=LIST|PartitionName=P Field=Value... | hold|release|requeue job_id[,job_id...] | show hostnames|hostlist LIST", opts: scontrolOpts, mode: permute, run: scontrol},
 		{name: "srun", usage: "run a job step (tasks) on the nodes of an allocation, allocating one first outside a job", argsUsage: "command [args...]", opts: srunOpts, mode: stopAtPositional, run: srun},
 		{name: "salloc", usage: "obtain an allocation and run a command (default $SHELL) in it", argsUsage: "[command [args...]]", opts: sallocOpts, mode: stopAtPositional, run: salloc},
 		{name: "sprio", usage: "show the priority factors of pending jobs", argsUsage: "", opts: sprioOpts, mode: permute, run: sprio},
 		{name: "sshare", usage: "show the fair-share tree: shares, usage and factors", argsUsage: "", opts: sshareOpts, mode: permute, run: sshare},
 		{name: "sstat", usage: "show the live usage of running job steps", argsUsage: "", opts: sstatOpts, mode: permute, run: sstat},
 		{name: "seff", usage: "show a job's CPU and memory efficiency", argsUsage: "jobid", opts: seffOpts, mode: permute, run: seff},
+		{name: "sdiag", usage: "show the controller's scheduling and raft statistics", argsUsage: "", opts: sdiagOpts, mode: permute, run: sdiag},
 	}
 }
 
@@ -308,7 +309,7 @@ func exitStatus(env *Env, name string, err error) int {
 func installShimsCommand(env *Env) *ucli.Command {
 	return &ucli.Command{
 		Name:      "install-shims",
-		Usage:     "make sbatch, squeue, scancel, sinfo, sacct, scontrol, srun, salloc, sprio, sshare, sstat and seff links to this binary in DIR",
+		Usage:     "make sbatch, squeue, scancel, sinfo, sacct, scontrol, srun, salloc, sprio, sshare, sstat, seff and sdiag links to this binary in DIR",
 		ArgsUsage: "DIR",
 		Flags: []ucli.Flag{
 			&ucli.BoolFlag{Name: "force", Usage: "replace existing files that are not links"},

@@ -287,7 +287,7 @@ func TestScontrolActions(t *testing.T) {
 		{[]string{"fairway", "release", "3"}, 0, []string{"release 3"}, ""},
 		{[]string{"fairway", "requeue", "1"}, 0, []string{"requeue 1"}, ""},
 		{[]string{"scontrol", "requeue", "42"}, 1, nil, "scontrol: error: requeue job 42: Invalid job id specified\n"},
-		{[]string{"scontrol", "frob"}, 1, nil, `scontrol: error: invalid command "frob": unknown scontrol command; use show, hold, release, requeue or token` + "\n"},
+		{[]string{"scontrol", "frob"}, 1, nil, `scontrol: error: invalid command "frob": unknown scontrol command; use show, update, hold, release, requeue or token` + "\n"},
 		{[]string{"scontrol", "show", "job", "42"}, 1, nil, "scontrol: error: slurm_load_jobs error: Invalid job id specified\n"},
 		{[]string{"scontrol", "show", "node", "nope"}, 1, nil, "scontrol: error: Node nope not found\n"},
 	}

@@ -242,7 +242,12 @@ func (v *view) nodeRecord(n *api.Node) record {
 		{kv("AllocTRES", used)},
 	}
 	if n.Reason != "" {
-		r = append(r, []string{kv("Reason", n.Reason)})
+		reason := n.Reason
+		if n.ReasonTime != 0 {
+			// Slurm: Reason=fan [admin@2022-06-16T10:20:30]
+			reason += fmt.Sprintf(" [%s@%s]", reasonUserName(n, false), v.date(n.ReasonTime))
+		}
+		r = append(r, []string{kv("Reason", reason)})
 	}
 	return r
 }
@@ -285,8 +290,12 @@ func partitionRecord(p api.Partition, nodes []*api.Node) record {
 		gpus += len(n.Resources.GPUs)
 	}
 	state := "UP"
-	if !p.Up() {
+	if p.State != "" {
 		state = p.State
+	}
+	maxNodes := "UNLIMITED"
+	if p.MaxNodes > 0 {
+		maxNodes = strconv.Itoa(p.MaxNodes)
 	}
 	preempt := strings.ToUpper(string(p.PreemptMode))
 	if preempt == "" {
@@ -301,7 +310,7 @@ func partitionRecord(p api.Partition, nodes []*api.Node) record {
 		{kv("AllowGroups", "ALL"), kv("AllowAccounts", "ALL"), kv("AllowQos", "ALL")},
 		{kv("AllocNodes", "ALL"), kv("Default", yesNo(p.Default)), kv("QoS", "N/A")},
 		{kv("DefaultTime", defTime), kv("DisableRootJobs", "NO"), kv("ExclusiveUser", "NO"), kv("GraceTime", p.GraceSecs), kv("Hidden", "NO")},
-		{kv("MaxNodes", "UNLIMITED"), kv("MaxTime", maxTime), kv("MinNodes", 0), kv("LLN", "NO"), kv("MaxCPUsPerNode", "UNLIMITED")},
+		{kv("MaxNodes", maxNodes), kv("MaxTime", maxTime), kv("MinNodes", 0), kv("LLN", "NO"), kv("MaxCPUsPerNode", "UNLIMITED")},
 		{kv("Nodes", orNull(hostlist.Compress(names)))},
 		{kv("PriorityJobFactor", 1), kv("PriorityTier", p.PriorityTier), kv("RootOnly", "NO"), kv("ReqResv", "NO"), kv("OverSubscribe", "NO")},
 		{kv("OverTimeLimit", "NONE"), kv("PreemptMode", preempt)},
@@ -315,7 +324,7 @@ func partitionRecord(p api.Partition, nodes []*api.Node) record {
 // scontrol implements the scontrol subcommands Fairway supports.
 func scontrol(ctx context.Context, inv *invocation) error {
 	if len(inv.args) == 0 {
-		return errors.New("no command given; use show job|node|partition [name], hold|release|requeue JOBID, show hostnames LIST, or token [lifespan=S] [username=U]")
+		return errors.New("no command given; use show job|node|partition|step|config [name], update Entity=NAME Field=Value..., hold|release|requeue JOBID, show hostnames LIST, or token [lifespan=S] [username=U]")
 	}
 	verb, rest := strings.ToLower(inv.args[0]), inv.args[1:]
 	switch verb {
@@ -328,8 +337,10 @@ func scontrol(ctx context.Context, inv *invocation) error {
 		return scontrolJobAction(ctx, inv, verb, rest)
 	case "token":
 		return scontrolToken(ctx, inv, rest)
+	case "update":
+		return scontrolUpdate(ctx, inv, rest)
 	}
-	return &api.FieldError{Field: "command", Value: inv.args[0], Msg: "unknown scontrol command; use show, hold, release, requeue or token"}
+	return &api.FieldError{Field: "command", Value: inv.args[0], Msg: "unknown scontrol command; use show, update, hold, release, requeue or token"}
 }
 
 // scontrolToken implements `scontrol token [lifespan=SECONDS]
@@ -401,8 +412,12 @@ func scontrolShow(ctx context.Context, inv *invocation, what string, args []stri
 		return showNodes(ctx, inv, args, oneLine)
 	case "partition", "partitions", "part":
 		return showPartitions(ctx, inv, args, oneLine)
+	case "step", "steps":
+		return showSteps(ctx, inv, args, oneLine)
+	case "config", "conf":
+		return showConfig(ctx, inv)
 	}
-	return &api.FieldError{Field: "show", Value: what, Msg: "unknown entity; use job, node, partition, hostnames or hostlist"}
+	return &api.FieldError{Field: "show", Value: what, Msg: "unknown entity; use job, node, partition, step, config, hostnames or hostlist"}
 }
 
 func showJobs(ctx context.Context, inv *invocation, args []string, oneLine bool) error {

@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -34,6 +35,8 @@ func sinfoOpts() []*opt {
 		{long: "nodes", short: 'n', usage: "only these nodes (host list such as node[1-4])"},
 		{long: "long", short: 'l', kind: optFlag, usage: "long format"},
 		{long: "summarize", short: 's', kind: optFlag, usage: "one line per partition with node counts allocated/idle/other/total"},
+		{long: "list-reasons", short: 'R', kind: optFlag, usage: "list the reasons nodes are down, drained or draining, who set them and when"},
+		{long: "responding", short: 'r', kind: optFlag, usage: "only nodes that respond (not DOWN for missing heartbeats)"},
 		{long: "all", short: 'a', kind: optFlag, ignored: true},
 		{long: "exact", short: 'e', kind: optFlag, ignored: true},
 		{long: "verbose", short: 'v', kind: optFlag, ignored: true},
@@ -254,10 +257,13 @@ func (r *sinfoRow) value(letter byte) string {
 	case 'R':
 		return p.Name
 	case 'a':
-		if p.Up() {
+		if p.State == "" {
 			return "up"
 		}
-		return strings.ToLower(p.State)
+		if p.State == api.PartitionInactive {
+			return "inact"
+		}
+		return strings.ToLower(p.State) // up, down, drain
 	case 'l':
 		if p.MaxTimeSecs == 0 {
 			return "infinite"
@@ -425,9 +431,12 @@ func sinfo(ctx context.Context, inv *invocation) error {
 	if o.has("format") {
 		format = o.str("format")
 	}
-	spec, err := parseFormat(format, "--format", sinfoValid)
-	if err != nil {
-		return err
+	var spec fmtSpec
+	if !o.flag("list-reasons") { // -R has formats of its own
+		var err error
+		if spec, err = parseFormat(format, "--format", sinfoValid); err != nil {
+			return err
+		}
 	}
 	var states map[string]bool
 	if o.has("states") {
@@ -474,9 +483,33 @@ func sinfo(ctx context.Context, inv *invocation) error {
 		}
 		d.parts = parts
 	}
-	rows := d.rows(spec, perNode, states != nil || onlyNodes != nil, func(n *api.Node) bool {
-		return (states == nil || states[nodeStateName(n, false)]) && (onlyNodes == nil || onlyNodes[n.Name])
-	})
+	onlyResponding := o.flag("responding")
+	want := func(n *api.Node) bool {
+		return (states == nil || states[nodeStateName(n, false)]) && (onlyNodes == nil || onlyNodes[n.Name]) &&
+			(!onlyResponding || responding(n))
+	}
+	if o.flag("list-reasons") {
+		format := sinfoReasonsFormat
+		if o.flag("long") {
+			format = sinfoReasonsLongFormat
+		}
+		if o.has("format") {
+			format = o.str("format")
+		}
+		rspec, err := parseFormat(format, "--format", reasonValid)
+		if err != nil {
+			return err
+		}
+		var nodes []*api.Node
+		for _, n := range d.nodes {
+			if want(n) && (!o.has("partition") || slices.ContainsFunc(d.parts, func(p api.Partition) bool { return slices.Contains(d.members(p), n) })) {
+				nodes = append(nodes, n)
+			}
+		}
+		_, err = fmt.Fprint(inv.env.Stdout, renderReasons(&view{loc: inv.env.Location}, rspec, nodes, !o.flag("noheader")))
+		return err
+	}
+	rows := d.rows(spec, perNode, states != nil || onlyNodes != nil || onlyResponding, want)
 	_, err = fmt.Fprint(inv.env.Stdout, d.render(spec, rows, !o.flag("noheader")))
 	return err
 }
