@@ -57,6 +57,8 @@ const (
 	cmdReportStep        commandType = 18
 	cmdRecordCheckpoint  commandType = 19
 	// RecordEstimates (20) is in apply_estimates.go.
+	// AddAssociations (21), ModifyAssociations (22) and DeleteAssociations
+	// (23) are in apply_assoc.go.
 )
 
 // SubmitJobs adds jobs, atomically: all are accepted or none. Its result is
@@ -368,6 +370,12 @@ func newCommand(t commandType) Command {
 		return &RecordCheckpoint{}
 	case cmdRecordEstimates:
 		return &RecordEstimates{}
+	case cmdAddAssociations:
+		return &AddAssociations{}
+	case cmdModifyAssociations:
+		return &ModifyAssociations{}
+	case cmdDeleteAssociations:
+		return &DeleteAssociations{}
 	}
 	return nil
 }
