@@ -654,6 +654,27 @@ func assocDelete(cfg *ClusterConfig, req *AssocRequest, res *AssocResult, active
 	default:
 		return fieldErr("entity", req.Entity, "must be account, user or qos")
 	}
+	return checkDefaultsKept(cfg, res.Users)
+}
+
+// checkDefaultsKept refuses a delete that removes a user's default
+// association while the user keeps others, as Slurm does.
+func checkDefaultsKept(cfg *ClusterConfig, deleted []UserAssoc) *FieldError {
+	for _, d := range deleted {
+		if !d.User.Default {
+			continue
+		}
+		var left []string
+		for _, a := range cfg.Accounts {
+			if slices.ContainsFunc(a.Users, func(u AccountUser) bool { return u.Name == d.User.Name }) {
+				left = append(left, a.Name)
+			}
+		}
+		if len(left) > 0 {
+			return fieldErr("DefaultAccount", d.Account, "it is the default account of user %s, who keeps associations with %s: set DefaultAccount to one of them first (sacctmgr modify user %s set DefaultAccount=%s)",
+				d.User.Name, strings.Join(left, ","), d.User.Name, left[0])
+		}
+	}
 	return nil
 }
 
