@@ -630,6 +630,9 @@ func assocDelete(cfg *ClusterConfig, req *AssocRequest, res *AssocResult, active
 		for i := range cfg.Accounts {
 			name := cfg.Accounts[i].Name
 			cfg.Accounts[i].Users = slices.DeleteFunc(cfg.Accounts[i].Users, func(u AccountUser) bool { return gone[AssocKey(name, u.Name)] })
+			if len(cfg.Accounts[i].Users) == 0 {
+				cfg.Accounts[i].Users = nil
+			}
 		}
 	case EntityQOS:
 		idx, err := selectQOS(cfg, req.Where)
