@@ -97,11 +97,11 @@ type AssocRequest struct {
 	Entity string `json:"entity,omitempty"` // modify, delete: EntityAccount, EntityUser, EntityQOS
 	// Accounts, Users and QOS are what an add creates. An account's Users
 	// must be empty: users are added as Users.
-	Accounts []Account    `json:"accounts,omitempty"`
-	Users    []UserAssoc  `json:"users,omitempty"`
-	QOS      []QOS        `json:"qos,omitempty"`
-	Where    AssocFilter  `json:"where,omitzero"`
-	Set      AssocSet     `json:"set,omitzero"`
+	Accounts []Account   `json:"accounts,omitempty"`
+	Users    []UserAssoc `json:"users,omitempty"`
+	QOS      []QOS       `json:"qos,omitempty"`
+	Where    AssocFilter `json:"where,omitzero"`
+	Set      AssocSet    `json:"set,omitzero"`
 	// DryRun checks the change and reports what it would do without
 	// committing it (sacctmgr's question before it commits).
 	DryRun bool `json:"dry_run,omitempty"`
