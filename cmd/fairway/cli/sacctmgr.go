@@ -14,6 +14,8 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/fairway-hpc/fairway/api"
 	"github.com/fairway-hpc/fairway/cmd/fairway/cli/slurmtime"
 )
@@ -401,8 +403,9 @@ func stdinIsTerminal(r io.Reader) bool {
 	if !ok {
 		return false
 	}
-	st, err := f.Stat()
-	return err == nil && st.Mode()&os.ModeCharDevice != 0
+	// A terminal answers TCGETS; /dev/null, also a character device, does not.
+	_, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
+	return err == nil
 }
 
 // confirm asks Slurm's question and waits up to 30 seconds for y.

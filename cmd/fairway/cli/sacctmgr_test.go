@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"os"
 	"strings"
 	"testing"
 
@@ -317,6 +318,26 @@ func TestSacctmgrErrors(t *testing.T) {
 				t.Errorf("a refused command changed the configuration (-before +after):\n%s", diff)
 			}
 		})
+	}
+}
+
+// TestSacctmgrDevNull: /dev/null is a character device but no terminal:
+// sacctmgr commits without asking, as with a pipe.
+func TestSacctmgrDevNull(t *testing.T) {
+	f := newFakeCtld(t).acctFixture()
+	null, err := os.Open(os.DevNull)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer null.Close()
+	te := &testEnv{vars: map[string]string{"FAIRWAY_ADDR": f.srv.URL}}
+	env := te.env()
+	env.Stdin = null
+	if code := Run(t.Context(), env, []string{"sacctmgr", "modify", "account", "physics", "set", "GrpJobs=4"}); code != 0 {
+		t.Fatalf("exit %d: %s", code, te.stderr.String())
+	}
+	if strings.Contains(te.stdout.String(), "Would you like") || f.cfg.Accounts[1].MaxRunningJobs != 4 {
+		t.Errorf("stdout %q, GrpJobs %d: want no question and the change committed", te.stdout.String(), f.cfg.Accounts[1].MaxRunningJobs)
 	}
 }
 
