@@ -392,3 +392,40 @@ func TestSacctmgrAgreesWithSshare(t *testing.T) {
 		t.Errorf("sshare (-) and sacctmgr show assoc (+) disagree:\n%s", diff)
 	}
 }
+
+// FuzzSacctmgrArgs: any command line parses to a request or an error,
+// never a panic, and a request is one the controller's function accepts
+// or refuses with an error (never a panic either).
+func FuzzSacctmgrArgs(f *testing.F) {
+	for _, s := range []string{
+		"add account chem Parent=science Fairshare=3 GrpTRES=gres/gpu=4 Guarantee=gpu:2",
+		"add user dave Account=biology,physics DefaultAccount=physics MaxJobs=3",
+		"modify user where name=carol account=biology set MaxJobs=-1 GrpTRES=gres/gpu=2 Fairshare=parent",
+		"modify account physics set Parent=biology QOS=high,normal DefaultQOS=high",
+		"delete account where name=chem",
+		"add qos low Priority=1 PreemptMode=cancel GraceTime=00:01:00",
+		"list assoc where user=alice format=Account,User%-6,Share",
+	} {
+		f.Add(s)
+	}
+	cfg := newFakeCtldCfg()
+	f.Fuzz(func(t *testing.T, line string) {
+		a, err := parseSacctmgrArgs(strings.Fields(line))
+		if err != nil || a.verb == "list" {
+			return
+		}
+		req, err := assocRequest(a, &cfg)
+		if err != nil {
+			return
+		}
+		if _, _, err := api.ApplyAssoc(&cfg, req, api.ActiveAssocJobs{}); err == nil && req.Op == "" {
+			t.Fatalf("%q: an empty operation was accepted", line)
+		}
+	})
+}
+
+// newFakeCtldCfg is acctFixture's configuration.
+func newFakeCtldCfg() api.ClusterConfig {
+	var f fakeCtld
+	return f.acctFixture().cfg
+}
