@@ -28,6 +28,7 @@ type acctRow struct {
 	user    *api.AccountUser // nil for an account's row
 	qos     *api.QOS
 	cfg     *api.ClusterConfig
+	depth   int // the account's depth below root (list assoc tree)
 }
 
 // acctField is one sacctmgr column: its format name, aliases, header,
@@ -280,11 +281,11 @@ func assocRows(cfg *api.ClusterConfig) []acctRow {
 		}
 		for _, i := range kids[name] {
 			a := &cfg.Accounts[i]
-			rows = append(rows, acctRow{account: a.Name, acct: a, cfg: cfg})
+			rows = append(rows, acctRow{account: a.Name, acct: a, cfg: cfg, depth: depth + 1})
 			users := slices.Clone(a.Users)
 			slices.SortFunc(users, func(x, y api.AccountUser) int { return cmp.Compare(x.Name, y.Name) })
 			for j := range users {
-				rows = append(rows, acctRow{account: a.Name, acct: a, user: &users[j], cfg: cfg})
+				rows = append(rows, acctRow{account: a.Name, acct: a, user: &users[j], cfg: cfg, depth: depth + 1})
 			}
 			walk(a.Name, depth+1)
 		}
@@ -300,7 +301,18 @@ func sacctmgrList(ctx context.Context, inv *invocation, a *sacctmgrArgs) error {
 		return fmt.Errorf("get the configuration: %w", err)
 	}
 	var names, accounts, users, parents []string
-	names = append(names, a.names...)
+	tree := false
+	for _, n := range a.names {
+		switch strings.ToLower(n) {
+		case "tree":
+			tree = true
+		case "withassoc", "withsubaccounts", "withdeleted", "withcoord", "wopinfo", "wopl", "wolimits":
+			// Slurm's listing options: Fairway keeps no deleted records,
+			// and every listing has what they add or leave out.
+		default:
+			names = append(names, n)
+		}
+	}
 	for _, k := range a.where {
 		switch {
 		case keyIs(k.key, "Name", "Names"):
@@ -369,6 +381,25 @@ func sacctmgrList(ctx context.Context, inv *invocation, a *sacctmgrArgs) error {
 	fields, err := parseAcctFormat(list, table)
 	if err != nil {
 		return err
+	}
+	if tree && a.entity == "assoc" {
+		// tree: accounts indented by depth in a left-justified column of
+		// 20 (Slurm's), users one level below their account.
+		for i, f := range fields {
+			if f.name != "Account" {
+				continue
+			}
+			if !strings.Contains(strings.ToLower(list), "account%") {
+				fields[i].width = -20
+			}
+			fields[i].value = func(r *acctRow) string {
+				d := r.depth
+				if r.user != nil {
+					d++
+				}
+				return strings.Repeat(" ", d) + r.account
+			}
+		}
 	}
 	fmt.Fprint(inv.env.Stdout, formatAcctTable(fields, rows, inv.opts.flag("parsable"), inv.opts.flag("parsable2"), inv.opts.flag("noheader")))
 	return nil

@@ -116,6 +116,17 @@ func TestSacctmgrListGolden(t *testing.T) {
 			"phys+      alice   2 ",
 			"phys+        bob pa+ ",
 		)},
+		{[]string{"sacctmgr", "show", "assoc", "tree", "format=Account,User,Share"}, lines(
+			"Account                    User     Share ",
+			"-------------------- ---------- --------- ",
+			"root                                    1 ",
+			" biology                                1 ",
+			"  biology                 carol         1 ",
+			" science                               10 ",
+			"  physics                               5 ",
+			"   physics                alice         2 ",
+			"   physics                  bob    parent ",
+		)},
 		{[]string{"sacctmgr", "list", "account"}, lines(
 			"   Account                Descr                  Org ",
 			"---------- -------------------- -------------------- ",
