@@ -8,8 +8,9 @@ import (
 )
 
 // DefaultSpec sets what the controller decides for a submitted spec: the
-// default partition when none is named; the account (the configuration's
-// DefaultAccount, else "root"); Nodes, CPUsPerTask at least 1 and NTasks at
+// default partition when none is named; the account (the user's default
+// account, else the configuration's DefaultAccount, else "root"); the
+// account's default QOS when the job names none; Nodes, CPUsPerTask at least 1 and NTasks at
 // least Nodes; and, for a job in a single existing partition, the
 // partition's default memory and time limit when the job sets none (a job
 // naming several partitions gets them from the partition it starts in).
@@ -20,10 +21,16 @@ func DefaultSpec(spec *JobSpec, cfg *ClusterConfig) {
 		}
 	}
 	if spec.Account == "" {
+		spec.Account = cfg.UserDefaultAccount(spec.User)
+	}
+	if spec.Account == "" {
 		spec.Account = cfg.DefaultAccount
 		if spec.Account == "" {
 			spec.Account = RootAccount
 		}
+	}
+	if spec.QOS == "" {
+		_, spec.QOS = cfg.AccountQOS(spec.Account)
 	}
 	if spec.Nodes == 0 {
 		spec.Nodes = 1

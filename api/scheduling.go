@@ -115,6 +115,18 @@ type AccountUser struct {
 	// SharesParent is Slurm's FairShare=parent: the user competes with its
 	// account's siblings' users directly (Level FS +Inf in Fair Tree).
 	SharesParent bool `json:"shares_parent,omitempty"`
+	// MaxRunningJobs and MaxGPUs limit this user's running jobs and their
+	// GPUs in the account (sacctmgr's MaxJobs and GrpTRES=gres/gpu=N on a
+	// user); 0 = none. The account's per-user limits apply as well.
+	MaxRunningJobs int `json:"max_running_jobs,omitempty"`
+	MaxGPUs        int `json:"max_gpus,omitempty"`
+	// MaxSubmitJobs limits this user's pending and running jobs in the
+	// account (sacctmgr's MaxSubmitJobs); 0 = none.
+	MaxSubmitJobs int `json:"max_submit_jobs,omitempty"`
+	// Default marks the user's default account: the account of the user's
+	// jobs that name none (sacctmgr's DefaultAccount). At most one of a
+	// user's associations is the default.
+	Default bool `json:"default,omitempty"`
 }
 
 // AssocKey names a fair-share leaf (a user in an account) in usage maps.

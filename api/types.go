@@ -437,6 +437,19 @@ type Account struct {
 	// MaxRunningJobsPerUser and MaxGPUsPerUser limit each user of the account; 0 = none.
 	MaxRunningJobsPerUser int `json:"max_running_jobs_per_user,omitempty"`
 	MaxGPUsPerUser        int `json:"max_gpus_per_user,omitempty"`
+	// MaxSubmitJobsPerUser limits each user's pending and running jobs in
+	// the account (Slurm's MaxSubmitJobs on an account); 0 = none. A
+	// submission beyond it is refused.
+	MaxSubmitJobsPerUser int `json:"max_submit_jobs_per_user,omitempty"`
+	// QOS, when not empty, are the QOS the account's jobs may name (Slurm's
+	// association QOS); a sub-account without a list uses its parent's.
+	QOS []string `json:"qos,omitempty"`
+	// DefaultQOS is the QOS of the account's jobs that name none (Slurm's
+	// DefaultQOS); a sub-account without one uses its parent's.
+	DefaultQOS string `json:"default_qos,omitempty"`
+	// Description and Organization are free text (sacctmgr's).
+	Description  string `json:"description,omitempty"`
+	Organization string `json:"organization,omitempty"`
 	// SharesParent is Slurm's FairShare=parent: the account is flattened into
 	// its parent's level.
 	SharesParent bool `json:"shares_parent,omitempty"`

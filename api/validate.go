@@ -424,7 +424,13 @@ func checkQOS(spec *JobSpec, cfg *ClusterConfig) *FieldError {
 	if !nameRE().MatchString(spec.QOS) {
 		return fieldErr("--qos", spec.QOS, "must be a QOS name of letters, digits and . _ @ -")
 	}
-	if cfg == nil || spec.QOS == DefaultQOS {
+	if cfg == nil {
+		return nil
+	}
+	if allowed, _ := cfg.AccountQOS(spec.Account); len(allowed) > 0 && !slices.Contains(allowed, spec.QOS) {
+		return fieldErr("--qos", spec.QOS, "Invalid qos specification: account %s may use %s", spec.Account, strings.Join(allowed, ","))
+	}
+	if spec.QOS == DefaultQOS {
 		return nil
 	}
 	names := []string{DefaultQOS}
@@ -720,6 +726,7 @@ func validateScheduling(s *SchedulingConfig) *FieldError {
 
 func validateAccounts(cfg *ClusterConfig) *FieldError {
 	parent := map[string]string{}
+	defaults := map[string]string{} // user -> default account
 	for i, a := range cfg.Accounts {
 		f := func(name string) string { return fmt.Sprintf("accounts[%d].%s", i, name) }
 		switch {
@@ -739,6 +746,17 @@ func validateAccounts(cfg *ClusterConfig) *FieldError {
 			return fieldErr(f("max_gpus_per_user"), itoa(a.MaxGPUsPerUser), "must be 0 (no limit) or more")
 		case a.WeightFactor < 0 || math.IsNaN(a.WeightFactor) || math.IsInf(a.WeightFactor, 0):
 			return fieldErr(f("weight_factor"), strconv.FormatFloat(a.WeightFactor, 'g', -1, 64), "must be 0 (unset) or a positive number")
+		case a.MaxSubmitJobsPerUser < 0:
+			return fieldErr(f("max_submit_jobs_per_user"), itoa(a.MaxSubmitJobsPerUser), "must be 0 (no limit) or more")
+		case a.DefaultQOS != "" && !cfg.knownQOS(a.DefaultQOS):
+			return fieldErr(f("default_qos"), a.DefaultQOS, "no such QOS")
+		case a.DefaultQOS != "" && len(a.QOS) > 0 && !slices.Contains(a.QOS, a.DefaultQOS):
+			return fieldErr(f("default_qos"), a.DefaultQOS, "must be one of the account's qos")
+		}
+		for j, q := range a.QOS {
+			if !cfg.knownQOS(q) {
+				return fieldErr(fmt.Sprintf("accounts[%d].qos[%d]", i, j), q, "no such QOS")
+			}
 		}
 		users := map[string]bool{}
 		for j, u := range a.Users {
@@ -750,6 +768,17 @@ func validateAccounts(cfg *ClusterConfig) *FieldError {
 				return fieldErr(uf+".name", u.Name, "a user is listed once per account")
 			case u.Shares < 0:
 				return fieldErr(uf+".shares", itoa(u.Shares), "must be 0 or more")
+			case u.MaxRunningJobs < 0:
+				return fieldErr(uf+".max_running_jobs", itoa(u.MaxRunningJobs), "must be 0 (no limit) or more")
+			case u.MaxGPUs < 0:
+				return fieldErr(uf+".max_gpus", itoa(u.MaxGPUs), "must be 0 (no limit) or more")
+			case u.MaxSubmitJobs < 0:
+				return fieldErr(uf+".max_submit_jobs", itoa(u.MaxSubmitJobs), "must be 0 (no limit) or more")
+			case u.Default && defaults[u.Name] != "":
+				return fieldErr(uf+".default", "true", "user %s already has default account %s", u.Name, defaults[u.Name])
+			}
+			if u.Default {
+				defaults[u.Name] = a.Name
 			}
 			users[u.Name] = true
 		}

@@ -74,6 +74,7 @@ func (c *Controller) routes() http.Handler {
 	mux.HandleFunc("GET /v1/partitions", c.authn(c.handlePartitions))
 	mux.HandleFunc("GET /v1/config", c.authn(c.handleGetConfig))
 	mux.HandleFunc("PUT /v1/config", c.leaderOnly(c.authn(c.handlePutConfig)))
+	mux.HandleFunc("POST /v1/assoc", c.leaderOnly(c.authn(c.handleAssoc)))
 	mux.HandleFunc("GET /v1/status", c.authn(c.handleStatus))
 	mux.HandleFunc("POST /v1/cluster/join", c.leaderOnly(c.authn(c.handleJoin)))
 	mux.HandleFunc("GET /v1/cluster", c.authn(c.handleCluster))

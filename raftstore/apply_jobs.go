@@ -55,10 +55,27 @@ func (w *writer) submitJobs(c *SubmitJobs) ([]api.JobID, error) {
 	}
 	m := *w.meta()
 	ids := make([]api.JobID, 0, len(c.Specs))
+	var active *api.ActiveAssocJobs // counted once a MaxSubmitJobs limit applies
 	for _, spec := range c.Specs {
 		part, err := submitPartition(&m.Config, &spec)
 		if err != nil {
 			return nil, err
+		}
+		if limit, _ := m.Config.SubmitLimit(spec.Account, spec.User); limit > 0 {
+			if active == nil {
+				a := activeAssocJobs(w)
+				active = &a
+			}
+			n := 1
+			if spec.Array != "" {
+				if arr, err := api.ParseArray(spec.Array, m.Config.MaxArraySizeOrDefault()); err == nil {
+					n = max(len(arr.Tasks), 1)
+				}
+			}
+			if err := checkSubmitLimit(&m.Config, &spec, active, n); err != nil {
+				return nil, err
+			}
+			active.Add(spec.Account, spec.User, spec.QOS, n)
 		}
 		j := &api.Job{
 			ID:         m.NextJobID,

@@ -378,6 +378,12 @@ func newCommand(t commandType) Command {
 		return &UpdateNodes{}
 	case cmdUpdatePartition:
 		return &UpdatePartition{}
+	case cmdAddAssociations:
+		return &AddAssociations{}
+	case cmdModifyAssociations:
+		return &ModifyAssociations{}
+	case cmdDeleteAssociations:
+		return &DeleteAssociations{}
 	}
 	return nil
 }

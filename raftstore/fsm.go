@@ -218,6 +218,12 @@ func (f *fsm) applyCommand(txn *memdb.Txn, cmd Command) (ApplyResult, error) {
 		res.IDs, err = w.updateNodes(c)
 	case *UpdatePartition:
 		err = w.updatePartition(c)
+	case *AddAssociations:
+		res.Assoc, err = w.changeAssociations(api.AssocRequest{Op: api.AssocAdd, Accounts: c.Accounts, Users: c.Users, QOS: c.QOS})
+	case *ModifyAssociations:
+		res.Assoc, err = w.changeAssociations(api.AssocRequest{Op: api.AssocModify, Entity: c.Entity, Where: c.Where, Set: c.Set})
+	case *DeleteAssociations:
+		res.Assoc, err = w.changeAssociations(api.AssocRequest{Op: api.AssocDelete, Entity: c.Entity, Where: c.Where})
 	default:
 		// A type newCommand knows but this switch does not: a programming
 		// error that must not let replicas skip the entry.

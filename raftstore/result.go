@@ -20,6 +20,9 @@ type ApplyResult struct {
 	Count int
 	// StepID is the ID CreateStep gave the new step.
 	StepID int
+	// Assoc is what AddAssociations, ModifyAssociations and
+	// DeleteAssociations changed.
+	Assoc *api.AssocResult
 }
 
 // applyResult is what fsm.Apply returns to the raft future of the leader that

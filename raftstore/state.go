@@ -383,6 +383,7 @@ func copyConfig(in api.ClusterConfig) api.ClusterConfig {
 			a.Guarantees = maps.Clone(a.Guarantees)
 			a.Users = slices.Clone(a.Users)
 			a.Coordinators = slices.Clone(a.Coordinators)
+			a.QOS = slices.Clone(a.QOS)
 			c.Accounts[i] = a
 		}
 	}

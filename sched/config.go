@@ -2,6 +2,7 @@ package sched
 
 import (
 	"cmp"
+	"slices"
 
 	"github.com/fairway-hpc/fairway/api"
 )
@@ -119,7 +120,8 @@ func newSettings(cfg *api.ClusterConfig) *settings {
 		}
 		s.accounts[a.Name] = &acctInfo{cfg: a}
 		parent[a.Name] = cmp.Or(a.Parent, api.RootAccount)
-		if a.MaxRunningJobs > 0 || a.MaxGPUs > 0 || a.MaxRunningJobsPerUser > 0 || a.MaxGPUsPerUser > 0 {
+		if a.MaxRunningJobs > 0 || a.MaxGPUs > 0 || a.MaxRunningJobsPerUser > 0 || a.MaxGPUsPerUser > 0 ||
+			slices.ContainsFunc(a.Users, func(u api.AccountUser) bool { return u.MaxRunningJobs > 0 || u.MaxGPUs > 0 }) {
 			s.limits = true
 		}
 	}

@@ -158,6 +158,24 @@ func TestEligibility(t *testing.T) {
 				7: sched.ReasonAssocGrpGRES, 8: sched.ReasonAssocGrpGRES},
 		},
 		{
+			name: "an association's own limits (sacctmgr MaxJobs and GrpTRES on a user)",
+			cfg: func(c *api.ClusterConfig) {
+				c.Accounts = []api.Account{{Name: "a", Users: []api.AccountUser{
+					{Name: "u", Shares: 1, MaxRunningJobs: 1},
+					{Name: "v", Shares: 1, MaxGPUs: 3},
+				}}}
+			},
+			jobs: []*api.Job{
+				pending(1, spec("a", "u", 1, 1, hour)),
+				pending(2, spec("a", "u", 1, 1, hour)), // u's second
+				pending(3, spec("a", "v", 1, 2, hour)),
+				pending(4, spec("a", "v", 1, 2, hour)), // v's fourth GPU
+				pending(5, spec("a", "w", 1, 1, hour)), // w has no association limits
+			},
+			started: []api.JobID{1, 3, 5},
+			reasons: map[api.JobID]string{2: sched.ReasonAssocMaxJobs, 4: sched.ReasonAssocGrpGRES},
+		},
+		{
 			name: "the first job blocked for resources waits for Resources, the others for Priority",
 			jobs: []*api.Job{
 				pending(1, spec("a", "u", 1, 8, hour)),

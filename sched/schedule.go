@@ -167,9 +167,23 @@ func (ps *pass) dynamicReason(e *entry) string {
 }
 
 // limitReason checks the account and user limits of the job's account and
-// its ancestors: user limits first, then account limits.
+// its ancestors: the association's own limits first, then the accounts'
+// per-user limits, then account limits.
 func (ps *pass) limitReason(e *entry) string {
 	g, user := e.totalGPUs(), e.job.Spec.User
+	if len(e.ap.chain) > 0 {
+		// The association's own limits (sacctmgr's MaxJobs and GrpTRES on a user).
+		k := [2]string{e.ap.chain[0], user}
+		for _, u := range e.ap.info[0].cfg.Users {
+			switch {
+			case u.Name != user:
+			case u.MaxRunningJobs > 0 && ps.userJobs[k]+1 > u.MaxRunningJobs:
+				return ReasonAssocMaxJobs
+			case u.MaxGPUs > 0 && g > 0 && ps.userGPUs[k]+g > u.MaxGPUs:
+				return ReasonAssocGrpGRES
+			}
+		}
+	}
 	for i, a := range e.ap.chain {
 		c := e.ap.info[i].cfg
 		k := [2]string{a, user}

@@ -452,6 +452,17 @@ func (c *Client) SetConfig(ctx context.Context, cfg api.ClusterConfig) error {
 	return err
 }
 
+// ChangeAssociations sends a sacctmgr change (add, modify or delete of
+// accounts, users' associations or QOS; POST /v1/assoc) and returns what
+// it changed, or with req.DryRun what it would change.
+func (c *Client) ChangeAssociations(ctx context.Context, req api.AssocRequest) (*api.AssocResult, error) {
+	var res api.AssocResult
+	if _, err := c.do(ctx, http.MethodPost, "/v1/assoc", req, &res); err != nil {
+		return nil, err
+	}
+	return &res, nil
+}
+
 // Status describes the controller that answers.
 func (c *Client) Status(ctx context.Context) (*api.StatusResponse, error) {
 	var s api.StatusResponse

@@ -2,7 +2,7 @@
 // cancel, nodes, show, history, hold, release, requeue, priority, shares,
 // checkpoint done, install-shims) and, when called by the name of a Slurm
 // command (sbatch, squeue, scancel, sinfo, sacct, scontrol, srun, salloc, sprio,
-// sshare; see "fairway install-shims DIR"), that command.
+// sshare, sstat, seff, sacctmgr; see "fairway install-shims DIR"), that command.
 //
 // It is built static (CGO_ENABLED=0) and links only the API types, the HTTP
 // client and the command code (package cli below), so that it starts fast (a

@@ -525,6 +525,24 @@ func (x *explainer) limit(j *api.Job, e *api.Explanation) {
 		e.Facts = append(e.Facts, api.ExplainFact{Kind: api.FactLimit,
 			Text: fmt.Sprintf("Limit %s = %d; in use now: %d, by %s.", field, limit, now, cmp.Or(x.ownedList(jobs), "no job")), Jobs: ids(jobs)})
 	}
+	if len(chain) > 0 {
+		// The association's own limits (sacctmgr's MaxJobs and GrpTRES on a user).
+		a := chain[0]
+		jobs, gpus := use(a.Name, true)
+		for _, u := range a.Users {
+			switch {
+			case u.Name != user:
+			case u.MaxRunningJobs > 0 && len(jobs)+1 > u.MaxRunningJobs:
+				say(fmt.Sprintf("Job %d waits because user %s may run at most %s at once in account %s (MaxJobs of the association) and runs %d now; it starts when one of them ends.",
+					j.ID, user, plural(u.MaxRunningJobs, "job"), a.Name, len(jobs)), "MaxJobs of user "+user+" in account "+a.Name, u.MaxRunningJobs, len(jobs), jobs)
+				return
+			case u.MaxGPUs > 0 && g > 0 && gpus+g > u.MaxGPUs:
+				say(fmt.Sprintf("Job %d waits because user %s may use at most %s at once in account %s (GrpTRES=gres/gpu of the association): the user's jobs hold %d and this one needs %d more.",
+					j.ID, user, plural(u.MaxGPUs, "GPU"), a.Name, gpus, g), "GrpTRES=gres/gpu of user "+user+" in account "+a.Name, u.MaxGPUs, gpus, jobs)
+				return
+			}
+		}
+	}
 	for _, a := range chain {
 		jobs, gpus := use(a.Name, true)
 		switch {

@@ -196,6 +196,18 @@ func TestExplain(t *testing.T) {
 			},
 		},
 		{
+			name: "the association's own job limit (sacctmgr MaxJobs on a user)",
+			in: func() sched.Input {
+				in := with(cluster(), running(3, "carol", "chem", "n1", 0, 1, 300), pending(52, "carol", "chem", 1, sched.ReasonAssocMaxJobs, 100))
+				in.Config.Accounts[2].Users = []api.AccountUser{{Name: "carol", Shares: 1, MaxRunningJobs: 1}}
+				return in
+			}(),
+			summary: "Job 52 waits because user carol may run at most 1 job at once in account chem (MaxJobs of the association) and runs 1 now; it starts when one of them ends.",
+			facts: []fact{
+				{Kind: api.FactLimit, Text: "Limit MaxJobs of user carol in account chem = 1; in use now: 1, by job 3 (carol/chem, 1 GPU).", Jobs: []api.JobID{3}},
+			},
+		},
+		{
 			name: "dependency on a running job",
 			in: with(cluster(),
 				running(3, "alice", "physics", "n1", 0, 1, 300),

@@ -20,7 +20,7 @@ import (
 // SlurmNames are the names under which the fairway binary acts as the Slurm
 // command of that name (argv[0], usually a link made by install-shims).
 func SlurmNames() []string {
-	return []string{"sbatch", "squeue", "scancel", "sinfo", "sacct", "scontrol", "srun", "salloc", "sprio", "sshare", "sstat", "seff", "sdiag"}
+	return []string{"sbatch", "squeue", "scancel", "sinfo", "sacct", "scontrol", "srun", "salloc", "sprio", "sshare", "sstat", "seff", "sdiag", "sacctmgr"}
 }
 
 // invocation is one run of a Slurm-compatible command.
@@ -111,6 +111,7 @@ func slurmCommands() []slurmCommand {
 		{name: "sprio", usage: "show the priority factors of pending jobs", argsUsage: "", opts: sprioOpts, mode: permute, run: sprio},
 		{name: "sshare", usage: "show the fair-share tree: shares, usage and factors", argsUsage: "", opts: sshareOpts, mode: permute, run: sshare},
 		{name: "sstat", usage: "show the live usage of running job steps", argsUsage: "", opts: sstatOpts, mode: permute, run: sstat},
+		{name: "sacctmgr", usage: "add, modify, delete and list accounts, users (associations) and QOS", argsUsage: "add|modify|delete|list account|user|qos|assoc [NAME...] [where KEY=VALUE...] [set KEY=VALUE...] [format=FIELDS]", opts: sacctmgrOpts, mode: permute, run: sacctmgr},
 		{name: "seff", usage: "show a job's CPU and memory efficiency", argsUsage: "jobid", opts: seffOpts, mode: permute, run: seff},
 		{name: "sdiag", usage: "show the controller's scheduling and raft statistics", argsUsage: "", opts: sdiagOpts, mode: permute, run: sdiag},
 	}

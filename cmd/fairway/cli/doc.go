@@ -1,6 +1,6 @@
 // Package cli implements Fairway's command-line tools: the Slurm-compatible
 // commands (sbatch, squeue, scancel, sinfo, sacct, scontrol, srun, sprio,
-// sshare), their fairway aliases (fairway submit, queue, cancel, nodes, show,
+// sshare, sacctmgr), their fairway aliases (fairway submit, queue, cancel, nodes, show,
 // history, hold, release, requeue, priority, shares), fairway checkpoint done
 // (run inside a job being preempted: its checkpoint is saved, end the grace
 // time now) and install-shims, all talking to the controller through

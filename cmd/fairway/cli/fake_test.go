@@ -34,6 +34,10 @@ type fakeCtld struct {
 	steps     []api.StepRequest
 	// onSubmit, when set, changes each submitted job (starts it).
 	onSubmit func(*api.Job)
+	// cfg is the configuration GET /v1/config returns and POST /v1/assoc
+	// changes (sacctmgr_test.go); assocReqs the changes posted.
+	cfg       api.ClusterConfig
+	assocReqs []api.AssocRequest
 }
 
 // tokenCall is a POST /v1/token request the fake answered.
@@ -75,6 +79,8 @@ func newFakeCtld(t *testing.T) *fakeCtld {
 		writeJSON(w, http.StatusOK, api.PartitionsResponse{Index: 1, Partitions: f.parts})
 	})
 	mux.HandleFunc("GET /v1/priorities", f.priorities)
+	mux.HandleFunc("GET /v1/config", f.getConfig)
+	mux.HandleFunc("POST /v1/assoc", f.changeAssoc)
 	mux.HandleFunc("GET /v1/shares", func(w http.ResponseWriter, r *http.Request) {
 		f.mu.Lock()
 		defer f.mu.Unlock()
