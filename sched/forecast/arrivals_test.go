@@ -54,7 +54,7 @@ func TestEstimateArrivals(t *testing.T) {
 		name     string
 		arrivals *forecast.ArrivalModel
 		max      int
-		replays  int // default 100
+		replays  int               // default 100
 		want     api.StartEstimate // MadeAt, Horizon and Replays filled in
 	}{
 		{

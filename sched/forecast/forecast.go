@@ -378,10 +378,10 @@ feed:
 
 // event kinds of a replay.
 const (
-	evEnd  = iota // a run ends by itself
-	evStop        // a stopped run's grace is over
-	evWake        // a begin time: only a pass
-	evArrive      // a job of the arrival model arrives
+	evEnd    = iota // a run ends by itself
+	evStop          // a stopped run's grace is over
+	evWake          // a begin time: only a pass
+	evArrive        // a job of the arrival model arrives
 )
 
 type event struct {
