@@ -68,6 +68,7 @@ func simApp() *cli.App {
 			&cli.StringFlag{Name: "victim-order", Usage: "preemption victim order: work_lost (default: least GPUs x time since the last checkpoint) or runtime (latest start)"},
 			&cli.IntFlag{Name: "estimate-every", Usage: "estimate the start (P50/P90 by replaying the queue forward) of every N-th job at its submission, against its backfill reservation (summary.json estimates, estimates.csv)"},
 			&cli.IntFlag{Name: "estimate-replays", Value: 20, Usage: "replays per start-time estimate"},
+			&cli.Float64Flag{Name: "estimate-arrivals-hours", Usage: "with --estimate-every: jobs keep arriving in the estimates' replays, resampled from the jobs submitted in the last N hours of virtual time (0: no arrivals)"},
 			&cli.IntFlag{Name: "first-jobs", Usage: "replay only the trace's first N jobs by submit time"},
 			&cli.StringFlag{Name: "out", Usage: "output directory (jobs.csv, summary.json, schedule.swf, timeseries.csv, charts)"},
 			&cli.BoolFlag{Name: "no-charts", Usage: "do not draw PNG charts"},
@@ -87,7 +88,8 @@ func simApp() *cli.App {
 				VCFile: c.String("vc-nodes"), EstimateFactor: c.Float64("estimate-factor"), EstimateFactorMax: c.Float64("estimate-factor-max"),
 				CheckpointSecs: c.Int64("checkpoint-secs"), CheckpointMix: mix, VictimOrder: c.String("victim-order"),
 				EstimateEvery: c.Int("estimate-every"), EstimateReplays: c.Int("estimate-replays"), FirstJobs: c.Int("first-jobs"),
-				Out: c.String("out"), Charts: !c.Bool("no-charts"),
+				EstimateArrivalsSecs: int64(c.Float64("estimate-arrivals-hours") * 3600),
+				Out:                  c.String("out"), Charts: !c.Bool("no-charts"),
 				Progress: os.Stderr,
 			}.Run(c.Context)
 			if err != nil {

@@ -12,7 +12,13 @@
 // leave their nodes then, requeued or ended, as planapply.KillFor decided)
 // and the begin times of pending jobs. At Now and at each event instant it
 // runs one pass of sched.New() on the active jobs and applies the plan with
-// planapply.Apply. No job arrives: only today's queue is replayed.
+// planapply.Apply. Without Options.Arrivals no job arrives: only today's
+// queue is replayed. With it, jobs keep arriving as a Poisson process at
+// the rate of the recent submissions, each a copy of one of them (see
+// ArrivalModel), up to Options.MaxArrivals per replay and not past the
+// horizon; their arrivals are events too. They are not estimated: they
+// compete with the jobs that are, as later submissions with a better
+// fair-share factor, priority or guarantee do on the live cluster.
 // Fair-share usage accrues and decays between events as in the controller.
 //
 // A job's run time is sampled from a RuntimeModel as a fraction of its time
@@ -100,6 +106,14 @@ type Options struct {
 	// each replay, which stops once they all started); nil: every pending
 	// job.
 	Jobs []api.JobID
+	// Arrivals, when set, makes jobs keep arriving in each replay after
+	// Now, as the recent past did (see ArrivalModel): they are not
+	// estimated, they compete with the jobs that are. Nil: no job arrives,
+	// only the snapshot's queue is replayed.
+	Arrivals *ArrivalModel
+	// MaxArrivals caps the jobs one replay makes arrive (default
+	// DefaultMaxArrivals); arrivals past the horizon are never made.
+	MaxArrivals int
 }
 
 // Defaults of Options.
@@ -142,6 +156,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.Resolution == 0 {
 		o.Resolution = DefaultResolution
+	}
+	if o.MaxArrivals <= 0 {
+		o.MaxArrivals = DefaultMaxArrivals
 	}
 	return o
 }
@@ -361,9 +378,10 @@ feed:
 
 // event kinds of a replay.
 const (
-	evEnd  = iota // a run ends by itself
-	evStop        // a stopped run's grace is over
-	evWake        // a begin time: only a pass
+	evEnd    = iota // a run ends by itself
+	evStop          // a stopped run's grace is over
+	evWake          // a begin time: only a pass
+	evArrive        // a job of the arrival model arrives
 )
 
 type event struct {
@@ -409,6 +427,12 @@ type run struct {
 	// ID; started maps them to their first start.
 	waiting map[api.JobID]bool
 	started map[api.JobID]int64
+	// arr is the replay's stream of arrivals (nil: none); arrNo numbers
+	// the jobs it made (their run times are keyed by it, not by their IDs,
+	// which depend on what the replay split off before).
+	arr     *arrivals
+	arrNo   map[api.JobID]uint64
+	horizon int64
 }
 
 // replay runs replay number n of snap under cfg and returns the first
@@ -418,7 +442,8 @@ func replay(ctx context.Context, snap Snapshot, cfg api.ClusterConfig, model Run
 		seed:   [2]uint64{opt.Seed, uint64(n)*0x9e3779b97f4a7c15 + 1},
 		serial: map[api.JobID]int{}, runEnd: map[api.JobID]int64{}, isAct: map[api.JobID]bool{},
 		usage: maps.Clone(snap.Usage), rate: map[string]float64{},
-		waiting: make(map[api.JobID]bool, len(track)), started: map[api.JobID]int64{}}
+		waiting: make(map[api.JobID]bool, len(track)), started: map[api.JobID]int64{},
+		horizon: snap.Now + opt.HorizonSecs}
 	if r.usage == nil {
 		r.usage = map[string]float64{}
 	}
@@ -452,7 +477,11 @@ func replay(ctx context.Context, snap Snapshot, cfg api.ClusterConfig, model Run
 			r.push(j.Spec.BeginTime, evWake, j.ID)
 		}
 	}
-	horizon := snap.Now + opt.HorizonSecs
+	if r.arr = newArrivals(opt.Arrivals, r.seed, r.now, r.horizon, opt.MaxArrivals); r.arr != nil {
+		r.arrNo = map[api.JobID]uint64{}
+		r.push(r.arr.next, evArrive, 0)
+	}
+	horizon := r.horizon
 	for ; r.passes < opt.MaxPasses && len(r.waiting) > 0; r.passes++ {
 		if err := ctx.Err(); err != nil {
 			return nil, fmt.Errorf("forecast: replay %d stopped at +%ds: %w", n, r.now-snap.Now, err)
@@ -480,7 +509,9 @@ func (r *run) push(at int64, kind int, id api.JobID) {
 // every replay with the same seed and number.
 func (r *run) sample(j *api.Job) float64 {
 	key := uint64(j.ID)
-	if j.IsArrayTask() {
+	if k, ok := r.arrNo[j.ID]; ok {
+		key = uint64(ArrivalIDBase) + k
+	} else if j.IsArrayTask() {
 		key = uint64(j.ArrayJobID)<<24 ^ uint64(j.ArrayTaskID+1)
 	}
 	key = key*0x100000001b3 ^ uint64(j.RestartCount)
@@ -569,7 +600,7 @@ func (r *run) advance(t int64) {
 // stale reports whether an event no longer applies: its job left or ran
 // again since it was pushed.
 func (r *run) stale(ev event) bool {
-	if ev.kind == evWake {
+	if ev.kind == evWake || ev.kind == evArrive {
 		return false
 	}
 	j := r.state.Job(ev.id)
@@ -589,6 +620,12 @@ func (r *run) dropStale() {
 func (r *run) settle() error {
 	for len(r.events) > 0 && r.events[0].at <= r.now {
 		ev := heap.Pop(&r.events).(event)
+		if ev.kind == evArrive {
+			if err := r.arrive(); err != nil {
+				return err
+			}
+			continue
+		}
 		if ev.kind == evWake || r.stale(ev) {
 			continue
 		}
@@ -611,6 +648,22 @@ func (r *run) settle() error {
 		if err := r.state.PutJob(&nj); err != nil {
 			return fmt.Errorf("end job %d: %w", j.ID, err)
 		}
+	}
+	return nil
+}
+
+// arrive adds the arrival due now to the queue and schedules the next.
+func (r *run) arrive() error {
+	id := max(r.state.NextJobID(), ArrivalIDBase)
+	j, k := r.arr.take(id, r.horizon)
+	if err := r.state.PutJob(j); err != nil {
+		return fmt.Errorf("arrival %d: %w", k, err)
+	}
+	r.arrNo[id] = uint64(k)
+	r.active = append(r.active, id)
+	r.isAct[id] = true
+	if r.arr.next != math.MaxInt64 {
+		r.push(r.arr.next, evArrive, 0)
 	}
 	return nil
 }

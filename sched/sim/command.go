@@ -66,6 +66,8 @@ type Command struct {
 	VictimOrder string
 	// EstimateEvery and EstimateReplays: see Options.
 	EstimateEvery, EstimateReplays int
+	// EstimateArrivalsSecs: see Options.
+	EstimateArrivalsSecs int64
 	// FirstJobs, when positive, replays only the trace's first FirstJobs
 	// jobs by submit time (a slice of the trace; a GPU cluster is then
 	// sized for the slice).
@@ -189,13 +191,16 @@ func (c Command) Setup() (*Setup, error) {
 	default:
 		return nil, fmt.Errorf("victim order %q: want %s or %s", c.VictimOrder, api.VictimWorkLost, api.VictimRuntime)
 	}
+	if c.EstimateArrivalsSecs < 0 {
+		return nil, fmt.Errorf("estimate arrivals window: %d s: want 0 (no arrivals) or more", c.EstimateArrivalsSecs)
+	}
 	for _, ck := range c.CheckpointMix {
 		if ck < 0 {
 			return nil, fmt.Errorf("checkpoint mix: interval %d: want 0 (never) or more seconds", ck)
 		}
 	}
 	opt := Options{Policy: c.Policy, CheckpointSecs: c.CheckpointSecs, CheckpointMix: c.CheckpointMix,
-		EstimateEvery: c.EstimateEvery, EstimateReplays: c.EstimateReplays}
+		EstimateEvery: c.EstimateEvery, EstimateReplays: c.EstimateReplays, EstimateArrivalsSecs: c.EstimateArrivalsSecs}
 	var cluster Cluster
 	switch format {
 	case FormatSWF:

@@ -46,6 +46,9 @@ type EstimateSummary struct {
 	// Every is Options.EstimateEvery; Replays the replays per estimate.
 	Every   int `json:"every"`
 	Replays int `json:"replays"`
+	// ArrivalsWindowSecs is Options.EstimateArrivalsSecs (0: the replays
+	// had no arrivals).
+	ArrivalsWindowSecs int64 `json:"arrivals_window_secs,omitempty"`
 	// Sampled counts the jobs sampled (every Every-th arrival);
 	// StartedAtSubmit how many of them the pass after their arrival
 	// started; Estimated how many were still pending and got an estimate
@@ -83,7 +86,7 @@ func summarizeEstimates(res *Result) *EstimateSummary {
 	if len(res.Estimates) == 0 {
 		return nil
 	}
-	s := &EstimateSummary{Every: res.EstimateEvery, Replays: res.EstimateReplays}
+	s := &EstimateSummary{Every: res.EstimateEvery, Replays: res.EstimateReplays, ArrivalsWindowSecs: res.EstimateArrivalsSecs}
 	var waits, p50err, resvErr, p50OnResv []float64
 	var inP90, withP90, withResv, byResv int
 	wall := 0.0
@@ -199,8 +202,12 @@ func (r *runner) estimateArrivals(ctx context.Context, arrived []*simJob) error 
 		}
 		snap := forecast.Snapshot{Now: r.now, Config: r.cfg, Nodes: r.nodes, Jobs: jobs, Usage: maps.Clone(r.usage)}
 		t0 := time.Now()
+		arr, err := r.arrivalModel()
+		if err != nil {
+			return fmt.Errorf("estimate for job %d: %w", sj.job.ID, err)
+		}
 		est, err := forecast.Estimate(ctx, snap, forecast.NewHistoryModel(r.finishedJobs),
-			forecast.Options{Replays: r.opt.EstimateReplays, Seed: uint64(sj.job.ID), Jobs: []api.JobID{sj.job.ID}})
+			forecast.Options{Replays: r.opt.EstimateReplays, Seed: uint64(sj.job.ID), Jobs: []api.JobID{sj.job.ID}, Arrivals: arr})
 		if err != nil {
 			return fmt.Errorf("estimate for job %d: %w", sj.job.ID, err)
 		}
@@ -217,6 +224,31 @@ func (r *runner) estimateArrivals(ctx context.Context, arrived []*simJob) error 
 		r.res.Estimates = append(r.res.Estimates, rec)
 	}
 	return nil
+}
+
+// arrivalModel is the estimates' arrival model at now: the jobs submitted
+// in the last Options.EstimateArrivalsSecs (since the trace's first job
+// when it began less long ago), none submitted after now; nil without.
+func (r *runner) arrivalModel() (*forecast.ArrivalModel, error) {
+	w := r.opt.EstimateArrivalsSecs
+	if w <= 0 || r.next == 0 {
+		return nil, nil
+	}
+	w = min(w, r.now-r.jobs[0].job.SubmitTime)
+	if w <= 0 {
+		return nil, nil
+	}
+	var recent []*api.Job
+	for i := r.next - 1; i >= 0 && r.jobs[i].job.SubmitTime >= r.now-w; i-- {
+		if !r.jobs[i].dropped {
+			recent = append(recent, r.jobs[i].job)
+		}
+	}
+	m, err := forecast.NewArrivalModel(recent, r.now, w)
+	if err != nil {
+		return nil, fmt.Errorf("arrival model: %w", err)
+	}
+	return m, nil
 }
 
 // checkpointInterval is a job's checkpoint interval: Options.CheckpointSecs,

@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -154,9 +155,71 @@ func TestCommandEstimatesAndLimits(t *testing.T) {
 	}{
 		{Command{Trace: tracePath, Policy: PolicyFairway, VictimOrder: "cheapest"}, "victim order"},
 		{Command{Trace: tracePath, Policy: PolicyFairway, CheckpointMix: []int64{600, -1}}, "checkpoint mix"},
+		{Command{Trace: tracePath, Policy: PolicyFairway, EstimateArrivalsSecs: -3600}, "estimate arrivals window"},
 	} {
 		if _, err := c.cmd.Setup(); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("setup %+v: %v, want an error naming the %s", c.cmd, err, c.want)
 		}
+	}
+}
+
+// TestEstimatesWithArrivals: one 8-GPU node under Fairway's policy. User
+// a's job 1 holds it until t=1000; user b submits a 200 s whole-node job
+// every 300 s; a's job 5 arrives at t=950. b has used less, so b's jobs go
+// before job 5, also two submitted after it: job 5 starts at 2000 (when b
+// has used about as much as a), not when the three b jobs already queued
+// are done (1600; the estimate without arrivals says 1610, coarse time). With arrivals resampled from the jobs
+// submitted so far, the estimate moves later and its P90 covers the
+// start. The estimate uses no job submitted after it: without the jobs
+// that come later, it is the same.
+func TestEstimatesWithArrivals(t *testing.T) {
+	jobs := []trace.Job{{ID: 1, Submit: 0, Run: 1000, Requested: 1000, GPUs: 8, User: "a"}}
+	for i, at := range []int64{300, 600, 900} {
+		jobs = append(jobs, trace.Job{ID: int64(2 + i), Submit: at, Run: 200, Requested: 200, GPUs: 8, User: "b"})
+	}
+	jobs = append(jobs, trace.Job{ID: 5, Submit: 950, Run: 100, Requested: 100, GPUs: 8, User: "a"})
+	past := slices.Clone(jobs)
+	for i, at := range []int64{1200, 1500, 1800, 2100} {
+		jobs = append(jobs, trace.Job{ID: int64(6 + i), Submit: at, Run: 200, Requested: 200, GPUs: 8, User: "b"})
+	}
+	run := func(jobs []trace.Job, window int64) EstimateRecord {
+		t.Helper()
+		res, err := Run(context.Background(), Options{Jobs: jobs, Cluster: Homogeneous(trace.Machine{Nodes: 1, CPUsPerNode: 32, GPUsPerNode: 8}),
+			Policy: PolicyFairway, EstimateEvery: 5, EstimateReplays: 20, EstimateArrivalsSecs: window})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(res.Errors) > 0 {
+			t.Fatalf("plan errors: %v", res.Errors)
+		}
+		if len(res.Estimates) != 1 || res.Estimates[0].ID != 5 {
+			t.Fatalf("estimates %+v: want one, for job 5", res.Estimates)
+		}
+		return res.Estimates[0]
+	}
+	opts := cmpopts.IgnoreFields(EstimateRecord{}, "WallSecs")
+	without, with := run(jobs, 0), run(jobs, 3600)
+	type outcome struct {
+		Start, P50 int64
+		InP90      bool
+	}
+	got := map[string]outcome{
+		"without arrivals": {without.Start, without.P50, without.Start <= without.P90},
+		"with arrivals":    {with.Start, with.P50, with.P90 >= with.Start},
+	}
+	want := map[string]outcome{
+		"without arrivals": {Start: 2000, P50: 1610, InP90: false},
+		"with arrivals":    {Start: 2000, P50: with.P50, InP90: true},
+	}
+	if with.P50 <= without.P50 {
+		t.Errorf("P50 with arrivals %d, without %d: want later with arrivals", with.P50, without.P50)
+	}
+	if diff := gocmp.Diff(want, got); diff != "" {
+		t.Errorf("job 5 (-want +got):\n%s", diff)
+	}
+	blind := run(past, 3600)
+	blind.Start = with.Start // the start differs: the later jobs are gone
+	if diff := gocmp.Diff(with, blind, opts); diff != "" {
+		t.Errorf("the estimate changes with the jobs submitted after it (-with them +without):\n%s", diff)
 	}
 }

@@ -85,6 +85,12 @@ type Options struct {
 	// (Result.Estimates). EstimateReplays is its replays (default 20).
 	EstimateEvery   int
 	EstimateReplays int
+	// EstimateArrivalsSecs, when positive, gives the estimates an arrival
+	// model (forecast.Options.Arrivals) made from the jobs submitted in
+	// the last EstimateArrivalsSecs of virtual time before the estimate
+	// (fewer at the trace's start: the window since its first job), never
+	// from later ones.
+	EstimateArrivalsSecs int64
 }
 
 // JobResult is what happened to one job.
@@ -188,9 +194,10 @@ type Result struct {
 	Errors []string
 	// Estimates are the start-time estimates made (Options.EstimateEvery),
 	// in the order made; EstimateEvery and EstimateReplays their options.
-	Estimates       []EstimateRecord
-	EstimateEvery   int
-	EstimateReplays int
+	Estimates            []EstimateRecord
+	EstimateEvery        int
+	EstimateReplays      int
+	EstimateArrivalsSecs int64
 }
 
 // simJob is a job during the replay.
@@ -266,7 +273,7 @@ func Run(ctx context.Context, opt Options) (*Result, error) {
 	}
 	r.opt = opt
 	r.res = &Result{Policy: opt.Policy, Dropped: trace.Counts{}, Stats: Stats{PreemptionsByReason: map[string]int{}},
-		EstimateEvery: opt.EstimateEvery, EstimateReplays: opt.EstimateReplays}
+		EstimateEvery: opt.EstimateEvery, EstimateReplays: opt.EstimateReplays, EstimateArrivalsSecs: opt.EstimateArrivalsSecs}
 	r.estIdx = map[api.JobID]int{}
 	r.res.CPUs, r.res.GPUs = opt.Cluster.Capacity()
 	r.res.GPUCluster = r.res.GPUs > 0
