@@ -155,6 +155,20 @@ type JobSpec struct {
 	QOS        string `json:"qos,omitempty"`
 	// Array is the --array expression ("0-15:4%4", "1,3,5"); empty for a plain job.
 	Array string `json:"array,omitempty"`
+
+	// Command is the batch script's path as sbatch was given it (squeue's
+	// %o); empty for --wrap.
+	Command string `json:"command,omitempty"`
+	// Stdin is the file the batch script reads as standard input
+	// (sbatch -i/--input, a pattern like Stdout); empty is /dev/null.
+	Stdin string `json:"stdin,omitempty"`
+	// NodeList are nodes the job must run on, all of them (sbatch
+	// -w/--nodelist); the job gets at least as many nodes as listed.
+	NodeList []string `json:"nodelist,omitempty"`
+	// Exclude are nodes the job must not run on (sbatch -x/--exclude).
+	Exclude []string `json:"exclude,omitempty"`
+	// Exclusive: the job's nodes run no other job (sbatch --exclusive).
+	Exclusive bool `json:"exclusive,omitempty"`
 }
 
 // Requeueable reports whether the job goes back to PENDING (rather than ending)

@@ -85,7 +85,7 @@ func (inv *invocation) view(now int64) *view {
 	if now == 0 {
 		now = inv.env.Now().Unix()
 	}
-	return &view{now: now, loc: inv.env.Location}
+	return &view{now: now, loc: inv.env.Location, groupName: inv.env.GroupName}
 }
 
 // slurmCommand is a Slurm-compatible command.

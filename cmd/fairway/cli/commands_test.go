@@ -387,7 +387,9 @@ func TestListingErrors(t *testing.T) {
 		want string
 	}{
 		{[]string{"squeue", "-t", "nope"}, `squeue: error: invalid --states "NOPE": unknown job state`},
-		{[]string{"squeue", "-o", "%i %z"}, `squeue: error: invalid --format "%i %z": unknown field %z`},
+		{[]string{"squeue", "-u", "nosuchuser"}, "squeue: error: Invalid user: nosuchuser\n"},
+		{[]string{"squeue", "-M", "elsewhere"}, "squeue: error: 'elsewhere' can't be reached now, or it is an invalid entry for --cluster."},
+		{[]string{"squeue", "-j", "999999"}, "slurm_load_jobs error: Invalid job id specified\n"},
 		{[]string{"squeue", "-S", "i,zz"}, `squeue: error: invalid --sort "i,zz"`},
 		{[]string{"sacct", "-o", "JobID,Bogus"}, `sacct: error: invalid --format "Bogus": invalid field requested`},
 		{[]string{"sacct", "-S", "yesterday"}, `sacct: error: invalid --starttime "yesterday"`},

@@ -280,6 +280,7 @@ func (te *testEnv) env() *Env {
 		Hostname:   func() (string, error) { return "login1", nil },
 		User:       func() (Identity, error) { return Identity{Name: "alice", UID: 1000, GID: 1000}, nil },
 		GroupName:  func(gid int) string { return "g" + strconv.Itoa(gid) },
+		UserExists: func(name string) bool { return name != "nosuchuser" },
 		Executable: func() (string, error) { return "/usr/local/bin/fairway", nil },
 	}
 }

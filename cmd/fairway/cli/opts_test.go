@@ -181,7 +181,7 @@ func TestParseFormat(t *testing.T) {
 	if diff := cmp.Diff(want, spec, cmp.AllowUnexported(fmtSpec{}, fmtField{})); diff != "" {
 		t.Errorf("parseFormat mismatch (-want +got):\n%s", diff)
 	}
-	for _, bad := range []string{"%", "%.5", "%z", "%9999999i"} {
+	for _, bad := range []string{"%", "%.5", "%@", "%9999999i"} {
 		if _, err := parseFormat(bad, "--format", squeueValid); err == nil {
 			t.Errorf("parseFormat(%q) succeeded, want an error", bad)
 		}

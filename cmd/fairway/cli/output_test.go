@@ -21,6 +21,7 @@ func TestOutputGolden(t *testing.T) {
 			"                 2   gpu,cpu a-very-l      bob PD       0:00      1 (Resources)",
 		)},
 		{"squeue long", []string{"squeue", "-l", "-u", "alice"}, lines(
+			"Sat Jun 15 14:30:00 2024",
 			"             JOBID PARTITION     NAME     USER    STATE       TIME TIME_LIMI  NODES NODELIST(REASON)",
 			"                 3       gpu     held    alice  PENDING       0:00   1:00:00      1 (JobHeldUser)",
 			"                 1       gpu    train    alice  RUNNING    1:02:05   2:00:00      2 node[1-2]",
