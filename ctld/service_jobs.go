@@ -52,6 +52,9 @@ func (s *Service) Submit(ctx context.Context, caller Identity, specs []api.JobSp
 		if err == nil {
 			err = api.CheckNodeConfiguration(spec, &cfg, nodes)
 		}
+		if err == nil {
+			err = checkDependencyJobs(st, spec)
+		}
 		if err != nil {
 			if len(specs) > 1 {
 				e := s.classify(err)
@@ -66,6 +69,27 @@ func (s *Service) Submit(ctx context.Context, caller Identity, specs []api.JobSp
 	}
 	s.metrics.submissions.Add(float64(len(res.IDs)))
 	return SubmitResult{IDs: res.IDs, Index: s.store.Index()}, nil
+}
+
+// checkDependencyJobs refuses a dependency on a job the controller does
+// not know, as Slurm refuses the submission ("Job dependency problem")
+// rather than let the job pend forever.
+func checkDependencyJobs(st *raftstore.State, spec *api.JobSpec) error {
+	if spec.Dependency == "" {
+		return nil
+	}
+	dep, err := api.ParseDependency(spec.Dependency)
+	if err != nil {
+		return err
+	}
+	for _, term := range dep.Terms {
+		for _, ref := range term.Jobs {
+			if _, found := st.JobRef(ref); !found {
+				return invalid("--dependency", "Job dependency problem")
+			}
+		}
+	}
+	return nil
 }
 
 // denied logs a request refused by authorization.

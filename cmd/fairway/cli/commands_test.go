@@ -168,8 +168,6 @@ func TestSbatchBadInputSubmitsNothing(t *testing.T) {
 	}{
 		{"negative memory", []string{"--mem=-5", "--wrap", "true"},
 			`sbatch: error: invalid --mem "-5": must be a positive size such as 4G, 512M or 16000 (megabytes); units are K, M, G and T` + "\n"},
-		{"bad time", []string{"--time=abc", "--wrap", "true"},
-			`sbatch: error: invalid --time "abc": want minutes, M:S, H:M:S, D-H, D-H:M, D-H:M:S or UNLIMITED` + "\n"},
 		{"bad gres", []string{"--gres=gpu:x", "--wrap", "true"},
 			`sbatch: error: invalid --gres "gpu:x": want gpu:N or gpu:TYPE:N, as in gpu:2 or gpu:h100:2` + "\n"},
 		{"directive without value", []string{"malformed.sh"},

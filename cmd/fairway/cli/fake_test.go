@@ -219,6 +219,11 @@ func (f *fakeCtld) jobAction(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusConflict, api.ErrorResponse{Error: "job " + id + " is " + string(j.State) + ": only a running job records checkpoints (fairway checkpoint done runs inside the job)"})
 		return
 	}
+	if action == "cancel" && j.State.Final() {
+		// As the controller (raftstore's CancelJob) answers.
+		writeJSON(w, http.StatusConflict, api.ErrorResponse{Error: "job " + id + " already " + string(j.State)})
+		return
+	}
 	entry := action + " " + id
 	if action == "cancel" {
 		var req api.CancelRequest

@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/fairway-hpc/fairway/api"
 )
 
 // TestSqueueFormats checks the squeue fields and options of issue 14
@@ -121,5 +123,59 @@ func TestSqueueIterate(t *testing.T) {
 		if code := te.run(t, f, "squeue", "-i", bad); code != 1 {
 			t.Errorf("squeue -i %s: exit %d, want 1", bad, code)
 		}
+	}
+}
+
+// TestScancelExitCodes: Slurm 22.05 ignores cancelling an ended job (exit
+// 0, no message), still reports a signal to one; ARRAYID_[LIST] cancels
+// each task of the list.
+func TestScancelExitCodes(t *testing.T) {
+	tests := []struct {
+		name        string
+		args        []string
+		wantCode    int
+		wantActions []string
+		wantStderr  string
+	}{
+		{"finished job", []string{"scancel", "4"}, 0, nil, ""},
+		{"finished and running", []string{"scancel", "5,1"}, 0, []string{"cancel 1"}, ""},
+		{"signal to a finished job", []string{"scancel", "-s", "USR1", "4"}, 1, nil,
+			"scancel: error: Signal job error on job id 4: job 4 already COMPLETED\n"},
+		{"task range", []string{"scancel", "94_[2-3]"}, 0, []string{"cancel 94_2", "cancel 94_3"}, ""},
+		{"task list and a job", []string{"scancel", "94_[2,4-5],1"}, 0, []string{"cancel 94_2", "cancel 94_4", "cancel 94_5", "cancel 1"}, ""},
+		{"bad task list", []string{"scancel", "94_[2-"}, 1, nil,
+			`scancel: error: invalid job id "94_[2-": not a job array task list; write ARRAYID_[TASKS], such as 94_[2-3,7]` + "\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFakeCtld(t).fixture()
+			f.jobs = append(f.jobs, &api.Job{ID: 94, ArrayJobID: 94, ArrayTaskID: -1, ArrayPending: api.TaskIDs{1, 2, 3, 4, 5},
+				State: api.JobPending, Spec: api.JobSpec{Name: "arr", User: "alice", UID: 1000}})
+			te := &testEnv{}
+			if code := te.run(t, f, tt.args...); code != tt.wantCode {
+				t.Errorf("exit %d, want %d (stderr %q)", code, tt.wantCode, te.stderr.String())
+			}
+			if diff := cmp.Diff(tt.wantActions, f.doneActions()); diff != "" {
+				t.Errorf("actions (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff(tt.wantStderr, te.stderr.String()); diff != "" {
+				t.Errorf("stderr (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// TestSbatchExitCodes: Slurm 22.05's sbatch exits 255 for an invalid
+// option value, with its message first.
+func TestSbatchExitCodes(t *testing.T) {
+	f := newFakeCtld(t)
+	te := &testEnv{dir: t.TempDir()}
+	if code := te.run(t, f, "sbatch", "--time=abc", "--wrap", "true"); code != 255 {
+		t.Errorf("sbatch --time=abc: exit %d, want 255", code)
+	}
+	want := "sbatch: error: Invalid --time specification\n" +
+		`sbatch: error: invalid --time "abc": want minutes, M:S, H:M:S, D-H, D-H:M, D-H:M:S or UNLIMITED` + "\n"
+	if diff := cmp.Diff(want, te.stderr.String()); diff != "" {
+		t.Errorf("stderr (-want +got):\n%s", diff)
 	}
 }

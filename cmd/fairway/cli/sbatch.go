@@ -397,7 +397,9 @@ func applyOptions(spec *api.JobSpec, o optSet, cwd string, env *Env) error {
 	if v, ok := get("time"); ok {
 		secs, unlimited, err := slurmtime.ParseLimit(v.value)
 		if err != nil {
-			return v.wrap(&api.FieldError{Field: "--time", Value: v.value, Msg: slurmtime.LimitForms})
+			// Slurm's message and status (255) first, then the forms.
+			return &codedError{code: 255, msgs: []string{"Invalid --time specification"},
+				err: v.wrap(&api.FieldError{Field: "--time", Value: v.value, Msg: slurmtime.LimitForms})}
 		}
 		if unlimited || secs == 0 {
 			secs = api.TimeLimitUnlimited
