@@ -271,6 +271,9 @@ type Job struct {
 
 	Alloc        []NodeAlloc  `json:"alloc,omitempty"` // while RUNNING; the first node runs the batch script
 	RestartCount int          `json:"restart_count"`
+	// CancelledBy is the uid of the user who cancelled the job (sacct's
+	// "CANCELLED by UID"); nil when the job was not cancelled by a user.
+	CancelledBy *int `json:"cancelled_by,omitempty"`
 	Runs         []JobRun     `json:"runs,omitempty"`
 	Kill         *KillRequest `json:"kill,omitempty"` // set while a running job is being stopped
 	// SignalReq is the latest scancel --signal for the running job; the node

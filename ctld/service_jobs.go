@@ -126,7 +126,12 @@ func (s *Service) Cancel(ctx context.Context, caller Identity, ref api.JobRef, o
 	if err := s.authorizeRef(caller, ref, ActionCancel); err != nil {
 		return WriteResult{}, err
 	}
-	return s.jobWrite(ctx, raftstore.CancelJob{Now: s.now().Unix(), ID: ref.ID, Task: ref.Task, JobOnly: opts.JobOnly, Reason: "cancelled by user"})
+	c := raftstore.CancelJob{Now: s.now().Unix(), ID: ref.ID, Task: ref.Task, JobOnly: opts.JobOnly, Reason: "cancelled by user"}
+	if caller.User != "" {
+		uid := caller.UID
+		c.UID = &uid
+	}
+	return s.jobWrite(ctx, c)
 }
 
 // Signal commits a signal for a running job's node daemon to deliver to

@@ -179,3 +179,102 @@ func TestSbatchExitCodes(t *testing.T) {
 		t.Errorf("stderr (-want +got):\n%s", diff)
 	}
 }
+
+// TestSacctFormats checks sacct's options of issue 14 against Slurm 22.05.
+func TestSacctFormats(t *testing.T) {
+	tests := []struct {
+		name       string
+		args       []string
+		want       string
+		wantStderr string
+		wantCode   int
+	}{
+		{"a requeued job shows its last run only", []string{"sacct", "-j", "1", "-X", "-n", "-P", "-o", "State"}, lines("RUNNING"), "", 0},
+		{"-D shows every run", []string{"sacct", "-D", "-j", "1", "-X", "-n", "-P", "-o", "State"}, lines("PREEMPTED", "RUNNING"), "", 0},
+		{"cancelled by a user", []string{"sacct", "-j", "6", "-n", "-P", "-o", "JobID,State"}, lines("6|CANCELLED by 1000"), "", 0},
+		{"cancelled by a user, truncated to the width", []string{"sacct", "-j", "6", "-n", "-o", "JobID,State"}, lines("6            CANCELLED+ "), "", 0},
+		{"-M this cluster and the Cluster field", []string{"sacct", "-M", "fairway", "-j", "4", "-n", "-P", "-o", "JobID,Cluster"}, lines("4|fairway"), "", 0},
+		{"-L", []string{"sacct", "-L", "-j", "4", "-n", "-P", "-o", "JobID"}, lines("4"), "", 0},
+		{"-M elsewhere", []string{"sacct", "--clusters=mars", "-j", "4"}, "",
+			"sacct: error: 'mars' can't be reached now, or it is an invalid entry for --cluster.  Use 'sacctmgr list clusters' to see available clusters.\n", 1},
+		{"-T clips times to the window", []string{"sacct", "-T", "-X", "-j", "1", "-S", "14:00", "-E", "14:20", "-n", "-P", "-o", "JobID,Start,End,Elapsed"},
+			lines("1|2024-06-15T14:00:00|2024-06-15T14:20:00|00:20:00"), "", 0},
+		{"--units", []string{"sacct", "--units=G", "-X", "-j", "1", "-n", "-P", "-o", "JobID,ReqMem"}, lines("1|32G"), "", 0},
+		{"--units fractions", []string{"sacct", "--units=T", "-X", "-j", "1", "-n", "-P", "-o", "JobID,ReqMem"}, lines("1|0.03T"), "", 0},
+		{"--units bad", []string{"sacct", "--units=X", "-j", "1"}, "", "sacct: error: Invalid unit type\nsacct: error: invalid --units \"X\": want K, M, G, T or P\n", 1},
+		{"-e lists the fields", []string{"sacct", "-e"}, sacctHelpFormat(), "", 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFakeCtld(t).fixture()
+			uid := 1000
+			f.jobs = append(f.jobs, &api.Job{ID: 6, State: api.JobCancelled, Partition: "cpu", CancelledBy: &uid,
+				Spec:       api.JobSpec{Name: "stopped", User: "alice", UID: 1000, Partitions: []string{"cpu"}, Nodes: 1, NTasks: 1, CPUsPerTask: 1},
+				SubmitTime: f.now - 100, EndTime: f.now - 50})
+			te := &testEnv{}
+			if code := te.run(t, f, tt.args...); code != tt.wantCode {
+				t.Errorf("exit %d, want %d (stderr %q)", code, tt.wantCode, te.stderr.String())
+			}
+			if diff := cmp.Diff(tt.want, te.stdout.String()); diff != "" {
+				t.Errorf("stdout mismatch (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff(tt.wantStderr, te.stderr.String()); diff != "" {
+				t.Errorf("stderr mismatch (-want +got):\n%s", diff)
+			}
+		})
+	}
+	if lines := strings.Split(sacctHelpFormat(), "\n"); !strings.HasPrefix(lines[0], "Account             AllocCPUS           AllocNodes          AllocTRES") {
+		t.Errorf("sacct -e first line %q, want four names padded to 19 and a space", lines[0])
+	}
+}
+
+// snakemakeStates parses sacct's answer as Snakemake 8's Slurm executor
+// plugin does (job_stati): "|"-separated lines, the job id and the first
+// word of the state.
+func snakemakeStates(out string) map[string]string {
+	res := map[string]string{}
+	for _, line := range strings.Split(strings.TrimRight(out, "\n"), "\n") {
+		if line == "" {
+			continue
+		}
+		fields := strings.Split(line, "|")
+		if len(fields) < 2 {
+			continue
+		}
+		state := strings.Fields(fields[1])
+		if len(state) == 0 {
+			continue
+		}
+		res[fields[0]] = state[0]
+	}
+	return res
+}
+
+// TestSnakemakeStatusQuery runs Snakemake 8's status query unchanged (its
+// check_active_jobs) and its scancel at interruption.
+func TestSnakemakeStatusQuery(t *testing.T) {
+	f := newFakeCtld(t).fixture()
+	const run = "9f2b6c1e-run"
+	for _, j := range f.jobs {
+		j.Spec.Name = run
+	}
+	uid := 1000
+	f.jobs = append(f.jobs, &api.Job{ID: 6, State: api.JobCancelled, Partition: "cpu", CancelledBy: &uid,
+		Spec:       api.JobSpec{Name: run, User: "alice", UID: 1000, Partitions: []string{"cpu"}, Nodes: 1, NTasks: 1, CPUsPerTask: 1},
+		SubmitTime: f.now - 100, EndTime: f.now - 50})
+	te := &testEnv{}
+	// sacct -X --parsable2 --clusters all --noheader --format=JobIdRaw,State
+	// --starttime {now - 2 days, "%Y-%m-%dT%H:00"} --endtime now --name {run_uuid}
+	args := []string{"sacct", "-X", "--parsable2", "--clusters", "all", "--noheader", "--format=JobIdRaw,State",
+		"--starttime", "2024-06-13T14:00", "--endtime", "now", "--name", run}
+	if code := te.run(t, f, args...); code != 0 {
+		t.Fatalf("exit %d, stderr %q", code, te.stderr.String())
+	}
+	want := map[string]string{"1": "RUNNING", "3": "PENDING", "4": "COMPLETED", "5": "FAILED", "6": "CANCELLED"}
+	if diff := cmp.Diff(want, snakemakeStates(te.stdout.String())); diff != "" {
+		t.Errorf("states as Snakemake reads them (-want +got):\n%s\noutput:\n%s", diff, te.stdout.String())
+	}
+	if code := te.run(t, f, "scancel", "1", "3", "--clusters=all"); code != 0 {
+		t.Errorf("scancel --clusters=all: exit %d, stderr %q", code, te.stderr.String())
+	}
+}

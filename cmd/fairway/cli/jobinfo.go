@@ -24,6 +24,8 @@ type view struct {
 	cluster string
 	// noconvert prints memory in megabytes, unconverted (--noconvert).
 	noconvert bool
+	// units is sacct --units: memory in K, M, G, T or P (0: Slurm's choice).
+	units byte
 	// groupName names a group id ("" when unknown; nil: never known).
 	groupName func(gid int) string
 }

@@ -26,6 +26,7 @@ func scancelOpts() []*opt {
 		{long: "full", short: 'f', kind: optFlag, ignored: true},
 		{long: "verbose", short: 'v', kind: optFlag, ignored: true},
 		{long: "interactive", short: 'i', unsupported: "not supported"},
+		{long: "clusters", short: 'M', aliases: []string{"cluster"}, usage: "clusters: this cluster's name ($" + envClusterName + ", default " + defaultClusterName + ") or all"},
 		addrOpt(),
 		helpOpt('h'),
 	}
@@ -78,6 +79,9 @@ func signalNumber(name string) (int, bool) {
 // started).
 func scancel(ctx context.Context, inv *invocation) error {
 	o := inv.opts
+	if _, err := parseClusters(inv, o.str("clusters")); err != nil {
+		return err
+	}
 	refs, err := parseCancelRefs(inv.args)
 	if err != nil {
 		return err
