@@ -269,13 +269,15 @@ type Job struct {
 	// ExpectedStart is the scheduler's estimate for a pending job (unix seconds, 0 = unknown).
 	ExpectedStart int64 `json:"expected_start,omitempty"`
 
-	Alloc        []NodeAlloc `json:"alloc,omitempty"` // while RUNNING; the first node runs the batch script
-	RestartCount int         `json:"restart_count"`
+	Alloc        []NodeAlloc  `json:"alloc,omitempty"` // while RUNNING; the first node runs the batch script
+	RestartCount int          `json:"restart_count"`
+	Runs         []JobRun     `json:"runs,omitempty"`
+	Kill         *KillRequest `json:"kill,omitempty"` // set while a running job is being stopped
+
 	// CancelledBy is the uid of the user who cancelled the job (sacct's
 	// "CANCELLED by UID"); nil when the job was not cancelled by a user.
-	CancelledBy *int         `json:"cancelled_by,omitempty"`
-	Runs        []JobRun     `json:"runs,omitempty"`
-	Kill        *KillRequest `json:"kill,omitempty"` // set while a running job is being stopped
+	CancelledBy *int `json:"cancelled_by,omitempty"`
+
 	// SignalReq is the latest scancel --signal for the running job; the node
 	// daemon delivers each Seq once.
 	SignalReq *SignalRequest `json:"signal_request,omitempty"`
