@@ -278,3 +278,56 @@ func TestSnakemakeStatusQuery(t *testing.T) {
 		t.Errorf("scancel --clusters=all: exit %d, stderr %q", code, te.stderr.String())
 	}
 }
+
+// TestSinfoFormats checks sinfo's fields and options of issue 14 against
+// Slurm 22.05 (src/sinfo/print.c, opts.c).
+func TestSinfoFormats(t *testing.T) {
+	tests := []struct {
+		name       string
+		args       []string
+		want       string
+		wantStderr string
+	}{
+		{"fields", []string{"sinfo", "-h", "-p", "cpu", "-o", "%R|%b|%B|%H|%I|%M|%n|%o|%S|%u|%U|%V|%X|%Y|%Z|%t"}, lines(
+			"cpu|(null)|UNLIMITED|Unknown|1|OFF|cpu1|cpu1|all|Unknown|Unknown|fairway|32|1|1|idle",
+			"cpu|(null)|UNLIMITED|Unknown|1|OFF|cpu2|cpu2|all|Unknown|Unknown|fairway|32|1|1|down",
+		), ""},
+		{"node addresses and preemption", []string{"sinfo", "-h", "-p", "gpu", "-t", "idle", "-o", "%R %M %n %o"}, lines(
+			"gpu REQUEUE node[3-4] node[3-4]",
+		), ""},
+		{"headers", []string{"sinfo", "-p", "debug", "-o", "%b %B %H %I %M %n %o %S %u %U %V %X %Y %Z"}, lines(
+			"ACTIVE_FEATURES MAX_CPUS_PER_NODE TIMESTAMP PRIO_JOB_FACTOR PREEMPT_MODE HOSTNAMES NODE_ADDR ALLOCNODES USER USER CLUSTER SOCKETS CORES THREADS",
+			"n/a UNLIMITED n/a 1 OFF   all n/a n/a fairway n/a n/a n/a",
+		), ""},
+		{"free memory and load are not reported", []string{"sinfo", "-h", "-N", "-n", "node1", "-o", "%N %e %O"}, lines("node1 N/A N/A"), ""},
+		{"unknown field", []string{"sinfo", "-h", "-p", "cpu", "-t", "idle", "-o", "%R %@"}, lines("cpu %@"), "Invalid node format specification: @\n"},
+		{"--Format", []string{"sinfo", "-O", "partition:6,nodes:.5,statelong:.10,nodelist", "-p", "gpu"}, lines(
+			"PARTITNODES     STATENODELIST            ",
+			"gpu*      1     mixednode1               ",
+			"gpu*      1 allocatednode2               ",
+			"gpu*      2      idlenode[3-4]           ",
+		), ""},
+		{"--Format unknown name", []string{"sinfo", "-h", "-O", "partitionname:4,bogus", "-p", "debug"}, lines("debu"),
+			"sinfo: error: Invalid job format specification: bogus\n"},
+		{"-N -l: partition right-justified, CPUS left", []string{"sinfo", "-N", "-l", "-n", "node1,cpu1"}, lines(
+			"NODELIST   NODES PARTITION       STATE CPUS    S:C:T MEMORY TMP_DISK WEIGHT AVAIL_FE REASON              ",
+			"cpu1           1       cpu        idle 32     32:1:1 131072        0      1   (null) none                ",
+			"node1          1      gpu*       mixed 16     16:1:1  65536        0      1   (null) none                ",
+		), ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFakeCtld(t).fixture()
+			te := &testEnv{}
+			if code := te.run(t, f, tt.args...); code != 0 {
+				t.Errorf("exit %d (stderr %q)", code, te.stderr.String())
+			}
+			if diff := cmp.Diff(tt.want, te.stdout.String()); diff != "" {
+				t.Errorf("stdout mismatch (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff(tt.wantStderr, te.stderr.String()); diff != "" {
+				t.Errorf("stderr mismatch (-want +got):\n%s", diff)
+			}
+		})
+	}
+}

@@ -56,12 +56,12 @@ func TestOutputGolden(t *testing.T) {
 		)},
 		{"sinfo node oriented", []string{"sinfo", "-N"}, lines(
 			"NODELIST   NODES PARTITION STATE ",
-			"cpu1           1 cpu       idle  ",
-			"cpu2           1 cpu       down  ",
-			"node1          1 gpu*      mix   ",
-			"node2          1 gpu*      alloc ",
-			"node3          1 gpu*      idle  ",
-			"node4          1 gpu*      idle  ",
+			"cpu1           1       cpu idle  ",
+			"cpu2           1       cpu down  ",
+			"node1          1      gpu* mix   ",
+			"node2          1      gpu* alloc ",
+			"node3          1      gpu* idle  ",
+			"node4          1      gpu* idle  ",
 		)},
 		{"sinfo format", []string{"sinfo", "-h", "-p", "gpu", "-o", "%P %a %l %D %t %T %N %c %m %G %E"}, lines(
 			"gpu* up 1-00:00:00 1 mix mixed node1 16 65536 gpu:h100:4 none",
