@@ -109,7 +109,8 @@ func TestSbatchSubmits(t *testing.T) {
 			env:  map[string]string{"SBATCH_QOS": "low"},
 			want: base(api.JobSpec{
 				Name: "array.sh", Nodes: 1, NTasks: 1, CPUsPerTask: 1, Script: arrayScript, Stdout: "out-%A_%a.txt",
-				Env: map[string]string{"SBATCH_QOS": "low"}, Array: "0-15:4%2", QOS: "high", Dependency: "afterok:7_2?singleton",
+				Env: map[string]string{"SBATCH_QOS": "low", "SLURM_ARRAY_TASK_COUNT": "4", "SLURM_ARRAY_TASK_MIN": "0",
+					"SLURM_ARRAY_TASK_MAX": "12", "SLURM_ARRAY_TASK_STEP": "4"}, Array: "0-15:4%2", QOS: "high", Dependency: "afterok:7_2?singleton",
 			}),
 			wantStdout: "Submitted batch job 101\n",
 		},

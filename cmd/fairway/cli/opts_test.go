@@ -79,7 +79,6 @@ func TestParseErrors(t *testing.T) {
 		{[]string{"--bogus"}, "option", "unknown option"},
 		{[]string{"-y"}, "option", "unknown option"},
 		{[]string{"--hold=yes"}, "--hold", "takes no value"},
-		{[]string{"--nodelist=n1"}, "--nodelist", "not supported"},
 		{[]string{"--n=1"}, "option", "ambiguous"},
 	}
 	for _, tt := range tests {
