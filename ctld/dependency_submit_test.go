@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"testing"
 
+	"github.com/fairway-hpc/fairway/api"
 	"github.com/fairway-hpc/fairway/api/client"
 )
 
@@ -41,6 +42,25 @@ func TestSubmitDependencyOnUnknownJob(t *testing.T) {
 		var ce *client.Error
 		if !errors.As(err, &ce) || ce.Status != http.StatusBadRequest || ce.Msg != "Job dependency problem" {
 			t.Errorf("%s: error %v, want 400 \"Job dependency problem\"", tt.name, err)
+		}
+	}
+}
+
+// TestSubmitUnknownNodeName: a --nodelist or --exclude naming a node the
+// cluster does not have is refused, as Slurm does.
+func TestSubmitUnknownNodeName(t *testing.T) {
+	_, cl := startController(t, nil)
+	c := ctx(t)
+	for _, edit := range []func(s *api.JobSpec){
+		func(s *api.JobSpec) { s.NodeList = []string{"nosuchnode"} },
+		func(s *api.JobSpec) { s.Exclude = []string{"nosuchnode"} },
+	} {
+		s := spec("w")
+		edit(&s)
+		_, err := cl.Submit(c, s)
+		var ce *client.Error
+		if !errors.As(err, &ce) || ce.Status != http.StatusBadRequest || ce.Msg != "Invalid node name specified" {
+			t.Errorf("submit %+v: error %v, want 400 \"Invalid node name specified\"", s.NodeList, err)
 		}
 	}
 }

@@ -55,6 +55,9 @@ func (s *Service) Submit(ctx context.Context, caller Identity, specs []api.JobSp
 		if err == nil {
 			err = checkDependencyJobs(st, spec)
 		}
+		if err == nil {
+			err = checkNodeNames(spec, nodes)
+		}
 		if err != nil {
 			if len(specs) > 1 {
 				e := s.classify(err)
@@ -86,6 +89,26 @@ func checkDependencyJobs(st *raftstore.State, spec *api.JobSpec) error {
 		for _, ref := range term.Jobs {
 			if _, found := st.JobRef(ref); !found {
 				return invalid("--dependency", "Job dependency problem")
+			}
+		}
+	}
+	return nil
+}
+
+// checkNodeNames refuses a --nodelist or --exclude naming a node the
+// cluster does not have, as Slurm does ("Invalid node name specified").
+func checkNodeNames(spec *api.JobSpec, nodes []*api.Node) error {
+	known := map[string]bool{}
+	for _, n := range nodes {
+		known[n.Name] = true
+	}
+	for _, l := range []struct {
+		field string
+		names []string
+	}{{"--nodelist", spec.NodeList}, {"--exclude", spec.Exclude}} {
+		for _, name := range l.names {
+			if !known[name] {
+				return invalid(l.field, "Invalid node name specified")
 			}
 		}
 	}
