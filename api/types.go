@@ -159,9 +159,6 @@ type JobSpec struct {
 	// Command is the batch script's path as sbatch was given it (squeue's
 	// %o); empty for --wrap.
 	Command string `json:"command,omitempty"`
-	// Stdin is the file the batch script reads as standard input
-	// (sbatch -i/--input, a pattern like Stdout); empty is /dev/null.
-	Stdin string `json:"stdin,omitempty"`
 	// NodeList are nodes the job must run on, all of them (sbatch
 	// -w/--nodelist); the job gets at least as many nodes as listed.
 	NodeList []string `json:"nodelist,omitempty"`

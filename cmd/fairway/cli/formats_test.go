@@ -3,6 +3,8 @@ package cli
 import (
 	"context"
 	"io"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -329,5 +331,60 @@ func TestSinfoFormats(t *testing.T) {
 				t.Errorf("stderr mismatch (-want +got):\n%s", diff)
 			}
 		})
+	}
+}
+
+// TestSbatchNodeOptions checks what the node and per-GPU options of issue
+// 14 put in the submitted spec.
+func TestSbatchNodeOptions(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "hosts"), []byte("node1\nnode3,node4\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	type got struct {
+		Nodes, NTasks, GPUs int
+		MemoryMB            int64
+		NodeList, Exclude   []string
+		Exclusive           bool
+	}
+	tests := []struct {
+		name string
+		args []string
+		want got
+	}{
+		{"-w grows the node count to the list", []string{"-w", "node[1-2]"}, got{Nodes: 2, NTasks: 2, NodeList: []string{"node1", "node2"}}},
+		{"-w from a file", []string{"--nodelist=./hosts"}, got{Nodes: 3, NTasks: 3, NodeList: []string{"node1", "node3", "node4"}}},
+		{"-x", []string{"-x", "node[3-4]"}, got{Nodes: 1, NTasks: 1, Exclude: []string{"node3", "node4"}}},
+		{"--exclusive", []string{"--exclusive"}, got{Nodes: 1, NTasks: 1, Exclusive: true}},
+		{"--mem-per-gpu", []string{"--gpus-per-node=2", "--mem-per-gpu=10G"}, got{Nodes: 1, NTasks: 1, GPUs: 2, MemoryMB: 20480}},
+		{"--ntasks-per-gpu", []string{"-N", "2", "--gpus-per-node=4", "--ntasks-per-gpu=2"}, got{Nodes: 2, NTasks: 16, GPUs: 4}},
+		{"--get-user-env is accepted", []string{"--get-user-env"}, got{Nodes: 1, NTasks: 1}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFakeCtld(t)
+			te := &testEnv{dir: dir}
+			if code := te.run(t, f, append(append([]string{"sbatch"}, tt.args...), "--wrap", "true")...); code != 0 {
+				t.Fatalf("exit %d, stderr %q", code, te.stderr.String())
+			}
+			s := f.submittedSpecs()[0]
+			g := got{Nodes: s.Nodes, NTasks: s.NTasks, GPUs: s.GPUs, MemoryMB: s.MemoryMB, NodeList: s.NodeList, Exclude: s.Exclude, Exclusive: s.Exclusive}
+			if diff := cmp.Diff(tt.want, g); diff != "" {
+				t.Errorf("spec (-want +got):\n%s", diff)
+			}
+		})
+	}
+	for _, bad := range [][]string{
+		{"--mem-per-gpu=10G"},
+		{"--ntasks-per-gpu=2"},
+		{"-w", "node1", "-x", "node1"},
+		{"-N", "1", "-w", "node[1-2]"},
+		{"-i", "in.txt"},
+		{"--exclusive=bogus"},
+	} {
+		te := &testEnv{dir: dir}
+		if code := te.run(t, newFakeCtld(t), append(append([]string{"sbatch"}, bad...), "--wrap", "true")...); code != 1 {
+			t.Errorf("sbatch %v: exit %d, want 1 (stderr %q)", bad, code, te.stderr.String())
+		}
 	}
 }

@@ -55,7 +55,7 @@ func sbatchOpts() []*opt {
 		{long: "qos", short: 'q', usage: "quality of service"},
 		{long: "nodelist", short: 'w', usage: "run on these nodes, all of them (a host list such as node[1-3], or a file naming them)"},
 		{long: "exclude", short: 'x', usage: "never run on these nodes (a host list, or a file naming them)"},
-		{long: "input", short: 'i', usage: "standard input of the batch script: a file pattern as --output's (default /dev/null)"},
+		{long: "input", short: 'i', unsupported: "not supported yet: the node daemon connects no standard input to a batch script (it reads /dev/null)"},
 		{long: "exclusive", kind: optOptional, def: "exclusive", usage: "use whole nodes: no other job shares them"},
 		{long: "mem-per-gpu", key: "memory", usage: "memory per GPU, e.g. 40G (the node's memory is this times its GPUs)"},
 		{long: "ntasks-per-gpu", usage: "tasks per GPU (sets --ntasks to this times the GPUs)"},
@@ -567,7 +567,6 @@ func applyOptions(spec *api.JobSpec, o optSet, cwd string, env *Env) error {
 	}
 	spec.Stdout = o.str("output")
 	spec.Stderr = o.str("error")
-	spec.Stdin = o.str("input")
 	exp, _ := get("export")
 	if spec.Env, err = exportEnv(exp.value, env.Environ()); err != nil {
 		return exp.wrap(err)

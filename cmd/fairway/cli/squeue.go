@@ -396,7 +396,7 @@ func (v *view) squeueValue(j *api.Job, letter byte) string {
 	case sqStderr:
 		return j.StderrPath
 	case sqStdin:
-		return orDefault(s.Stdin, "/dev/null")
+		return "/dev/null"
 	case sqPendingTime:
 		switch {
 		case j.StartTime > 0:
@@ -429,13 +429,6 @@ func (v *view) squeueValue(j *api.Job, letter byte) string {
 		return "N/A"
 	}
 	return ""
-}
-
-func orDefault(s, def string) string {
-	if s == "" {
-		return def
-	}
-	return s
 }
 
 // startTime is squeue's %S as unix seconds (0: unknown): a running or
