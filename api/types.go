@@ -514,6 +514,10 @@ type Start struct {
 	ArrayTaskID *int        `json:"array_task_id,omitempty"`
 	Partition   string      `json:"partition"`
 	Alloc       []NodeAlloc `json:"alloc"`
+	// Priority is the job's priority in the pass that starts it: a
+	// running job keeps it (squeue %Q, scontrol's Priority=; 0 would mean
+	// held). Absent in plans from controllers before it existed.
+	Priority uint32 `json:"priority,omitempty"`
 }
 
 // Preemption is one job the plan stops to make room.

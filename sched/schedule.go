@@ -306,7 +306,7 @@ func (ps *pass) placeConstrained(p *partState, nd need, e *entry, dur int64) []*
 
 // start records a start of the entry on nodes of partition p.
 func (ps *pass) start(e *entry, p *partState, nd need, dur int64, nodes []*nodeState) {
-	s := api.Start{JobID: e.job.ID, Partition: p.cfg.Name}
+	s := api.Start{JobID: e.job.ID, Partition: p.cfg.Name, Priority: priorityValue(e.prio)}
 	if e.arrayRec {
 		task := e.tasks[e.next]
 		s.ArrayTaskID = &task
