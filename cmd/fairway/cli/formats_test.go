@@ -388,3 +388,41 @@ func TestSbatchNodeOptions(t *testing.T) {
 		}
 	}
 }
+
+// FuzzParseLongFormat: any -O list parses or fails cleanly; every field
+// it keeps has a known letter and a width within bounds.
+func FuzzParseLongFormat(f *testing.F) {
+	for _, s := range []string{"JobID,Name:20,State", "jobarrayid:.18 ,reasonlist:0", "name:", ":5", ",,", "bogus:.7x"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		spec, err := parseLongFormat(s, squeueLongFields())
+		if err != nil {
+			return
+		}
+		for _, fl := range spec.fields {
+			if squeueColumn(fl.letter).header == "" || fl.width < 0 || fl.width > 1000 {
+				t.Fatalf("parseLongFormat(%q) kept field %+v", s, fl)
+			}
+		}
+	})
+}
+
+// FuzzParseCancelRefs: scancel's job ids parse or fail cleanly, and a
+// task list expands to at most the array size bound.
+func FuzzParseCancelRefs(f *testing.F) {
+	for _, s := range []string{"94_[2-3]", "94_[2,4-5],1", "1,2_3", "94_[", "94_[0-15:4]", "_[1]"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		refs, err := parseCancelRefs([]string{s})
+		if err != nil {
+			return
+		}
+		for _, r := range refs {
+			if r.ID == 0 || (r.Task != nil && *r.Task < 0) {
+				t.Fatalf("parseCancelRefs(%q) gave %+v", s, r)
+			}
+		}
+	})
+}

@@ -546,7 +546,6 @@ func sacct(ctx context.Context, inv *invocation) error {
 	if o.has("units") {
 		u := strings.ToUpper(o.str("units"))
 		if len(u) != 1 || !strings.Contains("KMGTP", u) {
-			//lint:ignore ST1005 Slurm's exact message
 			return &codedError{code: 1, msgs: []string{"Invalid unit type"},
 				err: &api.FieldError{Field: "--units", Value: o.str("units"), Msg: "want K, M, G, T or P"}}
 		}

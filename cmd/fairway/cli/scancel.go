@@ -142,6 +142,10 @@ func isAlreadyDone(err error) bool {
 	return errors.As(err, &ce) && ce.Status == http.StatusConflict && strings.Contains(ce.Msg, " already ")
 }
 
+// maxCancelTasks bounds the tasks one ARRAYID_[LIST] may name: scancel
+// sends one request per task.
+const maxCancelTasks = 100000
+
 // parseCancelRefs parses scancel's job ids: ID, ID_TASK and ID_[LIST] (a
 // task range list such as 94_[2-3,7], one reference per task), separated by
 // commas or given as separate arguments.
@@ -169,6 +173,9 @@ func parseCancelRefs(args []string) ([]api.JobRef, error) {
 			spec, err := api.ParseArray(strings.TrimSuffix(list, "]"), api.ClientMaxArraySize)
 			if err != nil || spec.MaxRun != 0 {
 				return nil, bad
+			}
+			if len(spec.Tasks) > maxCancelTasks {
+				return nil, &api.FieldError{Field: "job id", Value: item, Msg: fmt.Sprintf("names %d tasks, more than %d; cancel the whole array by its id", len(spec.Tasks), maxCancelTasks)}
 			}
 			for _, task := range spec.Tasks {
 				refs = append(refs, api.JobRef{ID: r[0].ID, Task: &task})
