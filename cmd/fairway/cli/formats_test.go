@@ -426,3 +426,25 @@ func FuzzParseCancelRefs(f *testing.F) {
 		}
 	})
 }
+
+// TestSqueueCommand: %o is the batch script's path, (null) for --wrap.
+func TestSqueueCommand(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "job.sh"), []byte("#!/bin/sh\ntrue\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	f := newFakeCtld(t)
+	te := &testEnv{dir: dir}
+	for _, args := range [][]string{{"sbatch", "job.sh"}, {"sbatch", "--wrap", "true"}} {
+		if code := te.run(t, f, args...); code != 0 {
+			t.Fatalf("%v: exit %d, stderr %q", args, code, te.stderr.String())
+		}
+	}
+	if code := te.run(t, f, "squeue", "-h", "-o", "%i %o"); code != 0 {
+		t.Fatalf("squeue: exit %d, stderr %q", code, te.stderr.String())
+	}
+	want := lines("101 "+filepath.Join(dir, "job.sh"), "102 (null)")
+	if diff := cmp.Diff(want, te.stdout.String()); diff != "" {
+		t.Errorf("squeue %%o (-want +got):\n%s", diff)
+	}
+}

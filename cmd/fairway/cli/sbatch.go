@@ -160,7 +160,7 @@ func buildSpec(inv *invocation) (api.JobSpec, error) {
 	if err != nil {
 		return api.JobSpec{}, fmt.Errorf("current directory: %w", err)
 	}
-	var script, name, label string
+	var script, name, label, command string
 	var scriptArgs []string
 	switch {
 	case cmd.has("wrap"):
@@ -179,7 +179,7 @@ func buildSpec(inv *invocation) (api.JobSpec, error) {
 			return api.JobSpec{}, fmt.Errorf("Unable to open file %s: %w", inv.args[0], unwrapPathErr(err))
 		}
 		script, name, label = string(data), filepath.Base(inv.args[0]), filepath.Base(inv.args[0])
-		scriptArgs = inv.args[1:]
+		scriptArgs, command = inv.args[1:], filepath.Clean(path)
 	default:
 		data, err := io.ReadAll(env.Stdin)
 		if err != nil {
@@ -219,6 +219,7 @@ func buildSpec(inv *invocation) (api.JobSpec, error) {
 		Script:  script,
 		Args:    scriptArgs,
 		WorkDir: cwd,
+		Command: command,
 	}
 	if host, err := env.Hostname(); err == nil {
 		spec.SubmitHost = host
