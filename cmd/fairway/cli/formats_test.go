@@ -448,3 +448,39 @@ func TestSqueueCommand(t *testing.T) {
 		t.Errorf("squeue %%o (-want +got):\n%s", diff)
 	}
 }
+
+// TestScontrolShowJobArray: the array's id shows every task, ARRAYID_TASK
+// of a pending task shows that task alone.
+func TestScontrolShowJobArray(t *testing.T) {
+	f := newFakeCtld(t).arrayFixture()
+	te := &testEnv{}
+	show := func(id string) []string {
+		t.Helper()
+		if code := te.run(t, f, "scontrol", "show", "job", "-o", id); code != 0 {
+			t.Fatalf("scontrol show job %s: exit %d, stderr %q", id, code, te.stderr.String())
+		}
+		var out []string
+		for _, l := range strings.Split(strings.TrimSpace(te.stdout.String()), "\n") {
+			var jobID, task string
+			for _, kvp := range strings.Fields(l) {
+				if v, ok := strings.CutPrefix(kvp, "JobId="); ok {
+					jobID = v
+				}
+				if v, ok := strings.CutPrefix(kvp, "ArrayTaskId="); ok {
+					task = v
+				}
+			}
+			out = append(out, jobID+" "+task)
+		}
+		return out
+	}
+	if diff := cmp.Diff([]string{"6 4-15%4", "7 0", "8 1", "9 2", "10 3"}, show("6")); diff != "" {
+		t.Errorf("show job 6 (JobId ArrayTaskId per record, -want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]string{"6 5"}, show("6_5")); diff != "" {
+		t.Errorf("show job 6_5 (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]string{"8 1"}, show("6_1")); diff != "" {
+		t.Errorf("show job 6_1 (-want +got):\n%s", diff)
+	}
+}
