@@ -159,6 +159,17 @@ type JobSpec struct {
 	QOS        string `json:"qos,omitempty"`
 	// Array is the --array expression ("0-15:4%4", "1,3,5"); empty for a plain job.
 	Array string `json:"array,omitempty"`
+
+	// Command is the batch script's path as sbatch was given it (squeue's
+	// %o); empty for --wrap.
+	Command string `json:"command,omitempty"`
+	// NodeList are nodes the job must run on, all of them (sbatch
+	// -w/--nodelist); the job gets at least as many nodes as listed.
+	NodeList []string `json:"nodelist,omitempty"`
+	// Exclude are nodes the job must not run on (sbatch -x/--exclude).
+	Exclude []string `json:"exclude,omitempty"`
+	// Exclusive: the job's nodes run no other job (sbatch --exclusive).
+	Exclusive bool `json:"exclusive,omitempty"`
 }
 
 // Requeueable reports whether the job goes back to PENDING (rather than ending)
@@ -263,6 +274,11 @@ type Job struct {
 	RestartCount int          `json:"restart_count"`
 	Runs         []JobRun     `json:"runs,omitempty"`
 	Kill         *KillRequest `json:"kill,omitempty"` // set while a running job is being stopped
+
+	// CancelledBy is the uid of the user who cancelled the job (sacct's
+	// "CANCELLED by UID"); nil when the job was not cancelled by a user.
+	CancelledBy *int `json:"cancelled_by,omitempty"`
+
 	// SignalReq is the latest scancel --signal for the running job; the node
 	// daemon delivers each Seq once.
 	SignalReq *SignalRequest `json:"signal_request,omitempty"`
@@ -534,6 +550,10 @@ type Start struct {
 	ArrayTaskID *int        `json:"array_task_id,omitempty"`
 	Partition   string      `json:"partition"`
 	Alloc       []NodeAlloc `json:"alloc"`
+	// Priority is the job's priority in the pass that starts it: a
+	// running job keeps it (squeue %Q, scontrol's Priority=; 0 would mean
+	// held). Absent in plans from controllers before it existed.
+	Priority uint32 `json:"priority,omitempty"`
 }
 
 // Preemption is one job the plan stops to make room.

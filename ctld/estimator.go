@@ -47,7 +47,16 @@ type EstimateConfig struct {
 	Timeout time.Duration
 	// WhatIfTimeout bounds one what-if request (DefaultWhatIfTimeout when 0).
 	WhatIfTimeout time.Duration
+	// ArrivalsWindow: replays add arrivals resampled from the jobs
+	// submitted in the last ArrivalsWindow, at their rate, so that jobs
+	// submitted later can overtake (DefaultArrivalsWindow when 0;
+	// negative: no arrivals).
+	ArrivalsWindow time.Duration
 }
+
+// DefaultArrivalsWindow is the window of recent submissions the replays'
+// arrivals are drawn from (docs/sim/estimates.md measured an hour).
+const DefaultArrivalsWindow = time.Hour
 
 // withDefaults fills the zero settings.
 func (c EstimateConfig) withDefaults() EstimateConfig {
@@ -59,6 +68,9 @@ func (c EstimateConfig) withDefaults() EstimateConfig {
 	}
 	if c.WhatIfTimeout <= 0 {
 		c.WhatIfTimeout = DefaultWhatIfTimeout
+	}
+	if c.ArrivalsWindow == 0 {
+		c.ArrivalsWindow = DefaultArrivalsWindow
 	}
 	return c
 }
@@ -128,9 +140,25 @@ func (e *estimator) set(est map[api.JobID]api.StartEstimate, at time.Time, took 
 // clear forgets the estimates (leadership lost: they would go stale).
 func (e *estimator) clear() { e.set(nil, time.Time{}, 0) }
 
-// options are the forecast's bounds.
-func (e *estimator) options(now time.Time) forecast.Options {
-	return forecast.Options{Replays: e.cfg.Replays, HorizonSecs: int64(e.cfg.Horizon / time.Second), Seed: uint64(now.Unix())}
+// options are the forecast's bounds, with arrivals drawn from the jobs
+// of st submitted in the last ArrivalsWindow.
+func (e *estimator) options(st *raftstore.State, now time.Time) forecast.Options {
+	opt := forecast.Options{Replays: e.cfg.Replays, HorizonSecs: int64(e.cfg.Horizon / time.Second), Seed: uint64(now.Unix())}
+	opt.Arrivals = e.arrivals(st, now)
+	return opt
+}
+
+// arrivals is the arrival model of the jobs submitted in the last
+// ArrivalsWindow; nil when arrivals are off.
+func (e *estimator) arrivals(st *raftstore.State, now time.Time) *forecast.ArrivalModel {
+	if e.cfg.ArrivalsWindow <= 0 {
+		return nil
+	}
+	m, err := forecast.NewArrivalModel(st.RetainedJobsShared(), now.Unix(), int64(e.cfg.ArrivalsWindow/time.Second))
+	if err != nil {
+		return nil
+	}
+	return m
 }
 
 // estimateLoop runs on the leader: an estimate at once and then every
@@ -181,7 +209,7 @@ func (c *Controller) estimate(ctx context.Context) {
 	defer cancel()
 	start := time.Now()
 	estimateFn, _ := e.forecasts()
-	est, err := estimateFn(ectx, snap, forecast.NewHistoryModel(finished), e.options(now))
+	est, err := estimateFn(ectx, snap, forecast.NewHistoryModel(finished), e.options(st, now))
 	took := time.Since(start)
 	if err != nil {
 		if ctx.Err() != nil {

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -90,8 +91,12 @@ func TestStartEstimatesRecordedAndMeasured(t *testing.T) {
 	// Every pending job but the first (which starts at once, however
 	// soon the estimator runs) is expected to start between now and an
 	// hour from now.
+	var withArrivals atomic.Bool
 	ctld.SetForecast(c, func(_ context.Context, snap forecast.Snapshot, _ forecast.RuntimeModel, opt forecast.Options) (map[api.JobID]api.StartEstimate, error) {
 		out := map[api.JobID]api.StartEstimate{}
+		if opt.Arrivals != nil {
+			withArrivals.Store(true)
+		}
 		for _, j := range snap.Jobs {
 			if j.State == api.JobPending && j.Spec.Name != "first" {
 				out[j.ID] = api.StartEstimate{MadeAt: snap.Now, P50: snap.Now + 1, P90: snap.Now + 3600, Horizon: snap.Now + 7*86400, Replays: 20, Started: 20}
@@ -121,6 +126,10 @@ func TestStartEstimatesRecordedAndMeasured(t *testing.T) {
 	}
 	if est, ok := all.Estimates[second]; !ok || all.MadeAt == 0 || est.Replays != 20 {
 		t.Errorf("estimates = %+v, want job %d's", all, second)
+	}
+	// Jobs were submitted in the last hour: the replays get arrivals like them.
+	if !withArrivals.Load() {
+		t.Error("the estimates were made without arrivals, though jobs were submitted in the last hour")
 	}
 	if j, _ := cl.Job(ctx(t), first); j.FirstEstimate != nil {
 		t.Errorf("job %d was never estimated but has an estimate: %+v", first, j.FirstEstimate)

@@ -119,7 +119,8 @@ func (s *Service) WhatIf(ctx context.Context, caller Identity, req api.WhatIfReq
 	}
 	now := s.now()
 	snap, finished := snapshot(st, now)
-	opt := forecast.Options{Replays: req.Replays, HorizonSecs: req.HorizonSecs, Seed: uint64(now.Unix())}
+	opt := forecast.Options{Replays: req.Replays, HorizonSecs: req.HorizonSecs, Seed: uint64(now.Unix()),
+		Arrivals: s.estimates.arrivals(st, now)}
 	if opt.Replays == 0 {
 		opt.Replays = 10
 	}

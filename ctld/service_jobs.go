@@ -56,6 +56,12 @@ func (s *Service) Submit(ctx context.Context, caller Identity, specs []api.JobSp
 		if err == nil {
 			err = api.CheckNodeConfiguration(spec, &cfg, nodes)
 		}
+		if err == nil {
+			err = checkDependencyJobs(st, spec)
+		}
+		if err == nil {
+			err = checkNodeNames(spec, nodes)
+		}
 		if err != nil {
 			if len(specs) > 1 {
 				e := s.classify(err)
@@ -70,6 +76,47 @@ func (s *Service) Submit(ctx context.Context, caller Identity, specs []api.JobSp
 	}
 	s.metrics.submissions.Add(float64(len(res.IDs)))
 	return SubmitResult{IDs: res.IDs, Index: s.store.Index()}, nil
+}
+
+// checkDependencyJobs refuses a dependency on a job the controller does
+// not know, as Slurm refuses the submission ("Job dependency problem")
+// rather than let the job pend forever.
+func checkDependencyJobs(st *raftstore.State, spec *api.JobSpec) error {
+	if spec.Dependency == "" {
+		return nil
+	}
+	dep, err := api.ParseDependency(spec.Dependency)
+	if err != nil {
+		return err
+	}
+	for _, term := range dep.Terms {
+		for _, ref := range term.Jobs {
+			if _, found := st.JobRef(ref); !found {
+				return invalid("--dependency", "Job dependency problem")
+			}
+		}
+	}
+	return nil
+}
+
+// checkNodeNames refuses a --nodelist or --exclude naming a node the
+// cluster does not have, as Slurm does ("Invalid node name specified").
+func checkNodeNames(spec *api.JobSpec, nodes []*api.Node) error {
+	known := map[string]bool{}
+	for _, n := range nodes {
+		known[n.Name] = true
+	}
+	for _, l := range []struct {
+		field string
+		names []string
+	}{{"--nodelist", spec.NodeList}, {"--exclude", spec.Exclude}} {
+		for _, name := range l.names {
+			if !known[name] {
+				return invalid(l.field, "Invalid node name specified")
+			}
+		}
+	}
+	return nil
 }
 
 // denied logs a request refused by authorization.
@@ -106,7 +153,12 @@ func (s *Service) Cancel(ctx context.Context, caller Identity, ref api.JobRef, o
 	if err := s.authorizeRef(caller, ref, ActionCancel); err != nil {
 		return WriteResult{}, err
 	}
-	return s.jobWrite(ctx, raftstore.CancelJob{Now: s.now().Unix(), ID: ref.ID, Task: ref.Task, JobOnly: opts.JobOnly, Reason: "cancelled by user"})
+	c := raftstore.CancelJob{Now: s.now().Unix(), ID: ref.ID, Task: ref.Task, JobOnly: opts.JobOnly, Reason: "cancelled by user"}
+	if caller.User != "" {
+		uid := caller.UID
+		c.UID = &uid
+	}
+	return s.jobWrite(ctx, c)
 }
 
 // Signal commits a signal for a running job's node daemon to deliver to

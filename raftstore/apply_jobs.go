@@ -204,6 +204,10 @@ func (w *writer) cancelTask(c *CancelJob, task int) error {
 // cancelOne cancels one job (not its array).
 func (w *writer) cancelOne(c *CancelJob, j *api.Job) error {
 	nj := copyJob(j)
+	if c.UID != nil && !j.State.Final() {
+		uid := *c.UID
+		nj.CancelledBy = &uid
+	}
 	switch j.State {
 	case api.JobPending:
 		nj.State = api.JobCancelled

@@ -188,6 +188,23 @@ func TestApplyJobArrays(t *testing.T) {
 			},
 		},
 		{
+			name: "a user's cancel records the uid on each job it cancels",
+			cmds: []Command{submit("0-1"), startTasks(0), CancelJob{Now: cmdNow, ID: 6, Reason: "by ann", UID: intPtr(1000)}},
+			added: []*api.Job{
+				func() *api.Job {
+					j := cancelled(arrayRecord(6, "0-1", api.TaskIDs{1}, 0, submitted))
+					j.CancelledBy = intPtr(1000)
+					return j
+				}(),
+				func() *api.Job {
+					j := runningTask(7, "0-1", 0, submitted)
+					j.Kill = &api.KillRequest{State: api.JobCancelled, Reason: "by ann", RequestedAt: cmdNow}
+					j.CancelledBy = intPtr(1000)
+					return j
+				}(),
+			},
+		},
+		{
 			name:    "cancelling a task the array does not have is not found",
 			cmds:    []Command{submit("0-3"), CancelJob{Now: cmdNow, ID: 6, Task: intPtr(9)}},
 			wantErr: ErrNotFound,

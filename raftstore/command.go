@@ -98,6 +98,9 @@ type CancelJob struct {
 	Task    *int      `json:"task,omitempty"`
 	JobOnly bool      `json:"job_only,omitempty"`
 	Reason  string    `json:"reason,omitempty"`
+	// UID is the uid of the user who cancels (sacct's CANCELLED by
+	// UID); absent in commands from controllers before it existed.
+	UID *int `json:"uid,omitempty"`
 }
 
 // HoldJob holds a pending job (reason JobHeldUser); the scheduler skips it.

@@ -264,6 +264,10 @@ func copyJobs(in []*api.Job) []*api.Job {
 func copyJob(in *api.Job) *api.Job {
 	j := *in
 	j.Spec = copySpec(in.Spec)
+	if in.CancelledBy != nil {
+		uid := *in.CancelledBy
+		j.CancelledBy = &uid
+	}
 	if in.Alloc != nil {
 		j.Alloc = make([]api.NodeAlloc, len(in.Alloc))
 		for i, a := range in.Alloc {
@@ -340,6 +344,8 @@ func copySpec(in api.JobSpec) api.JobSpec {
 	}
 	s.ContainerMounts = slices.Clone(in.ContainerMounts)
 	s.GIDs = slices.Clone(in.GIDs)
+	s.NodeList = slices.Clone(in.NodeList)
+	s.Exclude = slices.Clone(in.Exclude)
 	return s
 }
 

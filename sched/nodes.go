@@ -97,6 +97,9 @@ type nodeState struct {
 	parts  []partPos
 
 	seen int32 // sweep stamp
+	// excl counts the jobs with --exclusive on the node: while one runs,
+	// no other job is placed there.
+	excl int
 }
 
 // typeIdx returns the index of GPU type t on the node, -1 for "" (any), and

@@ -381,6 +381,9 @@ func (ps *pass) addRunning(j *api.Job) {
 			continue
 		}
 		x.occupy(a, r.end)
+		if j.Spec.Exclusive {
+			x.excl++
+		}
 	}
 	if p != nil {
 		_, modeOK := ps.set.preemptMode(j)

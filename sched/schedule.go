@@ -211,7 +211,13 @@ func (ps *pass) limitReason(e *entry) string {
 func (ps *pass) tryStart(e *entry, parts []*partState) bool {
 	for _, p := range parts {
 		nd, dur := e.needIn(p), e.durIn(p)
-		if nodes := ps.placeNow(p, nd, e.nodes, dur, e.idx, !e.promised); nodes != nil {
+		var nodes []*nodeState
+		if constrained(&e.job.Spec) {
+			nodes = ps.placeConstrained(p, nd, e, dur)
+		} else {
+			nodes = ps.placeNow(p, nd, e.nodes, dur, e.idx, !e.promised)
+		}
+		if nodes != nil {
 			ps.start(e, p, nd, dur, nodes)
 			return true
 		}
@@ -241,7 +247,7 @@ func (ps *pass) placeNow(p *partState, nd need, k int, dur int64, owner int32, u
 		}
 		pl.each(b, func(pos int32) bool {
 			x := p.members[pos]
-			if x.cpuFree < nd.cpu || x.memFree < nd.mem {
+			if x.cpuFree < nd.cpu || x.memFree < nd.mem || x.excl > 0 {
 				return true
 			}
 			if x.future() && !x.fits(nd, ps.now, end, owner) {
@@ -265,9 +271,56 @@ func (ps *pass) placeNow(p *partState, nd need, k int, dur int64, owner int32, u
 	return chosen
 }
 
+// constrained reports whether a job chooses its nodes (sbatch -w, -x,
+// --exclusive): it is placed by placeConstrained.
+func constrained(s *api.JobSpec) bool {
+	return len(s.NodeList) > 0 || len(s.Exclude) > 0 || s.Exclusive
+}
+
+// placeConstrained finds the nodes for a job that chooses them, now, for
+// dur seconds: every node of its --nodelist (in the partition, fitting),
+// then others in node order up to its node count, none of its --exclude,
+// none running an --exclusive job, and for an --exclusive job only nodes
+// running nothing. Nil when they do not all fit. It uses no pool or
+// failed-shape cache: such jobs are few, and their shape says nothing
+// about other jobs.
+func (ps *pass) placeConstrained(p *partState, nd need, e *entry, dur int64) []*nodeState {
+	spec := &e.job.Spec
+	end := min(ps.now+dur, forever)
+	fits := func(x *nodeState) bool {
+		if !x.usable || x.excl > 0 || slices.Contains(spec.Exclude, x.n.Name) {
+			return false
+		}
+		if spec.Exclusive && (x.cpuFree != x.n.Resources.CPUs || x.freeAll != x.capAll || len(x.claims) > 0) {
+			return false
+		}
+		return x.cpuFree >= nd.cpu && x.memFree >= nd.mem && x.fits(nd, ps.now, end, e.idx)
+	}
+	chosen := make([]*nodeState, 0, e.nodes)
+	for _, name := range spec.NodeList {
+		i := slices.IndexFunc(p.members, func(x *nodeState) bool { return x.n.Name == name })
+		if i < 0 || !fits(p.members[i]) {
+			return nil
+		}
+		chosen = append(chosen, p.members[i])
+	}
+	for _, x := range p.members {
+		if len(chosen) >= e.nodes {
+			break
+		}
+		if !slices.Contains(chosen, x) && fits(x) {
+			chosen = append(chosen, x)
+		}
+	}
+	if len(chosen) < e.nodes {
+		return nil
+	}
+	return chosen
+}
+
 // start records a start of the entry on nodes of partition p.
 func (ps *pass) start(e *entry, p *partState, nd need, dur int64, nodes []*nodeState) {
-	s := api.Start{JobID: e.job.ID, Partition: p.cfg.Name}
+	s := api.Start{JobID: e.job.ID, Partition: p.cfg.Name, Priority: priorityValue(e.prio)}
 	if e.arrayRec {
 		task := e.tasks[e.next]
 		s.ArrayTaskID = &task
@@ -282,6 +335,9 @@ func (ps *pass) start(e *entry, p *partState, nd need, dur int64, nodes []*nodeS
 		}
 		oldAll, oldT := x.freeAll, slices.Clone(x.freeT)
 		x.occupy(a, end)
+		if e.job.Spec.Exclusive {
+			x.excl++
+		}
 		ps.reindex(x, oldAll, oldT)
 		t := int8(-1)
 		if len(picks) > 0 {

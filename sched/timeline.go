@@ -166,7 +166,7 @@ func (ps *pass) earliest(p *partState, nd need, k int, dur int64, owner int32, h
 			}
 			pl.each(b, func(pos int32) bool {
 				x := p.members[pos]
-				if x.cpuFree >= nd.cpu && x.memFree >= nd.mem && x.fits(nd, ps.now, end, owner) {
+				if x.cpuFree >= nd.cpu && x.memFree >= nd.mem && x.excl == 0 && x.fits(nd, ps.now, end, owner) {
 					x.seen = stamp
 					cand = append(cand, x)
 				}

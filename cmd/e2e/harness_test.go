@@ -432,7 +432,7 @@ func (c *cluster) sbatch(args ...string) string {
 // sacctRows returns sacct's parsable job rows, steps left out (-X), as JobID|State|ExitCode|NodeList.
 func (c *cluster) sacctRows(id string) []string {
 	c.t.Helper()
-	out := c.must("sacct", "-j", id, "-X", "-P", "-n", "-o", "JobID,State,ExitCode,NodeList")
+	out := c.must("sacct", "-D", "-j", id, "-X", "-P", "-n", "-o", "JobID,State,ExitCode,NodeList")
 	var rows []string
 	for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
 		if l != "" {

@@ -65,7 +65,7 @@ type sacctRun struct {
 // sacctRuns returns the job's runs as sacct prints them.
 func (c *cluster) sacctRuns(id string) []sacctRun {
 	c.t.Helper()
-	out := c.must("sacct", "-j", id, "-X", "-P", "-n", "-o", "JobID,State,ExitCode,NodeList,Start,End,Reason")
+	out := c.must("sacct", "-D", "-j", id, "-X", "-P", "-n", "-o", "JobID,State,ExitCode,NodeList,Start,End,Reason")
 	var runs []sacctRun
 	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
 		f := strings.Split(line, "|")

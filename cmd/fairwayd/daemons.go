@@ -96,6 +96,7 @@ func ctldCommand() *cli.Command {
 			&cli.DurationFlag{Name: "estimate-interval", Usage: "how often the leader replays the queue to estimate pending jobs' start times (default 1m; negative: never)"},
 			&cli.IntFlag{Name: "estimate-replays", Usage: "sampled replays per start-time estimate (default 20)"},
 			&cli.DurationFlag{Name: "estimate-horizon", Usage: "how far ahead a start-time estimate replays the queue (default a week)"},
+			&cli.DurationFlag{Name: "estimate-arrivals-window", Usage: "start-time estimates and what-if replays add arrivals like the jobs submitted in this last window, at their rate (default 1h; negative: none)"},
 			&cli.StringFlag{Name: "munge-socket", Value: munge.DefaultSocket, Usage: "socket of the munged that decodes users' MUNGE credentials (the cluster's munge key)"},
 			&cli.StringFlag{Name: "jwt-key", Usage: "the cluster's HS256 key for Slurm auth/jwt tokens (raw bytes, at least 32; dd if=/dev/random of=jwt_hs256.key bs=32 count=1); without it tokens are neither accepted nor issued"},
 			&cli.BoolFlag{Name: "insecure-no-auth", Usage: "trust requests without credentials for who they claim to be (tests and single-user machines only)"},
@@ -148,7 +149,7 @@ func ctldConfig(c *cli.Context) (ctld.Config, error) {
 		TLS:                       creds,
 
 		Estimates: ctld.EstimateConfig{Interval: c.Duration("estimate-interval"), Replays: c.Int("estimate-replays"),
-			Horizon: c.Duration("estimate-horizon")},
+			Horizon: c.Duration("estimate-horizon"), ArrivalsWindow: c.Duration("estimate-arrivals-window")},
 	}, nil
 }
 

@@ -260,6 +260,9 @@ func start(st State, cfg *api.ClusterConfig, s api.Start, now int64) (api.JobID,
 	nj.Reason = api.ReasonNone
 	nj.Partition = part
 	nj.StartTime = now
+	if s.Priority != 0 {
+		nj.Priority = s.Priority
+	}
 	nj.EndTime = 0
 	nj.ExpectedStart = 0
 	nj.ExitCode = 0

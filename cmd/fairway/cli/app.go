@@ -85,7 +85,7 @@ func (inv *invocation) view(now int64) *view {
 	if now == 0 {
 		now = inv.env.Now().Unix()
 	}
-	return &view{now: now, loc: inv.env.Location}
+	return &view{now: now, loc: inv.env.Location, groupName: inv.env.GroupName}
 }
 
 // slurmCommand is a Slurm-compatible command.
@@ -257,11 +257,31 @@ func runSlurmDirect(ctx context.Context, env *Env, sc slurmCommand, args []strin
 	})
 }
 
+// codedError is an error Slurm reports with its own lines and status (such
+// as sbatch's 255 for an invalid option value): msgs print first as
+// "<command>: error: ...", then err.
+type codedError struct {
+	code int
+	msgs []string
+	err  error
+}
+
+func (e *codedError) Error() string { return e.err.Error() }
+func (e *codedError) Unwrap() error { return e.err }
+
 // report prints a command's error as Slurm does and turns it into an exit status.
 func report(env *Env, name string, err error) error {
 	var ee *exitError
 	if errors.As(err, &ee) {
 		return ee
+	}
+	var ce *codedError
+	if errors.As(err, &ce) {
+		for _, m := range ce.msgs {
+			fmt.Fprintf(env.Stderr, "%s: error: %s\n", name, m)
+		}
+		fmt.Fprintf(env.Stderr, "%s: error: %v\n", name, ce.err)
+		return &exitError{code: ce.code}
 	}
 	fmt.Fprintf(env.Stderr, "%s: error: %v\n", name, err)
 	return &exitError{code: 1}

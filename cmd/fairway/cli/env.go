@@ -37,6 +37,9 @@ type Env struct {
 	User func() (Identity, error)
 	// GroupName returns the name of a group id, or "" when unknown.
 	GroupName func(gid int) string
+	// UserExists reports whether a user name (or numeric uid) is known to
+	// the system: squeue -u refuses unknown users as Slurm does.
+	UserExists func(name string) bool
 	// Executable is the path of the running binary (install-shims links to it).
 	Executable func() (string, error)
 	// Signals, when set, replaces the process's SIGINT, SIGTERM and SIGHUP
@@ -59,6 +62,7 @@ func DefaultEnv() *Env {
 		Hostname:   os.Hostname,
 		User:       currentUser,
 		GroupName:  groupName,
+		UserExists: userExists,
 		Executable: os.Executable,
 	}
 }
@@ -88,6 +92,18 @@ func groupName(gid int) string {
 		return ""
 	}
 	return g.Name
+}
+
+// userExists reports whether the system knows name as a user name or uid.
+func userExists(name string) bool {
+	if _, err := user.Lookup(name); err == nil {
+		return true
+	}
+	if _, err := strconv.Atoi(name); err == nil {
+		// Slurm accepts any numeric uid.
+		return true
+	}
+	return false
 }
 
 // withDefaults fills the nil members of e from DefaultEnv.
@@ -129,6 +145,9 @@ func (e *Env) withDefaults() *Env {
 	}
 	if out.GroupName == nil {
 		out.GroupName = d.GroupName
+	}
+	if out.UserExists == nil {
+		out.UserExists = d.UserExists
 	}
 	if out.Executable == nil {
 		out.Executable = d.Executable

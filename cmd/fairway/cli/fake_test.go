@@ -225,6 +225,11 @@ func (f *fakeCtld) jobAction(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusConflict, api.ErrorResponse{Error: "job " + id + " is " + string(j.State) + ": only a running job records checkpoints (fairway checkpoint done runs inside the job)"})
 		return
 	}
+	if action == "cancel" && j.State.Final() {
+		// As the controller (raftstore's CancelJob) answers.
+		writeJSON(w, http.StatusConflict, api.ErrorResponse{Error: "job " + id + " already " + string(j.State)})
+		return
+	}
 	entry := action + " " + id
 	if action == "cancel" {
 		var req api.CancelRequest
@@ -286,6 +291,7 @@ func (te *testEnv) env() *Env {
 		Hostname:   func() (string, error) { return "login1", nil },
 		User:       func() (Identity, error) { return Identity{Name: "alice", UID: 1000, GID: 1000}, nil },
 		GroupName:  func(gid int) string { return "g" + strconv.Itoa(gid) },
+		UserExists: func(name string) bool { return name != "nosuchuser" },
 		Executable: func() (string, error) { return "/usr/local/bin/fairway", nil },
 	}
 }

@@ -22,12 +22,25 @@ type fmtField struct {
 type fmtSpec struct {
 	prefix string // literal text before the first field
 	fields []fmtField
+	// invalid lists the unknown fields a lenient parse skipped.
+	invalid []string
 }
 
 // parseFormat parses a Slurm format string: literal text and fields of the form
 // %[.][-][#][width]letter. "%%" is a literal percent sign. The option names
 // the flag for errors; valid reports the letters the command knows.
 func parseFormat(s, option string, valid func(byte) bool) (fmtSpec, error) {
+	return parseFormatMode(s, option, valid, false)
+}
+
+// parseFormatLenient is parseFormat that keeps going past unknown letters,
+// as squeue and sinfo do: they are listed in the spec's invalid and print
+// literally.
+func parseFormatLenient(s, option string, valid func(byte) bool) (fmtSpec, error) {
+	return parseFormatMode(s, option, valid, true)
+}
+
+func parseFormatMode(s, option string, valid func(byte) bool, lenient bool) (fmtSpec, error) {
 	var spec fmtSpec
 	var lit strings.Builder
 	flush := func() {
@@ -69,13 +82,73 @@ func parseFormat(s, option string, valid func(byte) bool) (fmtSpec, error) {
 		}
 		f.letter = s[j]
 		if !valid(f.letter) {
-			return fmtSpec{}, &api.FieldError{Field: option, Value: s, Msg: fmt.Sprintf("unknown field %%%c", f.letter)}
+			if !lenient {
+				return fmtSpec{}, &api.FieldError{Field: option, Value: s, Msg: fmt.Sprintf("unknown field %%%c", f.letter)}
+			}
+			// As Slurm does: the field and its text print as they are
+			// written, and the command goes on.
+			spec.invalid = append(spec.invalid, string(f.letter))
+			lit.WriteString(s[i : j+1])
+			i = j
+			continue
 		}
 		flush()
 		spec.fields = append(spec.fields, f)
 		i = j
 	}
 	flush()
+	return spec, nil
+}
+
+// longField is one -O/--Format field name and the format letter it prints.
+type longField struct {
+	name   string
+	letter byte
+}
+
+// parseLongFormat parses a Slurm -O/--Format list: comma-separated
+// NAME[:[.]WIDTH[SUFFIX]] items, names case-insensitive. A name without a
+// width is 20 characters wide, left-justified; "." right-justifies. Unknown
+// names are returned in invalid (Slurm prints an error and goes on).
+func parseLongFormat(s string, names []longField) (fmtSpec, error) {
+	var spec fmtSpec
+	for _, item := range strings.Split(s, ",") {
+		if item == "" {
+			continue
+		}
+		name, rest, hasWidth := strings.Cut(item, ":")
+		f := fmtField{width: 20}
+		if hasWidth {
+			f.width = 0
+			if strings.HasPrefix(rest, ".") {
+				f.right = true
+				rest = rest[1:]
+			}
+			k := 0
+			for ; k < len(rest) && rest[k] >= '0' && rest[k] <= '9'; k++ {
+				f.width = f.width*10 + int(rest[k]-'0')
+				if f.width > 1000 {
+					return fmtSpec{}, &api.FieldError{Field: "--Format", Value: s, Msg: "field width too large"}
+				}
+			}
+			f.suffix = rest[k:]
+		}
+		found := false
+		for _, lf := range names {
+			if strings.EqualFold(lf.name, name) {
+				f.letter, found = lf.letter, true
+				break
+			}
+		}
+		if !found {
+			spec.invalid = append(spec.invalid, name)
+			continue
+		}
+		spec.fields = append(spec.fields, f)
+	}
+	if len(spec.fields) == 0 && len(spec.invalid) == 0 {
+		return fmtSpec{}, &api.FieldError{Field: "--Format", Value: s, Msg: "no fields; write NAME[:[.]WIDTH],..., such as JobID,Name:20,State"}
+	}
 	return spec, nil
 }
 

@@ -20,6 +20,14 @@ type view struct {
 	// estimates are the controller's start estimates of pending jobs
 	// (squeue's %S falls back on their P50); nil when not fetched.
 	estimates map[api.JobID]api.StartEstimate
+	// cluster is the cluster's name (squeue -O cluster, sacct's Cluster).
+	cluster string
+	// noconvert prints memory in megabytes, unconverted (--noconvert).
+	noconvert bool
+	// units is sacct --units: memory in K, M, G, T or P (0: Slurm's choice).
+	units byte
+	// groupName names a group id ("" when unknown; nil: never known).
+	groupName func(gid int) string
 }
 
 func (v *view) date(unix int64) string { return slurmtime.Date(unix, v.loc) }

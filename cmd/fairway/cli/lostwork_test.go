@@ -46,7 +46,7 @@ func TestSacctLostGPUHours(t *testing.T) {
 	if diff := cmp.Diff(want, te.stdout.String()); diff != "" {
 		t.Errorf("sacct (-want +got):\n%s", diff)
 	}
-	if code := te.run(t, f, "sacct", "-j", "77", "-X", "-o", "JobID,LostGPUHours"); code != 0 {
+	if code := te.run(t, f, "sacct", "-D", "-j", "77", "-X", "-o", "JobID,LostGPUHours"); code != 0 {
 		t.Fatalf("sacct: exit %d: %s", code, te.stderr.String())
 	}
 	want = "JobID        LostGPUHours \n------------ ------------ \n77                   1.25 \n77                   0.00 \n77                   0.00 \n"

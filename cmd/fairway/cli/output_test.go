@@ -21,6 +21,7 @@ func TestOutputGolden(t *testing.T) {
 			"                 2   gpu,cpu a-very-l      bob PD       0:00      1 (Resources)",
 		)},
 		{"squeue long", []string{"squeue", "-l", "-u", "alice"}, lines(
+			"Sat Jun 15 14:30:00 2024",
 			"             JOBID PARTITION     NAME     USER    STATE       TIME TIME_LIMI  NODES NODELIST(REASON)",
 			"                 3       gpu     held    alice  PENDING       0:00   1:00:00      1 (JobHeldUser)",
 			"                 1       gpu    train    alice  RUNNING    1:02:05   2:00:00      2 node[1-2]",
@@ -55,12 +56,12 @@ func TestOutputGolden(t *testing.T) {
 		)},
 		{"sinfo node oriented", []string{"sinfo", "-N"}, lines(
 			"NODELIST   NODES PARTITION STATE ",
-			"cpu1           1 cpu       idle  ",
-			"cpu2           1 cpu       down  ",
-			"node1          1 gpu*      mix   ",
-			"node2          1 gpu*      alloc ",
-			"node3          1 gpu*      idle  ",
-			"node4          1 gpu*      idle  ",
+			"cpu1           1       cpu idle  ",
+			"cpu2           1       cpu down  ",
+			"node1          1      gpu* mix   ",
+			"node2          1      gpu* alloc ",
+			"node3          1      gpu* idle  ",
+			"node4          1      gpu* idle  ",
 		)},
 		{"sinfo format", []string{"sinfo", "-h", "-p", "gpu", "-o", "%P %a %l %D %t %T %N %c %m %G %E"}, lines(
 			"gpu* up 1-00:00:00 1 mix mixed node1 16 65536 gpu:h100:4 none",
@@ -76,7 +77,7 @@ func TestOutputGolden(t *testing.T) {
 			"cpu          up   infinite          0/1/1/2  cpu[1-2]",
 			"debug      down      30:00          0/0/0/0  ",
 		)},
-		{"sacct default", []string{"sacct"}, lines(
+		{"sacct default", []string{"sacct", "-D"}, lines(
 			"JobID           JobName  Partition    Account  AllocCPUS      State ExitCode ",
 			"------------ ---------- ---------- ---------- ---------- ---------- -------- ",
 			"1                 train        gpu         ml          8  PREEMPTED     0:15 ",
@@ -85,7 +86,7 @@ func TestOutputGolden(t *testing.T) {
 			"4                  done        cpu                     1  COMPLETED      0:0 ",
 			"5                   bad        cpu                     2     FAILED      3:0 ",
 		)},
-		{"sacct parsable2", []string{"sacct", "-j", "1", "-j", "4", "-P", "-o", "JobID,State,ExitCode,Start,End,Elapsed,NodeList,Restarts,Timelimit,ReqMem,AllocTRES,Reason"}, lines(
+		{"sacct parsable2", []string{"sacct", "-D", "-j", "1", "-j", "4", "-P", "-o", "JobID,State,ExitCode,Start,End,Elapsed,NodeList,Restarts,Timelimit,ReqMem,AllocTRES,Reason"}, lines(
 			"JobID|State|ExitCode|Start|End|Elapsed|NodeList|Restarts|Timelimit|ReqMem|AllocTRES|Reason",
 			"1|PREEMPTED|0:15|2024-06-15T12:30:00|2024-06-15T13:06:40|00:36:40|node3|1|02:00:00|32G|billing=8,cpu=8,gres/gpu=2,gres/gpu:h100=2,mem=32G,node=1|reclaim",
 			"1|RUNNING|0:0|2024-06-15T13:27:55|Unknown|01:02:05|node[1-2]|1|02:00:00|32G|billing=16,cpu=16,gres/gpu=4,gres/gpu:h100=4,mem=64G,node=2|None",
@@ -95,21 +96,21 @@ func TestOutputGolden(t *testing.T) {
 			"2|bob|a-very-long-job-name|2024-06-15T14:29:00|Unknown|None assigned|",
 			"3|alice|held|2024-06-15T14:29:30|Unknown|None assigned|",
 		)},
-		{"sacct widths", []string{"sacct", "-X", "--name", "train,done", "-o", "JobID%-4,JobName%4,State%-12"}, lines(
+		{"sacct widths", []string{"sacct", "-D", "-X", "--name", "train,done", "-o", "JobID%-4,JobName%4,State%-12"}, lines(
 			"JobI JobN State        ",
 			"---- ---- ------------ ",
 			"1    tra+ PREEMPTED    ",
 			"1    tra+ RUNNING      ",
 			"4    done COMPLETED    ",
 		)},
-		{"sacct brief window", []string{"sacct", "-b", "-n", "-S", "14:22", "-E", "now"}, lines(
+		{"sacct brief window", []string{"sacct", "-D", "-b", "-n", "-S", "14:22", "-E", "now"}, lines(
 			"1             PREEMPTED     0:15 ",
 			"1               RUNNING      0:0 ",
 			"3               PENDING      0:0 ",
 			"4             COMPLETED      0:0 ",
 			"5                FAILED      3:0 ",
 		)},
-		{"sacct window excludes ended jobs", []string{"sacct", "-b", "-n", "-S", "14:27"}, lines(
+		{"sacct window excludes ended jobs", []string{"sacct", "-D", "-b", "-n", "-S", "14:27"}, lines(
 			"1             PREEMPTED     0:15 ",
 			"1               RUNNING      0:0 ",
 			"3               PENDING      0:0 ",

@@ -38,8 +38,14 @@ func sacctOpts() []*opt {
 		{long: "account", short: 'A', aliases: []string{"accounts"}, usage: "only jobs of these accounts (comma-separated)"},
 		{long: "brief", short: 'b', kind: optFlag, usage: "print JobID, State and ExitCode only"},
 		{long: "long", short: 'l', kind: optFlag, usage: "print many fields"},
-		{long: "duplicates", short: 'D', kind: optFlag, ignored: true},
-		{long: "units", unsupported: "not supported"},
+		{long: "duplicates", short: 'D', kind: optFlag, usage: "every run of a requeued job, not only its last"},
+		{long: "units", usage: "print memory in this unit: K, M, G, T or P"},
+		{long: "noconvert", kind: optFlag, usage: "print memory unconverted"},
+		{long: "truncate", short: 'T', kind: optFlag, usage: "clip start and end times to --starttime and --endtime"},
+		{long: "clusters", short: 'M', aliases: []string{"cluster"}, usage: "clusters to query: this cluster's name ($" + envClusterName + ", default " + defaultClusterName + ") or all"},
+		{long: "allclusters", short: 'L', kind: optFlag, usage: "all clusters (Fairway runs one)"},
+		{long: "helpformat", short: 'e', kind: optFlag, usage: "list the fields --format accepts"},
+		ignoredOpt("local", 0, optFlag), ignoredOpt("federation", 0, optFlag), ignoredOpt("array", 0, optFlag),
 		{long: "verbose", short: 'v', kind: optFlag, ignored: true},
 		addrOpt(),
 		helpOpt('h'),
@@ -64,7 +70,7 @@ func sacctWidth(name string) (string, int, bool) {
 		{"QOS", 10}, {"Reason", 22}, {"ReqCPUS", 8}, {"ReqMem", 10}, {"ReqNodes", 8}, {"ReqTRES", 10},
 		{"Restarts", 8}, {"Start", 19}, {"State", 10}, {"StdErr", 20}, {"StdIn", 20}, {"StdOut", 20},
 		{"Submit", 19}, {"Suspended", 10}, {"Timelimit", 10}, {"TimelimitRaw", 10}, {"UID", 6},
-		{"User", 9}, {"WorkDir", 20}, {"Container", 19},
+		{"User", 9}, {"WorkDir", 20}, {"Container", 19}, {"Cluster", 10},
 		{"MaxRSS", 10}, {"AveRSS", 10}, {"MaxVMSize", 10}, {"TotalCPU", 10}, {"UserCPU", 10}, {"SystemCPU", 10},
 		{"CPUTime", 10}, {"CPUTimeRAW", 10}, {"AveCPU", 10}, {"TRESUsageInTot", 14},
 		// Fairway's own: the GPU-hours a run lost to a preemption.
@@ -280,6 +286,24 @@ func kbytes(b int64) string {
 	return strconv.FormatInt(b/1024, 10) + "K"
 }
 
+// memBytes prints a memory size for sacct: in kilobytes, or in the unit
+// of --units (two decimals when not a whole number, as Slurm's
+// convert_num_unit).
+func (v *view) memBytes(b int64) string {
+	if v.units == 0 {
+		return kbytes(b)
+	}
+	if b <= 0 {
+		return "0"
+	}
+	div := float64(int64(1) << (10 * (strings.IndexByte("KMGTP", v.units) + 1)))
+	x := float64(b) / div
+	if x == float64(int64(x)) {
+		return strconv.FormatInt(int64(x), 10) + string(v.units)
+	}
+	return strconv.FormatFloat(x, 'f', 2, 64) + string(v.units)
+}
+
 // cpuTime prints a CPU time as sacct does (TotalCPU, UserCPU, SystemCPU):
 // "MM:SS.mmm" under an hour, "HH:MM:SS" under a day, then "D-HH:MM:SS".
 func cpuTime(ms int64) string {
@@ -332,7 +356,12 @@ func (v *view) sacctValue(r sacctRow, field string) string {
 	case "GID", "Group":
 		return strconv.Itoa(s.GID)
 	case "State":
+		if r.kind == rowJob && r.state == api.JobCancelled && j.CancelledBy != nil {
+			return "CANCELLED by " + strconv.Itoa(*j.CancelledBy)
+		}
 		return string(r.state)
+	case "Cluster":
+		return v.cluster
 	case "ExitCode":
 		return exitCode(r.code, r.signal)
 	case "DerivedExitCode":
@@ -396,6 +425,9 @@ func (v *view) sacctValue(r sacctRow, field string) string {
 	case "ReqTRES":
 		return v.reqTRES(j).sacctString()
 	case "ReqMem":
+		if v.units != 0 {
+			return v.memBytes(v.memoryMB(j) << 20)
+		}
 		return memString(v.memoryMB(j))
 	case "Timelimit", "TimelimitRaw":
 		secs, unlimited, known := v.timeLimit(j)
@@ -503,6 +535,22 @@ func (f *sacctFilter) job(j *api.Job) bool {
 // sacct prints accounting records as Slurm's sacct does.
 func sacct(ctx context.Context, inv *invocation) error {
 	o := inv.opts
+	if o.flag("helpformat") {
+		_, err := fmt.Fprint(inv.env.Stdout, sacctHelpFormat())
+		return err
+	}
+	if _, err := parseClusters(inv, o.str("clusters")); err != nil {
+		return err
+	}
+	units := byte(0)
+	if o.has("units") {
+		u := strings.ToUpper(o.str("units"))
+		if len(u) != 1 || !strings.Contains("KMGTP", u) {
+			return &codedError{code: 1, msgs: []string{"Invalid unit type"},
+				err: &api.FieldError{Field: "--units", Value: o.str("units"), Msg: "want K, M, G, T or P"}}
+		}
+		units = u[0]
+	}
 	format := sacctDefaultFormat
 	switch {
 	case o.flag("brief"):
@@ -577,6 +625,8 @@ func sacct(ctx context.Context, inv *invocation) error {
 		return fmt.Errorf("list jobs: %w", err)
 	}
 	v := inv.view(resp.Now)
+	v.cluster = clusterName(inv)
+	v.units, v.noconvert = units, o.flag("noconvert")
 	if v.parts, err = fetchPartitions(ctx, c); err != nil {
 		return err
 	}
@@ -586,6 +636,13 @@ func sacct(ctx context.Context, inv *invocation) error {
 			continue
 		}
 		for _, r := range sacctRows(j, o.flag("allocations")) {
+			if !o.flag("duplicates") && r.run != nil && r.run.Run < j.RestartCount {
+				// Slurm shows a requeued job's earlier runs with -D only.
+				continue
+			}
+			if o.flag("truncate") {
+				r = truncateRow(r, f.start, f.end)
+			}
 			if f.states == nil || f.states[r.state] {
 				rows = append(rows, r)
 			}
@@ -598,6 +655,45 @@ func sacct(ctx context.Context, inv *invocation) error {
 		header:    !o.flag("noheader"),
 	}))
 	return err
+}
+
+// truncateRow clips a row's times to the window [start, end] (sacct -T):
+// a run that began before the window starts at its start, one that ended
+// after it (or runs on) ends at its end.
+func truncateRow(r sacctRow, start, end int64) sacctRow {
+	if r.start > 0 && start > 0 && r.start < start {
+		r.start = start
+	}
+	if end > 0 && r.start > 0 && (r.end > end || r.end == 0) {
+		r.end = end
+		r.current = false
+	}
+	return r
+}
+
+// sacctHelpFormat is sacct -e: the field names, four to a line, each
+// padded to 19 characters (Slurm's _help_fields_msg).
+func sacctHelpFormat() string {
+	names := []string{
+		"Account", "AllocCPUS", "AllocNodes", "AllocTRES", "AveCPU", "AveRSS", "Cluster", "Comment", "Container",
+		"CPUTime", "CPUTimeRAW", "DerivedExitCode", "Elapsed", "ElapsedRaw", "Eligible", "End", "ExitCode",
+		"GID", "Group", "JobID", "JobIDRaw", "JobName", "LostGPUHours", "MaxRSS", "MaxVMSize", "NCPUS", "NNodes",
+		"NodeList", "NTasks", "Partition", "Priority", "QOS", "Reason", "ReqCPUS", "ReqMem", "ReqNodes", "ReqTRES",
+		"Restarts", "Start", "State", "StdErr", "StdIn", "StdOut", "Submit", "Suspended", "SystemCPU", "Timelimit",
+		"TimelimitRaw", "TotalCPU", "TRESUsageInTot", "UID", "User", "UserCPU", "WorkDir",
+	}
+	var b strings.Builder
+	for i, n := range names {
+		switch {
+		case i&3 != 0:
+			b.WriteString(" ")
+		case i > 0:
+			b.WriteString("\n")
+		}
+		fmt.Fprintf(&b, "%-19s", n)
+	}
+	b.WriteString("\n")
+	return b.String()
 }
 
 // sacctStyle is how sacct lays out its output.
@@ -675,11 +771,11 @@ func (v *view) usageValue(r sacctRow, field string) (string, bool) {
 	}
 	switch field {
 	case "MaxRSS":
-		return kbytes(u.MaxRSSBytes), true
+		return v.memBytes(u.MaxRSSBytes), true
 	case "AveRSS":
-		return kbytes(u.AveRSSBytes), true
+		return v.memBytes(u.AveRSSBytes), true
 	case "MaxVMSize":
-		return kbytes(u.MaxVMSizeBytes), true
+		return v.memBytes(u.MaxVMSizeBytes), true
 	case "TotalCPU":
 		return cpuTime(u.UserCPUMillis + u.SysCPUMillis), true
 	case "UserCPU":

@@ -8,11 +8,13 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/fairway-hpc/fairway/api"
 	"github.com/fairway-hpc/fairway/api/client"
+	"github.com/fairway-hpc/fairway/cmd/fairway/cli/hostlist"
 	"github.com/fairway-hpc/fairway/cmd/fairway/cli/slurmtime"
 )
 
@@ -52,18 +54,21 @@ func sbatchOpts() []*opt {
 		{long: "wait", short: 'W', kind: optFlag, usage: "wait for the job to end and exit with its exit code"},
 		{long: "array", short: 'a', usage: "submit a job array: task indices such as 0-15, 1,3,5-7 or 0-15:4, optionally %N to run at most N at once"},
 		{long: "qos", short: 'q', usage: "quality of service"},
-		{long: "nodelist", short: 'w', unsupported: "choosing nodes is not supported; use --partition"},
-		{long: "exclude", short: 'x', unsupported: "excluding nodes is not supported"},
-		{long: "input", short: 'i', unsupported: "batch jobs read no standard input"},
+		{long: "nodelist", short: 'w', usage: "run on these nodes, all of them (a host list such as node[1-3], or a file naming them)"},
+		{long: "exclude", short: 'x', usage: "never run on these nodes (a host list, or a file naming them)"},
+		{long: "input", short: 'i', unsupported: "not supported yet: the node daemon connects no standard input to a batch script (it reads /dev/null)"},
+		{long: "exclusive", kind: optOptional, def: "exclusive", usage: "use whole nodes: no other job shares them"},
+		{long: "mem-per-gpu", key: "memory", usage: "memory per GPU, e.g. 40G (the node's memory is this times its GPUs)"},
+		{long: "ntasks-per-gpu", usage: "tasks per GPU (sets --ntasks to this times the GPUs)"},
 		ignoredOpt("mail-type", 0, optValue), ignoredOpt("mail-user", 0, optValue),
 		ignoredOpt("comment", 0, optValue), ignoredOpt("constraint", 'C', optValue), ignoredOpt("reservation", 0, optValue),
 		ignoredOpt("licenses", 'L', optValue), ignoredOpt("wckey", 0, optValue), ignoredOpt("open-mode", 0, optValue),
 		ignoredOpt("distribution", 'm', optValue), ignoredOpt("tmp", 0, optValue), ignoredOpt("hint", 0, optValue),
 		ignoredOpt("time-min", 0, optValue), ignoredOpt("deadline", 0, optValue), ignoredOpt("cluster", 'M', optValue),
-		ignoredOpt("clusters", 0, optValue), ignoredOpt("cpus-per-gpu", 0, optValue), ignoredOpt("mem-per-gpu", 0, optValue),
+		ignoredOpt("clusters", 0, optValue), ignoredOpt("cpus-per-gpu", 0, optValue),
 		ignoredOpt("gres-flags", 0, optValue), ignoredOpt("threads-per-core", 0, optValue), ignoredOpt("cores-per-socket", 0, optValue),
 		ignoredOpt("sockets-per-node", 0, optValue), ignoredOpt("profile", 0, optValue), ignoredOpt("mpi", 0, optValue),
-		ignoredOpt("exclusive", 0, optOptional), ignoredOpt("no-kill", 'k', optOptional), ignoredOpt("get-user-env", 0, optOptional),
+		ignoredOpt("no-kill", 'k', optOptional), ignoredOpt("get-user-env", 0, optOptional),
 		ignoredOpt("propagate", 0, optOptional), ignoredOpt("kill-on-invalid-dep", 0, optValue),
 		ignoredOpt("oversubscribe", 's', optFlag), ignoredOpt("overcommit", 'O', optFlag), ignoredOpt("quiet", 'Q', optFlag),
 		ignoredOpt("verbose", 'v', optFlag), ignoredOpt("contiguous", 0, optFlag),
@@ -157,7 +162,7 @@ func buildSpec(inv *invocation) (api.JobSpec, error) {
 	if err != nil {
 		return api.JobSpec{}, fmt.Errorf("current directory: %w", err)
 	}
-	var script, name, label string
+	var script, name, label, command string
 	var scriptArgs []string
 	switch {
 	case cmd.has("wrap"):
@@ -176,7 +181,7 @@ func buildSpec(inv *invocation) (api.JobSpec, error) {
 			return api.JobSpec{}, fmt.Errorf("Unable to open file %s: %w", inv.args[0], unwrapPathErr(err))
 		}
 		script, name, label = string(data), filepath.Base(inv.args[0]), filepath.Base(inv.args[0])
-		scriptArgs = inv.args[1:]
+		scriptArgs, command = inv.args[1:], filepath.Clean(path)
 	default:
 		data, err := io.ReadAll(env.Stdin)
 		if err != nil {
@@ -216,6 +221,7 @@ func buildSpec(inv *invocation) (api.JobSpec, error) {
 		Script:  script,
 		Args:    scriptArgs,
 		WorkDir: cwd,
+		Command: command,
 	}
 	if host, err := env.Hostname(); err == nil {
 		spec.SubmitHost = host
@@ -227,6 +233,144 @@ func buildSpec(inv *invocation) (api.JobSpec, error) {
 		return api.JobSpec{}, err
 	}
 	return spec, nil
+}
+
+// applyPerGPU applies --mem-per-gpu (the node's memory is this times its
+// GPUs) and --ntasks-per-gpu (the tasks are this times all the GPUs, when
+// --ntasks is not given). Both need GPUs.
+func applyPerGPU(spec *api.JobSpec, o optSet) error {
+	if v, ok := o.last("memory"); ok && v.name == "--mem-per-gpu" {
+		mb, err := parseMemMB(v.value, v.name)
+		if err != nil {
+			return v.wrap(err)
+		}
+		if spec.GPUs <= 0 {
+			return v.wrap(&api.FieldError{Field: v.name, Value: v.value, Msg: "needs GPUs (--gpus, --gres or --gpus-per-node)"})
+		}
+		if mb > math.MaxInt32*1024/int64(spec.GPUs) {
+			return v.wrap(&api.FieldError{Field: v.name, Value: v.value, Msg: fmt.Sprintf("is too large for %d GPUs per node", spec.GPUs)})
+		}
+		spec.MemoryMB = mb * int64(spec.GPUs)
+	}
+	if v, ok := o.last("ntasks-per-gpu"); ok {
+		n, err := positiveInt(v, "a task count such as 2")
+		if err != nil {
+			return err
+		}
+		if spec.GPUs <= 0 {
+			return v.wrap(&api.FieldError{Field: "--ntasks-per-gpu", Value: v.value, Msg: "needs GPUs (--gpus, --gres or --gpus-per-node)"})
+		}
+		if !o.has("ntasks") {
+			spec.NTasks = n * spec.GPUs * max(spec.Nodes, 1)
+		}
+	}
+	return nil
+}
+
+// applyNodeChoice applies -w/--nodelist (the job needs at least as many
+// nodes as listed), -x/--exclude and --exclusive. A value with a "/" names
+// a file of node names, as in Slurm.
+func applyNodeChoice(spec *api.JobSpec, o optSet, cwd string) error {
+	nodes := func(key, field string) ([]string, error) {
+		v, ok := o.last(key)
+		if !ok {
+			return nil, nil
+		}
+		list := v.value
+		if strings.Contains(list, "/") {
+			path := list
+			if !filepath.IsAbs(path) {
+				path = filepath.Join(cwd, path)
+			}
+			data, err := os.ReadFile(path)
+			if err != nil {
+				return nil, v.wrap(&api.FieldError{Field: field, Value: v.value, Msg: "cannot read the node file: " + unwrapPathErr(err).Error()})
+			}
+			list = strings.Join(strings.Fields(strings.ReplaceAll(string(data), ",", " ")), ",")
+		}
+		names, err := hostlist.Expand(list)
+		if err != nil || len(names) == 0 {
+			msg := "want a host list such as node[1-3]"
+			if err != nil {
+				msg = err.Error() + "; " + msg
+			}
+			return nil, v.wrap(&api.FieldError{Field: field, Value: v.value, Msg: msg})
+		}
+		return names, nil
+	}
+	var err error
+	if spec.NodeList, err = nodes("nodelist", "--nodelist"); err != nil {
+		return err
+	}
+	if spec.Exclude, err = nodes("exclude", "--exclude"); err != nil {
+		return err
+	}
+	for _, n := range spec.NodeList {
+		if slices.Contains(spec.Exclude, n) {
+			return &api.FieldError{Field: "--exclude", Value: o.str("exclude"), Msg: "excludes " + n + ", which --nodelist asks for"}
+		}
+	}
+	if len(spec.NodeList) > spec.Nodes {
+		if o.has("nodes") {
+			return &api.FieldError{Field: "--nodelist", Value: o.str("nodelist"), Msg: fmt.Sprintf("names %d nodes, more than --nodes=%d", len(spec.NodeList), spec.Nodes)}
+		}
+		perNode := spec.NTasks / max(spec.Nodes, 1)
+		spec.Nodes = len(spec.NodeList)
+		if !o.has("ntasks") {
+			spec.NTasks = max(perNode, 1) * spec.Nodes
+		}
+	}
+	if v, ok := o.last("exclusive"); ok {
+		switch v.value {
+		case "exclusive", "user", "mcs":
+			spec.Exclusive = true
+		default:
+			return v.wrap(&api.FieldError{Field: "--exclusive", Value: v.value, Msg: "want --exclusive, --exclusive=user or --exclusive=mcs"})
+		}
+	}
+	return nil
+}
+
+// Environment variables Slurm sets for every task of a job array.
+const (
+	envArrayTaskCount = "SLURM_ARRAY_TASK_COUNT"
+	envArrayTaskMin   = "SLURM_ARRAY_TASK_MIN"
+	envArrayTaskMax   = "SLURM_ARRAY_TASK_MAX"
+	envArrayTaskStep  = "SLURM_ARRAY_TASK_STEP"
+)
+
+// setArrayEnv puts SLURM_ARRAY_TASK_COUNT, _MIN, _MAX and _STEP of the
+// job's --array in its environment, as slurmctld does at submission (the
+// step is the number after the first ":", else 1), and drops those the
+// caller's environment carried in (a job submitted from an array task).
+func setArrayEnv(spec *api.JobSpec) {
+	for _, k := range []string{envArrayTaskCount, envArrayTaskMin, envArrayTaskMax, envArrayTaskStep} {
+		delete(spec.Env, k)
+	}
+	if spec.Array == "" {
+		return
+	}
+	if spec.Env == nil {
+		spec.Env = map[string]string{}
+	}
+	as, err := api.ParseArray(spec.Array, api.ClientMaxArraySize)
+	if err != nil || len(as.Tasks) == 0 {
+		return
+	}
+	step := 1
+	if _, after, ok := strings.Cut(spec.Array, ":"); ok {
+		digits := after
+		if i := strings.IndexFunc(after, func(r rune) bool { return r < '0' || r > '9' }); i >= 0 {
+			digits = after[:i]
+		}
+		if n, err := strconv.Atoi(digits); err == nil {
+			step = n
+		}
+	}
+	spec.Env[envArrayTaskCount] = strconv.Itoa(len(as.Tasks))
+	spec.Env[envArrayTaskMin] = strconv.Itoa(as.Tasks[0])
+	spec.Env[envArrayTaskMax] = strconv.Itoa(as.Tasks[len(as.Tasks)-1])
+	spec.Env[envArrayTaskStep] = strconv.Itoa(step)
 }
 
 // unwrapPathErr drops the path os.PathError repeats.
@@ -375,7 +519,7 @@ func applyOptions(spec *api.JobSpec, o optSet, cwd string, env *Env) error {
 			return err
 		}
 	}
-	if v, ok := get("memory"); ok {
+	if v, ok := get("memory"); ok && v.name != "--mem-per-gpu" {
 		mb, err := parseMemMB(v.value, v.name)
 		if err != nil {
 			return v.wrap(err)
@@ -396,10 +540,18 @@ func applyOptions(spec *api.JobSpec, o optSet, cwd string, env *Env) error {
 			return v.wrap(err)
 		}
 	}
+	if err := applyPerGPU(spec, o); err != nil {
+		return err
+	}
+	if err := applyNodeChoice(spec, o, cwd); err != nil {
+		return err
+	}
 	if v, ok := get("time"); ok {
 		secs, unlimited, err := slurmtime.ParseLimit(v.value)
 		if err != nil {
-			return v.wrap(&api.FieldError{Field: "--time", Value: v.value, Msg: slurmtime.LimitForms})
+			// Slurm's message and status (255) first, then the forms.
+			return &codedError{code: 255, msgs: []string{"Invalid --time specification"},
+				err: v.wrap(&api.FieldError{Field: "--time", Value: v.value, Msg: slurmtime.LimitForms})}
 		}
 		if unlimited || secs == 0 {
 			secs = api.TimeLimitUnlimited
@@ -465,6 +617,7 @@ func applyOptions(spec *api.JobSpec, o optSet, cwd string, env *Env) error {
 		}
 		spec.Array = strings.TrimSpace(v.value)
 	}
+	setArrayEnv(spec)
 	if v, ok := get("qos"); ok {
 		spec.QOS = strings.TrimSpace(v.value)
 	}

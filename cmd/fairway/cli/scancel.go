@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"strconv"
 	"strings"
 
@@ -25,6 +26,7 @@ func scancelOpts() []*opt {
 		{long: "full", short: 'f', kind: optFlag, ignored: true},
 		{long: "verbose", short: 'v', kind: optFlag, ignored: true},
 		{long: "interactive", short: 'i', unsupported: "not supported"},
+		{long: "clusters", short: 'M', aliases: []string{"cluster"}, usage: "clusters: this cluster's name ($" + envClusterName + ", default " + defaultClusterName + ") or all"},
 		addrOpt(),
 		helpOpt('h'),
 	}
@@ -77,7 +79,10 @@ func signalNumber(name string) (int, bool) {
 // started).
 func scancel(ctx context.Context, inv *invocation) error {
 	o := inv.opts
-	refs, err := parseJobRefs(inv.args, "job id")
+	if _, err := parseClusters(inv, o.str("clusters")); err != nil {
+		return err
+	}
+	refs, err := parseCancelRefs(inv.args)
 	if err != nil {
 		return err
 	}
@@ -105,6 +110,10 @@ func scancel(ctx context.Context, inv *invocation) error {
 		if err == nil {
 			continue
 		}
+		if signal == "" && isAlreadyDone(err) {
+			// Slurm 22.05 ignores cancelling a job that has ended.
+			continue
+		}
 		failed = true
 		if o.flag("quiet") {
 			continue
@@ -123,6 +132,82 @@ func scancel(ctx context.Context, inv *invocation) error {
 		return &exitError{code: 1}
 	}
 	return nil
+}
+
+// isAlreadyDone reports whether the controller refused an action because
+// the job has ended (409: "job 5 already COMPLETED", "job array 6 already
+// ended").
+func isAlreadyDone(err error) bool {
+	var ce *client.Error
+	return errors.As(err, &ce) && ce.Status == http.StatusConflict && strings.Contains(ce.Msg, " already ")
+}
+
+// maxCancelTasks bounds the tasks one ARRAYID_[LIST] may name: scancel
+// sends one request per task.
+const maxCancelTasks = 100000
+
+// parseCancelRefs parses scancel's job ids: ID, ID_TASK and ID_[LIST] (a
+// task range list such as 94_[2-3,7], one reference per task), separated by
+// commas or given as separate arguments.
+func parseCancelRefs(args []string) ([]api.JobRef, error) {
+	var refs []api.JobRef
+	for _, a := range args {
+		for _, item := range splitOutsideBrackets(a) {
+			id, list, ok := strings.Cut(item, "_[")
+			if !ok {
+				r, err := parseJobRefs([]string{item}, "job id")
+				if err != nil {
+					return nil, err
+				}
+				refs = append(refs, r...)
+				continue
+			}
+			bad := &api.FieldError{Field: "job id", Value: item, Msg: "not a job array task list; write ARRAYID_[TASKS], such as 94_[2-3,7]"}
+			if !strings.HasSuffix(list, "]") {
+				return nil, bad
+			}
+			r, err := parseJobRefs([]string{id}, "job id")
+			if err != nil || len(r) != 1 {
+				return nil, bad
+			}
+			spec, err := api.ParseArray(strings.TrimSuffix(list, "]"), api.ClientMaxArraySize)
+			if err != nil || spec.MaxRun != 0 {
+				return nil, bad
+			}
+			if len(spec.Tasks) > maxCancelTasks {
+				return nil, &api.FieldError{Field: "job id", Value: item, Msg: fmt.Sprintf("names %d tasks, more than %d; cancel the whole array by its id", len(spec.Tasks), maxCancelTasks)}
+			}
+			for _, task := range spec.Tasks {
+				refs = append(refs, api.JobRef{ID: r[0].ID, Task: &task})
+			}
+		}
+	}
+	return refs, nil
+}
+
+// splitOutsideBrackets splits s at the commas outside [ ].
+func splitOutsideBrackets(s string) []string {
+	var out []string
+	depth, start := 0, 0
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case '[':
+			depth++
+		case ']':
+			depth = max(depth-1, 0)
+		case ',':
+			if depth == 0 {
+				if t := strings.TrimSpace(s[start:i]); t != "" {
+					out = append(out, t)
+				}
+				start = i + 1
+			}
+		}
+	}
+	if t := strings.TrimSpace(s[start:]); t != "" {
+		out = append(out, t)
+	}
+	return out
 }
 
 // scancelSelect returns the active jobs that match scancel's filters (and,

@@ -447,7 +447,11 @@ func showJobs(ctx context.Context, inv *invocation, args []string, oneLine bool)
 			if err != nil {
 				return fmt.Errorf("get job %s: %w", ref, err)
 			}
-			jobs = append(jobs, j)
+			more, err := showJobArray(ctx, c, ref, j)
+			if err != nil {
+				return err
+			}
+			jobs = append(jobs, more...)
 		}
 	}
 	v := inv.view(now)
@@ -460,6 +464,35 @@ func showJobs(ctx context.Context, inv *invocation, args []string, oneLine bool)
 	}
 	_, err = fmt.Fprint(inv.env.Stdout, b.String())
 	return err
+}
+
+// showJobArray returns what scontrol show job prints for ref, j being the
+// job the controller resolved it to: for a job array's id, every task of
+// the array (the pending remainder's record, then the tasks that ran or
+// run, as squeue orders them), as Slurm does; for ARRAYID_TASK of a task that has not started, the array's record
+// as that one task (ArrayTaskId=TASK); else j.
+func showJobArray(ctx context.Context, c *client.Client, ref api.JobRef, j *api.Job) ([]*api.Job, error) {
+	switch {
+	case ref.Task != nil && j.IsArrayRecord():
+		t := *j
+		t.ArrayTaskID, t.ArrayPending, t.ArrayMaxRun = *ref.Task, nil, 0
+		return []*api.Job{&t}, nil
+	case ref.Task == nil && j.ArrayJobID == j.ID:
+		resp, err := c.Jobs(ctx, client.JobFilter{All: true, IDs: []api.JobID{ref.ID}}, client.QueryOptions{})
+		if err != nil {
+			return nil, fmt.Errorf("list job array %s: %w", ref, err)
+		}
+		var out []*api.Job
+		for _, a := range sortedJobs(resp.Jobs) {
+			if a.ArrayJobID == ref.ID {
+				out = append(out, a)
+			}
+		}
+		if len(out) > 0 {
+			return out, nil
+		}
+	}
+	return []*api.Job{j}, nil
 }
 
 func showNodes(ctx context.Context, inv *invocation, args []string, oneLine bool) error {

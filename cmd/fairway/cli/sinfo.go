@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"sort"
@@ -17,9 +18,9 @@ import (
 // Default sinfo formats, as Slurm's.
 const (
 	sinfoDefaultFormat   = "%#P %.5a %.10l %.6D %.6t %N"
-	sinfoNodeFormat      = "%#N %.6D %#P %6t"
+	sinfoNodeFormat      = "%#N %.6D %.#P %6t"
 	sinfoLongFormat      = "%#P %.5a %.10l %.10s %.4r %.8h %.10g %.6D %.11T %N"
-	sinfoLongNodeFormat  = "%#N %.6D %#P %.11T %.4c %.8z %.6m %.8d %.6w %.8f %20E"
+	sinfoLongNodeFormat  = "%#N %.6D %.#P %.11T %4c %.8z %.6m %.8d %.6w %.8f %20E"
 	sinfoSummarizeFormat = "%#P %.5a %.10l %.16F  %N"
 	// minAutoWidth is the smallest width of a "%#P" or "%#N" column.
 	minAutoWidth = 9
@@ -28,6 +29,7 @@ const (
 func sinfoOpts() []*opt {
 	return []*opt{
 		{long: "format", short: 'o', usage: "output format, e.g. \"%#P %.5a %.10l %.6D %.6t %N\""},
+		{long: "Format", short: 'O', usage: "output format by field names, e.g. partition,nodelist:30,statelong (width 20 unless NAME:WIDTH; NAME:.WIDTH right-justifies)"},
 		{long: "Node", short: 'N', kind: optFlag, usage: "one line per node"},
 		{long: "noheader", short: 'h', kind: optFlag, usage: "do not print the header"},
 		{long: "partition", short: 'p', usage: "only these partitions (comma-separated)"},
@@ -98,7 +100,7 @@ func sinfoColumn(letter byte) column {
 	case 'p':
 		return column{"PRIO_TIER", true}
 	}
-	return column{}
+	return sinfoExtraColumn(letter)
 }
 
 func sinfoValid(letter byte) bool { return sinfoColumn(letter).header != "" }
@@ -186,12 +188,16 @@ type sinfoRow struct {
 	nodes []*api.Node
 	rank  int // state rank of the group, for sorting
 	order int // partition order
+	// cluster is the cluster's name (%V).
+	cluster string
 }
 
 // sinfoData is what sinfo prints from.
 type sinfoData struct {
 	parts []api.Partition
 	nodes []*api.Node
+	// cluster is the cluster's name (%V).
+	cluster string
 }
 
 // members returns the nodes of a partition: those it lists and those that name it.
@@ -242,7 +248,7 @@ func nodeValue(n *api.Node, letter byte) string {
 	case 'e':
 		return "N/A"
 	}
-	return ""
+	return nodeExtraValue(n, letter)
 }
 
 // rowValue is the value of a format letter for a row.
@@ -322,6 +328,9 @@ func (r *sinfoRow) value(letter byte) string {
 	case 'p':
 		return strconv.Itoa(p.PriorityTier)
 	}
+	if v, ok := r.extraValue(letter); ok {
+		return v
+	}
 	if len(r.nodes) == 0 {
 		return "n/a"
 	}
@@ -329,7 +338,9 @@ func (r *sinfoRow) value(letter byte) string {
 }
 
 // isNodeLetter reports whether a letter's value differs per node (so rows group by it).
-func isNodeLetter(letter byte) bool { return strings.IndexByte("tTcmGEzdwfOe", letter) >= 0 }
+func isNodeLetter(letter byte) bool {
+	return strings.IndexByte("tTcmGEzdwfOe"+sinfoExtraNodeLetters, letter) >= 0
+}
 
 // rows groups nodes into sinfo's lines: per partition, nodes with the same
 // values for the per-node fields of the format share a line. With perNode,
@@ -356,14 +367,14 @@ func (d *sinfoData) rows(spec fmtSpec, perNode, filtered bool, want func(*api.No
 			}
 			g, ok := groups[key]
 			if !ok {
-				g = &sinfoRow{part: p, rank: nodeStateRank(n.State), order: order}
+				g = &sinfoRow{part: p, rank: nodeStateRank(n.State), order: order, cluster: d.cluster}
 				groups[key] = g
 				keys = append(keys, key)
 			}
 			g.nodes = append(g.nodes, n)
 		}
 		if len(members) == 0 && !perNode && !filtered {
-			rows = append(rows, &sinfoRow{part: p, order: order})
+			rows = append(rows, &sinfoRow{part: p, order: order, cluster: d.cluster})
 			continue
 		}
 		for _, k := range keys {
@@ -431,10 +442,24 @@ func sinfo(ctx context.Context, inv *invocation) error {
 	if o.has("format") {
 		format = o.str("format")
 	}
+	if o.has("format") && o.has("Format") {
+		return errors.New("-o (--format) is incompatible with -O (--Format)")
+	}
 	var spec fmtSpec
 	if !o.flag("list-reasons") { // -R has formats of its own
 		var err error
-		if spec, err = parseFormat(format, "--format", sinfoValid); err != nil {
+		if o.has("Format") {
+			spec, err = parseLongFormat(o.str("Format"), sinfoLongFields())
+			for _, bad := range spec.invalid {
+				fmt.Fprintf(inv.env.Stderr, "%s: error: Invalid job format specification: %s\n", inv.name, bad)
+			}
+		} else {
+			spec, err = parseFormatLenient(format, "--format", sinfoValid)
+			for _, bad := range spec.invalid {
+				fmt.Fprintf(inv.env.Stderr, "Invalid node format specification: %s\n", bad)
+			}
+		}
+		if err != nil {
 			return err
 		}
 	}
@@ -473,6 +498,7 @@ func sinfo(ctx context.Context, inv *invocation) error {
 	if err != nil {
 		return err
 	}
+	d.cluster = clusterName(inv)
 	if o.has("partition") {
 		want := setOf(splitList(o.str("partition")))
 		var parts []api.Partition

@@ -3,15 +3,19 @@ package cli
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
+	"path/filepath"
 	"slices"
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/fairway-hpc/fairway/api"
 	"github.com/fairway-hpc/fairway/api/client"
+	"github.com/fairway-hpc/fairway/cmd/fairway/cli/hostlist"
 	"github.com/fairway-hpc/fairway/cmd/fairway/cli/slurmtime"
 )
 
@@ -27,29 +31,85 @@ const (
 func squeueOpts() []*opt {
 	return []*opt{
 		{long: "format", short: 'o', usage: "output format, e.g. \"%.18i %.9P %.8j %.8u %.2t %.10M %.6D %R\""},
-		{long: "user", short: 'u', usage: "only jobs of these users (comma-separated)"},
+		{long: "Format", short: 'O', usage: "output format by field names, e.g. JobID,Name:20,State (width 20 unless NAME:WIDTH; NAME:.WIDTH right-justifies)"},
+		{long: "user", short: 'u', aliases: []string{"users"}, usage: "only jobs of these users (comma-separated)"},
 		{long: "me", kind: optFlag, usage: "only my jobs"},
 		{long: "jobs", short: 'j', aliases: []string{"job"}, usage: "only these job ids (comma-separated); shows them in any state"},
-		{long: "partition", short: 'p', usage: "only jobs in these partitions (comma-separated)"},
+		{long: "partition", short: 'p', aliases: []string{"partitions"}, usage: "only jobs in these partitions (comma-separated)"},
 		{long: "states", short: 't', aliases: []string{"state"}, usage: "only jobs in these states (PD,R,CD,... or long names, or all)"},
 		{long: "name", short: 'n', usage: "only jobs with these names (comma-separated)"},
+		{long: "account", short: 'A', aliases: []string{"accounts"}, usage: "only jobs of these accounts (comma-separated)"},
+		{long: "qos", short: 'q', usage: "only jobs with these QOS (comma-separated)"},
+		{long: "nodelist", short: 'w', aliases: []string{"nodes", "node"}, usage: "only jobs running on these nodes (a hostlist such as node[1-3])"},
+		{long: "steps", short: 's', aliases: []string{"step"}, kind: optOptional, def: "all", usage: "list job steps (of these JOBID.STEPID, comma-separated) instead of jobs"},
 		{long: "noheader", short: 'h', kind: optFlag, usage: "do not print the header"},
 		{long: "sort", short: 'S', usage: "sort by these fields, e.g. -S -t,i (default P,t,-p)"},
-		{long: "long", short: 'l', kind: optFlag, usage: "long format (state names and time limits)"},
+		{long: "long", short: 'l', kind: optFlag, usage: "long format (state names and time limits), after the date"},
 		{long: "start", kind: optFlag, usage: "pending jobs by expected start time: the backfill reservation, else the P50 of the controller's start estimate, else N/A " +
 			"(format \"" + squeueStartFormat + "\", sort S, state PENDING; other options change them)"},
 		{long: "json", kind: optFlag, usage: "print the jobs as JSON (Fairway's job objects)"},
 		{long: "all", short: 'a', kind: optFlag, ignored: true},
 		{long: "array", short: 'r', kind: optFlag, usage: "one line per job array task, pending ones included"},
 		{long: "verbose", short: 'v', kind: optFlag, ignored: true},
-		{long: "iterate", short: 'i', unsupported: "not supported; use watch squeue"},
+		{long: "iterate", short: 'i', usage: "print the list again every N seconds, each after the date, until interrupted"},
+		{long: "noconvert", kind: optFlag, usage: "print memory in megabytes, unconverted"},
+		{long: "clusters", short: 'M', aliases: []string{"cluster"}, usage: "clusters to query: this cluster's name ($" + envClusterName + ", default " + defaultClusterName + ") or all"},
+		ignoredOpt("hide", 0, optFlag), ignoredOpt("local", 0, optFlag), ignoredOpt("federation", 0, optFlag),
+		ignoredOpt("sibling", 0, optFlag), ignoredOpt("array-unique", 0, optFlag),
 		addrOpt(),
 		helpOpt(0),
 	}
 }
 
-// squeueColumn returns how a squeue format letter prints; its header is ""
-// for letters squeue does not know.
+// Letters for the -O/--Format fields that have no %-letter.
+const (
+	sqNumTasks byte = 0x80 + iota
+	sqCluster
+	sqCPUsPerTask
+	sqExitCode
+	sqStdout
+	sqStderr
+	sqStdin
+	sqPendingTime
+	sqRestartCount
+	sqRequeue
+	sqTRESAlloc
+	sqTRESPerJob
+	sqTRESPerTask
+	sqNTasksPerNode
+	sqEligibleTime
+	sqBatchFlag
+	sqLastSchedEval
+)
+
+// squeueLongFields maps squeue's -O/--Format names to format letters
+// (Slurm 22.05's src/squeue/opts.c).
+func squeueLongFields() []longField {
+	return []longField{
+		{"account", 'a'}, {"jobid", 'A'}, {"gres", 'b'}, {"tres-per-node", 'b'}, {"batchhost", 'B'},
+		{"mincpus", 'c'}, {"numcpus", 'C'}, {"mintmpdisk", 'd'}, {"numnodes", 'D'}, {"endtime", 'e'},
+		{"dependency", 'E'}, {"feature", 'f'}, {"arrayjobid", 'F'}, {"groupname", 'g'}, {"groupid", 'G'},
+		{"oversubscribe", 'h'}, {"shared", 'h'}, {"sockets", 'H'}, {"jobarrayid", 'i'}, {"cores", 'I'},
+		{"name", 'j'}, {"threads", 'J'}, {"comment", 'k'}, {"arraytaskid", 'K'}, {"timelimit", 'l'},
+		{"timeleft", 'L'}, {"minmemory", 'm'}, {"timeused", 'M'}, {"reqnodes", 'n'}, {"nodelist", 'N'},
+		{"command", 'o'}, {"contiguous", 'O'}, {"priority", 'p'}, {"partition", 'P'}, {"qos", 'q'},
+		{"prioritylong", 'Q'}, {"reason", 'r'}, {"reasonlist", 'R'}, {"selectjobinfo", 's'},
+		{"starttime", 'S'}, {"statecompact", 't'}, {"state", 'T'}, {"userid", 'U'}, {"username", 'u'},
+		{"reservation", 'v'}, {"submittime", 'V'}, {"wckey", 'w'}, {"licenses", 'W'}, {"corespec", 'X'},
+		{"nice", 'y'}, {"schednodes", 'Y'}, {"sct", 'z'}, {"workdir", 'Z'},
+		{"numtasks", sqNumTasks}, {"numtask", sqNumTasks}, {"cluster", sqCluster},
+		{"cpuspertask", sqCPUsPerTask}, {"cpus-per-task", sqCPUsPerTask}, {"exit_code", sqExitCode},
+		{"stdout", sqStdout}, {"stderr", sqStderr}, {"stdin", sqStdin}, {"pendingtime", sqPendingTime},
+		{"restartcnt", sqRestartCount}, {"requeue", sqRequeue}, {"tres", sqTRESAlloc}, {"tres-alloc", sqTRESAlloc},
+		{"tres-per-job", sqTRESPerJob}, {"tres-per-task", sqTRESPerTask}, {"ntpernode", sqNTasksPerNode},
+		{"eligibletime", sqEligibleTime}, {"batchflag", sqBatchFlag}, {"lastschedeval", sqLastSchedEval},
+	}
+}
+
+// squeueColumn returns how a squeue format letter prints (headers from
+// Slurm 22.05's src/squeue/print.c); its header is "" for letters squeue
+// does not know, and for %s (the select plugin's data, empty with
+// cons_tres).
 func squeueColumn(letter byte) column {
 	switch letter {
 	case 'i', 'A':
@@ -94,6 +154,38 @@ func squeueColumn(letter byte) column {
 		return column{"MIN_CPUS", true}
 	case 'b':
 		return column{"TRES_PER_NODE", true}
+	case 'B':
+		return column{"EXEC_HOST", true}
+	case 'd':
+		return column{"MIN_TMP_DISK", true}
+	case 'f':
+		return column{"FEATURES", true}
+	case 'h':
+		return column{"OVER_SUBSCRIBE", true}
+	case 'H':
+		return column{"SOCKETS_PER_NODE", true}
+	case 'I':
+		return column{"CORES_PER_SOCKET", true}
+	case 'J':
+		return column{"THREADS_PER_CORE", true}
+	case 'k':
+		return column{"COMMENT", true}
+	case 'o':
+		return column{"COMMAND", true}
+	case 'O':
+		return column{"CONTIGUOUS", true}
+	case 'v':
+		return column{"RESERVATION", true}
+	case 'w':
+		return column{"WCKEY", true}
+	case 'W':
+		return column{"LICENSES", true}
+	case 'x':
+		return column{"EXC_NODES", false}
+	case 'X':
+		return column{"CORE_SPEC", true}
+	case 'z':
+		return column{"S:C:T", true}
 	case 'Q', 'p':
 		return column{"PRIORITY", true}
 	case 'V':
@@ -101,7 +193,7 @@ func squeueColumn(letter byte) column {
 	case 'S':
 		return column{"START_TIME", true}
 	case 'Y':
-		return column{"SCHEDNODES", true}
+		return column{"SCHEDNODES", false}
 	case 'e':
 		return column{"END_TIME", true}
 	case 'a':
@@ -118,11 +210,45 @@ func squeueColumn(letter byte) column {
 		return column{"REQ_NODES", true}
 	case 'q':
 		return column{"QOS", true}
+	case sqNumTasks:
+		return column{"TASKS", true}
+	case sqCluster:
+		return column{"CLUSTER", true}
+	case sqCPUsPerTask:
+		return column{"CPUS_PER_TASK", true}
+	case sqExitCode:
+		return column{"EXIT_CODE", true}
+	case sqStdout:
+		return column{"STDOUT", true}
+	case sqStderr:
+		return column{"STDERR", true}
+	case sqStdin:
+		return column{"STDIN", true}
+	case sqPendingTime:
+		return column{"PENDING_TIME", true}
+	case sqRestartCount:
+		return column{"RESTART_COUNT", true}
+	case sqRequeue:
+		return column{"REQUEUE", true}
+	case sqTRESAlloc:
+		return column{"TRES_ALLOC", true}
+	case sqTRESPerJob:
+		return column{"TRES_PER_JOB", true}
+	case sqTRESPerTask:
+		return column{"TRES_PER_TASK", true}
+	case sqNTasksPerNode:
+		return column{"NTASKS_PER_NODE", true}
+	case sqEligibleTime:
+		return column{"ELIGIBLE_TIME", true}
+	case sqBatchFlag:
+		return column{"BATCH_FLAG", true}
+	case sqLastSchedEval:
+		return column{"LAST_SCHED_EVAL", true}
 	}
 	return column{}
 }
 
-func squeueValid(letter byte) bool { return squeueColumn(letter).header != "" }
+func squeueValid(letter byte) bool { return letter == 's' || squeueColumn(letter).header != "" }
 
 // squeueValue is the value of one format letter for a job.
 func (v *view) squeueValue(j *api.Job, letter byte) string {
@@ -147,7 +273,14 @@ func (v *view) squeueValue(j *api.Job, letter byte) string {
 		return strconv.Itoa(s.UID)
 	case 'U':
 		return strconv.Itoa(s.UID)
-	case 'g', 'G':
+	case 'g':
+		if v.groupName != nil {
+			if name := v.groupName(s.GID); name != "" {
+				return name
+			}
+		}
+		return strconv.Itoa(s.GID)
+	case 'G':
 		return strconv.Itoa(s.GID)
 	case 't':
 		return j.State.Short()
@@ -208,6 +341,9 @@ func (v *view) squeueValue(j *api.Job, letter byte) string {
 	case 'a':
 		return orNull(s.Account)
 	case 'm':
+		if v.noconvert {
+			return strconv.FormatInt(v.memoryMB(j), 10) + "M"
+		}
 		return memString(v.memoryMB(j))
 	case 'Z':
 		return s.WorkDir
@@ -219,6 +355,78 @@ func (v *view) squeueValue(j *api.Job, letter byte) string {
 		return ""
 	case 'q':
 		return qosName(s)
+	case 'B':
+		if nodes := jobNodes(j); len(nodes) > 0 && j.State == api.JobRunning {
+			return nodes[0]
+		}
+		return "n/a"
+	case 'd':
+		return "0"
+	case 'f', 'k', 'v', 'w', 'W':
+		return "(null)"
+	case 'h':
+		if s.Exclusive {
+			return "NO"
+		}
+		return "OK"
+	case 'H', 'I', 'J':
+		return "*"
+	case 'o':
+		return orNull(s.Command)
+	case 'O':
+		return "0"
+	case 's':
+		return ""
+	case 'x':
+		return orNull(nodeList(s.Exclude))
+	case 'X':
+		return "N/A"
+	case 'z':
+		return "*:*:*"
+	case sqNumTasks:
+		return strconv.Itoa(max(s.NTasks, 1))
+	case sqCluster:
+		return v.cluster
+	case sqCPUsPerTask:
+		return strconv.Itoa(max(s.CPUsPerTask, 1))
+	case sqExitCode:
+		return strconv.Itoa(j.ExitCode) + ":" + strconv.Itoa(j.Signal)
+	case sqStdout:
+		return j.StdoutPath
+	case sqStderr:
+		return j.StderrPath
+	case sqStdin:
+		return "/dev/null"
+	case sqPendingTime:
+		switch {
+		case j.StartTime > 0:
+			return strconv.FormatInt(max(j.StartTime-j.SubmitTime, 0), 10)
+		case j.State == api.JobPending:
+			return strconv.FormatInt(max(v.now-j.SubmitTime, 0), 10)
+		}
+		return "0"
+	case sqRestartCount:
+		return strconv.Itoa(j.RestartCount)
+	case sqRequeue:
+		if s.Requeueable() {
+			return "1"
+		}
+		return "0"
+	case sqTRESAlloc:
+		if t, ok := v.allocTRES(j); ok {
+			return t.scontrolString()
+		}
+		return ""
+	case sqTRESPerJob, sqTRESPerTask:
+		return ""
+	case sqNTasksPerNode:
+		return strconv.Itoa(s.NTasksPerNode)
+	case sqEligibleTime:
+		return v.date(max(j.SubmitTime, s.BeginTime))
+	case sqBatchFlag:
+		return "1"
+	case sqLastSchedEval:
+		return "N/A"
 	}
 	return ""
 }
@@ -382,7 +590,10 @@ type squeueFilter struct {
 	users      map[string]bool
 	partitions map[string]bool
 	names      map[string]bool
-	refs       *refSet // nil: any job
+	accounts   map[string]bool
+	qos        map[string]bool
+	nodes      map[string]bool // jobs with any of these nodes
+	refs       *refSet         // nil: any job
 }
 
 func (f *squeueFilter) match(j *api.Job) bool {
@@ -396,6 +607,15 @@ func (f *squeueFilter) match(j *api.Job) bool {
 		return false
 	}
 	if !f.refs.match(j) {
+		return false
+	}
+	if f.accounts != nil && !f.accounts[j.Spec.Account] {
+		return false
+	}
+	if f.qos != nil && !f.qos[qosName(&j.Spec)] {
+		return false
+	}
+	if f.nodes != nil && !slices.ContainsFunc(jobNodes(j), func(n string) bool { return f.nodes[n] }) {
 		return false
 	}
 	if f.partitions != nil {
@@ -424,6 +644,76 @@ func setOf(items []string) map[string]bool {
 // squeue lists jobs as Slurm's squeue does.
 func squeue(ctx context.Context, inv *invocation) error {
 	o := inv.opts
+	if o.has("format") && o.has("Format") {
+		return errors.New("-o (--format) is incompatible with -O (--Format)")
+	}
+	if o.has("format") && o.flag("long") {
+		//lint:ignore ST1005 Slurm's exact message
+		return errors.New("Options -o(--format) and -l(--long) are mutually exclusive. Please remove one and retry.")
+	}
+	clusters, err := parseClusters(inv, o.str("clusters"))
+	if err != nil {
+		return err
+	}
+	iterate := 0
+	if o.has("iterate") {
+		if iterate, err = strconv.Atoi(o.str("iterate")); err != nil || iterate <= 0 {
+			return &api.FieldError{Field: "--iterate", Value: o.str("iterate"), Msg: "want a number of seconds, at least 1"}
+		}
+	}
+	if o.has("steps") {
+		return squeueSteps(ctx, inv)
+	}
+	q, err := newSqueueQuery(inv)
+	if err != nil {
+		return err
+	}
+	for {
+		var b strings.Builder
+		if !o.flag("noheader") && (iterate > 0 || o.flag("long")) {
+			b.WriteString(inv.env.Now().In(inv.env.Location).Format("Mon Jan 02 15:04:05 2006") + "\n")
+		}
+		if clusters && !o.flag("noheader") {
+			b.WriteString("CLUSTER: " + clusterName(inv) + "\n")
+		}
+		if err := q.run(ctx, &b); err != nil {
+			return err
+		}
+		if iterate > 0 {
+			b.WriteString("\n")
+		}
+		if _, err := fmt.Fprint(inv.env.Stdout, b.String()); err != nil {
+			return err
+		}
+		if iterate == 0 {
+			return nil
+		}
+		t := time.NewTimer(time.Duration(iterate) * time.Second)
+		select {
+		case <-ctx.Done():
+			// Interrupted: the end of squeue -i.
+			t.Stop()
+			return nil
+		case <-t.C:
+		}
+	}
+}
+
+// squeueQuery is one parsed squeue invocation, run once or every -i seconds.
+type squeueQuery struct {
+	inv    *invocation
+	spec   fmtSpec
+	keys   []sortKey
+	f      squeueFilter
+	filter client.JobFilter
+	// single is squeue -j with one job id: Slurm loads that job alone and
+	// fails when the controller does not know it.
+	single bool
+}
+
+func newSqueueQuery(inv *invocation) (*squeueQuery, error) {
+	o := inv.opts
+	q := &squeueQuery{inv: inv}
 	format := squeueDefaultFormat
 	if env := inv.env.Getenv("SQUEUE_FORMAT"); env != "" {
 		format = env
@@ -437,9 +727,21 @@ func squeue(ctx context.Context, inv *invocation) error {
 	if o.has("format") {
 		format = o.str("format")
 	}
-	spec, err := parseFormat(format, "--format", squeueValid)
+	var err error
+	longFormat := o.str("Format")
+	if !o.has("Format") && !o.has("format") && !o.flag("long") && !o.flag("start") && inv.env.Getenv("SQUEUE_FORMAT") == "" {
+		longFormat = inv.env.Getenv("SQUEUE_FORMAT2")
+	}
+	if longFormat != "" {
+		q.spec, err = parseLongFormat(longFormat, squeueLongFields())
+	} else {
+		q.spec, err = parseFormatLenient(format, "--format", squeueValid)
+	}
 	if err != nil {
-		return err
+		return nil, err
+	}
+	for _, bad := range q.spec.invalid {
+		fmt.Fprintf(inv.env.Stderr, "%s: error: Invalid job format specification: %s\n", inv.name, bad)
 	}
 	sortList := squeueDefaultSort
 	if env := inv.env.Getenv("SQUEUE_SORT"); env != "" {
@@ -451,22 +753,22 @@ func squeue(ctx context.Context, inv *invocation) error {
 	if o.has("sort") {
 		sortList = o.str("sort")
 	}
-	keys, err := parseSort(sortList, "--sort", squeueValid)
-	if err != nil {
-		return err
+	if q.keys, err = parseSort(sortList, "--sort", squeueValid); err != nil {
+		return nil, err
 	}
 
-	f := squeueFilter{}
+	f := &q.f
 	refs, err := parseJobRefs(append(valuesOf(o, "jobs"), inv.args...), "--jobs")
 	if err != nil {
-		return err
+		return nil, err
 	}
+	q.single = len(refs) == 1
 	f.refs = newRefSet(refs)
 	ids := refIDs(refs)
 	switch {
 	case o.has("states"):
 		if f.states, err = parseStates(o.str("states"), "--states"); err != nil {
-			return err
+			return nil, err
 		}
 	case o.flag("start"):
 		f.states = map[api.JobState]bool{api.JobPending: true}
@@ -474,39 +776,68 @@ func squeue(ctx context.Context, inv *invocation) error {
 		f.states = map[api.JobState]bool{api.JobPending: true, api.JobRunning: true}
 	}
 	users := splitList(o.str("user"))
+	for _, u := range users {
+		if !inv.env.UserExists(u) {
+			//lint:ignore ST1005 Slurm's exact message, which scripts match
+			return nil, fmt.Errorf("Invalid user: %s", u)
+		}
+	}
 	if o.flag("me") {
 		me, err := inv.env.User()
 		if err != nil {
-			return err
+			return nil, err
 		}
 		users = append(users, me.Name)
 	}
 	f.users = setOf(users)
 	f.partitions = setOf(splitList(o.str("partition")))
 	f.names = setOf(splitList(o.str("name")))
+	f.accounts = setOf(splitList(o.str("account")))
+	f.qos = setOf(splitList(o.str("qos")))
+	if o.has("nodelist") {
+		nodes, err := hostlist.Expand(o.str("nodelist"))
+		if err != nil {
+			return nil, &api.FieldError{Field: "--nodelist", Value: o.str("nodelist"), Msg: "invalid entry for --nodelist: " + err.Error()}
+		}
+		f.nodes = setOf(nodes)
+	}
 
 	all := f.states == nil
 	for s := range f.states {
 		all = all || s.Final()
 	}
-	filter := client.JobFilter{All: all, IDs: ids}
+	// One job id: the job in any state, filtered here (Slurm's
+	// slurm_load_job, which fails for an unknown job).
+	q.filter = client.JobFilter{All: all || q.single, IDs: ids}
 	if len(users) == 1 {
-		filter.User = users[0]
+		q.filter.User = users[0]
 	}
+	return q, nil
+}
+
+// run fetches the jobs and writes squeue's table.
+func (q *squeueQuery) run(ctx context.Context, b *strings.Builder) error {
+	inv, o := q.inv, q.inv.opts
 	c := inv.client()
-	resp, err := c.Jobs(ctx, filter, client.QueryOptions{})
+	resp, err := c.Jobs(ctx, q.filter, client.QueryOptions{})
 	if err != nil {
 		return fmt.Errorf("list jobs: %w", err)
 	}
+	if q.single && !slices.ContainsFunc(resp.Jobs, q.f.refs.match) {
+		fmt.Fprintln(inv.env.Stderr, "slurm_load_jobs error: Invalid job id specified")
+		return &exitError{code: 1}
+	}
 	v := inv.view(resp.Now)
-	if spec.has("S") || slices.ContainsFunc(keys, func(k sortKey) bool { return k.letter == 'S' }) {
+	v.cluster = clusterName(inv)
+	v.noconvert = o.flag("noconvert")
+	if q.spec.has("S") || slices.ContainsFunc(q.keys, func(k sortKey) bool { return k.letter == 'S' }) {
 		// Without estimates (none made yet, an older controller) the
 		// column shows the reservations alone.
 		if est, err := c.Estimates(ctx); err == nil {
 			v.estimates = est.Estimates
 		}
 	}
-	if spec.has("lLme") {
+	if q.spec.has("lLme") {
 		if v.parts, err = fetchPartitions(ctx, c); err != nil {
 			return err
 		}
@@ -517,21 +848,21 @@ func squeue(ctx context.Context, inv *invocation) error {
 	}
 	var jobs []*api.Job
 	for _, j := range listed {
-		if f.match(j) {
+		if q.f.match(j) {
 			jobs = append(jobs, j)
 		}
 	}
-	v.sortJobs(jobs, keys)
+	v.sortJobs(jobs, q.keys)
 
 	if o.flag("json") {
-		enc := json.NewEncoder(inv.env.Stdout)
+		enc := json.NewEncoder(b)
 		enc.SetIndent("", "  ")
 		if jobs == nil {
 			jobs = []*api.Job{}
 		}
 		return enc.Encode(map[string]any{"jobs": jobs})
 	}
-	var b strings.Builder
+	spec := q.spec
 	if !o.flag("noheader") {
 		b.WriteString(spec.render(headers(spec, squeueColumn), squeueColumn, true) + "\n")
 	}
@@ -541,6 +872,64 @@ func squeue(ctx context.Context, inv *invocation) error {
 			values[i] = v.squeueValue(j, fl.letter)
 		}
 		b.WriteString(spec.render(values, squeueColumn, false) + "\n")
+	}
+	return nil
+}
+
+// squeueSteps is squeue -s: the steps of the running jobs, in Slurm's
+// step format "%.15i %.8j %.9P %.8u %.9M %N".
+func squeueSteps(ctx context.Context, inv *invocation) error {
+	o := inv.opts
+	c := inv.client()
+	want := map[string]bool{}
+	if v := o.str("steps"); v != "all" {
+		for _, s := range splitList(v) {
+			want[s] = true
+		}
+	}
+	for _, a := range inv.args {
+		for _, s := range splitList(a) {
+			want[s] = true
+		}
+	}
+	resp, err := c.Jobs(ctx, client.JobFilter{}, client.QueryOptions{})
+	if err != nil {
+		return fmt.Errorf("list jobs: %w", err)
+	}
+	v := inv.view(resp.Now)
+	users := setOf(splitList(o.str("user")))
+	var b strings.Builder
+	if !o.flag("noheader") {
+		fmt.Fprintf(&b, "%15s %8s %9s %8s %9s %s\n", "STEPID", "NAME", "PARTITION", "USER", "TIME", "NODELIST")
+	}
+	for _, j := range sortedJobs(resp.Jobs) {
+		if j.State != api.JobRunning || (users != nil && !users[j.Spec.User]) {
+			continue
+		}
+		sr, err := c.Steps(ctx, j.ID)
+		if err != nil {
+			return fmt.Errorf("list steps of job %s: %w", j.DisplayID(), err)
+		}
+		for _, st := range sr.Steps {
+			if st.State != api.JobRunning {
+				continue
+			}
+			id := j.DisplayID() + "." + strconv.Itoa(st.ID)
+			if len(want) > 0 && !want[id] {
+				continue
+			}
+			name := st.Name
+			if name == "" && len(st.Command) > 0 {
+				name = filepath.Base(st.Command[0])
+			}
+			secs := int64(0)
+			if st.StartTime > 0 {
+				secs = max(v.now-st.StartTime, 0)
+			}
+			fmt.Fprintf(&b, "%s %s %s %s %s %s\n", cell(id, 15, true, true), cell(name, 8, true, true),
+				cell(j.Partition, 9, true, true), cell(j.Spec.User, 8, true, true),
+				cell(slurmtime.Short(secs), 9, true, false), nodeList(st.Nodes))
+		}
 	}
 	_, err = fmt.Fprint(inv.env.Stdout, b.String())
 	return err

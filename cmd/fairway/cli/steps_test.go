@@ -29,7 +29,7 @@ func TestSacctSteps(t *testing.T) {
 		args []string
 		want string
 	}{
-		{"default format with steps", []string{"sacct", "-j", "4,1"}, lines(
+		{"default format with steps", []string{"sacct", "-D", "-j", "4,1"}, lines(
 			"JobID           JobName  Partition    Account  AllocCPUS      State ExitCode ",
 			"------------ ---------- ---------- ---------- ---------- ---------- -------- ",
 			"1                 train        gpu         ml          8  PREEMPTED     0:15 ",
@@ -45,7 +45,7 @@ func TestSacctSteps(t *testing.T) {
 			"4.batch|batch|COMPLETED|0:0|2024-06-15T14:20:00|2024-06-15T14:25:00|00:05:00|cpu1|1|1|102400K|102400K|204800K|00:02.001|00:02.001|00:00.000|00:05:00|cpu=1,node=1|cpu=00:00:02,mem=102400K,vmem=204800K",
 			"4.0|hostname|COMPLETED|0:0|2024-06-15T14:21:40|2024-06-15T14:23:20|00:01:40|cpu1|1|2|2048K|1024K|10240K|00:01.750|00:01.500|00:00.250|00:03:20|cpu=2,node=1|cpu=00:00:01,mem=2048K,vmem=10240K",
 		)},
-		{"a running step", []string{"sacct", "-j", "1", "-n", "-P", "-o", "JobID,State,End,Elapsed,NNodes,NTasks,AllocTRES,MaxRSS"}, lines(
+		{"a running step", []string{"sacct", "-D", "-j", "1", "-n", "-P", "-o", "JobID,State,End,Elapsed,NNodes,NTasks,AllocTRES,MaxRSS"}, lines(
 			"1|PREEMPTED|2024-06-15T13:06:40|00:36:40|1||billing=8,cpu=8,gres/gpu=2,gres/gpu:h100=2,mem=32G,node=1|",
 			"1|RUNNING|Unknown|01:02:05|2||billing=16,cpu=16,gres/gpu=4,gres/gpu:h100=4,mem=64G,node=2|",
 			"1.0|RUNNING|Unknown|01:00:00|2|2|cpu=16,gres/gpu=4,node=2|",

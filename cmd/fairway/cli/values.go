@@ -298,3 +298,36 @@ func parseMounts(s, cwd string) ([]api.Mount, error) {
 	}
 	return out, nil
 }
+
+// The cluster's name: Fairway runs one cluster, named by $FAIRWAY_CLUSTER_NAME
+// (default "fairway"); -M/--clusters accepts that name and "all".
+const (
+	envClusterName     = "FAIRWAY_CLUSTER_NAME"
+	defaultClusterName = "fairway"
+)
+
+// clusterName is the name of the cluster the commands talk to.
+func clusterName(inv *invocation) string {
+	if n := inv.env.Getenv(envClusterName); n != "" {
+		return n
+	}
+	return defaultClusterName
+}
+
+// parseClusters checks a -M/--clusters value: a comma-separated list of
+// this cluster's name and "all" (any case). It reports whether the option
+// was given (Slurm then prints a CLUSTER: line before the header).
+func parseClusters(inv *invocation, value string) (bool, error) {
+	if value == "" {
+		return false, nil
+	}
+	for _, c := range strings.Split(value, ",") {
+		c = strings.TrimSpace(c)
+		if strings.EqualFold(c, "all") || c == clusterName(inv) {
+			continue
+		}
+		//lint:ignore ST1005 Slurm's exact message, which scripts match
+		return true, fmt.Errorf("'%s' can't be reached now, or it is an invalid entry for --cluster.  Use 'sacctmgr list clusters' to see available clusters.", value)
+	}
+	return true, nil
+}
