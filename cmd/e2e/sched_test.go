@@ -144,8 +144,9 @@ func TestE2EJobArray(t *testing.T) {
 		out, _, err := c.run("squeue", "-h", "-j", sweep, "-o", "%i %T")
 		return err == nil && strings.TrimSpace(out) != "" && !strings.Contains(out, "RUNNING") && !strings.Contains(out, "PENDING")
 	})
-	got := strings.Fields(c.must("sacct", "-j", sweep, "-X", "-P", "-n", "-o", "JobID,State"))
-	want := []string{sweep + "_[2-9]|CANCELLED", sweep + "_0|CANCELLED", sweep + "_1|CANCELLED"}
+	// Slurm names who cancelled a job: root (uid 0) here.
+	got := strings.Split(strings.TrimSpace(c.must("sacct", "-j", sweep, "-X", "-P", "-n", "-o", "JobID,State")), "\n")
+	want := []string{sweep + "_[2-9]|CANCELLED by 0", sweep + "_0|CANCELLED by 0", sweep + "_1|CANCELLED by 0"}
 	if !slices.Equal(got, want) {
 		t.Errorf("sacct of the cancelled sweep = %q, want %q", got, want)
 	}

@@ -57,11 +57,15 @@ type step struct {
 	stdin io.WriteCloser
 	ttyIn bool
 
-	mu      sync.Mutex
-	grp     *cgroups.Group // nil until made
-	samples int64
-	rssSum  int64
-	rssMax  int64
+	mu  sync.Mutex
+	grp *cgroups.Group // nil until made
+	// launched: every task has started (or failed to); before that a
+	// signal that ends tasks ends the step, so that tasks started after
+	// the signal do not outlive it.
+	launched bool
+	samples  int64
+	rssSum   int64
+	rssMax   int64
 }
 
 // task is one launched task.
@@ -113,6 +117,9 @@ func (st *step) run(fw *frameWriter) api.StepReport {
 	var tasks []*task
 	var startErr error
 	for local, rank := range p.req.Tasks {
+		if st.ctx.Err() != nil {
+			break // ended (a signal) while its tasks were starting
+		}
 		t, err := st.start(grp, fw, local, rank)
 		if err != nil {
 			startErr = fmt.Errorf("node %s: task %d: %w", st.s.cfg.Node, rank, err)
@@ -124,6 +131,9 @@ func (st *step) run(fw *frameWriter) api.StepReport {
 			exits <- exitOf(t, err)
 		}()
 	}
+	st.mu.Lock()
+	st.launched = true
+	st.mu.Unlock()
 	if startErr != nil {
 		st.log.Warn("cannot launch the step's tasks; killing those started", "err", startErr)
 		st.abort(startErr.Error())
@@ -350,13 +360,15 @@ func (st *step) destroyGroup(grp *cgroups.Group) {
 
 // signal sends sig to every process of the step.
 func (st *step) signal(sig syscall.Signal) error {
-	grp := st.group()
+	st.mu.Lock()
+	grp, launched := st.grp, st.launched
+	st.mu.Unlock()
+	if !launched && endsTasks(sig) {
+		// Its tasks have not all started (the job's batch script may still
+		// be being launched): a signal that would end them ends the step.
+		st.abort(fmt.Sprintf("signalled %s before its tasks started", unix.SignalName(sig)))
+	}
 	if grp == nil {
-		// Its tasks have not started (the job's batch script is still
-		// being launched): a signal that would end them ends the step.
-		if endsTasks(sig) {
-			st.abort(fmt.Sprintf("signalled %s before its tasks started", unix.SignalName(sig)))
-		}
 		return nil
 	}
 	if err := grp.Signal(sig); err != nil {
