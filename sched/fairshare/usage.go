@@ -51,3 +51,27 @@ func Billing(weights map[string]float64, alloc []api.NodeAlloc, gpuType func(nod
 	}
 	return total
 }
+
+// Accrue advances usage by dt seconds on virtual time, as the controller's
+// accrual does: every leaf's usage decays by the configuration's half-life
+// (a week when unset; none with UsageNoDecay), then each leaf in rate is
+// charged its billing rate for those seconds. The simulator and the
+// forecast share it.
+func Accrue(usage, rate map[string]float64, dt int64, sc api.SchedulingConfig) {
+	if dt <= 0 {
+		return
+	}
+	half := sc.UsageHalfLifeSecs
+	if half == 0 {
+		half = 7 * 24 * 3600
+	}
+	if sc.UsageNoDecay {
+		half = 0
+	}
+	for k, u := range usage {
+		usage[k] = Decay(u, dt, half)
+	}
+	for k, rt := range rate {
+		usage[k] += rt * float64(dt)
+	}
+}

@@ -80,3 +80,35 @@ func TestBilling(t *testing.T) {
 		}
 	}
 }
+
+func TestAccrue(t *testing.T) {
+	week := int64(7 * 24 * 3600)
+	for _, tc := range []struct {
+		name  string
+		sc    api.SchedulingConfig
+		usage map[string]float64
+		rate  map[string]float64
+		dt    int64
+		want  map[string]float64
+	}{
+		{name: "a week at the default half-life halves usage, then charges the rate",
+			usage: map[string]float64{"a/x": 1000}, rate: map[string]float64{"a/x": 1, "b/y": 2}, dt: week,
+			want: map[string]float64{"a/x": 500 + float64(week), "b/y": 2 * float64(week)}},
+		{name: "no decay", sc: api.SchedulingConfig{UsageNoDecay: true},
+			usage: map[string]float64{"a/x": 1000}, rate: map[string]float64{"a/x": 1}, dt: 100,
+			want: map[string]float64{"a/x": 1100}},
+		{name: "a half-life of its own", sc: api.SchedulingConfig{UsageHalfLifeSecs: 100},
+			usage: map[string]float64{"a/x": 1000}, dt: 200,
+			want: map[string]float64{"a/x": 250}},
+		{name: "no time, no change",
+			usage: map[string]float64{"a/x": 1000}, rate: map[string]float64{"a/x": 1}, dt: 0,
+			want: map[string]float64{"a/x": 1000}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			fairshare.Accrue(tc.usage, tc.rate, tc.dt, tc.sc)
+			if diff := cmp.Diff(tc.want, tc.usage, cmpopts.EquateApprox(1e-9, 1e-6)); diff != "" {
+				t.Errorf("usage (-want +got):\n%s", diff)
+			}
+		})
+	}
+}

@@ -578,20 +578,7 @@ func (r *run) release(j *api.Job) {
 // advance moves virtual time to t, accruing fair-share usage.
 func (r *run) advance(t int64) {
 	if dt := t - r.usageAt; dt > 0 {
-		sc := r.cfg.Scheduling
-		half := sc.UsageHalfLifeSecs
-		if half == 0 {
-			half = 7 * 24 * 3600
-		}
-		if sc.UsageNoDecay {
-			half = 0
-		}
-		for k, u := range r.usage {
-			r.usage[k] = fairshare.Decay(u, dt, half)
-		}
-		for k, rt := range r.rate {
-			r.usage[k] += rt * float64(dt)
-		}
+		fairshare.Accrue(r.usage, r.rate, dt, r.cfg.Scheduling)
 		r.usageAt = t
 	}
 	r.now = t
