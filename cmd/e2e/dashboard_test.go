@@ -51,8 +51,18 @@ func newBrowser(t *testing.T, c *cluster) *browser {
 	ctx, cancel := chromedp.NewContext(actx)
 	t.Cleanup(func() { cancel(); cancelAlloc() })
 	b := &browser{t: t, ctx: ctx, base: c.ctldURL + "/ui/", shot: os.Getenv("FAIRWAY_SCREENSHOTS")}
-	if err := chromedp.Do(ctx, chromedp.Navigate(c.ctldURL+"/")); err != nil {
-		t.Fatalf("open the dashboard: %v", err)
+	// Other tests add and remove bridges while this one runs; Chromium
+	// aborts a page load when the machine's addresses change
+	// (net::ERR_NETWORK_CHANGED), so the first load is tried again.
+	for attempt := 1; ; attempt++ {
+		err := chromedp.Do(ctx, chromedp.Navigate(c.ctldURL+"/"))
+		if err == nil {
+			break
+		}
+		if !strings.Contains(err.Error(), "ERR_NETWORK_CHANGED") || attempt == 10 {
+			t.Fatalf("open the dashboard: %v", err)
+		}
+		time.Sleep(500 * time.Millisecond)
 	}
 	return b
 }

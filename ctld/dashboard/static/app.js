@@ -113,13 +113,27 @@
   // api GETs a /v1 path with the token; 401 signs out with the API's
   // message; allow404 returns null for a missing endpoint or object.
   async function api(path, allow404) {
-    const resp = await fetch(path, { headers: { Authorization: "Bearer " + token() }, cache: "no-store" });
+    const resp = await fetchRetrying(path);
     if (resp.status === 404 && allow404) return null;
     let body = null;
     try { body = await resp.json(); } catch (e) { body = null; }
     if (resp.status === 401) throw new AuthError((body && body.error) || "not authenticated");
     if (!resp.ok) throw new Error((body && body.error) || (path + ": HTTP " + resp.status));
     return body;
+  }
+
+  // fetchRetrying GETs path with the token; a request that fails before any
+  // answer (the browser's network changed, the controller restarting) is
+  // tried again twice, half a second apart.
+  async function fetchRetrying(path) {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await fetch(path, { headers: { Authorization: "Bearer " + token() }, cache: "no-store" });
+      } catch (e) {
+        if (attempt >= 2) throw e;
+        await new Promise((done) => setTimeout(done, 500));
+      }
+    }
   }
 
   // explain returns api.Explanation for a job, or null where the
