@@ -169,6 +169,7 @@ func (s *Server) register(p *stepPlan) (*step, error) {
 		ctx:         ctx,
 		cancelCause: cancel,
 		cgroup:      path.Join(s.jobCgroup(p.job), fmt.Sprintf("step-%d", p.key.step)),
+		started:     make(chan struct{}),
 	}
 	s.steps[p.key] = st
 	s.wg.Add(1)
@@ -183,6 +184,7 @@ func (s *Server) unregister(st *step) {
 		delete(s.steps, st.plan.key)
 	}
 	st.cancelCause(nil)
+	st.markStarted()
 	s.wg.Done()
 }
 

@@ -56,6 +56,11 @@ type step struct {
 	inMu  sync.Mutex
 	stdin io.WriteCloser
 	ttyIn bool
+	// started is closed once the tasks have started (or the step ended
+	// before they could): input that srun sends earlier waits for it
+	// instead of being discarded as input for a task 0 that has ended.
+	started     chan struct{}
+	startedOnce sync.Once
 
 	mu  sync.Mutex
 	grp *cgroups.Group // nil until made
@@ -134,6 +139,7 @@ func (st *step) run(fw *frameWriter) api.StepReport {
 	st.mu.Lock()
 	st.launched = true
 	st.mu.Unlock()
+	st.markStarted()
 	if startErr != nil {
 		st.log.Warn("cannot launch the step's tasks; killing those started", "err", startErr)
 		st.abort(startErr.Error())
@@ -406,6 +412,10 @@ func (st *step) setStdin(w io.WriteCloser, tty bool) {
 // a terminal gets its end-of-file character). Input for a task that no
 // longer reads it is discarded.
 func (st *step) writeStdin(data []byte, eof bool) error {
+	select {
+	case <-st.started:
+	case <-st.ctx.Done():
+	}
 	st.inMu.Lock()
 	defer st.inMu.Unlock()
 	if st.stdin == nil {
@@ -431,6 +441,9 @@ func (st *step) writeStdin(data []byte, eof bool) error {
 	st.stdin = nil
 	return err
 }
+
+// markStarted lets input through: the tasks have started, or will not.
+func (st *step) markStarted() { st.startedOnce.Do(func() { close(st.started) }) }
 
 // endsTasks reports whether a signal's default action ends a process.
 func endsTasks(sig syscall.Signal) bool {
