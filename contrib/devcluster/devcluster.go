@@ -207,9 +207,11 @@ In another shell:
   sbatch --wrap 'echo hello; sleep 5'
   sbatch --container-image=oci-archive:%s --wrap 'cat /etc/fairway-test-image'
   squeue; sacct; sinfo; scontrol show node %s
-  scontrol token    # a JWT for slurmrestd-style clients (X-SLURM-USER-TOKEN)
+  scontrol token    # a JWT for slurmrestd-style clients (X-SLURM-USER-TOKEN) and the dashboard
+  fairway explain JOBID; squeue --start; sdiag
+Dashboard: %s/ui/ (sign in with the token scontrol token prints).
 Press Ctrl-C to stop (jobs keep their state in %s).
-`, security, addr, opts.NodeName, binDir(opts.ToolsBinary), exports, mungeExport(mungeSock), image, opts.NodeName, opts.Dir)
+`, security, addr, opts.NodeName, binDir(opts.ToolsBinary), exports, mungeExport(mungeSock), image, opts.NodeName, addr, opts.Dir)
 
 	select {
 	case <-ctx.Done():
