@@ -193,18 +193,25 @@ func checkPartitions(spec *JobSpec, cfg *ClusterConfig) *FieldError {
 	return nil
 }
 
+// requestedPartitions are the partitions a job asked for, else the
+// cluster's default one (none when it has none).
+func requestedPartitions(spec *JobSpec, cfg *ClusterConfig) []string {
+	if len(spec.Partitions) > 0 {
+		return spec.Partitions
+	}
+	if p, ok := cfg.DefaultPartition(); ok {
+		return []string{p.Name}
+	}
+	return nil
+}
+
 // checkMaxNodes refuses a node count beyond every requested partition's
 // MaxNodes.
 func checkMaxNodes(spec *JobSpec, cfg *ClusterConfig) *FieldError {
 	if cfg == nil || spec.Nodes <= 1 {
 		return nil
 	}
-	names := spec.Partitions
-	if len(names) == 0 {
-		if p, ok := cfg.DefaultPartition(); ok {
-			names = []string{p.Name}
-		}
-	}
+	names := requestedPartitions(spec, cfg)
 	var limits []string
 	for _, name := range names {
 		p, ok := cfg.Partition(name)
@@ -224,12 +231,7 @@ func checkMaxNodes(spec *JobSpec, cfg *ClusterConfig) *FieldError {
 // INACTIVE): Slurm's "Required partition not available (inactive or
 // drain)". Unknown partitions are left to ValidateSpec.
 func CheckPartitionsAccepting(spec *JobSpec, cfg *ClusterConfig) error {
-	names := spec.Partitions
-	if len(names) == 0 {
-		if p, ok := cfg.DefaultPartition(); ok {
-			names = []string{p.Name}
-		}
-	}
+	names := requestedPartitions(spec, cfg)
 	var states []string
 	for _, name := range names {
 		p, ok := cfg.Partition(name)
@@ -320,12 +322,7 @@ func checkTime(spec *JobSpec, cfg *ClusterConfig) *FieldError {
 	if cfg == nil || spec.TimeLimitSecs == 0 {
 		return nil
 	}
-	names := spec.Partitions
-	if len(names) == 0 {
-		if p, ok := cfg.DefaultPartition(); ok {
-			names = []string{p.Name}
-		}
-	}
+	names := requestedPartitions(spec, cfg)
 	var limits []string
 	for _, name := range names {
 		p, ok := cfg.Partition(name)
