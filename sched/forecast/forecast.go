@@ -48,7 +48,6 @@ package forecast
 
 import (
 	"cmp"
-	"container/heap"
 	"context"
 	"fmt"
 	"maps"
@@ -59,6 +58,7 @@ import (
 
 	"github.com/fairway-hpc/fairway/api"
 	"github.com/fairway-hpc/fairway/sched"
+	"github.com/fairway-hpc/fairway/sched/eventq"
 	"github.com/fairway-hpc/fairway/sched/fairshare"
 	"github.com/fairway-hpc/fairway/sched/planapply"
 )
@@ -391,19 +391,10 @@ type event struct {
 	serial int // the job's run serial when pushed
 }
 
-type eventHeap []event
-
-func (h eventHeap) Len() int { return len(h) }
-func (h eventHeap) Less(a, b int) bool {
-	return cmp.Or(cmp.Compare(h[a].at, h[b].at), cmp.Compare(h[a].kind, h[b].kind), cmp.Compare(h[a].id, h[b].id)) < 0
-}
-func (h eventHeap) Swap(a, b int) { h[a], h[b] = h[b], h[a] }
-func (h *eventHeap) Push(x any)   { *h = append(*h, x.(event)) }
-func (h *eventHeap) Pop() any {
-	old := *h
-	x := old[len(old)-1]
-	*h = old[:len(old)-1]
-	return x
+// eventBefore orders the events: by time, then kind, then job ID, so that a
+// replay is deterministic.
+func eventBefore(a, b event) bool {
+	return cmp.Or(cmp.Compare(a.at, b.at), cmp.Compare(a.kind, b.kind), cmp.Compare(a.id, b.id)) < 0
 }
 
 // run is one replay in progress.
@@ -417,7 +408,7 @@ type run struct {
 	isAct   map[api.JobID]bool
 	serial  map[api.JobID]int
 	runEnd  map[api.JobID]int64
-	events  eventHeap
+	events  *eventq.Queue[event]
 	usage   map[string]float64
 	rate    map[string]float64
 	usageAt int64
@@ -438,7 +429,7 @@ type run struct {
 // replay runs replay number n of snap under cfg and returns the first
 // start of each tracked job that started before the horizon.
 func replay(ctx context.Context, snap Snapshot, cfg api.ClusterConfig, model RuntimeModel, opt Options, n int, track []api.JobID) (map[api.JobID]int64, error) {
-	r := &run{snap: snap, cfg: cfg, model: model, now: snap.Now, usageAt: snap.Now,
+	r := &run{snap: snap, events: eventq.New(eventBefore), cfg: cfg, model: model, now: snap.Now, usageAt: snap.Now,
 		seed:   [2]uint64{opt.Seed, uint64(n)*0x9e3779b97f4a7c15 + 1},
 		serial: map[api.JobID]int{}, runEnd: map[api.JobID]int64{}, isAct: map[api.JobID]bool{},
 		usage: maps.Clone(snap.Usage), rate: map[string]float64{},
@@ -490,10 +481,11 @@ func replay(ctx context.Context, snap Snapshot, cfg api.ClusterConfig, model Run
 			return nil, fmt.Errorf("forecast: replay %d at +%ds: %w", n, r.now-snap.Now, err)
 		}
 		r.dropStale()
-		if len(r.waiting) == 0 || len(r.events) == 0 || r.events[0].at > horizon {
+		first, ok := r.events.Peek()
+		if len(r.waiting) == 0 || !ok || first.at > horizon {
 			break
 		}
-		r.advance(min(coarsen(snap.Now, r.events[0].at, opt.Resolution), horizon))
+		r.advance(min(coarsen(snap.Now, first.at, opt.Resolution), horizon))
 		if err := r.settle(); err != nil {
 			return nil, fmt.Errorf("forecast: replay %d at +%ds: %w", n, r.now-snap.Now, err)
 		}
@@ -502,7 +494,7 @@ func replay(ctx context.Context, snap Snapshot, cfg api.ClusterConfig, model Run
 }
 
 func (r *run) push(at int64, kind int, id api.JobID) {
-	heap.Push(&r.events, event{at: at, kind: kind, id: id, serial: r.serial[id]})
+	r.events.Push(event{at: at, kind: kind, id: id, serial: r.serial[id]})
 }
 
 // sample returns u uniform in [0, 1) for run k of job key: the same in
@@ -598,15 +590,15 @@ func (r *run) stale(ev event) bool {
 // dropStale pops the stale events at the head of the queue, so that they
 // cost no pass.
 func (r *run) dropStale() {
-	for len(r.events) > 0 && r.stale(r.events[0]) {
-		heap.Pop(&r.events)
+	for e, ok := r.events.Peek(); ok && r.stale(e); e, ok = r.events.Peek() {
+		r.events.Pop()
 	}
 }
 
 // settle applies the events due at now: run ends and stops.
 func (r *run) settle() error {
-	for len(r.events) > 0 && r.events[0].at <= r.now {
-		ev := heap.Pop(&r.events).(event)
+	for e, ok := r.events.Peek(); ok && e.at <= r.now; e, ok = r.events.Peek() {
+		ev, _ := r.events.Pop()
 		if ev.kind == evArrive {
 			if err := r.arrive(); err != nil {
 				return err

@@ -25,7 +25,6 @@ package sim
 
 import (
 	"cmp"
-	"container/heap"
 	"context"
 	"fmt"
 	"maps"
@@ -35,6 +34,7 @@ import (
 
 	"github.com/fairway-hpc/fairway/api"
 	"github.com/fairway-hpc/fairway/sched"
+	"github.com/fairway-hpc/fairway/sched/eventq"
 	"github.com/fairway-hpc/fairway/sched/fairshare"
 	"github.com/fairway-hpc/fairway/sched/forecast"
 	"github.com/fairway-hpc/fairway/sched/planapply"
@@ -238,19 +238,10 @@ type timedEvent struct {
 	seq    int64
 }
 
-type eventHeap []timedEvent
-
-func (h eventHeap) Len() int { return len(h) }
-func (h eventHeap) Less(a, b int) bool {
-	return cmp.Or(cmp.Compare(h[a].at, h[b].at), cmp.Compare(h[a].kind, h[b].kind), cmp.Compare(h[a].seq, h[b].seq)) < 0
-}
-func (h eventHeap) Swap(a, b int) { h[a], h[b] = h[b], h[a] }
-func (h *eventHeap) Push(x any)   { *h = append(*h, x.(timedEvent)) }
-func (h *eventHeap) Pop() any {
-	old := *h
-	x := old[len(old)-1]
-	*h = old[:len(old)-1]
-	return x
+// eventBefore orders the timed events: by time, ends before stops, then in
+// the order they were pushed.
+func eventBefore(a, b timedEvent) bool {
+	return cmp.Or(cmp.Compare(a.at, b.at), cmp.Compare(a.kind, b.kind), cmp.Compare(a.seq, b.seq)) < 0
 }
 
 // Run replays the jobs and returns the result. It stops early, with an
@@ -264,7 +255,7 @@ func Run(ctx context.Context, opt Options) (*Result, error) {
 	if err != nil {
 		return nil, fmt.Errorf("replay: %w", err)
 	}
-	r := &runner{opt: opt, cfg: cfg, sched: opt.Scheduler, nodes: opt.Cluster.apiNodes(), usage: map[string]float64{}, rate: map[string]float64{}}
+	r := &runner{opt: opt, cfg: cfg, sched: opt.Scheduler, nodes: opt.Cluster.apiNodes(), events: eventq.New(eventBefore), usage: map[string]float64{}, rate: map[string]float64{}}
 	if r.sched == nil {
 		r.sched = sched.New()
 	}
@@ -306,7 +297,7 @@ type runner struct {
 	usageAt int64
 	usage   map[string]float64
 	rate    map[string]float64 // billing rate per association of the running jobs
-	events  eventHeap
+	events  *eventq.Queue[timedEvent]
 	seq     int64
 	next    int // next arrival index
 	done    int
@@ -438,7 +429,7 @@ func Apportion(total int, weights []float64) []int {
 
 func (r *runner) push(at int64, kind evKind, j *simJob) {
 	r.seq++
-	heap.Push(&r.events, timedEvent{at: at, kind: kind, j: j, serial: j.runSerial, seq: r.seq})
+	r.events.Push(timedEvent{at: at, kind: kind, j: j, serial: j.runSerial, seq: r.seq})
 }
 
 // loop is the discrete-event loop.
@@ -491,8 +482,8 @@ func (r *runner) nextEvent() (int64, bool) {
 	if r.next < len(r.jobs) {
 		next, ok = r.jobs[r.next].job.SubmitTime, true
 	}
-	if len(r.events) > 0 && r.events[0].at < next {
-		next, ok = r.events[0].at, true
+	if e, queued := r.events.Peek(); queued && e.at < next {
+		next, ok = e.at, true
 	}
 	return next, ok
 }
@@ -511,8 +502,8 @@ func (r *runner) advance(t int64) {
 func (r *runner) settle() bool {
 	changed := false
 	r.arrived = r.arrived[:0]
-	for len(r.events) > 0 && r.events[0].at <= r.now {
-		ev := heap.Pop(&r.events).(timedEvent)
+	for e, ok := r.events.Peek(); ok && e.at <= r.now; e, ok = r.events.Peek() {
+		ev, _ := r.events.Pop()
 		sj := ev.j
 		if ev.serial != sj.runSerial || sj.job.State != api.JobRunning {
 			continue
