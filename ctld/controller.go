@@ -114,7 +114,8 @@ func Start(ctx context.Context, cfg Config) (*Controller, error) {
 	if advertise == "" || strings.HasSuffix(advertise, ":0") {
 		advertise = ln.Addr().String()
 	}
-	log := cfg.Logger.With("controller", cfg.ID)
+	base := cfg.Logger.With("controller", cfg.ID)
+	log := base.With("component", "ctld")
 	auth, err := newAuthenticator(cfg, log)
 	if err != nil {
 		ln.Close()
@@ -138,7 +139,7 @@ func Start(ctx context.Context, cfg Config) (*Controller, error) {
 		HTTPAddr:  advertise,
 		Bootstrap: cfg.Bootstrap,
 		Peers:     cfg.Peers,
-		Logger:    log,
+		Logger:    base,
 		TLS:       cfg.TLS,
 		LeaderCommit: func(ctx context.Context) (uint64, error) {
 			c := self.Load()
@@ -183,7 +184,7 @@ func Start(ctx context.Context, cfg Config) (*Controller, error) {
 	go func() {
 		defer c.wg.Done()
 		if err := c.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			log.Error("ctld: HTTP server failed", "err", err)
+			log.Error("HTTP server failed", "err", err)
 		}
 	}()
 	go func() {
@@ -209,7 +210,7 @@ func Start(ctx context.Context, cfg Config) (*Controller, error) {
 			c.join(stopCtx)
 		}()
 	}
-	log.Info("ctld: controller started", "http", advertise, "raft", cfg.RaftAddr, "tls", cfg.TLS != nil)
+	log.Info("controller started", "http", advertise, "raft", cfg.RaftAddr, "tls", cfg.TLS != nil)
 	return c, nil
 }
 
@@ -249,7 +250,7 @@ func (c *Controller) Close() error {
 	c.wg.Wait()
 	c.transport.CloseIdleConnections()
 	storeErr := c.store.Close()
-	c.log.Info("ctld: controller stopped")
+	c.log.Info("controller stopped")
 	if httpErr != nil {
 		return fmt.Errorf("controller %s: shut down HTTP: %w", c.cfg.ID, httpErr)
 	}
@@ -303,10 +304,10 @@ func (c *Controller) join(ctx context.Context) {
 			return nil
 		}()
 		if err == nil {
-			c.log.Info("ctld: joined the cluster", "via", c.cfg.Join)
+			c.log.Info("joined the cluster", "via", c.cfg.Join)
 			return
 		}
-		c.log.Warn("ctld: join failed; retrying", "via", c.cfg.Join, "err", err)
+		c.log.Warn("join failed; retrying", "via", c.cfg.Join, "err", err)
 		select {
 		case <-ctx.Done():
 			return

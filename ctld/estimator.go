@@ -228,7 +228,7 @@ func (c *Controller) estimate(ctx context.Context) {
 	e.err = nil
 	e.mu.Unlock()
 	e.set(est, now, took)
-	c.log.Debug("ctld: start times estimated", "jobs", len(est), "took", took)
+	c.log.Debug("start times estimated", "jobs", len(est), "took", took)
 	var rec []raftstore.JobEstimate
 	for _, j := range snap.Jobs {
 		if j.State != api.JobPending || j.FirstEstimate != nil || len(j.Runs) > 0 || j.IsArrayRecord() {
@@ -242,7 +242,7 @@ func (c *Controller) estimate(ctx context.Context) {
 		return
 	}
 	if _, err := c.apply(ctx, raftstore.RecordEstimates{Now: now.Unix(), Estimates: rec}); err != nil && ctx.Err() == nil {
-		c.log.Warn("ctld: cannot record first start estimates", "jobs", len(rec), "err", err)
+		c.log.Warn("cannot record first start estimates", "jobs", len(rec), "err", err)
 	}
 }
 

@@ -41,7 +41,7 @@ func (c *Controller) watchLeadership(ctx context.Context) {
 			cur.cancel()
 			<-cur.done
 			cur = nil
-			c.log.Info("ctld: leader loop stopped")
+			c.log.Info("leader loop stopped")
 		}
 	}
 	defer stopLeading()
@@ -82,7 +82,7 @@ func (c *Controller) watchLeadership(ctx context.Context) {
 // that matters (Slurm recomputes them every PriorityCalcPeriod, 5 minutes by
 // default).
 func (c *Controller) lead(ctx context.Context) {
-	c.log.Info("ctld: became leader; starting leader loop")
+	c.log.Info("became leader; starting leader loop")
 	defer c.established.Store(false)
 	if !c.establish(ctx) {
 		return
@@ -177,7 +177,7 @@ func (c *Controller) establish(ctx context.Context) bool {
 		if ctx.Err() != nil || errors.Is(err, raftstore.ErrNotLeader) {
 			return false
 		}
-		c.log.Warn("ctld: leader setup failed; retrying", "err", err)
+		c.log.Warn("leader setup failed; retrying", "err", err)
 		select {
 		case <-ctx.Done():
 			return false
@@ -192,7 +192,7 @@ func (c *Controller) establishOnce(ctx context.Context) error {
 		if _, err := c.apply(ctx, raftstore.SetConfig{Config: c.initial}); err != nil {
 			return err
 		}
-		c.log.Info("ctld: applied the initial cluster configuration", "partitions", len(c.initial.Partitions))
+		c.log.Info("applied the initial cluster configuration", "partitions", len(c.initial.Partitions))
 	}
 	var names []string
 	for _, n := range st.Nodes() {
@@ -236,7 +236,7 @@ func schedInput(st *raftstore.State, now int64, cfg api.ClusterConfig, nodes []*
 // accrueUsage commits the fair-share usage accrual up to now.
 func (c *Controller) accrueUsage(ctx context.Context) {
 	if _, err := c.apply(ctx, raftstore.AccrueUsage{Now: c.now().Unix(), Formula: raftstore.CurrentUsageFormula}); err != nil && ctx.Err() == nil {
-		c.log.Warn("ctld: cannot accrue fair-share usage", "err", err)
+		c.log.Warn("cannot accrue fair-share usage", "err", err)
 	}
 }
 
@@ -260,12 +260,12 @@ func (c *Controller) checkLiveness(ctx context.Context, nodes []*api.Node, cfg *
 		res, err := c.apply(ctx, raftstore.MarkNodeDown{Now: now.Unix(), Node: n.Name, Reason: "Not responding",
 			FencedBy: min(fencedBy.Unix(), now.Unix())})
 		if err != nil {
-			c.log.Warn("ctld: cannot mark node DOWN", "node", n.Name, "err", err)
+			c.log.Warn("cannot mark node DOWN", "node", n.Name, "err", err)
 			continue
 		}
 		changed = true
 		jobs := res.IDs
-		c.log.Warn("ctld: node marked DOWN: no heartbeat", "node", n.Name,
+		c.log.Warn("node marked DOWN: no heartbeat", "node", n.Name,
 			"last_heartbeat", last.Format(time.RFC3339), "jobs_affected", jobs)
 	}
 	return changed
@@ -285,10 +285,10 @@ func (c *Controller) checkTimeLimits(ctx context.Context, jobs []*api.Job, cfg *
 		}
 		kill := api.KillRequest{State: api.JobTimeout, Reason: api.ReasonTimeLimit, RequestedAt: now.Unix()}
 		if _, err := c.apply(ctx, raftstore.KillJob{Now: now.Unix(), ID: j.ID, Kill: kill}); err != nil {
-			c.log.Warn("ctld: cannot stop job at its time limit", "job", j.ID, "err", err)
+			c.log.Warn("cannot stop job at its time limit", "job", j.ID, "err", err)
 			continue
 		}
-		c.log.Info("ctld: job reached its time limit", "job", j.ID, "limit", api.FormatDuration(limit))
+		c.log.Info("job reached its time limit", "job", j.ID, "limit", api.FormatDuration(limit))
 	}
 }
 
@@ -321,7 +321,7 @@ func (c *Controller) schedule(ctx context.Context, in sched.Input) {
 	res, err := c.apply(ctx, raftstore.ApplyPlan{Plan: plan})
 	if err != nil {
 		if ctx.Err() == nil {
-			c.log.Warn("ctld: cannot commit plan", "err", err)
+			c.log.Warn("cannot commit plan", "err", err)
 		}
 		return
 	}
@@ -332,13 +332,13 @@ func (c *Controller) schedule(ctx context.Context, in sched.Input) {
 		c.metrics.observeStarts(st, &in.Config, started)
 	}
 	if len(plan.Preemptions) > 0 {
-		c.log.Info("ctld: plan preempts jobs", "preemptions", plan.Preemptions)
+		c.log.Info("plan preempts jobs", "preemptions", plan.Preemptions)
 	}
 	if len(started) > 0 || len(plan.Starts) > 0 {
-		c.log.Info("ctld: plan committed", "starts", len(plan.Starts), "started", started, "pending_updates", len(plan.Pending))
+		c.log.Info("plan committed", "starts", len(plan.Starts), "started", started, "pending_updates", len(plan.Pending))
 	}
 	if len(started) < len(plan.Starts) {
-		c.log.Warn("ctld: plan starts rejected at apply", "planned", len(plan.Starts), "applied", len(started))
+		c.log.Warn("plan starts rejected at apply", "planned", len(plan.Starts), "applied", len(started))
 	}
 }
 
@@ -361,8 +361,8 @@ func (c *Controller) expireJobs(ctx context.Context) {
 	}
 	res, err := c.apply(ctx, raftstore.ExpireJobs{Now: now.Unix(), Before: before})
 	if err != nil {
-		c.log.Warn("ctld: cannot expire old jobs", "err", err)
+		c.log.Warn("cannot expire old jobs", "err", err)
 		return
 	}
-	c.log.Info("ctld: expired finished jobs", "count", res.Count)
+	c.log.Info("expired finished jobs", "count", res.Count)
 }

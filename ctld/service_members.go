@@ -149,7 +149,7 @@ func (c *Controller) autopilot(ctx context.Context) {
 func (c *Controller) removeDead(ctx context.Context, after time.Duration, refused map[string]string) {
 	members, _, err := c.store.Members()
 	if err != nil {
-		c.log.Warn("autopilot: cannot read the raft configuration", "err", err)
+		c.log.Warn("autopilot cannot read the raft configuration", "err", err)
 		return
 	}
 	for _, m := range members {
@@ -159,14 +159,14 @@ func (c *Controller) removeDead(ctx context.Context, after time.Duration, refuse
 		err := c.store.RemoveController(ctx, m.ID, c.cfg.MinQuorum)
 		if err != nil {
 			if refused[m.ID] != err.Error() {
-				c.log.Warn("autopilot: not removing an unreachable controller", "id", m.ID,
+				c.log.Warn("autopilot not removing an unreachable controller", "id", m.ID,
 					"unreachable_for", time.Since(m.Since).Round(time.Second), "min_quorum", c.cfg.MinQuorum, "err", err)
 				refused[m.ID] = err.Error()
 			}
 			continue
 		}
 		delete(refused, m.ID)
-		c.log.Warn("autopilot: removed a controller unreachable for longer than dead_controller_remove_after",
+		c.log.Warn("autopilot removed a controller unreachable for longer than dead_controller_remove_after",
 			"id", m.ID, "raft", m.RaftAddr, "unreachable_for", time.Since(m.Since).Round(time.Second), "after", after)
 		return // one removal per round: the next sees the new configuration
 	}
@@ -274,7 +274,7 @@ func (c *Controller) announce(ctx context.Context) {
 			continue
 		}
 		if err := c.postJoin(ctx, leader); err != nil {
-			c.log.Debug("ctld: recording this controller's HTTP address failed; retrying", "leader", leader, "err", err)
+			c.log.Debug("recording this controller's HTTP address failed; retrying", "leader", leader, "err", err)
 		}
 	}
 }

@@ -454,7 +454,7 @@ func (w *writer) jobEvents(c *JobEvents) error {
 			node = ev.Node
 		}
 		ignore := func(why string) {
-			w.log.Debug("raftstore: ignoring job event", "job", ev.JobID, "run", ev.Run, "kind", ev.Kind, "node", node, "why", why)
+			w.log.Debug("ignoring job event", "job", ev.JobID, "run", ev.Run, "kind", ev.Kind, "node", node, "why", why)
 		}
 		if ev.Node != "" && ev.Node != node {
 			ignore("event names node " + ev.Node)

@@ -137,7 +137,7 @@ func (w *writer) reportStep(c *ReportStep) error {
 		return &api.FieldError{Field: "usage", Value: "", Msg: "usage figures cannot be negative"}
 	}
 	ignore := func(why string) error {
-		w.log.Debug("raftstore: ignoring step report", "job", rep.JobID, "step", rep.StepID, "node", c.Node, "why", why)
+		w.log.Debug("ignoring step report", "job", rep.JobID, "step", rep.StepID, "node", c.Node, "why", why)
 		return nil
 	}
 	j := getJob(w.txn, rep.JobID)

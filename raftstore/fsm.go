@@ -99,7 +99,7 @@ func (f *fsm) halt(index uint64, data []byte, err error) *applyResult {
 	if !f.halted.CompareAndSwap(nil, h) {
 		return &applyResult{err: f.halted.Load()}
 	}
-	f.log.Error("raftstore: cannot apply a raft log entry; halting this replica so that it cannot diverge (upgrade this controller to one that knows the command)",
+	f.log.Error("cannot apply a raft log entry; halting this replica so that it cannot diverge (upgrade this controller to one that knows the command)",
 		"index", index, "type", typ, "err", err)
 	if f.onHalt != nil {
 		f.onHalt(h)
@@ -116,7 +116,7 @@ func (f *fsm) applyEntry(index uint64, data []byte) *applyResult {
 	if err != nil {
 		var unknown *unknownCommandError
 		if errors.As(err, &unknown) && unknown.Ignorable {
-			f.log.Warn("raftstore: skipping a log entry of an unknown command type marked ignorable",
+			f.log.Warn("skipping a log entry of an unknown command type marked ignorable",
 				"index", index, "type", unknown.Type)
 			f.commitIndexOnly(db, index)
 			return &applyResult{res: ApplyResult{Index: index}}
@@ -160,7 +160,7 @@ func (f *fsm) commitIndexOnly(db *memdb.MemDB, index uint64) {
 	m.Index = index
 	if err := txn.Insert(tableMeta, &m); err != nil {
 		txn.Abort()
-		f.log.Error("raftstore: cannot record applied index", "index", index, "err", err)
+		f.log.Error("cannot record applied index", "index", index, "err", err)
 		return
 	}
 	txn.Commit()

@@ -144,7 +144,7 @@ func (s *Store) RemoveController(ctx context.Context, id string, minVoters int) 
 	if err := waitFuture(ctx, rf); err != nil {
 		return fmt.Errorf("remove controller %s: %w", id, err)
 	}
-	s.log.Info("raftstore: removed a controller from the raft configuration", "id", id, "configuration_index", f.Index())
+	s.log.Info("removed a controller from the raft configuration", "id", id, "configuration_index", f.Index())
 	return nil
 }
 

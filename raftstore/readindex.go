@@ -114,7 +114,7 @@ func (s *Store) askLeaderCommit() {
 		idx, err := s.cfg.LeaderCommit(ctx)
 		cancel()
 		if err != nil {
-			s.log.Debug("raftstore: asking the leader for its commit index failed", "err", err)
+			s.log.Debug("asking the leader for its commit index failed", "err", err)
 			continue
 		}
 		cu.mu.Lock()
@@ -158,7 +158,7 @@ func (s *Store) appliedLocked(n uint64) bool {
 	if cu.cacheAt != n {
 		cmd, err := lastCommandUpTo(s.bolt, n)
 		if err != nil {
-			s.log.Warn("raftstore: reading the log for a read index failed", "index", n, "err", err)
+			s.log.Warn("reading the log for a read index failed", "index", n, "err", err)
 			return false
 		}
 		cu.cacheAt, cu.cacheCm = n, cmd

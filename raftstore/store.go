@@ -120,11 +120,12 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	if logger == nil {
 		logger = slog.Default()
 	}
+	cfg.Logger = logger
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("open raft store %s: %w", cfg.ID, err)
 	}
-	s := &Store{cfg: cfg, log: logger, leaderCh: make(chan bool, 1), haltedCh: make(chan struct{})}
-	f, err := newFSM(logger, s.onHalt)
+	s := &Store{cfg: cfg, log: logger.With("component", "raftstore"), leaderCh: make(chan bool, 1), haltedCh: make(chan struct{})}
+	f, err := newFSM(s.log, s.onHalt)
 	if err != nil {
 		return nil, fmt.Errorf("open raft store %s: %w", cfg.ID, err)
 	}
@@ -146,7 +147,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 // raft.
 func (s *Store) start() error {
 	cfg := s.cfg
-	hlog := newHCLog(s.log, "raft")
+	hlog := newHCLog(cfg.Logger, "raft")
 	dbPath := filepath.Join(cfg.DataDir, "raft.db")
 	store, err := raftboltdb.New(raftboltdb.Options{
 		Path:        dbPath,
@@ -534,11 +535,11 @@ func (s *Store) watchLeadership() {
 			if s.ctx.Err() != nil {
 				return
 			}
-			s.log.Warn("raftstore: establishing leadership failed; retrying", "err", err)
+			s.log.Warn("establishing leadership failed; retrying", "err", err)
 			retry = time.After(leaderRetryDelay)
 			continue
 		}
-		s.log.Info("raftstore: this controller is the leader", "id", s.cfg.ID)
+		s.log.Info("this controller is the leader", "id", s.cfg.ID)
 		s.leading.Store(true)
 		s.notifyLeader(true)
 	}
