@@ -269,7 +269,7 @@ pace:
 	for queued < o.jobs {
 		s := submission{}
 		for len(s.specs) < o.batch && queued+s.jobs < o.jobs {
-			if probeEvery > 0 && probes < o.probeJobs && seq%probeEvery == 0 && len(s.specs) == 0 {
+			if probeEvery > 0 && probes < o.probeJobs && queued >= probes*probeEvery && len(s.specs) == 0 {
 				probes++
 				seq++
 				s.user = users[0]

@@ -262,6 +262,7 @@ func (c *Cluster) Leader(ctx context.Context) (*Controller, error) {
 	var errs []error
 	for _, ct := range c.Ctls {
 		if ct.cmd != nil && ct.PID() == 0 {
+			errs = append(errs, fmt.Errorf("%s is not running (log %s)", ct.ID, ct.LogFile))
 			continue
 		}
 		actx, cancel := context.WithTimeout(ctx, 5*time.Second)
