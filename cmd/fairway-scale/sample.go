@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"math"
+	"os"
 	"slices"
 	"sync"
 	"time"
@@ -11,6 +12,10 @@ import (
 	"github.com/fairway-hpc/fairway/cmd/fairway-scale/cluster"
 	"github.com/fairway-hpc/fairway/cmd/fairway-scale/report"
 )
+
+// harnessID names this process's row among the controllers': the
+// simulated nodes and the submitters share the machine's CPUs with them.
+const harnessID = "harness (this process)"
 
 // sampler samples the controllers and the fleet every -sample-interval.
 type sampler struct {
@@ -117,6 +122,13 @@ func (s *sampler) take(ctx context.Context) {
 			}
 		}
 	}
+	if p, err := cluster.ReadProc(os.Getpid()); err == nil {
+		if prev, ok := s.lastCPU[harnessID]; ok && dt > 0 {
+			s.cpu[harnessID] = append(s.cpu[harnessID], (p.CPU-prev).Seconds()/dt)
+		}
+		s.lastCPU[harnessID] = p.CPU
+		s.rss[harnessID] = append(s.rss[harnessID], float64(p.RSS)/1e6)
+	}
 	s.lastAt = now
 	if smp.Pending > 0 && fs.Started > 0 {
 		s.busy = append(s.busy, int(fs.GPUsBusy))
@@ -181,7 +193,7 @@ func (h *harness) summarize(s *sampler, before, after []report.Series) {
 		r.Watch.Commits = c1 - c0
 		r.Watch.WakeupsPerCommit = float64(fs.Wakeups) / float64(c1-c0)
 	}
-	for _, ct := range h.cl.Ctls {
+	for _, ct := range append(slices.Clone(h.cl.Ctls), &cluster.Controller{ID: harnessID}) {
 		row := report.ControllerRow{ID: ct.ID, Leader: ct.ID == s.leaderID}
 		if v := s.cpu[ct.ID]; len(v) > 0 {
 			sm := report.Summarize(v)
