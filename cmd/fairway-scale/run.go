@@ -343,7 +343,7 @@ func (h *harness) adminHTTP() (*http.Client, error) {
 
 // scrape reads the leader's /metrics.
 func (h *harness) scrape(ctx context.Context) ([]report.Series, error) {
-	l, err := h.cl.Leader(ctx)
+	l, err := h.cl.WaitLeader(ctx, 30*time.Second)
 	if err != nil {
 		return nil, err
 	}
@@ -366,9 +366,13 @@ func (h *harness) scrape(ctx context.Context) ([]report.Series, error) {
 
 // profile saves one of the leader's Go profiles and its top-20 text.
 func (h *harness) profile(ctx context.Context, name, path string) {
-	l, err := h.cl.Leader(ctx)
-	if err != nil || l.PprofAddr == "" {
-		h.note("no %s profile: %v (pprof address %q)", name, err, l.PprofAddr)
+	l, err := h.cl.WaitLeader(ctx, 30*time.Second)
+	if err != nil {
+		h.note("no %s profile: %v", name, err)
+		return
+	}
+	if l.PprofAddr == "" {
+		h.note("no %s profile: the leader %s serves no profiles (-pprof-port 0, or -attach)", name, l.ID)
 		return
 	}
 	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+l.PprofAddr+path, nil)

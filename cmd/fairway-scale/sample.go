@@ -246,7 +246,7 @@ func (h *harness) failover(ctx context.Context) {
 	o := h.o
 	f := &report.FailoverRow{}
 	h.rep.Failover = f
-	l, err := h.cl.Leader(ctx)
+	l, err := h.cl.WaitLeader(ctx, o.failoverWait)
 	if err != nil {
 		f.Err = err.Error()
 		return

@@ -213,7 +213,9 @@ func (c *Cluster) start(ct *Controller) error {
 	defer logf.Close()
 	cmd := exec.Command(c.fw, ct.args...)
 	cmd.Stdout, cmd.Stderr = logf, logf
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	// Its own process group (a ^C to the harness reaches it through Stop),
+	// and killed when the harness dies, so no controller outlives a crash.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("start %s: %w", ct.ID, err)
 	}
