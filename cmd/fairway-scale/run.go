@@ -44,6 +44,7 @@ type harness struct {
 	firstStart time.Time
 
 	pending   atomic.Int64 // the last sample's pending jobs
+	running   atomic.Int64 // and running jobs (-1 before the first sample)
 	submitted atomic.Int64 // jobs acknowledged
 }
 
@@ -57,6 +58,7 @@ func run(ctx context.Context, o options, log *slog.Logger) (*report.Report, erro
 	if err := os.MkdirAll(o.out, 0o755); err != nil {
 		return nil, fmt.Errorf("output directory: %w", err)
 	}
+	h.running.Store(-1)
 	if err := h.startCluster(ctx); err != nil {
 		return h.rep, err
 	}
@@ -111,7 +113,11 @@ func run(ctx context.Context, o options, log *slog.Logger) (*report.Report, erro
 	h.squeue(ctx, "end of submissions (queue at its largest)")
 
 	log.Info("waiting for the jobs to finish", "limit", o.drain)
-	drainErr := waitFor(ctx, o.drain, func() bool { return h.fleet.Stats().Finished >= h.submitted.Load() })
+	// A submission whose answer was lost may still have been committed, so
+	// the controller's own count decides, with the fleet's.
+	drainErr := waitFor(ctx, o.drain, func() bool {
+		return h.fleet.Stats().Finished >= h.submitted.Load() && h.pending.Load() == 0 && h.running.Load() == 0
+	})
 	if drainErr != nil {
 		h.note("not every job finished within -drain %s: %d of %d", o.drain, h.fleet.Stats().Finished, h.submitted.Load())
 	}

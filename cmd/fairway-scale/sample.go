@@ -71,6 +71,7 @@ func (s *sampler) take(ctx context.Context) {
 	if err == nil {
 		smp.Pending, smp.Running, smp.CommitIndex = d.JobsPending, d.JobsRunning, d.Raft.CommitIndex
 		h.pending.Store(int64(d.JobsPending))
+		h.running.Store(int64(d.JobsRunning))
 		smp.PassSecs, smp.PassQueue = float64(d.Sched.LastCycleUsec)/1e6, d.Sched.LastQueueLen
 		if d.Leader && d.Sched.Cycles != s.lastCycles && s.lastCycles >= 0 && d.Sched.LastCycleUsec > 0 {
 			s.passSecs = append(s.passSecs, smp.PassSecs)
