@@ -105,12 +105,18 @@ func ctldCommand() *cli.Command {
 			&cli.DurationFlag{Name: "history-interval", Usage: "how often this controller samples its state for the dashboard's history and evaluates its alerts (default 15s)"},
 			&cli.DurationFlag{Name: "alert-pending-age", Usage: "alert when an account's oldest waiting job has waited longer (default 1h)"},
 			&cli.DurationFlag{Name: "alert-idle-gpus-for", Usage: "alert when GPUs of a partition stay idle this long while its GPU jobs wait (default 10m)"},
+			&cli.StringFlag{Name: "pprof-addr", Usage: "serve Go's profiles (/debug/pprof/) on this loopback host:port, without authentication (measurements)"},
 			debugFlag,
 		}, tlsFlags("controller")...),
 		Action: func(c *cli.Context) error {
 			cfg, err := ctldConfig(c)
 			if err != nil {
 				return err
+			}
+			if addr := c.String("pprof-addr"); addr != "" {
+				if err := servePprof(c.Context, addr, cfg.Logger); err != nil {
+					return err
+				}
 			}
 			return ctld.Run(c.Context, cfg)
 		},
