@@ -8,6 +8,9 @@
 #               one scheduling pass at 1k/10k/100k pending jobs, fair share)
 #   make bench-cli  submissions through 16 parallel sbatch processes of the client
 #               binary against the HTTP API alone
+#   make bench-scale  the scale harness, reduced: 3 controllers on loopback, 500 simulated
+#               node daemons in one process, 20,000 jobs at 200/s (cmd/fairway-scale,
+#               docs/scale.md); report in scale-report/
 #   make ha     the HA fault run: 60 s of submissions through three controllers in network
 #               namespaces while the leader is killed, frozen or cut off (cmd/hatest)
 #   make cluster  3 controllers and 4 node daemons on this machine, one network namespace
@@ -26,7 +29,7 @@ export CGO_CFLAGS := -Wno-deprecated-declarations
 TEST_TIMEOUT ?= 12m
 PKGS      ?= ./...
 
-.PHONY: all build sim dev deps test-deps test unit vet lint bench bench-cli fuzz clean ha cluster cluster-down
+.PHONY: all build sim dev deps test-deps test unit vet lint bench bench-cli bench-scale fuzz clean ha cluster cluster-down
 
 all: build
 
@@ -105,6 +108,14 @@ bench:
 # into one controller on loopback, then the HTTP API benchmark for comparison.
 bench-cli: build
 	contrib/bench-cli.sh $(BIN)
+
+# bench-scale: the scale harness, reduced (500 simulated nodes, 20,000 jobs at 200/s,
+# 3 controllers on loopback; about 4 minutes on 2 cores); report in scale-report/.
+bench-scale: build
+	$(GO) build $(GOFLAGS) -o $(BIN)/fairway-scale ./cmd/fairway-scale
+	$(BIN)/fairway-scale -fairwayd $(BIN)/fairwayd -fairway $(BIN)/fairway -nodes 500 -jobs 20000 -rate 200 \
+	  -mean-runtime 10s -max-runtime 60s -drain 90s -max-run 5m -out scale-report
+	@cat scale-report/report.md
 
 # fuzz: each fuzz target for FUZZTIME, one after the other; the packages are
 # those with a func Fuzz... in a test file, the targets what go test -list finds
