@@ -285,6 +285,11 @@ type Job struct {
 	// Retries is how many times the job's retry policy sent it back to
 	// PENDING after a failed run (each also counts in RestartCount).
 	Retries int `json:"retries,omitempty"`
+	// AvoidNodes are the nodes of the run the retry policy last retried
+	// (set when a failed run sends the job back to PENDING, cleared by any
+	// other requeue): the scheduler keeps the next attempt off them when
+	// other nodes could take it (sched: the nodes a retry avoids).
+	AvoidNodes []string `json:"avoid_nodes,omitempty"`
 
 	ExitCode int `json:"exit_code"`
 	Signal   int `json:"signal,omitempty"`

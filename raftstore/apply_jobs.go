@@ -678,11 +678,18 @@ func endRun(j *api.Job, o outcome, now int64) {
 		}
 	}
 	if o.jobState == api.JobPending {
+		var failedOn []string
 		if o.retry {
 			j.Retries++
+			for _, r := range j.Runs {
+				if r.Run == j.RestartCount {
+					failedOn = slices.Clone(r.Nodes)
+				}
+			}
 		}
 		j.RestartCount++
 		resetForRequeue(j)
+		j.AvoidNodes = failedOn
 		return
 	}
 	j.State = o.jobState
@@ -692,6 +699,7 @@ func endRun(j *api.Job, o outcome, now int64) {
 	j.Signal = o.signal
 	j.Alloc = nil
 	j.Kill = nil
+	j.AvoidNodes = nil
 }
 
 // resetForRequeue makes a job PENDING for its next run. SubmitTime, Runs and
@@ -706,4 +714,5 @@ func resetForRequeue(j *api.Job) {
 	j.Signal = 0
 	j.Alloc = nil
 	j.Kill = nil
+	j.AvoidNodes = nil
 }
