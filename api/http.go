@@ -130,6 +130,13 @@ type RegisterNodeResponse struct {
 type HeartbeatRequest struct {
 	// Running lists the job runs alive on the node (for reconciliation).
 	Running []JobRunRef `json:"running,omitempty"`
+	// FreeMemMB is the node's available memory in MB (MemAvailable of
+	// /proc/meminfo) and CPULoad its 5-minute load average
+	// (/proc/loadavg, as slurmd's CPULoad); nil when the node could not read them. The
+	// leader keeps the latest in memory only (never in raft) and serves
+	// them in GET /v1/nodes (Node.FreeMemMB, Node.CPULoad).
+	FreeMemMB *int64   `json:"free_mem_mb,omitempty"`
+	CPULoad   *float64 `json:"cpu_load,omitempty"`
 }
 
 // HeartbeatResponse acknowledges a heartbeat: the leader, having checked with

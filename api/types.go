@@ -408,6 +408,14 @@ type Node struct {
 	BootTime      int64  `json:"boot_time,omitempty"`
 	// Used is derived from running jobs when the node is read through the API.
 	Used NodeResources `json:"used"`
+	// FreeMemMB (available memory, MB) and CPULoad (5-minute load
+	// average, as slurmd's CPULoad) are the figures of the node's latest heartbeat to the
+	// leader, which keeps them in memory only: they are never
+	// replicated, and nil (Slurm's N/A) from a follower, from a new
+	// leader before the node's next heartbeat, or when the node could
+	// not read them.
+	FreeMemMB *int64   `json:"free_mem_mb,omitempty"`
+	CPULoad   *float64 `json:"cpu_load,omitempty"`
 }
 
 // PreemptMode says what happens to a preempted job.

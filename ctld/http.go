@@ -62,7 +62,7 @@ func (c *Controller) routes() http.Handler {
 	mux.HandleFunc("POST /v1/jobs/{id}/end-grace", c.leaderOnly(c.authn(c.handleJobAction(c.svc.EndGrace))))
 	mux.HandleFunc("POST /v1/jobs/{id}/checkpoint", c.leaderOnly(c.authn(c.handleJobAction(c.svc.RecordCheckpoint))))
 	mux.HandleFunc("POST /v1/jobs/{id}/update", c.leaderOnly(c.authn(c.handleUpdateJob)))
-	mux.HandleFunc("GET /v1/nodes", c.authn(c.handleNodes))
+	mux.HandleFunc("GET /v1/nodes", c.leaderPreferred(c.authn(c.handleNodes)))
 	mux.HandleFunc("POST /v1/nodes/update", c.leaderOnly(c.authn(c.handleUpdateNodes)))
 	mux.HandleFunc("POST /v1/partitions/{name}/update", c.leaderOnly(c.authn(c.handleUpdatePartition)))
 	mux.HandleFunc("GET /v1/diag", c.leaderPreferred(c.authn(c.handleDiag)))
