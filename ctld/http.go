@@ -66,6 +66,7 @@ func (c *Controller) routes() http.Handler {
 	mux.HandleFunc("POST /v1/nodes/update", c.leaderOnly(c.authn(c.handleUpdateNodes)))
 	mux.HandleFunc("POST /v1/partitions/{name}/update", c.leaderOnly(c.authn(c.handleUpdatePartition)))
 	mux.HandleFunc("GET /v1/diag", c.leaderPreferred(c.authn(c.handleDiag)))
+	mux.HandleFunc("POST /v1/diag/reset", c.leaderPreferred(c.authn(c.handleResetDiag)))
 	mux.HandleFunc("POST /v1/nodes/register", c.leaderOnly(c.authn(c.handleRegister)))
 	mux.HandleFunc("POST /v1/nodes/{name}/heartbeat", c.leaderOnly(c.authn(c.handleHeartbeat)))
 	mux.HandleFunc("POST /v1/nodes/{name}/events", c.leaderOnly(c.authn(c.handleEvents)))
