@@ -52,7 +52,7 @@ type DiagSched struct {
 	// BackfilledSinceReset are the backfilled starts since the
 	// statistics were last reset (sdiag -r), else since it started.
 	BackfilledSinceReset int `json:"backfilled_jobs_since_reset"`
-	LastReserved  int     `json:"last_reservations"`
+	LastReserved         int `json:"last_reservations"`
 }
 
 // DiagRaft is raft's state as the answering controller sees it.

@@ -133,12 +133,16 @@ type JobSpec struct {
 	GPUType       string `json:"gpu_type,omitempty"`
 	TimeLimitSecs int64  `json:"time_limit_secs"` // 0 = partition default
 
-	Script     string            `json:"script,omitempty"` // full batch script text (for --wrap, a generated one); omitted from job lists
-	Args       []string          `json:"args,omitempty"`   // arguments after the script name (sbatch script.sh ARGS...): $1, $2, ...
-	WorkDir    string            `json:"work_dir"`
-	Stdout     string            `json:"stdout,omitempty"` // pattern with %j %x %A %a %u %N; empty = slurm-%j.out
-	Stderr     string            `json:"stderr,omitempty"` // empty = same file as stdout
-	Env        map[string]string `json:"env,omitempty"`    // the environment the job starts with
+	Script  string   `json:"script,omitempty"` // full batch script text (for --wrap, a generated one); omitted from job lists
+	Args    []string `json:"args,omitempty"`   // arguments after the script name (sbatch script.sh ARGS...): $1, $2, ...
+	WorkDir string   `json:"work_dir"`
+	Stdout  string   `json:"stdout,omitempty"` // pattern with %j %x %A %a %u %N; empty = slurm-%j.out
+	Stderr  string   `json:"stderr,omitempty"` // empty = same file as stdout
+	// Stdin is the batch script's standard input (sbatch -i/--input): a
+	// file name pattern with Slurm's symbols (%j %A %a %x %u %N %%),
+	// relative to the work directory; empty = /dev/null.
+	Stdin      string            `json:"stdin,omitempty"`
+	Env        map[string]string `json:"env,omitempty"` // the environment the job starts with
 	SubmitHost string            `json:"submit_host,omitempty"`
 
 	Hold     bool    `json:"hold,omitempty"`
@@ -328,6 +332,19 @@ type Job struct {
 	// StdoutPath and StderrPath are the patterns expanded for this job (empty %N until it runs).
 	StdoutPath string `json:"stdout_path"`
 	StderrPath string `json:"stderr_path"`
+	// StdinPath is Spec.Stdin expanded as the output patterns are (empty:
+	// /dev/null); see StdinShown.
+	StdinPath string `json:"stdin_path,omitempty"`
+}
+
+// StdinShown is the batch script's standard input as Slurm shows it
+// (scontrol's StdIn=, squeue %..., sacct's StdIn): the expanded --input,
+// else /dev/null.
+func (j *Job) StdinShown() string {
+	if j.StdinPath == "" {
+		return "/dev/null"
+	}
+	return j.StdinPath
 }
 
 // NodeNames lists the nodes of the job's allocation.

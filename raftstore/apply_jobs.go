@@ -97,6 +97,7 @@ func (w *writer) submitJobs(c *SubmitJobs) ([]api.JobID, error) {
 			j.ArrayPending, j.ArrayMaxRun = arr.Tasks, arr.MaxRun
 		}
 		j.StdoutPath, j.StderrPath = planapply.OutputPaths(j, "")
+		j.StdinPath = planapply.InputPath(j, "")
 		j.CheckpointDir = planapply.CheckpointDir(&m.Config, j.ID)
 		if err := w.put(tableJobs, j); err != nil {
 			return nil, fmt.Errorf("submit job %d: %w", j.ID, err)

@@ -56,7 +56,8 @@ func sbatchOpts() []*opt {
 		{long: "qos", short: 'q', usage: "quality of service"},
 		{long: "nodelist", short: 'w', usage: "run on these nodes, all of them (a host list such as node[1-3], or a file naming them)"},
 		{long: "exclude", short: 'x', usage: "never run on these nodes (a host list, or a file naming them)"},
-		{long: "input", short: 'i', unsupported: "not supported yet: the node daemon connects no standard input to a batch script (it reads /dev/null)"},
+		{long: "input", short: 'i', usage: "the batch script's standard input: a file name pattern (%j, %A, %a, %x, %u, %N, %%); default /dev/null"},
+		{long: "get-user-env", kind: optOptional, usage: "[TIMEOUT][S|L]: accepted; the job gets the submitting environment (--export), which is already the user's own"},
 		{long: "exclusive", kind: optOptional, def: "exclusive", usage: "use whole nodes: no other job shares them"},
 		{long: "mem-per-gpu", key: "memory", usage: "memory per GPU, e.g. 40G (the node's memory is this times its GPUs)"},
 		{long: "ntasks-per-gpu", usage: "tasks per GPU (sets --ntasks to this times the GPUs)"},
@@ -68,7 +69,7 @@ func sbatchOpts() []*opt {
 		ignoredOpt("clusters", 0, optValue), ignoredOpt("cpus-per-gpu", 0, optValue),
 		ignoredOpt("gres-flags", 0, optValue), ignoredOpt("threads-per-core", 0, optValue), ignoredOpt("cores-per-socket", 0, optValue),
 		ignoredOpt("sockets-per-node", 0, optValue), ignoredOpt("profile", 0, optValue), ignoredOpt("mpi", 0, optValue),
-		ignoredOpt("no-kill", 'k', optOptional), ignoredOpt("get-user-env", 0, optOptional),
+		ignoredOpt("no-kill", 'k', optOptional),
 		ignoredOpt("propagate", 0, optOptional), ignoredOpt("kill-on-invalid-dep", 0, optValue),
 		ignoredOpt("oversubscribe", 's', optFlag), ignoredOpt("overcommit", 'O', optFlag), ignoredOpt("quiet", 'Q', optFlag),
 		ignoredOpt("verbose", 'v', optFlag), ignoredOpt("contiguous", 0, optFlag),
@@ -570,6 +571,17 @@ func applyOptions(spec *api.JobSpec, o optSet, cwd string, env *Env) error {
 	}
 	spec.Stdout = o.str("output")
 	spec.Stderr = o.str("error")
+	if v, ok := get("input"); ok {
+		if strings.TrimSpace(v.value) == "" {
+			return v.wrap(&api.FieldError{Field: "--input", Value: v.value, Msg: "want a file name pattern such as input-%j.txt"})
+		}
+		spec.Stdin = v.value
+	}
+	if v, ok := get("get-user-env"); ok {
+		if err := checkGetUserEnv(v.value); err != nil {
+			return v.wrap(err)
+		}
+	}
 	exp, _ := get("export")
 	if spec.Env, err = exportEnv(exp.value, env.Environ()); err != nil {
 		return exp.wrap(err)
@@ -636,6 +648,20 @@ func applyOptions(spec *api.JobSpec, o optSet, cwd string, env *Env) error {
 			return v.wrap(&api.FieldError{Field: "--begin", Value: v.value, Msg: err.Error()})
 		}
 		spec.BeginTime = t.Unix()
+	}
+	return nil
+}
+
+// checkGetUserEnv checks --get-user-env's optional value as Slurm parses
+// it: a timeout in seconds and/or S or L (how slurmd would run su). The
+// option has no further effect in Fairway: Slurm uses it when root submits
+// for another user (--uid) to load that user's login environment on the
+// node; Fairway submits only as the caller, and --export (ALL by default)
+// already passes the caller's own environment.
+func checkGetUserEnv(value string) error {
+	digits := strings.TrimRight(value, "SsLl")
+	if len(value)-len(digits) > 1 || strings.TrimLeft(digits, "0123456789") != "" {
+		return &api.FieldError{Field: "--get-user-env", Value: value, Msg: "want [TIMEOUT][S|L], as in --get-user-env=10L"}
 	}
 	return nil
 }

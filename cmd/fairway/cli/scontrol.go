@@ -160,7 +160,7 @@ func (v *view) jobRecord(j *api.Job, groupName string) record {
 		[]string{kv("Command", "(null)")},
 		[]string{kv("WorkDir", s.WorkDir)},
 		[]string{kv("StdErr", orNull(j.StderrPath))},
-		[]string{kv("StdIn", "/dev/null")},
+		[]string{kv("StdIn", j.StdinShown())},
 		[]string{kv("StdOut", orNull(j.StdoutPath))},
 	)
 	if s.GPUs > 0 {
