@@ -449,7 +449,7 @@ func replay(ctx context.Context, snap Snapshot, cfg api.ClusterConfig, model Run
 
 // replayRun runs replay number n as replay does and returns it ended.
 func replayRun(ctx context.Context, snap Snapshot, cfg api.ClusterConfig, model RuntimeModel, opt Options, n int, track []api.JobID) (*run, error) {
-	r := &run{placed: map[api.JobID]Placement{},snap: snap, cfg: cfg, model: model, now: snap.Now, usageAt: snap.Now,
+	r := &run{placed: map[api.JobID]Placement{}, snap: snap, cfg: cfg, model: model, now: snap.Now, usageAt: snap.Now,
 		seed:   [2]uint64{opt.Seed, uint64(n)*0x9e3779b97f4a7c15 + 1},
 		serial: map[api.JobID]int{}, runEnd: map[api.JobID]int64{}, isAct: map[api.JobID]bool{},
 		usage: maps.Clone(snap.Usage), rate: map[string]float64{},
