@@ -25,7 +25,8 @@ import (
 //	POST /v1/jobs/{id}/checkpoint      -> ActionResponse (fairway checkpoint done: the running job completed a checkpoint, Job.LastCheckpoint; a job being stopped also has its grace time ended; 409 when it is not running)
 //	GET  /v1/priorities                ?id=1,2, ?user=u -> PrioritiesResponse (sprio: pending jobs' priority factors)
 //	GET  /v1/shares                    -> SharesResponse (sshare: the fair-share tree with usage)
-//	GET  /v1/nodes                     ?index, ?wait -> NodesResponse
+//	POST /v1/jobs/will-run             SubmitRequest (one job) -> WillRunResponse (sbatch --test-only; commits nothing)
+//	GET  /v1/nodes                     ?index, ?wait -> NodesResponse (the leader's: with free memory and load)
 //	POST /v1/nodes/register            RegisterNodeRequest -> RegisterNodeResponse
 //	POST /v1/nodes/{name}/heartbeat    HeartbeatRequest -> ActionResponse
 //	POST /v1/nodes/{name}/events       EventsRequest -> ActionResponse

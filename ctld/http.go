@@ -45,6 +45,7 @@ const msgInvalidJobID = "Invalid job id specified"
 func (c *Controller) routes() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /v1/jobs", c.leaderOnly(c.authn(c.handleSubmit)))
+	mux.HandleFunc("POST /v1/jobs/will-run", c.leaderPreferred(c.authn(c.handleWillRun)))
 	mux.HandleFunc("GET /v1/jobs", c.authn(c.handleJobs))
 	mux.HandleFunc("GET /v1/jobs/{id}", c.authn(c.handleJob))
 	mux.HandleFunc("POST /v1/jobs/{id}/cancel", c.leaderOnly(c.authn(c.handleCancel)))

@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/fairway-hpc/fairway/api"
 	"github.com/fairway-hpc/fairway/api/client"
@@ -39,6 +40,7 @@ func sbatchOpts() []*opt {
 		{long: "export", usage: "environment to pass: ALL (default), NONE, or [ALL,]VAR[=value],..."},
 		{long: "wrap", usage: "run this shell command instead of a script"},
 		{long: "parsable", kind: optFlag, usage: "print only the job id"},
+		{long: "test-only", kind: optFlag, usage: "submit nothing: say when and where the job would start (the controller's forecast)"},
 		{long: "hold", short: 'H', kind: optFlag, usage: "submit the job held (release it with scontrol release)"},
 		{long: "account", short: 'A', usage: "account to charge"},
 		{long: "priority", usage: "job priority within its account, 0 (lowest) to 99"},
@@ -98,6 +100,9 @@ func sbatch(ctx context.Context, inv *invocation) error {
 		return err
 	}
 	c := inv.client()
+	if inv.opts.flag("test-only") {
+		return sbatchTestOnly(ctx, inv, c, spec)
+	}
 	ids, err := c.Submit(ctx, spec)
 	if err != nil {
 		var ce *client.Error
@@ -122,6 +127,35 @@ func sbatch(ctx context.Context, inv *invocation) error {
 		return waitForJob(ctx, c, id)
 	}
 	return nil
+}
+
+// sbatchTestOnly asks the controller when and where the job would start,
+// submitting nothing, and prints Slurm's line on standard error ("sbatch:
+// Job 12 to start at 2024-06-15T14:30:00 using 8 processors on nodes
+// node[1-2] in partition gpu"). Refused, it prints Slurm's "allocation
+// failure: ..." and exits 1, as Slurm's sbatch does.
+func sbatchTestOnly(ctx context.Context, inv *invocation, c *client.Client, spec api.JobSpec) error {
+	r, err := c.WillRun(ctx, spec)
+	if err != nil {
+		msg := err.Error()
+		var ce *client.Error
+		if errors.As(err, &ce) {
+			msg = ce.Msg
+		}
+		return fmt.Errorf("allocation failure: %s", msg)
+	}
+	fmt.Fprintf(inv.env.Stderr, "sbatch: %s\n", willRunLine(r, inv.env.Location))
+	return nil
+}
+
+// willRunLine is Slurm's slurm_job_will_run line for a will-run answer,
+// the start in loc in Slurm's default time format.
+func willRunLine(r *api.WillRunResponse, loc *time.Location) string {
+	if loc == nil {
+		loc = time.Local
+	}
+	return fmt.Sprintf("Job %d to start at %s using %d processors on nodes %s in partition %s",
+		r.JobID, time.Unix(r.StartTime, 0).In(loc).Format(slurmtime.DateLayout), r.CPUs, hostlist.Compress(r.Nodes), r.Partition)
 }
 
 // waitForJob blocks until the job ends and returns its exit status as an exitError.
