@@ -2,12 +2,13 @@ package api
 
 // DiagResponse is the controller's scheduling and raft statistics
 // (GET /v1/diag, sdiag): what this controller counted since StatsSince, its
-// start as leader. Times are unix seconds; cycle times microseconds.
+// start as leader or the last reset (POST /v1/diag/reset, sdiag -r). Times are unix seconds; cycle times microseconds.
 type DiagResponse struct {
 	// Now is when the statistics were taken (sdiag's "sdiag output at").
 	Now int64 `json:"now"`
 	// StatsSince is when this controller began counting ("Data since"):
-	// when it last became the leader; 0 when it never has.
+	// when it first became the leader, or when sdiag -r last reset the
+	// statistics; 0 when neither happened.
 	StatsSince int64 `json:"stats_since"`
 	// ControllerID is the controller that answered; Leader whether it is
 	// the leader (a follower has no scheduler figures).
@@ -47,8 +48,11 @@ type DiagSched struct {
 	MeanBfDepth   float64 `json:"mean_bf_depth"`   // the same per pass
 	LastQueueLen  int     `json:"last_queue_len"`  // pending jobs the last pass saw
 	MeanQueueLen  float64 `json:"mean_queue_len"`  // per pass
-	Backfilled    int     `json:"backfilled_jobs"` // starts that passed a blocked job
-	LastReserved  int     `json:"last_reservations"`
+	Backfilled    int     `json:"backfilled_jobs"` // starts that passed a blocked job, since the controller started
+	// BackfilledSinceReset are the backfilled starts since the
+	// statistics were last reset (sdiag -r), else since it started.
+	BackfilledSinceReset int `json:"backfilled_jobs_since_reset"`
+	LastReserved         int `json:"last_reservations"`
 }
 
 // DiagRaft is raft's state as the answering controller sees it.

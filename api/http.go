@@ -25,7 +25,8 @@ import (
 //	POST /v1/jobs/{id}/checkpoint      -> ActionResponse (fairway checkpoint done: the running job completed a checkpoint, Job.LastCheckpoint; a job being stopped also has its grace time ended; 409 when it is not running)
 //	GET  /v1/priorities                ?id=1,2, ?user=u -> PrioritiesResponse (sprio: pending jobs' priority factors)
 //	GET  /v1/shares                    -> SharesResponse (sshare: the fair-share tree with usage)
-//	GET  /v1/nodes                     ?index, ?wait -> NodesResponse
+//	POST /v1/jobs/will-run             SubmitRequest (one job) -> WillRunResponse (sbatch --test-only; commits nothing)
+//	GET  /v1/nodes                     ?index, ?wait -> NodesResponse (the leader's: with free memory and load)
 //	POST /v1/nodes/register            RegisterNodeRequest -> RegisterNodeResponse
 //	POST /v1/nodes/{name}/heartbeat    HeartbeatRequest -> ActionResponse
 //	POST /v1/nodes/{name}/events       EventsRequest -> ActionResponse
@@ -130,6 +131,13 @@ type RegisterNodeResponse struct {
 type HeartbeatRequest struct {
 	// Running lists the job runs alive on the node (for reconciliation).
 	Running []JobRunRef `json:"running,omitempty"`
+	// FreeMemMB is the node's available memory in MB (MemAvailable of
+	// /proc/meminfo) and CPULoad its 5-minute load average
+	// (/proc/loadavg, as slurmd's CPULoad); nil when the node could not read them. The
+	// leader keeps the latest in memory only (never in raft) and serves
+	// them in GET /v1/nodes (Node.FreeMemMB, Node.CPULoad).
+	FreeMemMB *int64   `json:"free_mem_mb,omitempty"`
+	CPULoad   *float64 `json:"cpu_load,omitempty"`
 }
 
 // HeartbeatResponse acknowledges a heartbeat: the leader, having checked with

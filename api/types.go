@@ -133,12 +133,16 @@ type JobSpec struct {
 	GPUType       string `json:"gpu_type,omitempty"`
 	TimeLimitSecs int64  `json:"time_limit_secs"` // 0 = partition default
 
-	Script     string            `json:"script,omitempty"` // full batch script text (for --wrap, a generated one); omitted from job lists
-	Args       []string          `json:"args,omitempty"`   // arguments after the script name (sbatch script.sh ARGS...): $1, $2, ...
-	WorkDir    string            `json:"work_dir"`
-	Stdout     string            `json:"stdout,omitempty"` // pattern with %j %x %A %a %u %N; empty = slurm-%j.out
-	Stderr     string            `json:"stderr,omitempty"` // empty = same file as stdout
-	Env        map[string]string `json:"env,omitempty"`    // the environment the job starts with
+	Script  string   `json:"script,omitempty"` // full batch script text (for --wrap, a generated one); omitted from job lists
+	Args    []string `json:"args,omitempty"`   // arguments after the script name (sbatch script.sh ARGS...): $1, $2, ...
+	WorkDir string   `json:"work_dir"`
+	Stdout  string   `json:"stdout,omitempty"` // pattern with %j %x %A %a %u %N; empty = slurm-%j.out
+	Stderr  string   `json:"stderr,omitempty"` // empty = same file as stdout
+	// Stdin is the batch script's standard input (sbatch -i/--input): a
+	// file name pattern with Slurm's symbols (%j %A %a %x %u %N %%),
+	// relative to the work directory; empty = /dev/null.
+	Stdin      string            `json:"stdin,omitempty"`
+	Env        map[string]string `json:"env,omitempty"` // the environment the job starts with
 	SubmitHost string            `json:"submit_host,omitempty"`
 
 	Hold     bool    `json:"hold,omitempty"`
@@ -285,6 +289,11 @@ type Job struct {
 	// Retries is how many times the job's retry policy sent it back to
 	// PENDING after a failed run (each also counts in RestartCount).
 	Retries int `json:"retries,omitempty"`
+	// AvoidNodes are the nodes of the run the retry policy last retried
+	// (set when a failed run sends the job back to PENDING, cleared by any
+	// other requeue): the scheduler keeps the next attempt off them when
+	// other nodes could take it (sched: the nodes a retry avoids).
+	AvoidNodes []string `json:"avoid_nodes,omitempty"`
 
 	ExitCode int `json:"exit_code"`
 	Signal   int `json:"signal,omitempty"`
@@ -323,6 +332,19 @@ type Job struct {
 	// StdoutPath and StderrPath are the patterns expanded for this job (empty %N until it runs).
 	StdoutPath string `json:"stdout_path"`
 	StderrPath string `json:"stderr_path"`
+	// StdinPath is Spec.Stdin expanded as the output patterns are (empty:
+	// /dev/null); see StdinShown.
+	StdinPath string `json:"stdin_path,omitempty"`
+}
+
+// StdinShown is the batch script's standard input as Slurm shows it
+// (scontrol's StdIn=, squeue %..., sacct's StdIn): the expanded --input,
+// else /dev/null.
+func (j *Job) StdinShown() string {
+	if j.StdinPath == "" {
+		return "/dev/null"
+	}
+	return j.StdinPath
 }
 
 // NodeNames lists the nodes of the job's allocation.
@@ -403,6 +425,14 @@ type Node struct {
 	BootTime      int64  `json:"boot_time,omitempty"`
 	// Used is derived from running jobs when the node is read through the API.
 	Used NodeResources `json:"used"`
+	// FreeMemMB (available memory, MB) and CPULoad (5-minute load
+	// average, as slurmd's CPULoad) are the figures of the node's latest heartbeat to the
+	// leader, which keeps them in memory only: they are never
+	// replicated, and nil (Slurm's N/A) from a follower, from a new
+	// leader before the node's next heartbeat, or when the node could
+	// not read them.
+	FreeMemMB *int64   `json:"free_mem_mb,omitempty"`
+	CPULoad   *float64 `json:"cpu_load,omitempty"`
 }
 
 // PreemptMode says what happens to a preempted job.

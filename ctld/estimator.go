@@ -90,8 +90,10 @@ type estimator struct {
 	acc   api.EstimateAccuracy
 	accAt time.Time
 
-	// whatIf admits one what-if replay at a time.
-	whatIf chan struct{}
+	// whatIf admits one what-if replay at a time; willRun one
+	// --test-only forecast.
+	whatIf  chan struct{}
+	willRun chan struct{}
 
 	// estimateFn and whatIfFn are the forecast's functions
 	// (forecast.Estimate, forecast.WhatIf); tests replace them.
@@ -111,7 +113,7 @@ func (e *estimator) forecasts() (
 }
 
 func newEstimator(cfg EstimateConfig) *estimator {
-	return &estimator{cfg: cfg.withDefaults(), whatIf: make(chan struct{}, 1), estimateFn: forecast.Estimate, whatIfFn: forecast.WhatIf}
+	return &estimator{cfg: cfg.withDefaults(), whatIf: make(chan struct{}, 1), willRun: make(chan struct{}, 1), estimateFn: forecast.Estimate, whatIfFn: forecast.WhatIf}
 }
 
 // get returns a job's latest estimate.

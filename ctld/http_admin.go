@@ -57,3 +57,9 @@ func (c *Controller) handleDiag(w http.ResponseWriter, r *http.Request) {
 	}
 	writeJSON(w, http.StatusOK, resp)
 }
+
+// handleResetDiag answers POST /v1/diag/reset (sdiag -r).
+func (c *Controller) handleResetDiag(w http.ResponseWriter, r *http.Request) {
+	err := c.svc.ResetDiag(r.Context(), callerOf(r))
+	c.writeAction(w, r, WriteResult{Index: c.store.Index()}, err)
+}

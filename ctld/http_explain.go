@@ -83,3 +83,20 @@ func (c *Controller) handleEstimates(w http.ResponseWriter, r *http.Request) {
 	}
 	writeJSON(w, http.StatusOK, resp)
 }
+
+// handleWillRun answers POST /v1/jobs/will-run (sbatch --test-only): a
+// SubmitRequest of one job, read with the submission's size limit.
+func (c *Controller) handleWillRun(w http.ResponseWriter, r *http.Request) {
+	var req api.SubmitRequest
+	cfg := c.store.State().Config()
+	if err := decodeBody(w, r, &req, false, cfg.MaxScriptBytesOrDefault()+submitSlackBytes); err != nil {
+		c.writeErr(w, r, err)
+		return
+	}
+	resp, err := c.svc.WillRun(r.Context(), callerOf(r), req.Jobs)
+	if err != nil {
+		c.writeErr(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, resp)
+}

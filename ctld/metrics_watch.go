@@ -195,6 +195,32 @@ type passWatch struct {
 	maxSecs               float64
 	depthSum, queueLenSum int
 	leaderSince           time.Time
+	// base are the counters when sdiag -r last reset the statistics, at
+	// resetAt: sdiag shows what was counted since. The Prometheus
+	// counters are never reset.
+	base    passBase
+	resetAt time.Time
+}
+
+// passBase are the pass counters sdiag's figures count from.
+type passBase struct {
+	passes   int
+	sumSecs  float64
+	bfTested int
+	bfStarts int
+}
+
+// reset starts sdiag's figures again at now (sdiag -r): cycles, their
+// mean and maximum, depths, queue lengths and the jobs backfilled since
+// the last reset count from zero, and "Data since" becomes now. The
+// backfilled jobs since the controller started and the Prometheus
+// counters go on.
+func (w *passWatch) reset(now time.Time) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.base = passBase{passes: w.passes, sumSecs: w.sumSecs, bfTested: w.bfTested, bfStarts: w.bfStarts}
+	w.maxSecs, w.depthSum, w.queueLenSum = 0, 0, 0
+	w.resetAt = now
 }
 
 // lead records that this controller became the leader at t. The first
@@ -213,26 +239,31 @@ func (w *passWatch) diag(now time.Time) (api.DiagSched, time.Time) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.trim(now)
+	passes := w.passes - w.base.passes
 	d := api.DiagSched{
-		Cycles:        w.passes,
-		LastCycleUsec: int64(w.lastSecs * 1e6),
-		MaxCycleUsec:  int64(w.maxSecs * 1e6),
-		CyclesPerMin:  len(w.recent),
-		LastDepth:     w.last.Tested,
-		LastBfDepth:   w.last.BackfillTested,
-		LastQueueLen:  w.last.Pending,
-		Backfilled:    w.bfStarts,
-		LastReserved:  w.last.Reservations,
+		Cycles:               passes,
+		LastCycleUsec:        int64(w.lastSecs * 1e6),
+		MaxCycleUsec:         int64(w.maxSecs * 1e6),
+		CyclesPerMin:         len(w.recent),
+		LastDepth:            w.last.Tested,
+		LastBfDepth:          w.last.BackfillTested,
+		LastQueueLen:         w.last.Pending,
+		Backfilled:           w.bfStarts,
+		BackfilledSinceReset: w.bfStarts - w.base.bfStarts,
+		LastReserved:         w.last.Reservations,
 	}
-	if w.passes > 0 {
-		n := float64(w.passes)
-		d.MeanCycleUsec = int64(w.sumSecs / n * 1e6)
+	if passes > 0 {
+		n := float64(passes)
+		d.MeanCycleUsec = int64((w.sumSecs - w.base.sumSecs) / n * 1e6)
 		d.MeanDepth = float64(w.depthSum) / n
-		d.MeanBfDepth = float64(w.bfTested) / n
+		d.MeanBfDepth = float64(w.bfTested-w.base.bfTested) / n
 		d.MeanQueueLen = float64(w.queueLenSum) / n
 	}
 	if !w.lastAt.IsZero() {
 		d.LastCycleAt = w.lastAt.Unix()
+	}
+	if !w.resetAt.IsZero() {
+		return d, w.resetAt
 	}
 	return d, w.leaderSince
 }

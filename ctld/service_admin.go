@@ -135,6 +135,22 @@ func (s *Service) Diag(ctx context.Context, caller Identity) (api.DiagResponse, 
 	return d, nil
 }
 
+// ResetDiag resets the scheduling statistics sdiag shows (sdiag -r):
+// only operators and administrators may, as in Slurm. The statistics are
+// this controller's own, in its memory (the HTTP layer sends the request
+// to the leader, whose figures sdiag reads); nothing is committed, and the
+// Prometheus counters go on.
+func (s *Service) ResetDiag(ctx context.Context, caller Identity) error {
+	cfg := s.store.State().Config()
+	if ae := authorizeOperator(caller, &cfg, "reset the scheduling statistics"); ae != nil {
+		s.denied(caller, "reset-diag", ae)
+		return ae
+	}
+	s.metrics.passes.reset(s.now())
+	s.log.Info("scheduling statistics reset", "by", who(caller))
+	return nil
+}
+
 // diagJobs counts sdiag's job figures from the jobs the state holds: runs
 // started and ended at or after since (when the controller never led,
 // since is 0 and every run counts), jobs submitted since, jobs pending and

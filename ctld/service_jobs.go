@@ -35,39 +35,11 @@ func (s *Service) Submit(ctx context.Context, caller Identity, specs []api.JobSp
 	cfg := st.Config()
 	nodes := st.Nodes()
 	for i := range specs {
-		spec := &specs[i]
-		if err := submitAs(caller, spec); err != nil {
+		if e := s.checkSubmission(caller, st, &cfg, nodes, &specs[i]); e != nil {
 			if len(specs) > 1 {
-				err.Msg = fmt.Sprintf("job %d of %d: %s", i+1, len(specs), err.Msg)
+				return SubmitResult{}, &Error{Kind: e.Kind, Field: e.Field, Msg: fmt.Sprintf("job %d of %d: %s", i+1, len(specs), e.Msg), Err: e.Err}
 			}
-			return SubmitResult{}, err
-		}
-		err := api.PrepareSpec(spec, &cfg)
-		if err == nil {
-			// A partition in state DRAIN or INACTIVE takes no new jobs.
-			err = api.CheckPartitionsAccepting(spec, &cfg)
-		}
-		if err == nil {
-			if ae := authorizeSubmit(caller, &cfg, spec); ae != nil {
-				s.denied(caller, "submit", ae)
-				err = ae
-			}
-		}
-		if err == nil {
-			err = api.CheckNodeConfiguration(spec, &cfg, nodes)
-		}
-		if err == nil {
-			err = checkDependencyJobs(st, spec)
-		}
-		if err == nil {
-			err = checkNodeNames(spec, nodes)
-		}
-		if err != nil {
-			if len(specs) > 1 {
-				e := s.classify(err)
-				return SubmitResult{}, &Error{Kind: e.Kind, Field: e.Field, Msg: fmt.Sprintf("job %d of %d: %s", i+1, len(specs), e.Msg), Err: err}
-			}
-			return SubmitResult{}, s.classify(err)
+			return SubmitResult{}, e
 		}
 	}
 	res, err := s.apply(ctx, raftstore.SubmitJobs{Now: s.now().Unix(), Specs: specs, Key: key})

@@ -90,7 +90,7 @@ func (s *Service) Heartbeat(ctx context.Context, caller Identity, node string, r
 		// registering: such a node goes on heartbeating.
 		return api.HeartbeatResponse{}, newError(KindNotFound, "node %s is DOWN (%s): register again", node, n.Reason)
 	}
-	s.live.seen(node, s.now())
+	s.live.heartbeat(node, s.now(), req)
 	cfg := st.Config()
 	return api.HeartbeatResponse{Index: st.Index(), LeaseSecs: cfg.NodeLease(), FenceGraceSecs: cfg.FenceGrace()}, nil
 }
@@ -118,7 +118,10 @@ func (s *Service) ReportEvents(ctx context.Context, caller Identity, node string
 }
 
 // Nodes lists the nodes (a blocking query waits on the nodes table, which
-// changes with the nodes' running jobs too).
+// changes with the nodes' running jobs too). The leader adds each node's
+// free memory and load from its latest heartbeat (kept in memory, never
+// replicated); a follower has none (the HTTP layer forwards the request to
+// the leader when one is known).
 func (s *Service) Nodes(ctx context.Context, caller Identity, q Query) (api.NodesResponse, error) {
 	st, err := s.read(ctx, q, raftstore.TopicNodes)
 	if err != nil {
@@ -127,6 +130,10 @@ func (s *Service) Nodes(ctx context.Context, caller Identity, q Query) (api.Node
 	nodes := st.Nodes()
 	if nodes == nil {
 		nodes = []*api.Node{}
+	}
+	if s.store.IsLeader() {
+		// Free memory and load live in the leader's memory only.
+		s.live.fill(nodes)
 	}
 	return api.NodesResponse{Index: st.Index(), Now: s.now().Unix(), Nodes: nodes}, nil
 }

@@ -246,6 +246,11 @@ type daemon struct {
 
 	regMu      sync.Mutex // one registration at a time, each with the GPUs' health of its moment
 	shortLease sync.Once  // the warning that the lease spans under two heartbeats
+	// procDir is where the heartbeat reads the node's free memory and
+	// load (defaultProcDir when empty); figuresWarn warns once when it
+	// cannot.
+	procDir     string
+	figuresWarn sync.Once
 
 	mu         sync.Mutex
 	runners    map[runKey]*runner

@@ -1,6 +1,7 @@
 package noded
 
 import (
+	"cmp"
 	"context"
 	"time"
 
@@ -92,8 +93,16 @@ func (d *daemon) heartbeatLoop(ctx context.Context) {
 // heartbeat sends one heartbeat and renews the node's lease with what the
 // leader granted, counted from before it was sent.
 func (d *daemon) heartbeat(ctx context.Context) error {
+	req := api.HeartbeatRequest{Running: d.runningRefs()}
+	var ferr error
+	req.FreeMemMB, req.CPULoad, ferr = nodeFigures(cmp.Or(d.procDir, defaultProcDir))
+	if ferr != nil {
+		d.figuresWarn.Do(func() {
+			d.log.Warn("cannot read the node's free memory or load; sinfo and scontrol show N/A for it", "err", ferr)
+		})
+	}
 	sent := fence.BootTime()
-	resp, err := d.api.Heartbeat(ctx, d.cfg.Name, api.HeartbeatRequest{Running: d.runningRefs()})
+	resp, err := d.api.Heartbeat(ctx, d.cfg.Name, req)
 	if err != nil {
 		return err
 	}

@@ -69,6 +69,7 @@ func (d *daemon) spec(job *api.Job, ref executor.Ref, checkpointDir string) (exe
 		WorkDir:    workDir,
 		StdoutPath: stdout,
 		StderrPath: stderr,
+		StdinPath:  inputPath(job, workDir),
 		UID:        job.Spec.UID,
 		GID:        job.Spec.GID,
 		Groups:     groups,
@@ -112,6 +113,21 @@ func outputPaths(job *api.Job, workDir string) (stdout, stderr string) {
 		return stdout, stdout
 	}
 	return stdout, abs(job.StderrPath)
+}
+
+// inputPath returns the file the run's standard input comes from: the
+// stored, expanded --input (Job.StdinPath, relative to the working
+// directory; a "%" left in it is a literal character, as for the output
+// paths), else /dev/null.
+func inputPath(job *api.Job, workDir string) string {
+	p := job.StdinPath
+	if p == "" {
+		return os.DevNull
+	}
+	if !filepath.IsAbs(p) {
+		p = filepath.Join(workDir, p)
+	}
+	return filepath.Clean(p)
 }
 
 // nodeMounts are the bind mounts the node gives every container job: its

@@ -57,47 +57,10 @@ func (w *writer) submitJobs(c *SubmitJobs) ([]api.JobID, error) {
 	ids := make([]api.JobID, 0, len(c.Specs))
 	var active *api.ActiveAssocJobs // counted once a MaxSubmitJobs limit applies
 	for _, spec := range c.Specs {
-		part, err := submitPartition(&m.Config, &spec)
+		j, err := newJob(w.txn, &m.Config, m.NextJobID, c.Now, spec, &active)
 		if err != nil {
 			return nil, err
 		}
-		if limit, _ := m.Config.SubmitLimit(spec.Account, spec.User); limit > 0 {
-			if active == nil {
-				a := activeAssocJobs(w)
-				active = &a
-			}
-			n := 1
-			if spec.Array != "" {
-				if arr, err := api.ParseArray(spec.Array, m.Config.MaxArraySizeOrDefault()); err == nil {
-					n = max(len(arr.Tasks), 1)
-				}
-			}
-			if err := checkSubmitLimit(&m.Config, &spec, active, n); err != nil {
-				return nil, err
-			}
-			active.Add(spec.Account, spec.User, spec.QOS, n)
-		}
-		j := &api.Job{
-			ID:         m.NextJobID,
-			Spec:       copySpec(spec),
-			State:      api.JobPending,
-			Reason:     api.ReasonPriority,
-			Partition:  part,
-			SubmitTime: c.Now,
-		}
-		if spec.Hold {
-			j.Reason = api.ReasonHeldUser
-		}
-		if spec.Array != "" {
-			arr, err := api.ParseArray(spec.Array, m.Config.MaxArraySizeOrDefault())
-			if err != nil {
-				return nil, err
-			}
-			j.ArrayJobID, j.ArrayTaskID = j.ID, -1
-			j.ArrayPending, j.ArrayMaxRun = arr.Tasks, arr.MaxRun
-		}
-		j.StdoutPath, j.StderrPath = planapply.OutputPaths(j, "")
-		j.CheckpointDir = planapply.CheckpointDir(&m.Config, j.ID)
 		if err := w.put(tableJobs, j); err != nil {
 			return nil, fmt.Errorf("submit job %d: %w", j.ID, err)
 		}
@@ -113,6 +76,66 @@ func (w *writer) submitJobs(c *SubmitJobs) ([]api.JobID, error) {
 		}
 	}
 	return ids, nil
+}
+
+// newJob makes the record of a job submitted at now with ID id, or
+// refuses it as SubmitJobs does: an unknown partition, a MaxSubmitJobs
+// limit (active counts the jobs already pending or running, those of the
+// same submission included; counted from txn on first need), a bad array.
+// It reads txn and writes nothing.
+func newJob(txn *memdb.Txn, cfg *api.ClusterConfig, id api.JobID, now int64, spec api.JobSpec, active **api.ActiveAssocJobs) (*api.Job, error) {
+	part, err := submitPartition(cfg, &spec)
+	if err != nil {
+		return nil, err
+	}
+	if limit, _ := cfg.SubmitLimit(spec.Account, spec.User); limit > 0 {
+		if *active == nil {
+			a := api.CountActiveJobs(append(jobsInState(txn, api.JobPending), jobsInState(txn, api.JobRunning)...))
+			*active = &a
+		}
+		n := 1
+		if spec.Array != "" {
+			if arr, err := api.ParseArray(spec.Array, cfg.MaxArraySizeOrDefault()); err == nil {
+				n = max(len(arr.Tasks), 1)
+			}
+		}
+		if err := checkSubmitLimit(cfg, &spec, *active, n); err != nil {
+			return nil, err
+		}
+		(*active).Add(spec.Account, spec.User, spec.QOS, n)
+	}
+	j := &api.Job{
+		ID:         id,
+		Spec:       copySpec(spec),
+		State:      api.JobPending,
+		Reason:     api.ReasonPriority,
+		Partition:  part,
+		SubmitTime: now,
+	}
+	if spec.Hold {
+		j.Reason = api.ReasonHeldUser
+	}
+	if spec.Array != "" {
+		arr, err := api.ParseArray(spec.Array, cfg.MaxArraySizeOrDefault())
+		if err != nil {
+			return nil, err
+		}
+		j.ArrayJobID, j.ArrayTaskID = j.ID, -1
+		j.ArrayPending, j.ArrayMaxRun = arr.Tasks, arr.MaxRun
+	}
+	j.StdoutPath, j.StderrPath = planapply.OutputPaths(j, "")
+	j.StdinPath = planapply.InputPath(j, "")
+	j.CheckpointDir = planapply.CheckpointDir(cfg, j.ID)
+	return j, nil
+}
+
+// TrySubmit makes the record the job of spec would get if it were
+// submitted at now (the next job ID, its partition, paths), or the error
+// SubmitJobs would refuse it with (sbatch --test-only). It changes
+// nothing.
+func (st *State) TrySubmit(now int64, spec api.JobSpec) (*api.Job, error) {
+	var active *api.ActiveAssocJobs
+	return newJob(st.txn, &st.meta.Config, st.meta.NextJobID, now, spec, &active)
 }
 
 // submitPartition returns the partition a new job is listed in: the first it
@@ -678,11 +701,18 @@ func endRun(j *api.Job, o outcome, now int64) {
 		}
 	}
 	if o.jobState == api.JobPending {
+		var failedOn []string
 		if o.retry {
 			j.Retries++
+			for _, r := range j.Runs {
+				if r.Run == j.RestartCount {
+					failedOn = slices.Clone(r.Nodes)
+				}
+			}
 		}
 		j.RestartCount++
 		resetForRequeue(j)
+		j.AvoidNodes = failedOn
 		return
 	}
 	j.State = o.jobState
@@ -692,6 +722,7 @@ func endRun(j *api.Job, o outcome, now int64) {
 	j.Signal = o.signal
 	j.Alloc = nil
 	j.Kill = nil
+	j.AvoidNodes = nil
 }
 
 // resetForRequeue makes a job PENDING for its next run. SubmitTime, Runs and
@@ -706,4 +737,5 @@ func resetForRequeue(j *api.Job) {
 	j.Signal = 0
 	j.Alloc = nil
 	j.Kill = nil
+	j.AvoidNodes = nil
 }

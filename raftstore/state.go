@@ -264,6 +264,7 @@ func copyJobs(in []*api.Job) []*api.Job {
 func copyJob(in *api.Job) *api.Job {
 	j := *in
 	j.Spec = copySpec(in.Spec)
+	j.AvoidNodes = slices.Clone(in.AvoidNodes)
 	if in.CancelledBy != nil {
 		uid := *in.CancelledBy
 		j.CancelledBy = &uid
@@ -363,6 +364,14 @@ func copyNode(in *api.Node) *api.Node {
 	n.Resources = copyResources(in.Resources)
 	n.Used = copyResources(in.Used)
 	n.Partitions = slices.Clone(in.Partitions)
+	if in.FreeMemMB != nil {
+		v := *in.FreeMemMB
+		n.FreeMemMB = &v
+	}
+	if in.CPULoad != nil {
+		v := *in.CPULoad
+		n.CPULoad = &v
+	}
 	return &n
 }
 

@@ -137,6 +137,11 @@ type entry struct {
 	own  float64
 	prio float64
 	tier int
+
+	// exclude are the nodes the job may not run on: its --exclude and,
+	// after a retried failure, the nodes of the failed run (see
+	// avoidNodes). Nil when there are none.
+	exclude []string
 }
 
 func (e *entry) assocKey() string { return api.AssocKey(e.acct, e.job.Spec.User) }
@@ -511,6 +516,7 @@ func (ps *pass) addEntry(j *api.Job) {
 			e.parts = append(slices.Clip(e.parts), p)
 		}
 	}
+	e.exclude = ps.excludeFor(e)
 	if len(e.parts) == 0 {
 		// The most telling reason: the order of the checks.
 		for _, r := range []string{api.ReasonPartitionDown, api.ReasonPartitionLimit, ReasonPartitionNodeLimit, ReasonBadConstraints} {

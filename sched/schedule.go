@@ -212,7 +212,7 @@ func (ps *pass) tryStart(e *entry, parts []*partState) bool {
 	for _, p := range parts {
 		nd, dur := e.needIn(p), e.durIn(p)
 		var nodes []*nodeState
-		if constrained(&e.job.Spec) {
+		if e.constrained() {
 			nodes = ps.placeConstrained(p, nd, e, dur)
 		} else {
 			nodes = ps.placeNow(p, nd, e.nodes, dur, e.idx, !e.promised)
@@ -272,15 +272,16 @@ func (ps *pass) placeNow(p *partState, nd need, k int, dur int64, owner int32, u
 }
 
 // constrained reports whether a job chooses its nodes (sbatch -w, -x,
-// --exclusive): it is placed by placeConstrained.
-func constrained(s *api.JobSpec) bool {
-	return len(s.NodeList) > 0 || len(s.Exclude) > 0 || s.Exclusive
+// --exclusive, or nodes a retry avoids): it is placed by placeConstrained.
+func (e *entry) constrained() bool {
+	s := &e.job.Spec
+	return len(s.NodeList) > 0 || len(e.exclude) > 0 || s.Exclusive
 }
 
 // placeConstrained finds the nodes for a job that chooses them, now, for
 // dur seconds: every node of its --nodelist (in the partition, fitting),
-// then others in node order up to its node count, none of its --exclude,
-// none running an --exclusive job, and for an --exclusive job only nodes
+// then others in node order up to its node count, none of its --exclude
+// or the nodes its retry avoids (entry.exclude), none running an --exclusive job, and for an --exclusive job only nodes
 // running nothing. Nil when they do not all fit. It uses no pool or
 // failed-shape cache: such jobs are few, and their shape says nothing
 // about other jobs.
@@ -288,7 +289,7 @@ func (ps *pass) placeConstrained(p *partState, nd need, e *entry, dur int64) []*
 	spec := &e.job.Spec
 	end := min(ps.now+dur, forever)
 	fits := func(x *nodeState) bool {
-		if !x.usable || x.excl > 0 || slices.Contains(spec.Exclude, x.n.Name) {
+		if !x.usable || x.excl > 0 || slices.Contains(e.exclude, x.n.Name) {
 			return false
 		}
 		if spec.Exclusive && (x.cpuFree != x.n.Resources.CPUs || x.freeAll != x.capAll || len(x.claims) > 0) {
@@ -411,7 +412,7 @@ func (ps *pass) block(e *entry, parts []*partState, phase1 bool) {
 	var best *reservation
 	for _, p := range parts {
 		nd, dur := e.needIn(p), e.durIn(p)
-		r, ok := ps.earliest(p, nd, e.nodes, dur, e.idx, ps.now+ps.set.window)
+		r, ok := ps.earliest(p, nd, e.nodes, dur, e.idx, ps.now+ps.set.window, e.pick())
 		if ok && (best == nil || r.at < best.at) {
 			best = r
 		}

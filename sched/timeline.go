@@ -142,7 +142,11 @@ type reservation struct {
 // mattering at its time. So the sweep walks the partition's events
 // in time order and checks only the nodes with an event at each time (a gang
 // also rechecks the nodes it found feasible before).
-func (ps *pass) earliest(p *partState, nd need, k int, dur int64, owner int32, horizon int64) (*reservation, bool) {
+//
+// A job that chooses its nodes (pick: -x/--exclude, -w/--nodelist, the
+// nodes a retry avoids) is reserved only nodes it may use, with every
+// node it lists among them.
+func (ps *pass) earliest(p *partState, nd need, k int, dur int64, owner int32, horizon int64, pick *nodePick) (*reservation, bool) {
 	pl := p.pools[strings.ToLower(nd.gtype)]
 	if pl == nil {
 		return nil, false
@@ -156,7 +160,10 @@ func (ps *pass) earliest(p *partState, nd need, k int, dur int64, owner int32, h
 		ps.sweepFree = make([]int, len(ps.nodes))
 	}
 	var cand []*nodeState
-	if k > 1 {
+	// A job listing nodes combines nodes as a gang does, whatever its
+	// node count: the listed ones must all be feasible at once.
+	gang := k > 1 || (pick != nil && len(pick.required) > 0)
+	if gang {
 		// A gang may combine nodes that fit already with nodes that
 		// free later.
 		end := min(ps.now+dur, forever)
@@ -166,7 +173,7 @@ func (ps *pass) earliest(p *partState, nd need, k int, dur int64, owner int32, h
 			}
 			pl.each(b, func(pos int32) bool {
 				x := p.members[pos]
-				if x.cpuFree >= nd.cpu && x.memFree >= nd.mem && x.excl == 0 && x.fits(nd, ps.now, end, owner) {
+				if x.cpuFree >= nd.cpu && x.memFree >= nd.mem && x.excl == 0 && pick.allows(x, k) && x.fits(nd, ps.now, end, owner) {
 					x.seen = stamp
 					cand = append(cand, x)
 				}
@@ -201,7 +208,7 @@ func (ps *pass) earliest(p *partState, nd need, k int, dur int64, owner int32, h
 			if ti == -1 || ev.t == -1 || ev.t == ti {
 				ps.sweepFree[ev.x] += int(ev.gpu)
 			}
-			if ps.sweepFree[ev.x] < nd.gpu || x.seen == stamp || !ps.canHost(x, nd) {
+			if ps.sweepFree[ev.x] < nd.gpu || x.seen == stamp || !ps.canHost(x, nd) || !pick.allows(x, k) {
 				continue
 			}
 			if x.fits(nd, at, at+dur, owner) {
@@ -209,9 +216,9 @@ func (ps *pass) earliest(p *partState, nd need, k int, dur int64, owner int32, h
 				fresh = append(fresh, x)
 			}
 		}
-		if k == 1 {
+		if !gang {
 			if len(fresh) > 0 {
-				return ps.choose(p, fresh, nd, 1, at, dur, owner), true
+				return ps.choose(p, fresh, nd, 1, at, dur, owner, nil), true
 			}
 			continue
 		}
@@ -231,8 +238,8 @@ func (ps *pass) earliest(p *partState, nd need, k int, dur int64, owner int32, h
 			}
 		}
 		cand = kept
-		if len(cand) >= k {
-			return ps.choose(p, slices.Clone(cand), nd, k, at, dur, owner), true
+		if len(cand) >= k && pick.complete(cand) {
+			return ps.choose(p, slices.Clone(cand), nd, k, at, dur, owner, pick), true
 		}
 	}
 	return nil, false
@@ -248,18 +255,25 @@ func (ps *pass) canHost(x *nodeState, nd need) bool {
 	return ti != -2 && x.capOf(ti) >= nd.gpu
 }
 
-// choose picks the k best of the feasible nodes at time at (fewest GPUs of
-// the job's type available, then node order); the rest are alternatives.
-func (ps *pass) choose(p *partState, feasible []*nodeState, nd need, k int, at, dur int64, owner int32) *reservation {
+// choose picks the k best of the feasible nodes at time at (the nodes the
+// job lists first, then fewest GPUs of the job's type available, then node
+// order); the rest are alternatives.
+func (ps *pass) choose(p *partState, feasible []*nodeState, nd need, k int, at, dur int64, owner int32, pick *nodePick) *reservation {
 	type keyed struct {
-		x   *nodeState
-		key int
+		x      *nodeState
+		listed int // 0 for a node the job lists, else 1
+		key    int
 	}
 	ks := make([]keyed, len(feasible))
 	for i, x := range feasible {
-		ks[i] = keyed{x, x.availAt(at, x.typeIdx(nd.gtype), owner).gT}
+		ks[i] = keyed{x, 1, x.availAt(at, x.typeIdx(nd.gtype), owner).gT}
+		if pick.isRequired(x) {
+			ks[i].listed = 0
+		}
 	}
-	slices.SortFunc(ks, func(a, b keyed) int { return cmp.Or(cmp.Compare(a.key, b.key), cmp.Compare(a.x.idx, b.x.idx)) })
+	slices.SortFunc(ks, func(a, b keyed) int {
+		return cmp.Or(cmp.Compare(a.listed, b.listed), cmp.Compare(a.key, b.key), cmp.Compare(a.x.idx, b.x.idx))
+	})
 	r := &reservation{at: at, p: p, nd: nd, dur: dur}
 	for i, kx := range ks {
 		if i < k {

@@ -38,3 +38,10 @@ func (c *Client) Diag(ctx context.Context) (*api.DiagResponse, error) {
 	}
 	return &resp, nil
 }
+
+// ResetDiag resets the scheduling statistics sdiag shows (sdiag -r;
+// operators and administrators).
+func (c *Client) ResetDiag(ctx context.Context) error {
+	_, err := c.do(ctx, http.MethodPost, "/v1/diag/reset", struct{}{}, nil)
+	return err
+}

@@ -51,6 +51,10 @@ type Spec struct {
 	// are opened for appending as the job's user.
 	StdoutPath string
 	StderrPath string
+	// StdinPath is the script's standard input (sbatch -i), absolute,
+	// opened for reading as the job's user; /dev/null when the job named
+	// none. A file that cannot be opened fails the launch.
+	StdinPath string
 
 	UID    int
 	GID    int

@@ -424,12 +424,23 @@ type run struct {
 	arr     *arrivals
 	arrNo   map[api.JobID]uint64
 	horizon int64
+	// placed records where each tracked job first started (WillRun).
+	placed map[api.JobID]Placement
 }
 
 // replay runs replay number n of snap under cfg and returns the first
 // start of each tracked job that started before the horizon.
 func replay(ctx context.Context, snap Snapshot, cfg api.ClusterConfig, model RuntimeModel, opt Options, n int, track []api.JobID) (map[api.JobID]int64, error) {
-	r := &run{snap: snap, events: eventq.New(eventBefore), cfg: cfg, model: model, now: snap.Now, usageAt: snap.Now,
+	r, err := replayRun(ctx, snap, cfg, model, opt, n, track)
+	if err != nil {
+		return nil, err
+	}
+	return r.started, nil
+}
+
+// replayRun runs replay number n as replay does and returns it ended.
+func replayRun(ctx context.Context, snap Snapshot, cfg api.ClusterConfig, model RuntimeModel, opt Options, n int, track []api.JobID) (*run, error) {
+	r := &run{placed: map[api.JobID]Placement{}, snap: snap, events: eventq.New(eventBefore), cfg: cfg, model: model, now: snap.Now, usageAt: snap.Now,
 		seed:   [2]uint64{opt.Seed, uint64(n)*0x9e3779b97f4a7c15 + 1},
 		serial: map[api.JobID]int{}, runEnd: map[api.JobID]int64{}, isAct: map[api.JobID]bool{},
 		usage: maps.Clone(snap.Usage), rate: map[string]float64{},
@@ -490,7 +501,7 @@ func replay(ctx context.Context, snap Snapshot, cfg api.ClusterConfig, model Run
 			return nil, fmt.Errorf("forecast: replay %d at +%ds: %w", n, r.now-snap.Now, err)
 		}
 	}
-	return r.started, nil
+	return r, nil
 }
 
 func (r *run) push(at int64, kind int, id api.JobID) {
@@ -697,6 +708,7 @@ func (r *run) pass() error {
 		if r.waiting[key] {
 			delete(r.waiting, key)
 			r.started[key] = r.now
+			r.placed[key] = placementOf(j)
 		}
 	}
 	return nil

@@ -45,6 +45,18 @@ func OutputPaths(j *api.Job, node string) (stdout, stderr string) {
 	return stdout, underWorkDir(ExpandPattern(j.Spec.Stderr, j, node), j.Spec.WorkDir)
 }
 
+// InputPath returns the batch script's standard input path: the spec's
+// --input pattern expanded by ExpandPattern, a relative one under the work
+// directory; "" (the node reads /dev/null) when there is none. node is the
+// allocation's first node, "" before the job starts. Like OutputPaths it
+// is stored at submission and again at the start.
+func InputPath(j *api.Job, node string) string {
+	if j.Spec.Stdin == "" {
+		return ""
+	}
+	return underWorkDir(ExpandPattern(j.Spec.Stdin, j, node), j.Spec.WorkDir)
+}
+
 func underWorkDir(p, dir string) string {
 	if p == "" || filepath.IsAbs(p) || dir == "" {
 		return p

@@ -277,6 +277,7 @@ func start(st State, cfg *api.ClusterConfig, s api.Start, now int64) (api.JobID,
 		State:     api.JobRunning,
 	})
 	nj.StdoutPath, nj.StderrPath = OutputPaths(&nj, alloc[0].Node)
+	nj.StdinPath = InputPath(&nj, alloc[0].Node)
 	if err := st.PutJob(&nj); err != nil {
 		return 0, fmt.Errorf("start job %d: %w", nj.ID, err)
 	}
@@ -348,6 +349,7 @@ func splitTask(st State, cfg *api.ClusterConfig, rec *api.Job, task int) (*api.J
 	t.ArrayPending, t.ArrayMaxRun = nil, 0
 	t.ExpectedStart = 0
 	t.StdoutPath, t.StderrPath = OutputPaths(t, "")
+	t.StdinPath = InputPath(t, "")
 	if err := st.PutJob(t); err != nil {
 		return nil, fmt.Errorf("split task %d_%d: %w", rec.ID, task, err)
 	}

@@ -122,6 +122,7 @@ func (c *Cluster) Submit(spec api.JobSpec, runTime int64) api.JobID {
 		j.Partition = parts[0]
 	}
 	j.StdoutPath, j.StderrPath = planapply.OutputPaths(j, "")
+	j.StdinPath = planapply.InputPath(j, "")
 	j.CheckpointDir = planapply.CheckpointDir(&c.Config, id)
 	c.put(j)
 	c.active[id] = true

@@ -379,7 +379,6 @@ func TestSbatchNodeOptions(t *testing.T) {
 		{"--ntasks-per-gpu=2"},
 		{"-w", "node1", "-x", "node1"},
 		{"-N", "1", "-w", "node[1-2]"},
-		{"-i", "in.txt"},
 		{"--exclusive=bogus"},
 	} {
 		te := &testEnv{dir: dir}

@@ -458,7 +458,7 @@ func (v *view) sacctValue(r sacctRow, field string) string {
 	case "StdErr":
 		return j.StderrPath
 	case "StdIn":
-		return "/dev/null"
+		return j.StdinShown()
 	case "Comment":
 		return ""
 	case "Suspended":

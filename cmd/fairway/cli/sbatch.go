@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/fairway-hpc/fairway/api"
 	"github.com/fairway-hpc/fairway/api/client"
@@ -39,6 +40,7 @@ func sbatchOpts() []*opt {
 		{long: "export", usage: "environment to pass: ALL (default), NONE, or [ALL,]VAR[=value],..."},
 		{long: "wrap", usage: "run this shell command instead of a script"},
 		{long: "parsable", kind: optFlag, usage: "print only the job id"},
+		{long: "test-only", kind: optFlag, usage: "submit nothing: say when and where the job would start (the controller's forecast)"},
 		{long: "hold", short: 'H', kind: optFlag, usage: "submit the job held (release it with scontrol release)"},
 		{long: "account", short: 'A', usage: "account to charge"},
 		{long: "priority", usage: "job priority within its account, 0 (lowest) to 99"},
@@ -56,7 +58,8 @@ func sbatchOpts() []*opt {
 		{long: "qos", short: 'q', usage: "quality of service"},
 		{long: "nodelist", short: 'w', usage: "run on these nodes, all of them (a host list such as node[1-3], or a file naming them)"},
 		{long: "exclude", short: 'x', usage: "never run on these nodes (a host list, or a file naming them)"},
-		{long: "input", short: 'i', unsupported: "not supported yet: the node daemon connects no standard input to a batch script (it reads /dev/null)"},
+		{long: "input", short: 'i', usage: "the batch script's standard input: a file name pattern (%j, %A, %a, %x, %u, %N, %%); default /dev/null"},
+		{long: "get-user-env", kind: optOptional, usage: "[TIMEOUT][S|L]: accepted; the job gets the submitting environment (--export), which is already the user's own"},
 		{long: "exclusive", kind: optOptional, def: "exclusive", usage: "use whole nodes: no other job shares them"},
 		{long: "mem-per-gpu", key: "memory", usage: "memory per GPU, e.g. 40G (the node's memory is this times its GPUs)"},
 		{long: "ntasks-per-gpu", usage: "tasks per GPU (sets --ntasks to this times the GPUs)"},
@@ -68,7 +71,7 @@ func sbatchOpts() []*opt {
 		ignoredOpt("clusters", 0, optValue), ignoredOpt("cpus-per-gpu", 0, optValue),
 		ignoredOpt("gres-flags", 0, optValue), ignoredOpt("threads-per-core", 0, optValue), ignoredOpt("cores-per-socket", 0, optValue),
 		ignoredOpt("sockets-per-node", 0, optValue), ignoredOpt("profile", 0, optValue), ignoredOpt("mpi", 0, optValue),
-		ignoredOpt("no-kill", 'k', optOptional), ignoredOpt("get-user-env", 0, optOptional),
+		ignoredOpt("no-kill", 'k', optOptional),
 		ignoredOpt("propagate", 0, optOptional), ignoredOpt("kill-on-invalid-dep", 0, optValue),
 		ignoredOpt("oversubscribe", 's', optFlag), ignoredOpt("overcommit", 'O', optFlag), ignoredOpt("quiet", 'Q', optFlag),
 		ignoredOpt("verbose", 'v', optFlag), ignoredOpt("contiguous", 0, optFlag),
@@ -97,6 +100,9 @@ func sbatch(ctx context.Context, inv *invocation) error {
 		return err
 	}
 	c := inv.client()
+	if inv.opts.flag("test-only") {
+		return sbatchTestOnly(ctx, inv, c, spec)
+	}
 	ids, err := c.Submit(ctx, spec)
 	if err != nil {
 		var ce *client.Error
@@ -121,6 +127,35 @@ func sbatch(ctx context.Context, inv *invocation) error {
 		return waitForJob(ctx, c, id)
 	}
 	return nil
+}
+
+// sbatchTestOnly asks the controller when and where the job would start,
+// submitting nothing, and prints Slurm's line on standard error ("sbatch:
+// Job 12 to start at 2024-06-15T14:30:00 using 8 processors on nodes
+// node[1-2] in partition gpu"). Refused, it prints Slurm's "allocation
+// failure: ..." and exits 1, as Slurm's sbatch does.
+func sbatchTestOnly(ctx context.Context, inv *invocation, c *client.Client, spec api.JobSpec) error {
+	r, err := c.WillRun(ctx, spec)
+	if err != nil {
+		msg := err.Error()
+		var ce *client.Error
+		if errors.As(err, &ce) {
+			msg = ce.Msg
+		}
+		return fmt.Errorf("allocation failure: %s", msg)
+	}
+	fmt.Fprintf(inv.env.Stderr, "sbatch: %s\n", willRunLine(r, inv.env.Location))
+	return nil
+}
+
+// willRunLine is Slurm's slurm_job_will_run line for a will-run answer,
+// the start in loc in Slurm's default time format.
+func willRunLine(r *api.WillRunResponse, loc *time.Location) string {
+	if loc == nil {
+		loc = time.Local
+	}
+	return fmt.Sprintf("Job %d to start at %s using %d processors on nodes %s in partition %s",
+		r.JobID, time.Unix(r.StartTime, 0).In(loc).Format(slurmtime.DateLayout), r.CPUs, hostlist.Compress(r.Nodes), r.Partition)
 }
 
 // waitForJob blocks until the job ends and returns its exit status as an exitError.
@@ -570,6 +605,17 @@ func applyOptions(spec *api.JobSpec, o optSet, cwd string, env *Env) error {
 	}
 	spec.Stdout = o.str("output")
 	spec.Stderr = o.str("error")
+	if v, ok := get("input"); ok {
+		if strings.TrimSpace(v.value) == "" {
+			return v.wrap(&api.FieldError{Field: "--input", Value: v.value, Msg: "want a file name pattern such as input-%j.txt"})
+		}
+		spec.Stdin = v.value
+	}
+	if v, ok := get("get-user-env"); ok {
+		if err := checkGetUserEnv(v.value); err != nil {
+			return v.wrap(err)
+		}
+	}
 	exp, _ := get("export")
 	if spec.Env, err = exportEnv(exp.value, env.Environ()); err != nil {
 		return exp.wrap(err)
@@ -636,6 +682,20 @@ func applyOptions(spec *api.JobSpec, o optSet, cwd string, env *Env) error {
 			return v.wrap(&api.FieldError{Field: "--begin", Value: v.value, Msg: err.Error()})
 		}
 		spec.BeginTime = t.Unix()
+	}
+	return nil
+}
+
+// checkGetUserEnv checks --get-user-env's optional value as Slurm parses
+// it: a timeout in seconds and/or S or L (how slurmd would run su). The
+// option has no further effect in Fairway: Slurm uses it when root submits
+// for another user (--uid) to load that user's login environment on the
+// node; Fairway submits only as the caller, and --export (ALL by default)
+// already passes the caller's own environment.
+func checkGetUserEnv(value string) error {
+	digits := strings.TrimRight(value, "SsLl")
+	if len(value)-len(digits) > 1 || strings.TrimLeft(digits, "0123456789") != "" {
+		return &api.FieldError{Field: "--get-user-env", Value: value, Msg: "want [TIMEOUT][S|L], as in --get-user-env=10L"}
 	}
 	return nil
 }

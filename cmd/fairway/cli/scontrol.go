@@ -160,7 +160,7 @@ func (v *view) jobRecord(j *api.Job, groupName string) record {
 		[]string{kv("Command", "(null)")},
 		[]string{kv("WorkDir", s.WorkDir)},
 		[]string{kv("StdErr", orNull(j.StderrPath))},
-		[]string{kv("StdIn", "/dev/null")},
+		[]string{kv("StdIn", j.StdinShown())},
 		[]string{kv("StdOut", orNull(j.StdoutPath))},
 	)
 	if s.GPUs > 0 {
@@ -228,12 +228,12 @@ func (v *view) nodeRecord(n *api.Node) record {
 	}
 	r := record{
 		{kv("NodeName", n.Name), kv("CoresPerSocket", 1)},
-		{kv("CPUAlloc", n.Used.CPUs), kv("CPUEfctv", n.Resources.CPUs), kv("CPUTot", n.Resources.CPUs), kv("CPULoad", "N/A")},
+		{kv("CPUAlloc", n.Used.CPUs), kv("CPUEfctv", n.Resources.CPUs), kv("CPUTot", n.Resources.CPUs), kv("CPULoad", nodeCPULoad(n))},
 		{kv("AvailableFeatures", "(null)")},
 		{kv("ActiveFeatures", "(null)")},
 		{kv("Gres", gres)},
 		{kv("NodeAddr", addr), kv("NodeHostName", host)},
-		{kv("RealMemory", n.Resources.MemoryMB), kv("AllocMem", n.Used.MemoryMB), kv("FreeMem", "N/A"), kv("Sockets", n.Resources.CPUs), kv("Boards", 1)},
+		{kv("RealMemory", n.Resources.MemoryMB), kv("AllocMem", n.Used.MemoryMB), kv("FreeMem", nodeFreeMem(n)), kv("Sockets", n.Resources.CPUs), kv("Boards", 1)},
 		{kv("State", state), kv("ThreadsPerCore", 1), kv("TmpDisk", 0), kv("Weight", 1), kv("Owner", "N/A"), kv("MCS_label", "N/A")},
 		{kv("Partitions", strings.Join(n.Partitions, ","))},
 		{kv("BootTime", bootTime(v, n.BootTime)), kv("SlurmdStartTime", v.date(n.LastHeartbeat))},

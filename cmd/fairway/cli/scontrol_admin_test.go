@@ -195,7 +195,7 @@ func TestSdiag(t *testing.T) {
 		Now: now, StatsSince: now - 600, ControllerID: "ctl1", Leader: true,
 		JobsSubmitted: 12, JobsStarted: 9, JobsCompleted: 6, JobsCanceled: 1, JobsFailed: 2, JobsPending: 3, JobsRunning: 2,
 		Sched: api.DiagSched{Cycles: 300, LastCycleUsec: 812, MaxCycleUsec: 4100, MeanCycleUsec: 950, LastCycleAt: now - 2,
-			CyclesPerMin: 30, LastDepth: 4, MeanDepth: 3.6, LastBfDepth: 2, MeanBfDepth: 1.5, LastQueueLen: 3, MeanQueueLen: 2.9, Backfilled: 5},
+			CyclesPerMin: 30, LastDepth: 4, MeanDepth: 3.6, LastBfDepth: 2, MeanBfDepth: 1.5, LastQueueLen: 3, MeanQueueLen: 2.9, Backfilled: 5, BackfilledSinceReset: 2},
 		Raft: api.DiagRaft{Role: "leader", LeaderID: "ctl1", Term: 3, CommitIndex: 420, AppliedIndex: 420, LastContactMS: 0, Voters: 3, Reachable: 3},
 	}
 	te := &testEnv{dir: "/home/alice"}
@@ -228,7 +228,7 @@ func TestSdiag(t *testing.T) {
 		"",
 		"Backfilling stats",
 		"\tTotal backfilled jobs (since last slurm start): 5",
-		"\tTotal backfilled jobs (since last stats cycle start): 5",
+		"\tTotal backfilled jobs (since last stats cycle start): 2",
 		"\tTotal cycles: 300",
 		"\tLast cycle when: Sat Jun 15 14:29:58 2024 (1718454598)",
 		"\tLast cycle: 812",

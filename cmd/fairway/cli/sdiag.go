@@ -2,16 +2,19 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
 
 	"github.com/fairway-hpc/fairway/api"
+	"github.com/fairway-hpc/fairway/api/client"
 )
 
 func sdiagOpts() []*opt {
 	return []*opt{
 		{long: "all", short: 'a', kind: optFlag, ignored: true},
+		{long: "reset", short: 'r', kind: optFlag, usage: "reset the scheduling statistics (operators and administrators)"},
 		addrOpt(),
 		helpOpt('h'),
 	}
@@ -22,11 +25,30 @@ func sdiag(ctx context.Context, inv *invocation) error {
 	if len(inv.args) > 0 {
 		return &api.FieldError{Field: "sdiag", Value: strings.Join(inv.args, " "), Msg: "sdiag takes no arguments"}
 	}
+	if inv.opts.flag("reset") {
+		return sdiagReset(ctx, inv)
+	}
 	d, err := inv.client().Diag(ctx)
 	if err != nil {
 		return fmt.Errorf("read the controller's statistics: %w", err)
 	}
 	_, err = fmt.Fprint(inv.env.Stdout, sdiagText(d, inv.env.Location))
+	return err
+}
+
+// sdiagReset resets the controller's scheduling statistics (sdiag -r):
+// "Reset scheduling statistics" on success; Slurm's
+// "slurm_reset_statistics: ..." and exit status 255 (its -1) when refused.
+func sdiagReset(ctx context.Context, inv *invocation) error {
+	if err := inv.client().ResetDiag(ctx); err != nil {
+		msg := err.Error()
+		var ce *client.Error
+		if errors.As(err, &ce) {
+			msg = ce.Msg
+		}
+		return &codedError{code: 255, err: fmt.Errorf("slurm_reset_statistics: %s", msg)}
+	}
+	_, err := fmt.Fprintln(inv.env.Stdout, "Reset scheduling statistics")
 	return err
 }
 
@@ -80,7 +102,7 @@ func sdiagText(d *api.DiagResponse, loc *time.Location) string {
 
 	p("\nBackfilling stats\n")
 	p("\tTotal backfilled jobs (since last slurm start): %d\n", s.Backfilled)
-	p("\tTotal backfilled jobs (since last stats cycle start): %d\n", s.Backfilled)
+	p("\tTotal backfilled jobs (since last stats cycle start): %d\n", s.BackfilledSinceReset)
 	p("\tTotal cycles: %d\n", s.Cycles)
 	if s.LastCycleAt > 0 {
 		p("\tLast cycle when: %s (%d)\n", ctime(s.LastCycleAt, loc), s.LastCycleAt)

@@ -244,9 +244,9 @@ func nodeValue(n *api.Node, letter byte) string {
 	case 'f':
 		return "(null)"
 	case 'O':
-		return "N/A"
+		return nodeCPULoad(n)
 	case 'e':
-		return "N/A"
+		return nodeFreeMem(n)
 	}
 	return nodeExtraValue(n, letter)
 }

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"fmt"
 	"net"
 	"strconv"
 	"strings"
@@ -140,4 +141,23 @@ func nodeAddrHost(n *api.Node) string {
 		return host
 	}
 	return n.Addr
+}
+
+// nodeCPULoad is a node's CPU load as Slurm 22.05 prints it (sinfo %O,
+// scontrol's CPULoad=): slurmd's load times 100 kept as a whole number,
+// printed with two decimals ("0.52"); N/A when unknown.
+func nodeCPULoad(n *api.Node) string {
+	if n.CPULoad == nil {
+		return "N/A"
+	}
+	return fmt.Sprintf("%.2f", float64(uint32(*n.CPULoad*100))/100)
+}
+
+// nodeFreeMem is a node's free memory in MB as Slurm prints it (sinfo %e,
+// scontrol's FreeMem=); N/A when unknown.
+func nodeFreeMem(n *api.Node) string {
+	if n.FreeMemMB == nil {
+		return "N/A"
+	}
+	return strconv.FormatInt(*n.FreeMemMB, 10)
 }

@@ -396,7 +396,7 @@ func (v *view) squeueValue(j *api.Job, letter byte) string {
 	case sqStderr:
 		return j.StderrPath
 	case sqStdin:
-		return "/dev/null"
+		return j.StdinShown()
 	case sqPendingTime:
 		switch {
 		case j.StartTime > 0:

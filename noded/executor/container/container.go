@@ -57,6 +57,8 @@ const (
 const (
 	ScriptPath = "/.fairway/slurm_script"
 	stderrPath = "/.fairway/stderr"
+	// stdinPath is where a job's --input file is mounted, read-only.
+	stdinPath = "/.fairway/stdin"
 	// ToolsDir is where an image-based container finds the tools binary
 	// (Config.ToolsBinary) under the fairway and Slurm command names.
 	ToolsDir = "/usr/local/bin"
@@ -264,7 +266,23 @@ func (e *Executor) checkOutputs(ctx context.Context, spec executor.Spec) error {
 		}
 		return fmt.Errorf("cannot open output file %s or %s as uid %d: %s", spec.StdoutPath, spec.StderrPath, spec.UID, msg)
 	}
+	if hasInput(spec) {
+		out, err := e.asUser(ctx, spec, `true <"$1"`, spec.StdinPath)
+		if err != nil {
+			msg := strings.TrimSpace(string(out))
+			if i := strings.LastIndex(msg, ": "); i >= 0 {
+				msg = msg[i+2:]
+			}
+			return fmt.Errorf("cannot open input file %s as uid %d: %s", spec.StdinPath, spec.UID, msg)
+		}
+	}
 	return nil
+}
+
+// hasInput reports whether the job reads a file as its standard input
+// (sbatch -i) rather than /dev/null.
+func hasInput(spec executor.Spec) bool {
+	return spec.StdinPath != "" && spec.StdinPath != os.DevNull
 }
 
 func writeScript(name, text string, uid, gid int) error {

@@ -36,19 +36,23 @@ func TestSpecArgs(t *testing.T) {
 		name   string
 		script string
 		stderr string
+		stdin  string
 		want   []string
 	}{
-		{"shebang script runs directly", "#!/usr/bin/env python3\n", "/w/out", []string{ScriptPath, "a"}},
+		{"shebang script runs directly", "#!/usr/bin/env python3\n", "/w/out", "", []string{ScriptPath, "a"}},
 		{"plain script joins stderr to stdout", "echo hi\n", "/w/out",
-			[]string{"/bin/sh", "-c", `exec 2>&1; exec "$@"`, "fairway-job", "/bin/sh", ScriptPath, "a"}},
+			"", []string{"/bin/sh", "-c", `exec 2>&1; exec "$@"`, "fairway-job", "/bin/sh", ScriptPath, "a"}},
 		{"separate stderr file", "echo hi\n", "/w/err",
-			[]string{"/bin/sh", "-c", `exec 2>>/.fairway/stderr; exec "$@"`, "fairway-job", "/bin/sh", ScriptPath, "a"}},
+			"", []string{"/bin/sh", "-c", `exec 2>>/.fairway/stderr; exec "$@"`, "fairway-job", "/bin/sh", ScriptPath, "a"}},
+		{"--input: the file is the script's standard input", "#!/bin/sh\n", "/w/out", "/w/in.txt",
+			[]string{"/bin/sh", "-c", `exec </.fairway/stdin; exec "$@"`, "fairway-job", ScriptPath, "a"}},
+		{"no --input: /dev/null as on the host", "#!/bin/sh\n", "/w/out", "/dev/null", []string{ScriptPath, "a"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			spec := executor.Spec{
 				Ref: executor.Ref{JobID: 1}, Script: tc.script, Args: []string{"a"},
-				WorkDir: "/w", StdoutPath: "/w/out", StderrPath: tc.stderr, UID: 1000, GID: 1000,
+				WorkDir: "/w", StdoutPath: "/w/out", StderrPath: tc.stderr, StdinPath: tc.stdin, UID: 1000, GID: 1000,
 			}
 			s := &oci.Spec{Process: &specs.Process{}, Linux: &specs.Linux{}}
 			for _, opt := range e.specOpts(spec, "/state/runs/1-0/slurm_script", true) {
@@ -70,6 +74,9 @@ func TestSpecArgs(t *testing.T) {
 				if !dests[d] {
 					t.Errorf("no mount at %s", d)
 				}
+			}
+			if wantIn := tc.stdin != "" && tc.stdin != "/dev/null"; dests[stdinPath] != wantIn {
+				t.Errorf("stdin mount present = %v, want %v", dests[stdinPath], wantIn)
 			}
 			if dests[stderrPath] != (tc.stderr != spec.StdoutPath) {
 				t.Errorf("stderr mount present = %v, want %v", dests[stderrPath], tc.stderr != spec.StdoutPath)

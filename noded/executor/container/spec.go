@@ -32,6 +32,11 @@ func (e *Executor) specOpts(spec executor.Spec, script string, fromImage bool) [
 		// written (the shim copies two streams independently).
 		argv = append([]string{"/bin/sh", "-c", `exec 2>&1; exec "$@"`, "fairway-job"}, argv...)
 	}
+	if hasInput(spec) {
+		// The file, mounted read-only, is the script's standard input.
+		argv = append([]string{"/bin/sh", "-c", `exec <` + stdinPath + `; exec "$@"`, "fairway-job"}, argv...)
+		mounts = append(mounts, bind(spec.StdinPath, stdinPath, true))
+	}
 	if spec.WorkDir != "/" {
 		mounts = append(mounts, bind(spec.WorkDir, spec.WorkDir, false))
 	}

@@ -19,7 +19,8 @@
 //
 // The wrapper opens the job's output files itself, as the user, in append
 // mode, so files are created with the user's ownership and the user's
-// permissions apply. It then runs the script in a subshell that execs it (the
+// permissions apply; likewise the script's standard input (sbatch -i, else
+// /dev/null), for reading. It then runs the script in a subshell that execs it (the
 // script sees none of the wrapper's descriptors) and records its exit status.
 //
 // The wrapper catches the catchable signals a job is sent (HUP, INT, QUIT,
@@ -66,24 +67,28 @@ const (
 	statusFile = "status"
 )
 
-// wrapperScript is run as `sh -c wrapperScript fairway-job OUT ERR CMD...`;
-// see the package documentation.
+// wrapperScript is run as `sh -c wrapperScript fairway-job IN OUT ERR
+// CMD...`; see the package documentation.
 const wrapperScript = `trap : HUP INT QUIT USR1 USR2 TERM ALRM PIPE
 read -r __fw_go <&3 && [ "$__fw_go" = go ] || exit 126
 exec 3<&-
-__fw_out=$1 __fw_err=$2
-shift 2
+__fw_in=$1 __fw_out=$2 __fw_err=$3
+shift 3
 for __fw_f in "$__fw_out" "$__fw_err"; do
 	if ! __fw_msg=$( { true >>"$__fw_f"; } 2>&1 ); then
 		echo "cannot open output file $__fw_f: ${__fw_msg##*: }" >&5
 		exit 126
 	fi
 done
+if ! __fw_msg=$( { true <"$__fw_in"; } 2>&1 ); then
+	echo "cannot open input file $__fw_in: ${__fw_msg##*: }" >&5
+	exit 126
+fi
 exec >>"$__fw_out" 2>>"$__fw_err"
 echo running >&4
 echo ok >&5
 exec 5>&-
-( exec 4>&-; unset __fw_go __fw_out __fw_err __fw_f __fw_msg; exec "$@" )
+( exec 4>&- <"$__fw_in"; unset __fw_go __fw_in __fw_out __fw_err __fw_f __fw_msg; exec "$@" )
 echo "exit $?" >&4
 `
 
@@ -187,7 +192,11 @@ func (e *Executor) start(ctx context.Context, spec executor.Spec, grp *cgroups.G
 	defer ackR.Close()
 	defer ackW.Close()
 
-	args := append([]string{"-c", wrapperScript, "fairway-job", spec.StdoutPath, spec.StderrPath}, argv...)
+	stdin := spec.StdinPath
+	if stdin == "" {
+		stdin = os.DevNull
+	}
+	args := append([]string{"-c", wrapperScript, "fairway-job", stdin, spec.StdoutPath, spec.StderrPath}, argv...)
 	cmd := exec.Command(e.cfg.Shell, args...)
 	cmd.Env = spec.Env
 	cmd.Dir = spec.WorkDir
