@@ -383,18 +383,11 @@ func (c *Controller) handleToken(w http.ResponseWriter, r *http.Request) {
 }
 
 func (c *Controller) handleJobs(w http.ResponseWriter, r *http.Request) {
-	v := r.URL.Query()
-	var f JobFilter
-	if s := v.Get("id"); s != "" {
-		ids, err := parseIDs(s, true)
-		if err != nil {
-			c.writeErr(w, r, err)
-			return
-		}
-		f.IDs = ids
+	f, err := parseJobFilter(r)
+	if err != nil {
+		c.writeErr(w, r, err)
+		return
 	}
-	f.All = v.Get("all") != "" && v.Get("all") != "0" && v.Get("all") != "false"
-	f.User = v.Get("user")
 	q, err := query(r)
 	if err != nil {
 		c.writeErr(w, r, err)
@@ -405,6 +398,27 @@ func (c *Controller) handleJobs(w http.ResponseWriter, r *http.Request) {
 		c.writeErr(w, r, err)
 		return
 	}
+	writeJobs(w, resp)
+}
+
+// parseJobFilter reads GET /v1/jobs's filter from the query string.
+func parseJobFilter(r *http.Request) (JobFilter, error) {
+	v := r.URL.Query()
+	var f JobFilter
+	if s := v.Get("id"); s != "" {
+		ids, err := parseIDs(s, true)
+		if err != nil {
+			return JobFilter{}, err
+		}
+		f.IDs = ids
+	}
+	f.All = v.Get("all") != "" && v.Get("all") != "0" && v.Get("all") != "false"
+	f.User = v.Get("user")
+	return f, nil
+}
+
+// writeJobs writes GET /v1/jobs's answer.
+func writeJobs(w http.ResponseWriter, resp api.JobsResponse) {
 	writeRead(w, resp.Index, resp)
 }
 

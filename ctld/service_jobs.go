@@ -270,6 +270,11 @@ func (s *Service) Jobs(ctx context.Context, caller Identity, f JobFilter, q Quer
 	if err != nil {
 		return api.JobsResponse{}, err
 	}
+	return api.JobsResponse{Index: st.Index(), Now: s.now().Unix(), Jobs: listJobs(st, f)}, nil
+}
+
+// listJobs returns the jobs f selects, redacted (Jobs).
+func listJobs(st *raftstore.State, f JobFilter) []*api.Job {
 	var jobs []*api.Job
 	switch {
 	case len(f.IDs) > 0:
@@ -305,7 +310,7 @@ func (s *Service) Jobs(ctx context.Context, caller Identity, f JobFilter, q Quer
 	for i, j := range jobs {
 		out[i] = redact(j)
 	}
-	return api.JobsResponse{Index: st.Index(), Now: s.now().Unix(), Jobs: out}, nil
+	return out
 }
 
 // JobResult is one job and the index of the state it was read from.

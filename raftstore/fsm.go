@@ -385,7 +385,7 @@ func (s *fsmSnapshot) data() *snapshotData {
 
 // Persist implements raft.FSMSnapshot.
 func (s *fsmSnapshot) Persist(sink raft.SnapshotSink) error {
-	if err := json.NewEncoder(sink).Encode(s.data()); err != nil {
+	if err := s.write(sink); err != nil {
 		sink.Cancel()
 		return fmt.Errorf("persist snapshot: %w", err)
 	}
@@ -393,6 +393,11 @@ func (s *fsmSnapshot) Persist(sink raft.SnapshotSink) error {
 		return fmt.Errorf("persist snapshot: close: %w", err)
 	}
 	return nil
+}
+
+// write encodes the snapshot to w.
+func (s *fsmSnapshot) write(w io.Writer) error {
+	return json.NewEncoder(w).Encode(s.data())
 }
 
 // Release implements raft.FSMSnapshot.
