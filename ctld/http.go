@@ -1,6 +1,7 @@
 package ctld
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -10,6 +11,7 @@ import (
 	"net/http"
 	"net/http/httputil"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -401,7 +403,10 @@ func (c *Controller) handleJobs(w http.ResponseWriter, r *http.Request) {
 	writeJobs(w, resp)
 }
 
-// parseJobFilter reads GET /v1/jobs's filter from the query string.
+// parseJobFilter reads GET /v1/jobs's filter from the query string: id
+// (job ids), all (finished jobs too), state (states: PENDING,RUNNING,...),
+// user (names or uids), account, partition and name, each a
+// comma-separated list.
 func parseJobFilter(r *http.Request) (JobFilter, error) {
 	v := r.URL.Query()
 	var f JobFilter
@@ -413,13 +418,65 @@ func parseJobFilter(r *http.Request) (JobFilter, error) {
 		f.IDs = ids
 	}
 	f.All = v.Get("all") != "" && v.Get("all") != "0" && v.Get("all") != "false"
-	f.User = v.Get("user")
+	f.Users = listParam(v.Get("user"))
+	f.Accounts = listParam(v.Get("account"))
+	f.Partitions = listParam(v.Get("partition"))
+	f.Names = listParam(v.Get("name"))
+	for _, s := range listParam(v.Get("state")) {
+		st := api.JobState(strings.ToUpper(s))
+		if !slices.Contains(jobStates, st) { // every state a job can be in
+			return JobFilter{}, invalid("state", "unknown job state %q in state=%s", s, v.Get("state"))
+		}
+		f.States = append(f.States, st)
+	}
 	return f, nil
 }
 
-// writeJobs writes GET /v1/jobs's answer.
+// listParam splits a comma-separated query parameter, dropping empty items.
+func listParam(s string) []string {
+	var out []string
+	for _, item := range strings.Split(s, ",") {
+		if item = strings.TrimSpace(item); item != "" {
+			out = append(out, item)
+		}
+	}
+	return out
+}
+
+// writeJobs writes GET /v1/jobs's answer, encoding one job at a time into
+// a buffered writer instead of building the whole answer (100 MB for
+// 200,000 jobs) in memory first. The JSON is api.JobsResponse's.
 func writeJobs(w http.ResponseWriter, resp api.JobsResponse) {
-	writeRead(w, resp.Index, resp)
+	w.Header().Set(api.IndexHeader, strconv.FormatUint(resp.Index, 10))
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusOK)
+	bw := bufio.NewWriterSize(w, 64<<10)
+	fmt.Fprintf(bw, `{"index":%d,"now":%d,"jobs":`, resp.Index, resp.Now)
+	if resp.Jobs == nil {
+		bw.WriteString("null")
+	} else {
+		enc := json.NewEncoder(bw)
+		for i, j := range resp.Jobs {
+			if i == 0 {
+				bw.WriteByte('[')
+			} else {
+				bw.WriteByte(',')
+			}
+			// Encode ends each job with a newline, which JSON allows
+			// between array elements.
+			if err := enc.Encode(j); err != nil {
+				// The status is sent: end the answer short, so that
+				// the client fails to decode it.
+				return
+			}
+		}
+		if len(resp.Jobs) == 0 {
+			bw.WriteByte('[')
+		}
+		bw.WriteByte(']')
+	}
+	bw.WriteString("}\n")
+	_ = bw.Flush()
 }
 
 func (c *Controller) handleJob(w http.ResponseWriter, r *http.Request) {
