@@ -32,6 +32,10 @@ type fsm struct {
 	abandon chan struct{} // closed and replaced when Restore replaces the database
 
 	wakeups atomic.Uint64 // blocking-query wake-ups (watch sets that fired)
+
+	// intern makes stored jobs share equal scripts and environments; used
+	// by Apply and Restore only (raft calls both from one goroutine).
+	intern *interner
 }
 
 // newFSM returns a state machine over an empty state. onHalt (may be nil)
@@ -47,7 +51,7 @@ func newFSM(log *slog.Logger, onHalt func(*HaltError)) (*fsm, error) {
 		return nil, fmt.Errorf("create state store: %w", err)
 	}
 	txn.Commit()
-	f := &fsm{log: log, onHalt: onHalt, changed: make(chan struct{}), abandon: make(chan struct{})}
+	f := &fsm{log: log, onHalt: onHalt, changed: make(chan struct{}), abandon: make(chan struct{}), intern: newInterner()}
 	f.db.Store(db)
 	return f, nil
 }
@@ -168,7 +172,7 @@ func (f *fsm) commitIndexOnly(db *memdb.MemDB, index uint64) {
 
 // applyCommand dispatches a command to its handler, by message type.
 func (f *fsm) applyCommand(txn *memdb.Txn, cmd Command) (ApplyResult, error) {
-	w := &writer{txn: txn, log: f.log}
+	w := &writer{txn: txn, log: f.log, intern: f.intern}
 	var res ApplyResult
 	var err error
 	switch c := cmd.(type) {
@@ -301,6 +305,7 @@ func (f *fsm) Restore(rc io.ReadCloser) error {
 		return err
 	}
 	for _, j := range data.Jobs {
+		f.intern.spec(&j.Spec)
 		if err := insert(tableJobs, j); err != nil {
 			return err
 		}

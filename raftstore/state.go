@@ -303,9 +303,13 @@ func copyJobs(in []*api.Job) []*api.Job {
 }
 
 // copyJob deep-copies a job, so that neither side sees the other's changes.
-func copyJob(in *api.Job) *api.Job {
+func copyJob(in *api.Job) *api.Job { return copyJobExcept(in, false) }
+
+// copyJobExcept deep-copies a job, its environment too unless keepEnv
+// (then the copy shares it).
+func copyJobExcept(in *api.Job, keepEnv bool) *api.Job {
 	j := *in
-	j.Spec = copySpec(in.Spec)
+	j.Spec = copySpecExcept(in.Spec, keepEnv)
 	if in.CancelledBy != nil {
 		uid := *in.CancelledBy
 		j.CancelledBy = &uid
@@ -350,6 +354,12 @@ func copyJob(in *api.Job) *api.Job {
 	return &j
 }
 
+// writeCopy is copyJob for the apply functions: the copy shares the job's
+// environment, which no apply function modifies (they replace whole
+// values), so that a job whose state changes keeps sharing its interned
+// environment (see interner) instead of holding a clone of its own.
+func writeCopy(in *api.Job) *api.Job { return copyJobExcept(in, true) }
+
 // copyUsage deep-copies a usage record (nil stays nil).
 func copyUsage(in *api.Usage) *api.Usage {
 	if in == nil {
@@ -371,11 +381,17 @@ func copyStep(in api.Step) api.Step {
 }
 
 // copySpec deep-copies a job spec.
-func copySpec(in api.JobSpec) api.JobSpec {
+func copySpec(in api.JobSpec) api.JobSpec { return copySpecExcept(in, false) }
+
+// copySpecExcept deep-copies a job spec, its environment too unless
+// keepEnv.
+func copySpecExcept(in api.JobSpec, keepEnv bool) api.JobSpec {
 	s := in
 	s.Partitions = slices.Clone(in.Partitions)
 	s.Args = slices.Clone(in.Args)
-	s.Env = maps.Clone(in.Env)
+	if !keepEnv {
+		s.Env = maps.Clone(in.Env)
+	}
 	if in.Requeue != nil {
 		r := *in.Requeue
 		s.Requeue = &r
