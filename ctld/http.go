@@ -424,7 +424,9 @@ func parseJobFilter(r *http.Request) (JobFilter, error) {
 	f.Names = listParam(v.Get("name"))
 	for _, s := range listParam(v.Get("state")) {
 		st := api.JobState(strings.ToUpper(s))
-		if !slices.Contains(jobStates, st) { // every state a job can be in
+		// Every state a job can be in, and REQUEUED, which only a run has
+		// (squeue -t all names it): it matches no job.
+		if !slices.Contains(jobStates, st) && st != api.JobRequeued {
 			return JobFilter{}, invalid("state", "unknown job state %q in state=%s", s, v.Get("state"))
 		}
 		f.States = append(f.States, st)

@@ -63,6 +63,7 @@ func TestListJobsFilters(t *testing.T) {
 		{"state=CANCELLED", []api.JobID{}}, // finished jobs need all
 		{"state=CANCELLED&all=1", []api.JobID{2}},
 		{"state=pending,CANCELLED&all=1", []api.JobID{1, 2, 3, 4, 5}},
+		{"state=REQUEUED&all=1", []api.JobID{}},
 		{"state=PENDING&user=bob", []api.JobID{3, 4}},
 		{"account=a", []api.JobID{1, 3, 5}},
 		{"partition=cpu", []api.JobID{3, 4}},
