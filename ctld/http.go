@@ -405,7 +405,8 @@ func (c *Controller) handleJobs(w http.ResponseWriter, r *http.Request) {
 
 // parseJobFilter reads GET /v1/jobs's filter from the query string: id
 // (job ids), all (finished jobs too), state (states: PENDING,RUNNING,...),
-// user (names or uids), account, partition and name, each a
+// user and users (names or uids; clients send several in users=, which
+// controllers before it ignore), account, partition and name, each a
 // comma-separated list.
 func parseJobFilter(r *http.Request) (JobFilter, error) {
 	v := r.URL.Query()
@@ -418,7 +419,7 @@ func parseJobFilter(r *http.Request) (JobFilter, error) {
 		f.IDs = ids
 	}
 	f.All = v.Get("all") != "" && v.Get("all") != "0" && v.Get("all") != "false"
-	f.Users = listParam(v.Get("user"))
+	f.Users = append(listParam(v.Get("user")), listParam(v.Get("users"))...)
 	f.Accounts = listParam(v.Get("account"))
 	f.Partitions = listParam(v.Get("partition"))
 	f.Names = listParam(v.Get("name"))

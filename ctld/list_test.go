@@ -59,6 +59,8 @@ func TestListJobsFilters(t *testing.T) {
 		{"user=ann&all=1", []api.JobID{1, 2}},
 		{"user=1001", []api.JobID{3, 4}},
 		{"user=ann,cara&all=1", []api.JobID{1, 2, 5}},
+		{"users=ann,cara&all=1", []api.JobID{1, 2, 5}},
+		{"user=ann&users=1002", []api.JobID{1, 5}},
 		{"user=nobody", []api.JobID{}},
 		{"state=CANCELLED", []api.JobID{}}, // finished jobs need all
 		{"state=CANCELLED&all=1", []api.JobID{2}},

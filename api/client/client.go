@@ -273,9 +273,10 @@ func (c *Client) Submit(ctx context.Context, specs ...api.JobSpec) ([]api.JobID,
 
 // JobFilter selects jobs in Jobs. The controller applies every field that
 // is set (a job must pass each), so a command that shows a few jobs gets
-// those alone instead of every job; controllers before these filters
-// existed ignore all but All, IDs and User, so callers keep filtering what
-// they show themselves.
+// those alone instead of every job. Controllers before these filters
+// existed apply only All, IDs and one user name (User, or Users with one
+// name) and ignore the rest, so callers keep filtering what they show
+// themselves.
 type JobFilter struct {
 	All  bool // include finished jobs still retained
 	IDs  []api.JobID
@@ -309,8 +310,13 @@ func (c *Client) Jobs(ctx context.Context, f JobFilter, q QueryOptions) (*api.Jo
 	if f.User != "" {
 		users = append([]string{f.User}, f.Users...)
 	}
-	if len(users) > 0 {
-		v.Set("user", strings.Join(users, ","))
+	switch {
+	case len(users) == 1:
+		v.Set("user", users[0])
+	case len(users) > 1:
+		// A controller before the list filters compares user= with each
+		// job's user name; it ignores users=.
+		v.Set("users", strings.Join(users, ","))
 	}
 	if len(f.States) > 0 {
 		states := make([]string, len(f.States))
