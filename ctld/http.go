@@ -1,6 +1,7 @@
 package ctld
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -10,6 +11,7 @@ import (
 	"net/http"
 	"net/http/httputil"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -385,18 +387,11 @@ func (c *Controller) handleToken(w http.ResponseWriter, r *http.Request) {
 }
 
 func (c *Controller) handleJobs(w http.ResponseWriter, r *http.Request) {
-	v := r.URL.Query()
-	var f JobFilter
-	if s := v.Get("id"); s != "" {
-		ids, err := parseIDs(s, true)
-		if err != nil {
-			c.writeErr(w, r, err)
-			return
-		}
-		f.IDs = ids
+	f, err := parseJobFilter(r)
+	if err != nil {
+		c.writeErr(w, r, err)
+		return
 	}
-	f.All = v.Get("all") != "" && v.Get("all") != "0" && v.Get("all") != "false"
-	f.User = v.Get("user")
 	q, err := query(r)
 	if err != nil {
 		c.writeErr(w, r, err)
@@ -407,7 +402,86 @@ func (c *Controller) handleJobs(w http.ResponseWriter, r *http.Request) {
 		c.writeErr(w, r, err)
 		return
 	}
-	writeRead(w, resp.Index, resp)
+	writeJobs(w, resp)
+}
+
+// parseJobFilter reads GET /v1/jobs's filter from the query string: id
+// (job ids), all (finished jobs too), state (states: PENDING,RUNNING,...),
+// user and users (names or uids; clients send several in users=, which
+// controllers before it ignore), account, partition and name, each a
+// comma-separated list.
+func parseJobFilter(r *http.Request) (JobFilter, error) {
+	v := r.URL.Query()
+	var f JobFilter
+	if s := v.Get("id"); s != "" {
+		ids, err := parseIDs(s, true)
+		if err != nil {
+			return JobFilter{}, err
+		}
+		f.IDs = ids
+	}
+	f.All = v.Get("all") != "" && v.Get("all") != "0" && v.Get("all") != "false"
+	f.Users = append(listParam(v.Get("user")), listParam(v.Get("users"))...)
+	f.Accounts = listParam(v.Get("account"))
+	f.Partitions = listParam(v.Get("partition"))
+	f.Names = listParam(v.Get("name"))
+	for _, s := range listParam(v.Get("state")) {
+		st := api.JobState(strings.ToUpper(s))
+		// Every state a job can be in, and REQUEUED, which only a run has
+		// (squeue -t all names it): it matches no job.
+		if !slices.Contains(jobStates, st) && st != api.JobRequeued {
+			return JobFilter{}, invalid("state", "unknown job state %q in state=%s", s, v.Get("state"))
+		}
+		f.States = append(f.States, st)
+	}
+	return f, nil
+}
+
+// listParam splits a comma-separated query parameter, dropping empty items.
+func listParam(s string) []string {
+	var out []string
+	for _, item := range strings.Split(s, ",") {
+		if item = strings.TrimSpace(item); item != "" {
+			out = append(out, item)
+		}
+	}
+	return out
+}
+
+// writeJobs writes GET /v1/jobs's answer, encoding one job at a time into
+// a buffered writer instead of building the whole answer (100 MB for
+// 200,000 jobs) in memory first. The JSON is api.JobsResponse's.
+func writeJobs(w http.ResponseWriter, resp api.JobsResponse) {
+	w.Header().Set(api.IndexHeader, strconv.FormatUint(resp.Index, 10))
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusOK)
+	bw := bufio.NewWriterSize(w, 64<<10)
+	fmt.Fprintf(bw, `{"index":%d,"now":%d,"jobs":`, resp.Index, resp.Now)
+	if resp.Jobs == nil {
+		bw.WriteString("null")
+	} else {
+		enc := json.NewEncoder(bw)
+		for i, j := range resp.Jobs {
+			if i == 0 {
+				bw.WriteByte('[')
+			} else {
+				bw.WriteByte(',')
+			}
+			// Encode ends each job with a newline, which JSON allows
+			// between array elements.
+			if err := enc.Encode(j); err != nil {
+				// The status is sent: end the answer short, so that
+				// the client fails to decode it.
+				return
+			}
+		}
+		if len(resp.Jobs) == 0 {
+			bw.WriteByte('[')
+		}
+		bw.WriteByte(']')
+	}
+	bw.WriteString("}\n")
+	_ = bw.Flush()
 }
 
 func (c *Controller) handleJob(w http.ResponseWriter, r *http.Request) {

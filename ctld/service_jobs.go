@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/fairway-hpc/fairway/api"
@@ -227,11 +228,25 @@ func (s *Service) taskJobID(st *raftstore.State, ref api.JobRef) (api.JobID, err
 	return j.ID, nil
 }
 
-// JobFilter selects the jobs Jobs lists.
+// JobFilter selects the jobs Jobs lists. The controller applies every
+// field, so that a command showing a few jobs of 200,000 (squeue -u) gets
+// those alone; a job must pass each field that is set.
 type JobFilter struct {
 	IDs  []api.JobID // these jobs (an array job ID: its record and tasks); empty: all
 	All  bool        // finished jobs too
 	User string      // only this user's jobs; "": everyone's
+	// Users are more users (names or numeric uids) whose jobs are listed,
+	// besides User.
+	Users []string
+	// States are the only states listed (with All unset, the PENDING and
+	// RUNNING among them); empty: PENDING and RUNNING, or with All every
+	// state.
+	States []api.JobState
+	// Accounts, Partitions (the job's partition or any it asked for) and
+	// Names (job names): only jobs with one of them; empty: any.
+	Accounts   []string
+	Partitions []string
+	Names      []string
 }
 
 // Jobs lists jobs (a blocking query waits on the jobs table). Every caller
@@ -242,42 +257,119 @@ func (s *Service) Jobs(ctx context.Context, caller Identity, f JobFilter, q Quer
 	if err != nil {
 		return api.JobsResponse{}, err
 	}
+	return api.JobsResponse{Index: st.Index(), Now: s.now().Unix(), Jobs: listJobs(st, f)}, nil
+}
+
+// listJobs returns the jobs f selects, ordered by ID, redacted (Jobs). It
+// reads the stored jobs without deep copies and filters them before
+// anything is copied; redact copies only what it changes.
+func listJobs(st *raftstore.State, f JobFilter) []*api.Job {
+	states := f.States
+	if !f.All {
+		states = []api.JobState{api.JobPending, api.JobRunning}
+		if len(f.States) > 0 {
+			states = slices.DeleteFunc(slices.Clone(f.States), func(s api.JobState) bool { return s.Final() })
+			if len(states) == 0 {
+				return []*api.Job{}
+			}
+		}
+	}
+	users := f.Users
+	if f.User != "" {
+		users = append([]string{f.User}, f.Users...)
+	}
 	var jobs []*api.Job
 	switch {
 	case len(f.IDs) > 0:
 		// A job array's id lists the whole array: its record and its tasks.
 		seen := map[api.JobID]bool{}
 		for _, id := range f.IDs {
-			j, ok := st.Job(id)
+			j, ok := st.JobShared(id)
 			if !ok {
 				continue
 			}
 			members := []*api.Job{j}
 			if j.ArrayJobID == j.ID {
-				members = st.ArrayJobs(id)
+				members = st.ArrayJobsShared(id)
 			}
 			for _, m := range members {
-				if !seen[m.ID] && (f.All || !m.State.Final()) {
+				if !seen[m.ID] {
 					seen[m.ID] = true
 					jobs = append(jobs, m)
 				}
 			}
 		}
-	case f.All:
-		jobs = st.Jobs()
+	case len(users) == 1 && !isUID(users[0]):
+		// One user named: that user's jobs alone, through the user index.
+		jobs = st.JobsShared(users[0], states...)
 	default:
-		jobs = st.ActiveJobs()
+		jobs = st.JobsShared("", states...)
 	}
-	if f.User != "" {
-		jobs = slices.DeleteFunc(jobs, func(j *api.Job) bool { return j.Spec.User != f.User })
+	m := newJobMatcher(f, states, users)
+	out := make([]*api.Job, 0, len(jobs))
+	for _, j := range jobs {
+		if m.match(j) {
+			// Lists never carry scripts, environments or arguments: read
+			// a job to see them (Job).
+			out = append(out, redact(j))
+		}
 	}
-	// Lists never carry scripts, environments or arguments: read a job to
-	// see them (Job).
-	out := make([]*api.Job, len(jobs))
-	for i, j := range jobs {
-		out[i] = redact(j)
+	return out
+}
+
+// isUID reports whether a user filter is a numeric uid.
+func isUID(s string) bool {
+	_, err := strconv.Atoi(s)
+	return err == nil
+}
+
+// jobMatcher is a JobFilter's tests on one job (its IDs aside).
+type jobMatcher struct {
+	states                     map[api.JobState]bool
+	users, accounts, parts, nm map[string]bool
+}
+
+// newJobMatcher returns the matcher of f with the states and users
+// listJobs settled on.
+func newJobMatcher(f JobFilter, states []api.JobState, users []string) jobMatcher {
+	m := jobMatcher{users: setOf(users), accounts: setOf(f.Accounts), parts: setOf(f.Partitions), nm: setOf(f.Names)}
+	if len(states) > 0 {
+		m.states = map[api.JobState]bool{}
+		for _, s := range states {
+			m.states[s] = true
+		}
 	}
-	return api.JobsResponse{Index: st.Index(), Now: s.now().Unix(), Jobs: out}, nil
+	return m
+}
+
+// setOf is a set of the items, nil when there are none.
+func setOf(items []string) map[string]bool {
+	if len(items) == 0 {
+		return nil
+	}
+	m := make(map[string]bool, len(items))
+	for _, s := range items {
+		m[s] = true
+	}
+	return m
+}
+
+// match reports whether the job passes every test: a user by name or
+// numeric uid (as squeue -u), a partition the job is in or asked for.
+func (m jobMatcher) match(j *api.Job) bool {
+	switch {
+	case m.states != nil && !m.states[j.State]:
+		return false
+	case m.users != nil && !m.users[j.Spec.User] && !m.users[strconv.Itoa(j.Spec.UID)]:
+		return false
+	case m.accounts != nil && !m.accounts[j.Spec.Account]:
+		return false
+	case m.nm != nil && !m.nm[j.Spec.Name]:
+		return false
+	case m.parts != nil && !m.parts[j.Partition] && !slices.ContainsFunc(j.Spec.Partitions, func(p string) bool { return m.parts[p] }):
+		return false
+	}
+	return true
 }
 
 // JobResult is one job and the index of the state it was read from.

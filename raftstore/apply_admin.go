@@ -86,7 +86,7 @@ func (w *writer) updateJob(c *UpdateJob) error {
 		return conflictf("Job is no longer pending execution: job %d is %s", c.ID, j.State)
 	}
 	cfg := w.meta().Config
-	nj := copyJob(j)
+	nj := writeCopy(j)
 	current := nj.TimeLimitSecs
 	if j.State == api.JobPending || current <= 0 {
 		p, _ := cfg.Partition(nj.Partition)

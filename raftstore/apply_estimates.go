@@ -52,7 +52,7 @@ func (w *writer) recordEstimates(c *RecordEstimates) (int, error) {
 		if j == nil || j.State != api.JobPending || len(j.Runs) > 0 || j.IsArrayRecord() || j.FirstEstimate != nil {
 			continue
 		}
-		nj := copyJob(j)
+		nj := writeCopy(j)
 		est := e.Estimate
 		nj.FirstEstimate = &est
 		if err := w.put(tableJobs, nj); err != nil {

@@ -18,6 +18,9 @@ import (
 type writer struct {
 	txn *memdb.Txn
 	log *slog.Logger
+	// intern, when set, makes new jobs share equal scripts and
+	// environments (see interner).
+	intern *interner
 }
 
 // meta returns the meta row (read-only).
@@ -60,6 +63,9 @@ func (w *writer) submitJobs(c *SubmitJobs) ([]api.JobID, error) {
 		j, err := newJob(w.txn, &m.Config, m.NextJobID, c.Now, spec, &active)
 		if err != nil {
 			return nil, err
+		}
+		if w.intern != nil {
+			w.intern.spec(&j.Spec)
 		}
 		if err := w.put(tableJobs, j); err != nil {
 			return nil, fmt.Errorf("submit job %d: %w", j.ID, err)
@@ -226,7 +232,7 @@ func (w *writer) cancelTask(c *CancelJob, task int) error {
 
 // cancelOne cancels one job (not its array).
 func (w *writer) cancelOne(c *CancelJob, j *api.Job) error {
-	nj := copyJob(j)
+	nj := writeCopy(j)
 	if c.UID != nil && !j.State.Final() {
 		uid := *c.UID
 		nj.CancelledBy = &uid
@@ -263,7 +269,7 @@ func (w *writer) holdJob(c *HoldJob) error {
 	if j.Spec.Hold {
 		return nil
 	}
-	nj := copyJob(j)
+	nj := writeCopy(j)
 	nj.Spec.Hold = true
 	nj.Reason = api.ReasonHeldUser
 	nj.ExpectedStart = 0
@@ -282,7 +288,7 @@ func (w *writer) releaseJob(c *ReleaseJob) error {
 	if !j.Spec.Hold {
 		return nil
 	}
-	nj := copyJob(j)
+	nj := writeCopy(j)
 	nj.Spec.Hold = false
 	nj.Reason = api.ReasonPriority
 	return w.put(tableJobs, nj)
@@ -294,7 +300,7 @@ func (w *writer) requeueJob(c *RequeueJob) error {
 	if err != nil {
 		return err
 	}
-	nj := copyJob(j)
+	nj := writeCopy(j)
 	switch {
 	case j.State == api.JobPending:
 		return nil
@@ -345,7 +351,7 @@ func (w *writer) endGrace(c *EndGrace) error {
 	if j.Kill.EndGrace {
 		return nil
 	}
-	nj := copyJob(j)
+	nj := writeCopy(j)
 	nj.Kill.EndGrace, nj.Kill.EndGraceAt = true, c.Now
 	nj.LastCheckpoint = c.Now // it has saved its checkpoint
 	return w.put(tableJobs, nj)
@@ -360,7 +366,7 @@ func (w *writer) recordCheckpoint(c *RecordCheckpoint) error {
 	if j.State != api.JobRunning {
 		return conflictf("job %d is %s: only a running job records checkpoints (fairway checkpoint done runs inside the job)", c.ID, j.State)
 	}
-	nj := copyJob(j)
+	nj := writeCopy(j)
 	nj.LastCheckpoint = c.Now
 	if nj.Kill != nil && !nj.Kill.EndGrace {
 		// Saved during its grace time: the job is done, as EndGrace.
@@ -381,7 +387,7 @@ func (w *writer) signalJob(c *SignalJob) error {
 	if j.State != api.JobRunning {
 		return conflictf("job %d is %s: scancel --signal reaches running jobs only", c.ID, j.State)
 	}
-	nj := copyJob(j)
+	nj := writeCopy(j)
 	seq := 1
 	if j.SignalReq != nil {
 		seq = j.SignalReq.Seq + 1
@@ -426,7 +432,7 @@ func (w *writer) killJob(c *KillJob) error {
 			k.GraceSecs = grace
 		}
 	}
-	nj := copyJob(j)
+	nj := writeCopy(j)
 	nj.Kill = &k
 	if reason := planapply.PreemptionReason(&k); reason != "" {
 		// A preemption for another job, as a plan's: counted alike.
@@ -488,7 +494,7 @@ func (w *writer) jobEvents(c *JobEvents) error {
 			// A run the controller already ended (when the node went
 			// DOWN): a fenced node now says when it really stopped, and
 			// an end event brings the batch step's usage.
-			nj := copyJob(j)
+			nj := writeCopy(j)
 			fenced := ev.Fenced && fencedStop(nj, ev)
 			usage := lateRunUsage(nj, ev, node)
 			if fenced || usage {
@@ -541,7 +547,7 @@ func (w *writer) jobEvents(c *JobEvents) error {
 			return fmt.Errorf("job %d event %s: %w", ev.JobID, ev.Kind, err)
 		}
 		o = withRetry(&w.meta().Config, j, o)
-		nj := copyJob(j)
+		nj := writeCopy(j)
 		endRun(nj, o, c.Now)
 		// A run that exits while a plan's preemption stops it lost the
 		// work since its last checkpoint. A lost run (its node, a fence)

@@ -63,7 +63,7 @@ func (w *writer) markNodeDown(c *MarkNodeDown) ([]api.JobID, error) {
 		if err := w.chargeRun(j, c.Now); err != nil {
 			return nil, fmt.Errorf("mark node %s down: job %d: %w", c.Node, j.ID, err)
 		}
-		nj := copyJob(j)
+		nj := writeCopy(j)
 		// The steps on the node fail with it; the job's other steps end
 		// CANCELLED with the run.
 		if r := pastRun(nj, j.RestartCount); r != nil {

@@ -21,7 +21,7 @@ func (w *writer) createStep(c *CreateStep) (int, error) {
 	if err := checkStepRequest(j, &c.Req); err != nil {
 		return 0, err
 	}
-	nj := copyJob(j)
+	nj := writeCopy(j)
 	r := pastRun(nj, nj.RestartCount)
 	if r == nil {
 		return 0, conflictf("job %d is RUNNING but has no record of run %d", c.JobID, nj.RestartCount)
@@ -144,7 +144,7 @@ func (w *writer) reportStep(c *ReportStep) error {
 	if j == nil || len(j.Runs) == 0 {
 		return ignore("no such job or run")
 	}
-	nj := copyJob(j)
+	nj := writeCopy(j)
 	r := &nj.Runs[len(nj.Runs)-1]
 	if rep.StepID >= len(r.Steps) {
 		return ignore("no such step")

@@ -1,7 +1,6 @@
 package raftstore
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -32,6 +31,10 @@ type fsm struct {
 	abandon chan struct{} // closed and replaced when Restore replaces the database
 
 	wakeups atomic.Uint64 // blocking-query wake-ups (watch sets that fired)
+
+	// intern makes stored jobs share equal scripts and environments; used
+	// by Apply and Restore only (raft calls both from one goroutine).
+	intern *interner
 }
 
 // newFSM returns a state machine over an empty state. onHalt (may be nil)
@@ -47,7 +50,7 @@ func newFSM(log *slog.Logger, onHalt func(*HaltError)) (*fsm, error) {
 		return nil, fmt.Errorf("create state store: %w", err)
 	}
 	txn.Commit()
-	f := &fsm{log: log, onHalt: onHalt, changed: make(chan struct{}), abandon: make(chan struct{})}
+	f := &fsm{log: log, onHalt: onHalt, changed: make(chan struct{}), abandon: make(chan struct{}), intern: newInterner()}
 	f.db.Store(db)
 	return f, nil
 }
@@ -168,7 +171,7 @@ func (f *fsm) commitIndexOnly(db *memdb.MemDB, index uint64) {
 
 // applyCommand dispatches a command to its handler, by message type.
 func (f *fsm) applyCommand(txn *memdb.Txn, cmd Command) (ApplyResult, error) {
-	w := &writer{txn: txn, log: f.log}
+	w := &writer{txn: txn, log: f.log, intern: f.intern}
 	var res ApplyResult
 	var err error
 	switch c := cmd.(type) {
@@ -232,33 +235,6 @@ func (f *fsm) applyCommand(txn *memdb.Txn, cmd Command) (ApplyResult, error) {
 	return res, err
 }
 
-// snapshotVersion is the version of the snapshot format.
-const snapshotVersion = 1
-
-// snapshotData is the content of a snapshot: every table and the counters.
-type snapshotData struct {
-	Version     int               `json:"version"`
-	Index       uint64            `json:"index"`
-	NextJobID   api.JobID         `json:"next_job_id"`
-	Config      api.ClusterConfig `json:"config"`
-	Jobs        []*api.Job        `json:"jobs"`
-	Nodes       []*api.Node       `json:"nodes"`
-	Controllers []*Controller     `json:"controllers"`
-	// SubmitKeys are the remembered submission keys (absent in snapshots
-	// written before they existed).
-	SubmitKeys []*SubmitKey `json:"submit_keys,omitempty"`
-	// Usage and UsageAt are the fair-share usage (absent in snapshots
-	// written before usage was tracked).
-	Usage   map[string]float64 `json:"usage,omitempty"`
-	UsageAt int64              `json:"usage_at,omitempty"`
-	// UsageFormula is the usage formula version of the last accrual (0:
-	// version 1).
-	UsageFormula int `json:"usage_formula,omitempty"`
-	// PreemptionTotals are the preemptions per account and reason and the
-	// work they lost (absent in snapshots written before they were kept).
-	PreemptionTotals []api.PreemptionTotal `json:"preemption_totals,omitempty"`
-}
-
 // Snapshot implements raft.FSM. It captures a memdb read transaction (an
 // immutable view), so Persist can run concurrently with later applies.
 func (f *fsm) Snapshot() (raft.FSMSnapshot, error) {
@@ -276,13 +252,6 @@ func (f *fsm) Restore(rc io.ReadCloser) error {
 	if h := f.halted.Load(); h != nil {
 		return fmt.Errorf("restore snapshot: %w", h)
 	}
-	var data snapshotData
-	if err := json.NewDecoder(rc).Decode(&data); err != nil {
-		return fmt.Errorf("restore snapshot: decode: %w", err)
-	}
-	if data.Version != snapshotVersion {
-		return fmt.Errorf("restore snapshot: unsupported version %d (want %d)", data.Version, snapshotVersion)
-	}
 	db, err := memdb.NewMemDB(schema())
 	if err != nil {
 		return fmt.Errorf("restore snapshot: %w", err)
@@ -290,40 +259,22 @@ func (f *fsm) Restore(rc io.ReadCloser) error {
 	txn := db.Txn(true)
 	insert := func(table string, obj any) error {
 		if err := txn.Insert(table, obj); err != nil {
-			txn.Abort()
-			return fmt.Errorf("restore snapshot: insert into %s: %w", table, err)
+			return fmt.Errorf("insert into %s: %w", table, err)
 		}
 		return nil
 	}
-	m := &meta{Key: metaKey, Index: data.Index, NextJobID: data.NextJobID, Config: data.Config,
-		Usage: data.Usage, UsageAt: data.UsageAt, UsageFormula: data.UsageFormula}
-	if err := insert(tableMeta, m); err != nil {
-		return err
+	// Jobs are inserted as they are read, sharing equal scripts and
+	// environments (interner), instead of decoding the whole snapshot first.
+	data, err := readSnapshot(rc, func(j *api.Job) error {
+		f.intern.spec(&j.Spec)
+		return insert(tableJobs, j)
+	})
+	if err == nil {
+		err = restoreTables(data, insert)
 	}
-	for _, j := range data.Jobs {
-		if err := insert(tableJobs, j); err != nil {
-			return err
-		}
-	}
-	for _, n := range data.Nodes {
-		if err := insert(tableNodes, n); err != nil {
-			return err
-		}
-	}
-	for _, c := range data.Controllers {
-		if err := insert(tableControllers, c); err != nil {
-			return err
-		}
-	}
-	for _, k := range data.SubmitKeys {
-		if err := insert(tableSubmitKeys, k); err != nil {
-			return err
-		}
-	}
-	for _, p := range data.PreemptionTotals {
-		if err := insert(tablePreemptions, &preemptionRow{Key: preemptionKey(p.Account, p.Reason), Total: p}); err != nil {
-			return err
-		}
+	if err != nil {
+		txn.Abort()
+		return fmt.Errorf("restore snapshot: %w", err)
 	}
 	// Watch indexes are not in the snapshot: everything counts as changed
 	// at the snapshot's index (waiters wake once and see the new state).
@@ -350,42 +301,9 @@ type fsmSnapshot struct {
 	txn *memdb.Txn
 }
 
-// data collects the snapshot's content.
-func (s *fsmSnapshot) data() *snapshotData {
-	m := getMeta(s.txn)
-	d := &snapshotData{
-		Version:   snapshotVersion,
-		Index:     m.Index,
-		NextJobID: m.NextJobID,
-		Config:    m.Config,
-		Jobs:      allJobs(s.txn),
-		Usage:     m.Usage,
-		UsageAt:   m.UsageAt,
-
-		UsageFormula:     m.UsageFormula,
-		PreemptionTotals: preemptionTotals(s.txn),
-	}
-	if it, err := s.txn.Get(tableNodes, indexID); err == nil {
-		for raw := it.Next(); raw != nil; raw = it.Next() {
-			d.Nodes = append(d.Nodes, raw.(*api.Node))
-		}
-	}
-	if it, err := s.txn.Get(tableControllers, indexID); err == nil {
-		for raw := it.Next(); raw != nil; raw = it.Next() {
-			d.Controllers = append(d.Controllers, raw.(*Controller))
-		}
-	}
-	if it, err := s.txn.Get(tableSubmitKeys, indexID); err == nil {
-		for raw := it.Next(); raw != nil; raw = it.Next() {
-			d.SubmitKeys = append(d.SubmitKeys, raw.(*SubmitKey))
-		}
-	}
-	return d
-}
-
 // Persist implements raft.FSMSnapshot.
 func (s *fsmSnapshot) Persist(sink raft.SnapshotSink) error {
-	if err := json.NewEncoder(sink).Encode(s.data()); err != nil {
+	if err := s.write(sink); err != nil {
 		sink.Cancel()
 		return fmt.Errorf("persist snapshot: %w", err)
 	}
@@ -397,3 +315,33 @@ func (s *fsmSnapshot) Persist(sink raft.SnapshotSink) error {
 
 // Release implements raft.FSMSnapshot.
 func (s *fsmSnapshot) Release() {}
+
+// restoreTables inserts a snapshot's rows other than the jobs.
+func restoreTables(data *snapshotHead, insert func(table string, obj any) error) error {
+	m := &meta{Key: metaKey, Index: data.Index, NextJobID: data.NextJobID, Config: data.Config,
+		Usage: data.Usage, UsageAt: data.UsageAt, UsageFormula: data.UsageFormula}
+	if err := insert(tableMeta, m); err != nil {
+		return err
+	}
+	for _, n := range data.Nodes {
+		if err := insert(tableNodes, n); err != nil {
+			return err
+		}
+	}
+	for _, c := range data.Controllers {
+		if err := insert(tableControllers, c); err != nil {
+			return err
+		}
+	}
+	for _, k := range data.SubmitKeys {
+		if err := insert(tableSubmitKeys, k); err != nil {
+			return err
+		}
+	}
+	for _, p := range data.PreemptionTotals {
+		if err := insert(tablePreemptions, &preemptionRow{Key: preemptionKey(p.Account, p.Reason), Total: p}); err != nil {
+			return err
+		}
+	}
+	return nil
+}

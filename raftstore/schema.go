@@ -21,6 +21,7 @@ const (
 	indexState = "state" // jobs by state, then ID
 	indexNode  = "node"  // RUNNING jobs by the nodes of their allocation
 	indexArray = "array" // a job array's record and tasks by the array job ID
+	indexUser  = "user"  // jobs by their user's name, then ID
 
 	metaKey = "cluster"
 )
@@ -94,6 +95,11 @@ func schema() *memdb.DBSchema {
 						Name:         indexArray,
 						AllowMissing: true,
 						Indexer:      arrayIndex{},
+					},
+					indexUser: {
+						Name:         indexUser,
+						AllowMissing: true,
+						Indexer:      userIndex{},
 					},
 				},
 			},
@@ -221,4 +227,33 @@ func (arrayIndex) FromArgs(args ...any) ([]byte, error) {
 // arrayKey is a job ID as 8 big-endian bytes.
 func arrayKey(id api.JobID) []byte {
 	return binary.BigEndian.AppendUint64(nil, uint64(id))
+}
+
+// userIndex indexes jobs by their user's name (Spec.User), so that a list
+// of one user's jobs (squeue -u) reads them without scanning every job.
+// The index is rebuilt from the jobs on restore; it is not in snapshots.
+type userIndex struct{}
+
+// FromObject implements memdb.SingleIndexer.
+func (userIndex) FromObject(raw any) (bool, []byte, error) {
+	j, ok := raw.(*api.Job)
+	if !ok {
+		return false, nil, fmt.Errorf("user index: want *api.Job, got %T", raw)
+	}
+	if j.Spec.User == "" {
+		return false, nil, nil
+	}
+	return true, nodeKey(j.Spec.User), nil
+}
+
+// FromArgs implements memdb.Indexer: the argument is a user name.
+func (userIndex) FromArgs(args ...any) ([]byte, error) {
+	if len(args) != 1 {
+		return nil, fmt.Errorf("user index: want one argument, got %d", len(args))
+	}
+	name, ok := args[0].(string)
+	if !ok {
+		return nil, fmt.Errorf("user index: want a string argument, got %T", args[0])
+	}
+	return nodeKey(name), nil
 }

@@ -74,6 +74,48 @@ func (st *State) ActiveJobsShared() []*api.Job {
 	return jobs
 }
 
+// JobsShared returns the stored jobs in the given states (none: every
+// job), ordered by ID, without copying them; with user set, only the jobs
+// of that user name (read through the user index, not a scan). As with
+// ActiveJobsShared the caller must not modify them. The job lists (GET
+// /v1/jobs) read them this way: deep-copying 200,000 jobs to list them was
+// the list's main cost.
+func (st *State) JobsShared(user string, states ...api.JobState) []*api.Job {
+	var jobs []*api.Job
+	switch {
+	case user != "":
+		jobs = collectJobs(st.txn.Get(tableJobs, indexUser, user))
+		if len(states) > 0 {
+			jobs = slices.DeleteFunc(jobs, func(j *api.Job) bool { return !slices.Contains(states, j.State) })
+		}
+		return jobs
+	case len(states) == 0:
+		return allJobs(st.txn)
+	}
+	for i, s := range states {
+		if slices.Contains(states[:i], s) {
+			continue
+		}
+		jobs = append(jobs, jobsInState(st.txn, s)...)
+	}
+	if len(states) > 1 {
+		slices.SortFunc(jobs, func(a, b *api.Job) int { return cmp.Compare(a.ID, b.ID) })
+	}
+	return jobs
+}
+
+// ArrayJobsShared is ArrayJobs without copying: the caller must not modify
+// the jobs.
+func (st *State) ArrayJobsShared(id api.JobID) []*api.Job {
+	return arrayJobs(st.txn, id)
+}
+
+// JobShared is Job without copying: the caller must not modify the job.
+func (st *State) JobShared(id api.JobID) (*api.Job, bool) {
+	j := getJob(st.txn, id)
+	return j, j != nil
+}
+
 // ArrayJobs returns the jobs of the job array id — its record and every
 // task still retained — ordered by ID; nil when id is not a job array.
 func (st *State) ArrayJobs(id api.JobID) []*api.Job {
@@ -261,9 +303,13 @@ func copyJobs(in []*api.Job) []*api.Job {
 }
 
 // copyJob deep-copies a job, so that neither side sees the other's changes.
-func copyJob(in *api.Job) *api.Job {
+func copyJob(in *api.Job) *api.Job { return copyJobExcept(in, false) }
+
+// copyJobExcept deep-copies a job, its environment too unless keepEnv
+// (then the copy shares it).
+func copyJobExcept(in *api.Job, keepEnv bool) *api.Job {
 	j := *in
-	j.Spec = copySpec(in.Spec)
+	j.Spec = copySpecExcept(in.Spec, keepEnv)
 	j.AvoidNodes = slices.Clone(in.AvoidNodes)
 	if in.CancelledBy != nil {
 		uid := *in.CancelledBy
@@ -309,6 +355,12 @@ func copyJob(in *api.Job) *api.Job {
 	return &j
 }
 
+// writeCopy is copyJob for the apply functions: the copy shares the job's
+// environment, which no apply function modifies (they replace whole
+// values), so that a job whose state changes keeps sharing its interned
+// environment (see interner) instead of holding a clone of its own.
+func writeCopy(in *api.Job) *api.Job { return copyJobExcept(in, true) }
+
 // copyUsage deep-copies a usage record (nil stays nil).
 func copyUsage(in *api.Usage) *api.Usage {
 	if in == nil {
@@ -330,11 +382,17 @@ func copyStep(in api.Step) api.Step {
 }
 
 // copySpec deep-copies a job spec.
-func copySpec(in api.JobSpec) api.JobSpec {
+func copySpec(in api.JobSpec) api.JobSpec { return copySpecExcept(in, false) }
+
+// copySpecExcept deep-copies a job spec, its environment too unless
+// keepEnv.
+func copySpecExcept(in api.JobSpec, keepEnv bool) api.JobSpec {
 	s := in
 	s.Partitions = slices.Clone(in.Partitions)
 	s.Args = slices.Clone(in.Args)
-	s.Env = maps.Clone(in.Env)
+	if !keepEnv {
+		s.Env = maps.Clone(in.Env)
+	}
 	if in.Requeue != nil {
 		r := *in.Requeue
 		s.Requeue = &r

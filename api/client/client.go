@@ -271,11 +271,26 @@ func (c *Client) Submit(ctx context.Context, specs ...api.JobSpec) ([]api.JobID,
 	return resp.IDs, nil
 }
 
-// JobFilter selects jobs in Jobs.
+// JobFilter selects jobs in Jobs. The controller applies every field that
+// is set (a job must pass each), so a command that shows a few jobs gets
+// those alone instead of every job. Controllers before these filters
+// existed apply only All, IDs and one user name (User, or Users with one
+// name) and ignore the rest, so callers keep filtering what they show
+// themselves.
 type JobFilter struct {
 	All  bool // include finished jobs still retained
 	IDs  []api.JobID
 	User string
+	// Users are more users (names or numeric uids), besides User.
+	Users []string
+	// States are the only states listed (with All unset, the PENDING and
+	// RUNNING among them).
+	States []api.JobState
+	// Accounts, Partitions (the job's or any it asked for) and Names (job
+	// names): only jobs with one of them.
+	Accounts   []string
+	Partitions []string
+	Names      []string
 }
 
 // Jobs lists jobs.
@@ -291,8 +306,32 @@ func (c *Client) Jobs(ctx context.Context, f JobFilter, q QueryOptions) (*api.Jo
 		}
 		v.Set("id", strings.Join(ids, ","))
 	}
+	users := f.Users
 	if f.User != "" {
-		v.Set("user", f.User)
+		users = append([]string{f.User}, f.Users...)
+	}
+	switch {
+	case len(users) == 1:
+		v.Set("user", users[0])
+	case len(users) > 1:
+		// A controller before the list filters compares user= with each
+		// job's user name; it ignores users=.
+		v.Set("users", strings.Join(users, ","))
+	}
+	if len(f.States) > 0 {
+		states := make([]string, len(f.States))
+		for i, s := range f.States {
+			states[i] = string(s)
+		}
+		v.Set("state", strings.Join(states, ","))
+	}
+	for _, p := range []struct {
+		key  string
+		list []string
+	}{{"account", f.Accounts}, {"partition", f.Partitions}, {"name", f.Names}} {
+		if len(p.list) > 0 {
+			v.Set(p.key, strings.Join(p.list, ","))
+		}
 	}
 	var resp api.JobsResponse
 	if _, err := c.do(ctx, http.MethodGet, withQuery("/v1/jobs", q.values(v)), nil, &resp); err != nil {

@@ -616,10 +616,10 @@ func sacct(ctx context.Context, inv *invocation) error {
 	f.accounts = setOf(splitList(o.str("account")))
 
 	c := inv.client()
-	filter := client.JobFilter{All: true, IDs: ids}
-	if len(users) == 1 {
-		filter.User = users[0]
-	}
+	// The controller filters as f.job does (states apply to each run's
+	// row here, so they stay on this side).
+	filter := client.JobFilter{All: true, IDs: ids, Users: users,
+		Names: splitList(o.str("name")), Partitions: splitList(o.str("partition")), Accounts: splitList(o.str("account"))}
 	resp, err := c.Jobs(ctx, filter, client.QueryOptions{})
 	if err != nil {
 		return fmt.Errorf("list jobs: %w", err)

@@ -808,9 +808,16 @@ func newSqueueQuery(inv *invocation) (*squeueQuery, error) {
 	}
 	// One job id: the job in any state, filtered here (Slurm's
 	// slurm_load_job, which fails for an unknown job).
-	q.filter = client.JobFilter{All: all || q.single, IDs: ids}
-	if len(users) == 1 {
-		q.filter.User = users[0]
+	q.filter = client.JobFilter{All: all || q.single, IDs: ids, Users: users,
+		Accounts: splitList(o.str("account")), Partitions: splitList(o.str("partition")), Names: splitList(o.str("name"))}
+	if !q.single {
+		// The controller filters as match does, so that squeue -u U does
+		// not fetch every job; one job id is fetched in any state, to
+		// tell an unknown job from one filtered out.
+		for s := range f.states {
+			q.filter.States = append(q.filter.States, s)
+		}
+		slices.Sort(q.filter.States)
 	}
 	return q, nil
 }
