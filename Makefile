@@ -8,6 +8,7 @@
 #               one scheduling pass at 1k/10k/100k pending jobs, fair share)
 #   make bench-cli  submissions through 16 parallel sbatch processes of the client
 #               binary against the HTTP API alone
+#   make bench-list  squeue/sacct at 20,000 and 200,000 jobs, memory per job, snapshots
 #   make bench-scale  the scale harness, reduced: 3 controllers on loopback, 500 simulated
 #               node daemons in one process, 20,000 jobs at 200/s (cmd/fairway-scale,
 #               docs/scale.md); report in scale-report/
@@ -29,7 +30,7 @@ export CGO_CFLAGS := -Wno-deprecated-declarations
 TEST_TIMEOUT ?= 12m
 PKGS      ?= ./...
 
-.PHONY: all build sim dev deps test-deps test unit vet lint bench bench-cli bench-scale fuzz clean ha cluster cluster-down
+.PHONY: all build sim dev deps test-deps test unit vet lint bench bench-cli bench-list bench-scale fuzz clean ha cluster cluster-down
 
 all: build
 
@@ -108,6 +109,12 @@ bench:
 # into one controller on loopback, then the HTTP API benchmark for comparison.
 bench-cli: build
 	contrib/bench-cli.sh $(BIN)
+
+# bench-list: squeue/sacct with 20,000 and 200,000 jobs (the whole command and the
+# controller's part), bytes per pending and finished job, snapshot size, write and restore.
+bench-list:
+	$(GO) test ./ctld -run '^$$' -bench BenchmarkListJobs -benchmem -count 5
+	$(GO) test ./raftstore -run '^$$' -bench 'BenchmarkJobMemory|BenchmarkSnapshot200k' -count 3
 
 # bench-scale: the scale harness, reduced (500 simulated nodes, 20,000 jobs at 200/s,
 # 3 controllers on loopback; about 4 minutes on 2 cores); report in scale-report/.
