@@ -19,6 +19,7 @@ const (
 	errTransition     = 2020 // ESLURM_TRANSITION_STATE_NO_UPDATE
 	errStandby        = 2027 // ESLURM_IN_STANDBY_MODE
 	errNotSupported   = 2036 // ESLURM_NOT_SUPPORTED
+	errTimeLimit      = 2051 // ESLURM_INVALID_TIME_LIMIT
 	errInvalidQuery   = 9000 // ESLURM_REST_INVALID_QUERY
 	errFailParsing    = 9001 // ESLURM_REST_FAIL_PARSING
 	errInvalidJobDesc = 9002 // ESLURM_REST_INVALID_JOBS_DESC
@@ -36,6 +37,7 @@ var errorStrings = map[int]string{
 	errTransition:     "Job can not be altered now, try again later",
 	errStandby:        "Slurm backup controller in standby mode",
 	errNotSupported:   "Requested operation not supported on this system",
+	errTimeLimit:      "Requested time limit is invalid (missing or exceeds some limit)",
 	errInvalidQuery:   "Query empty or not RFC7320 compliant",
 	errFailParsing:    "Failure during parsing",
 	errInvalidJobDesc: "Jobs description entry not found, empty or not dictionary or list",

@@ -404,7 +404,7 @@ func (d JobDescMsg) JobSpec(script string) (api.JobSpec, error) {
 		case d.TimeLimit.Infinite:
 			spec.TimeLimitSecs = api.TimeLimitUnlimited
 		case d.TimeLimit.Number <= 0 || d.TimeLimit.Number > api.TimeLimitUnlimited/60:
-			return spec, &Error{Status: 400, Num: 2051, Field: p + "time_limit",
+			return spec, &Error{Status: 400, Num: errTimeLimit, Field: p + "time_limit",
 				Msg: fmt.Sprintf("invalid value %d: want minutes from 1 to %d, or {\"set\":true,\"infinite\":true} for UNLIMITED", d.TimeLimit.Number, api.TimeLimitUnlimited/60)}
 		default:
 			spec.TimeLimitSecs = d.TimeLimit.Number * 60

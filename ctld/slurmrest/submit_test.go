@@ -143,7 +143,7 @@ func TestJobDescErrors(t *testing.T) {
 		name, job string
 		want      Error // Status, Num, Field, and a part of Msg
 	}{
-		{"time limit zero", ok + `,"time_limit":{"set":true,"number":0}`, Error{Status: 400, Num: 2051, Field: "job.time_limit", Msg: "want minutes"}},
+		{"time limit zero", ok + `,"time_limit":{"set":true,"number":0}`, Error{Status: 400, Num: errTimeLimit, Field: "job.time_limit", Msg: "want minutes"}},
 		{"time limit wrong type", ok + `,"time_limit":"1:00"`, Error{Status: 400, Num: errInvalidJobDesc, Field: "job.time_limit", Msg: "want a whole number"}},
 		{"time limit unknown member", ok + `,"time_limit":{"set":true,"minutes":3}`, Error{Status: 400, Num: errInvalidJobDesc, Field: "job.time_limit", Msg: "unknown field"}},
 		{"no script", `"environment":["PATH=/bin"]`, Error{Status: 400, Num: errScriptMissing, Field: "job.script", Msg: "script is required"}},
