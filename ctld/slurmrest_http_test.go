@@ -8,7 +8,9 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/golang-jwt/jwt/v5"
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/fairway-hpc/fairway/api"
@@ -334,5 +336,54 @@ func TestSlurmREST(t *testing.T) {
 		if status != http.StatusOK || !bytes.Contains(body, []byte(`"/slurm/v0.0.41/job/submit"`)) {
 			t.Errorf("GET %s: %d", path, status)
 		}
+	}
+}
+
+// TestSlurmRESTAuthentication: the REST API authenticates like /v1
+// (X-SLURM-USER-NAME and X-SLURM-USER-TOKEN), and refuses in its own shape
+// (401, Slurm's authentication error in the route's response type).
+func TestSlurmRESTAuthentication(t *testing.T) {
+	a := startAuthController(t)
+	good := token(t, jwt.SigningMethodHS256, a.jwtKey, jwt.MapClaims{"sun": "root", "exp": time.Now().Add(time.Hour).Unix()})
+	forged := token(t, jwt.SigningMethodHS256, []byte("another key of thirty-two bytes!"), jwt.MapClaims{"sun": "root", "exp": time.Now().Add(time.Hour).Unix()})
+	creds := map[string]http.Header{
+		"root":   {"X-Slurm-User-Name": {"root"}, "X-Slurm-User-Token": {good}},
+		"forged": {"X-Slurm-User-Name": {"root"}, "X-Slurm-User-Token": {forged}},
+		"bearer": {"Authorization": {"Bearer " + good}},
+		"none":   {},
+	}
+	rc := newRESTClient(t, "http://"+a.ctl.Addr(), func(u string) http.Header { return creds[u] })
+	for _, tc := range []struct {
+		who, method, path string
+		status            int
+	}{
+		{"root", "GET", "/slurm/v0.0.41/jobs", 200},
+		{"bearer", "GET", "/slurm/v0.0.41/diag", 200},
+		{"forged", "GET", "/slurm/v0.0.41/jobs", 401},
+		{"none", "GET", "/slurm/v0.0.41/nodes", 401},
+		{"none", "POST", "/slurm/v0.0.41/job/submit", 401},
+		{"forged", "DELETE", "/slurm/v0.0.41/job/1", 401},
+		{"none", "GET", "/slurmdb/v0.0.41/jobs", 401},
+	} {
+		body := ""
+		if tc.method == "POST" {
+			body = `{"job":{"script":"#!/bin/sh\n","environment":["A=b"]}}`
+		}
+		status, out := rc.do(t, tc.who, tc.method, tc.path, body)
+		if status != tc.status {
+			t.Errorf("%s %s as %s: %d %v, want %d", tc.method, tc.path, tc.who, status, out, tc.status)
+			continue
+		}
+		if status == 401 {
+			got := firstError(t, status, out, "Authentication failure: ")
+			want := restError{Status: 401, Number: 1007, Error: "Protocol authentication error", Description: "Authentication failure: "}
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("%s %s as %s (-want +got):\n%s", tc.method, tc.path, tc.who, diff)
+			}
+		}
+	}
+	jobs, err := a.cl.Jobs(ctx(t), client.JobFilter{All: true}, client.QueryOptions{})
+	if err != nil || len(jobs.Jobs) != 0 {
+		t.Errorf("jobs after refused requests: %v, %v; want none", jobs, err)
 	}
 }

@@ -87,6 +87,9 @@ type Handler struct {
 	mux   *http.ServeMux
 	doc   []byte // the OpenAPI document, built once
 	paths *http.ServeMux
+	// empties are the routes' empty responses by pattern: a refused
+	// request is answered in its route's response type.
+	empties map[string]any
 }
 
 // Prefixes are the URL path patterns the Handler serves, for mounting:
@@ -120,7 +123,7 @@ func New(opts Options) (*Handler, error) {
 	if err != nil {
 		return nil, fmt.Errorf("slurmrest: build the OpenAPI document: %w", err)
 	}
-	h := &Handler{opts: opts, mux: http.NewServeMux(), paths: http.NewServeMux(), doc: doc}
+	h := &Handler{opts: opts, mux: http.NewServeMux(), paths: http.NewServeMux(), doc: doc, empties: map[string]any{}}
 	for _, p := range []string{"GET /openapi/v3", "GET /openapi", "GET /openapi.json"} {
 		h.mux.HandleFunc(p, h.serveDocument)
 	}
@@ -130,27 +133,31 @@ func New(opts Options) (*Handler, error) {
 
 	v := "/slurm/" + Version
 	db := "/slurmdb/" + Version
-	route := func(method, path string, fn func(w http.ResponseWriter, r *http.Request)) {
-		h.paths.HandleFunc(method+" "+path, fn)
+	route := func(method, path string, fn http.HandlerFunc, empty any) {
+		patterns := []string{method + " " + path}
 		// slurmrestd takes each path with and without a trailing slash.
 		if strings.HasSuffix(path, "/") {
-			h.paths.HandleFunc(method+" "+strings.TrimSuffix(path, "/"), fn)
+			patterns = append(patterns, method+" "+strings.TrimSuffix(path, "/"))
 		} else if !strings.HasSuffix(path, "}") {
-			h.paths.HandleFunc(method+" "+path+"/", fn)
+			patterns = append(patterns, method+" "+path+"/")
+		}
+		for _, p := range patterns {
+			h.paths.HandleFunc(p, fn)
+			h.empties[p] = empty
 		}
 	}
-	route("GET", v+"/jobs/", h.getJobs)
-	route("GET", v+"/job/{job_id}", h.getJob)
-	route("DELETE", v+"/job/{job_id}", h.deleteJob)
-	route("POST", v+"/job/submit", h.submitJob)
-	route("GET", v+"/nodes/", h.getNodes)
-	route("GET", v+"/node/{node_name}", h.getNode)
-	route("GET", v+"/partitions/", h.getPartitions)
-	route("GET", v+"/partition/{partition_name}", h.getPartition)
-	route("GET", v+"/diag/", h.getDiag)
-	route("GET", v+"/ping/", h.getPing)
-	route("GET", db+"/jobs/", h.getDBJobs)
-	route("GET", db+"/job/{job_id}", h.getDBJob)
+	route("GET", v+"/jobs/", h.getJobs, emptyJobInfo())
+	route("GET", v+"/job/{job_id}", h.getJob, emptyJobInfo())
+	route("DELETE", v+"/job/{job_id}", h.deleteJob, nil)
+	route("POST", v+"/job/submit", h.submitJob, submitResponse{})
+	route("GET", v+"/nodes/", h.getNodes, emptyNodes())
+	route("GET", v+"/node/{node_name}", h.getNode, emptyNodes())
+	route("GET", v+"/partitions/", h.getPartitions, emptyPartitions())
+	route("GET", v+"/partition/{partition_name}", h.getPartition, emptyPartitions())
+	route("GET", v+"/diag/", h.getDiag, emptyDiag())
+	route("GET", v+"/ping/", h.getPing, pingResponse{Pings: []controllerPing{}})
+	route("GET", db+"/jobs/", h.getDBJobs, emptyDBJobs())
+	route("GET", db+"/job/{job_id}", h.getDBJob, emptyDBJobs())
 	h.paths.HandleFunc("/", h.unknownURL)
 	return h, nil
 }
@@ -177,7 +184,10 @@ func (h *Handler) serveAPI(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="fairway"`)
 		}
 		h.opts.Log.Info("slurmrest: request refused: not authenticated", "method", r.Method, "path", r.URL.Path, "remote", r.RemoteAddr, "err", err)
-		h.writeError(w, r, e, nil, nil)
+		// Answered in the route's response type (the generic one for a
+		// path the API does not serve).
+		_, pattern := h.paths.Handler(r)
+		h.writeError(w, r, e, nil, h.empties[pattern])
 		return
 	}
 	h.paths.ServeHTTP(w, r.WithContext(ctx))
