@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -385,5 +386,46 @@ func TestSlurmRESTAuthentication(t *testing.T) {
 	jobs, err := a.cl.Jobs(ctx(t), client.JobFilter{All: true}, client.QueryOptions{})
 	if err != nil || len(jobs.Jobs) != 0 {
 		t.Errorf("jobs after refused requests: %v, %v; want none", jobs, err)
+	}
+}
+
+// TestSlurmRESTThroughFollower: a follower forwards the REST API's writes
+// to the leader, like /v1 writes, and answers its reads itself.
+func TestSlurmRESTThroughFollower(t *testing.T) {
+	ctls, leader := startCluster(t, func(cfg *ctld.Config) { ctld.WithIdentity(cfg, testIdentify) })
+	var follower *ctld.Controller
+	for id, c := range ctls {
+		if id != leader {
+			follower = c
+			break
+		}
+	}
+	waitReady(t, client.New(follower.Addr()))
+	rc := newRESTClient(t, "http://"+follower.Addr(), testUserHeader)
+	status, out := rc.do(t, "alice", "POST", "/slurm/v0.0.41/job/submit",
+		`{"job":{"script":"#!/bin/sh\nsleep 60\n",`+restEnv+`,"hold":true,"current_working_directory":"/tmp"}}`)
+	if status != http.StatusOK {
+		t.Fatalf("submit through a follower: %d %v", status, out)
+	}
+	id := api.JobID(out["job_id"].(float64))
+	lc := client.New(ctls[leader].Addr())
+	if _, err := lc.Job(ctx(t), id); err != nil {
+		t.Fatalf("the leader does not have job %d: %v", id, err)
+	}
+	status, out = rc.do(t, "alice", "DELETE", fmt.Sprintf("/slurm/v0.0.41/job/%d", id), "")
+	if status != http.StatusOK {
+		t.Fatalf("cancel through a follower: %d %v", status, out)
+	}
+	waitJob(t, lc, id, "cancelled", func(j *api.Job) bool { return j.State == api.JobCancelled })
+	status, out = rc.do(t, "bob", "GET", "/slurm/v0.0.41/ping", "")
+	var modes []string
+	for _, p := range out["pings"].([]any) {
+		m := p.(map[string]any)
+		modes = append(modes, fmt.Sprintf("%v %v %v", m["hostname"] == leader, m["mode"], m["pinged"]))
+	}
+	slices.Sort(modes)
+	want := []string{"false backup UP", "false backup UP", "true primary UP"}
+	if diff := cmp.Diff(want, modes); status != http.StatusOK || diff != "" {
+		t.Errorf("ping through a follower: %d (-want +got):\n%s", status, diff)
 	}
 }
