@@ -33,7 +33,7 @@ func (h *Handler) envelope(r *http.Request, body any, warnings []Warning, errs [
 	}
 	ws := make([]apiWarning, 0, len(warnings))
 	for _, w := range warnings {
-		ws = append(ws, apiWarning{Description: w.Description, Source: w.Source})
+		ws = append(ws, apiWarning(w))
 	}
 	if errs == nil {
 		errs = []apiError{}

@@ -546,7 +546,7 @@ func (d JobDescMsg) gpus(spec *api.JobSpec) error {
 func ParseGPUTRES(s string) (typ string, n int, err error) {
 	items := strings.Split(s, ",")
 	if len(items) != 1 {
-		return "", 0, fmt.Errorf("Fairway schedules GPUs only: want one item such as gres/gpu:2")
+		return "", 0, errors.New("only GPUs are scheduled by Fairway: want one item such as gres/gpu:2")
 	}
 	item := strings.TrimSpace(items[0])
 	for _, prefix := range []string{"gres/", "gres:", "tres/"} {
@@ -555,7 +555,7 @@ func ParseGPUTRES(s string) (typ string, n int, err error) {
 	item = strings.Replace(item, "=", ":", 1)
 	parts := strings.Split(item, ":")
 	if parts[0] != "gpu" {
-		return "", 0, fmt.Errorf("Fairway schedules GPUs only: want gres/gpu:N or gres/gpu:TYPE:N")
+		return "", 0, errors.New("only GPUs are scheduled by Fairway: want gres/gpu:N or gres/gpu:TYPE:N")
 	}
 	switch len(parts) {
 	case 1:
@@ -570,10 +570,10 @@ func ParseGPUTRES(s string) (typ string, n int, err error) {
 		typ = parts[1]
 		n, err = strconv.Atoi(parts[2])
 	default:
-		return "", 0, fmt.Errorf("want gres/gpu:N or gres/gpu:TYPE:N")
+		return "", 0, errors.New("want gres/gpu:N or gres/gpu:TYPE:N")
 	}
 	if err != nil || n < 0 {
-		return "", 0, fmt.Errorf("want a GPU count such as gres/gpu:2")
+		return "", 0, errors.New("want a GPU count such as gres/gpu:2")
 	}
 	return typ, n, nil
 }

@@ -151,7 +151,7 @@ func TestJobDescErrors(t *testing.T) {
 		{"empty environment", `"script":"#!/bin/sh\ntrue\n","environment":[]`, Error{Status: 400, Num: errInvalidJobDesc, Field: "job.environment", Msg: "empty"}},
 		{"environment entry without =", `"script":"x","environment":["PATH=/bin","JUNK"]`, Error{Status: 400, Num: errInvalidJobDesc, Field: "job.environment[1]", Msg: "want NAME=value"}},
 		{"environment as an object", `"script":"x","environment":{"PATH":"/bin"}`, Error{Status: 400, Num: errInvalidJobDesc, Field: "job.environment", Msg: "want an array of strings"}},
-		{"not a GPU TRES", ok + `,"tres_per_node":"gres/fpga:1"`, Error{Status: 400, Num: errInvalidJobDesc, Field: "job.tres_per_node", Msg: "GPUs only"}},
+		{"not a GPU TRES", ok + `,"tres_per_node":"gres/fpga:1"`, Error{Status: 400, Num: errInvalidJobDesc, Field: "job.tres_per_node", Msg: "only GPUs"}},
 		{"bad GPU count", ok + `,"tres_per_node":"gres/gpu:a100:x"`, Error{Status: 400, Num: errInvalidJobDesc, Field: "job.tres_per_node", Msg: "GPU count"}},
 		{"GPUs per job not divisible", ok + `,"nodes":"2","tres_per_job":"gres/gpu:3"`, Error{Status: 400, Num: errInvalidJobDesc, Field: "job.tres_per_job", Msg: "spread evenly"}},
 		{"two GPU fields", ok + `,"tres_per_job":"gres/gpu:1","tres_per_node":"gres/gpu:1"`, Error{Status: 400, Num: errInvalidJobDesc, Field: "job.tres_per_node", Msg: "one of"}},
