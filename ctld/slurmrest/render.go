@@ -2,93 +2,97 @@ package slurmrest
 
 import (
 	"net/http"
+	"os/user"
+	"strconv"
 	"strings"
 
 	"github.com/fairway-hpc/fairway/api"
+	"github.com/fairway-hpc/fairway/api/slurmdata"
 )
 
-// TEMPORARY: these renderings stand in for api/slurmdata's converters until
-// that package is merged; they carry only the members every response type
-// requires.
-
-// Document returns the OpenAPI document this API serves.
+// Document returns the OpenAPI document this API serves: its paths and
+// request schemas with api/slurmdata's component schemas.
 func Document() ([]byte, error) {
-	return buildDocument([]byte(`{"components":{"schemas":{
-"v0.0.41_openapi_job_info_resp":{"type":"object","required":["jobs","last_backfill","last_update"],"properties":{"jobs":{"type":"array","items":{"type":"object"}},"last_backfill":{"$ref":"#/components/schemas/v0.0.41_uint64_no_val_struct"},"last_update":{"$ref":"#/components/schemas/v0.0.41_uint64_no_val_struct"},"meta":{"$ref":"#/components/schemas/v0.0.41_openapi_meta"},"errors":{"$ref":"#/components/schemas/v0.0.41_openapi_errors"},"warnings":{"$ref":"#/components/schemas/v0.0.41_openapi_warnings"}}},
-"v0.0.41_openapi_nodes_resp":{"type":"object","required":["nodes"],"properties":{"nodes":{"type":"array","items":{"type":"object"}}}},
-"v0.0.41_openapi_partition_resp":{"type":"object","required":["partitions"],"properties":{"partitions":{"type":"array","items":{"type":"object"}}}},
-"v0.0.41_openapi_diag_resp":{"type":"object","required":["statistics"],"properties":{"statistics":{"type":"object"}}},
-"v0.0.41_openapi_slurmdbd_jobs_resp":{"type":"object","required":["jobs"],"properties":{"jobs":{"type":"array","items":{"type":"object"}}}}
-}}}`))
+	return buildDocument(slurmdata.OpenAPIComponents())
 }
 
-type noValOut struct {
-	Set      bool  `json:"set"`
-	Infinite bool  `json:"infinite"`
-	Number   int64 `json:"number"`
-}
-
-func emptyJobInfo() any {
-	return map[string]any{"jobs": []any{}, "last_backfill": noValOut{}, "last_update": noValOut{}}
-}
-
-func (h *Handler) jobInfo(jobs []*api.Job, now int64) any {
-	out := make([]map[string]any, 0, len(jobs))
-	for _, j := range jobs {
-		out = append(out, map[string]any{"job_id": j.ID, "name": j.Spec.Name, "user_name": j.Spec.User, "job_state": []string{string(j.State)}})
+// options are the converters' options for a response to r at now.
+func (h *Handler) options(r *http.Request, now int64) slurmdata.Options {
+	u, g := h.opts.Backend.Caller(r.Context())
+	groups := map[int]string{}
+	return slurmdata.Options{
+		Now: now, Cluster: h.opts.ClusterName,
+		ClientUser: u, ClientGroup: g, ClientSource: r.RemoteAddr,
+		GroupName: func(gid int) string {
+			if n, ok := groups[gid]; ok {
+				return n
+			}
+			n := ""
+			if grp, err := user.LookupGroupId(strconv.Itoa(gid)); err == nil {
+				n = grp.Name
+			}
+			groups[gid] = n
+			return n
+		},
 	}
-	return map[string]any{"jobs": out, "last_backfill": noValOut{}, "last_update": noValOut{Set: true, Number: now}}
 }
 
-func emptyNodes() any { return map[string]any{"nodes": []any{}} }
-
-func (h *Handler) nodes(nodes []*api.Node, _ int64) any {
-	out := make([]map[string]any, 0, len(nodes))
-	for _, n := range nodes {
-		out = append(out, map[string]any{"name": n.Name})
-	}
-	return map[string]any{"nodes": out}
-}
-
-func emptyPartitions() any { return map[string]any{"partitions": []any{}} }
-
-func (h *Handler) partitions(parts []api.Partition, _ []*api.Node) any {
-	out := make([]map[string]any, 0, len(parts))
-	for _, p := range parts {
-		out = append(out, map[string]any{"name": p.Name})
-	}
-	return map[string]any{"partitions": out}
-}
-
-func emptyDiag() any { return map[string]any{"statistics": map[string]any{}} }
-
-func (h *Handler) diag(d api.DiagResponse) any {
-	return map[string]any{"statistics": map[string]any{"jobs_submitted": d.JobsSubmitted}}
-}
-
-func emptyDBJobs() any { return map[string]any{"jobs": []any{}} }
-
-func (h *Handler) dbJobs(jobs []*api.Job, _ int64) any {
-	out := make([]map[string]any, 0, len(jobs))
-	for _, j := range jobs {
-		out = append(out, map[string]any{"job_id": j.ID, "name": j.Spec.Name, "user": j.Spec.User, "state": map[string]any{"current": []string{string(j.State)}}})
-	}
-	return map[string]any{"jobs": out}
-}
-
-// meta is the responses' meta member.
-func (h *Handler) meta(r *http.Request) map[string]any {
-	user, group := h.opts.Backend.Caller(r.Context())
-	plugin := "openapi/slurmctld"
+// meta is the responses' meta member: slurmdata's, with the plugin that
+// answers (openapi/slurmctld, or openapi/slurmdbd for /slurmdb paths).
+func (h *Handler) meta(r *http.Request) slurmdata.Meta {
+	m := slurmdata.NewMeta(h.options(r, h.opts.Now().Unix()))
+	m.Plugin.Type, m.Plugin.Name = "openapi/slurmctld", "Slurm OpenAPI slurmctld"
 	if strings.HasPrefix(r.URL.Path, "/slurmdb/") {
-		plugin = "openapi/slurmdbd"
+		m.Plugin.Type, m.Plugin.Name = "openapi/slurmdbd", "Slurm OpenAPI slurmdbd"
 	}
-	return map[string]any{
-		"plugin": map[string]any{"type": plugin, "name": "Slurm OpenAPI " + strings.TrimPrefix(plugin, "openapi/"),
-			"data_parser": "data_parser/" + Version, "accounting_storage": "accounting_storage/fairway"},
-		"client":  map[string]any{"source": r.RemoteAddr, "user": user, "group": group},
-		"command": []string{},
-		"slurm": map[string]any{"version": map[string]any{"major": "24", "micro": "0", "minor": "11"},
-			"release": "24.11.0", "cluster": h.opts.ClusterName},
+	return m
+}
+
+// The routes' responses with nothing in them, for refusals.
+func emptyJobInfo() any {
+	return slurmdata.JobInfoResp{Jobs: slurmdata.JobInfoMsg{}, Errors: slurmdata.Errors{}, Warnings: slurmdata.Warnings{}}
+}
+
+func emptyNodes() any {
+	return slurmdata.NodesResp{Nodes: slurmdata.Nodes{}, Errors: slurmdata.Errors{}, Warnings: slurmdata.Warnings{}}
+}
+
+func emptyPartitions() any {
+	return slurmdata.PartitionResp{Partitions: slurmdata.PartitionInfoMsg{}, Errors: slurmdata.Errors{}, Warnings: slurmdata.Warnings{}}
+}
+
+func emptyDiag() any {
+	return slurmdata.DiagResp{Errors: slurmdata.Errors{}, Warnings: slurmdata.Warnings{}}
+}
+
+func emptyDBJobs() any {
+	return slurmdata.SlurmdbdJobsResp{Jobs: slurmdata.DBJobList{}, Errors: slurmdata.Errors{}, Warnings: slurmdata.Warnings{}}
+}
+
+func (h *Handler) jobInfo(r *http.Request, jobs []*api.Job, parts []api.Partition, now int64) any {
+	return slurmdata.JobInfoResponse(jobs, parts, h.options(r, now))
+}
+
+func (h *Handler) nodes(r *http.Request, nodes []*api.Node, now int64) any {
+	return slurmdata.NodesResponse(derefNodes(nodes), h.options(r, now))
+}
+
+func (h *Handler) partitions(r *http.Request, parts []api.Partition, nodes []*api.Node) any {
+	return slurmdata.PartitionResponse(parts, derefNodes(nodes), h.options(r, h.opts.Now().Unix()))
+}
+
+func (h *Handler) diag(r *http.Request, d api.DiagResponse) any {
+	return slurmdata.DiagResponse(&d, h.options(r, d.Now))
+}
+
+func (h *Handler) dbJobs(r *http.Request, jobs []*api.Job, parts []api.Partition, now int64) any {
+	return slurmdata.SlurmdbdJobsResponse(jobs, parts, h.options(r, now))
+}
+
+func derefNodes(nodes []*api.Node) []api.Node {
+	out := make([]api.Node, 0, len(nodes))
+	for _, n := range nodes {
+		out = append(out, *n)
 	}
+	return out
 }

@@ -107,11 +107,16 @@ func (h *Handler) getJobs(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, src, err, nil, emptyJobInfo())
 		return
 	}
+	parts, err := h.opts.Backend.Partitions(r.Context())
+	if err != nil {
+		h.fail(w, r, src, err, nil, emptyJobInfo())
+		return
+	}
 	jobs := resp.Jobs
 	if since > 0 && !slices.ContainsFunc(jobs, func(j *api.Job) bool { return jobChanged(j) >= since }) {
 		jobs = nil
 	}
-	h.respond(w, r, h.jobInfo(jobs, resp.Now), nil)
+	h.respond(w, r, h.jobInfo(r, jobs, parts.Partitions, resp.Now), nil)
 }
 
 // getJob answers GET /slurm/v0.0.41/job/{job_id}: the job, or an array's
@@ -137,6 +142,11 @@ func (h *Handler) getJob(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, src, err, nil, emptyJobInfo())
 		return
 	}
+	parts, err := h.opts.Backend.Partitions(r.Context())
+	if err != nil {
+		h.fail(w, r, src, err, nil, emptyJobInfo())
+		return
+	}
 	jobs := []*api.Job{j}
 	if ref.Task == nil && j.ArrayJobID == j.ID {
 		// An array job ID names the whole array, as in slurmctld.
@@ -146,7 +156,7 @@ func (h *Handler) getJob(w http.ResponseWriter, r *http.Request) {
 			jobs = append([]*api.Job{j}, jobs...)
 		}
 	}
-	h.respond(w, r, h.jobInfo(jobs, h.opts.Now().Unix()), nil)
+	h.respond(w, r, h.jobInfo(r, jobs, parts.Partitions, h.opts.Now().Unix()), nil)
 }
 
 // killFlags are v0.0.41's WARN_FLAGS that DELETE accepts; Fairway cancels
@@ -330,7 +340,7 @@ func (h *Handler) getNodes(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, src, err, nil, emptyNodes())
 		return
 	}
-	h.respond(w, r, h.nodes(resp.Nodes, resp.Now), nil)
+	h.respond(w, r, h.nodes(r, resp.Nodes, resp.Now), nil)
 }
 
 // getNode answers GET /slurm/v0.0.41/node/{node_name}.
@@ -352,7 +362,7 @@ func (h *Handler) getNode(w http.ResponseWriter, r *http.Request) {
 			Msg: fmt.Sprintf("Unable to query node %s: no such node", strconv.Quote(name))}, nil, emptyNodes())
 		return
 	}
-	h.respond(w, r, h.nodes(resp.Nodes[i:i+1], resp.Now), nil)
+	h.respond(w, r, h.nodes(r, resp.Nodes[i:i+1], resp.Now), nil)
 }
 
 // getPartitions answers GET /slurm/v0.0.41/partitions.
@@ -367,7 +377,7 @@ func (h *Handler) getPartitions(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, src, err, nil, emptyPartitions())
 		return
 	}
-	h.respond(w, r, h.partitions(parts, nodes), nil)
+	h.respond(w, r, h.partitions(r, parts, nodes), nil)
 }
 
 // getPartition answers GET /slurm/v0.0.41/partition/{partition_name}.
@@ -389,7 +399,7 @@ func (h *Handler) getPartition(w http.ResponseWriter, r *http.Request) {
 			Msg: fmt.Sprintf("Unable to find partition %s", strconv.Quote(name))}, nil, emptyPartitions())
 		return
 	}
-	h.respond(w, r, h.partitions(parts[i:i+1], nodes), nil)
+	h.respond(w, r, h.partitions(r, parts[i:i+1], nodes), nil)
 }
 
 func (h *Handler) partitionsAndNodes(r *http.Request) ([]api.Partition, []*api.Node, error) {
@@ -416,7 +426,7 @@ func (h *Handler) getDiag(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, src, err, nil, emptyDiag())
 		return
 	}
-	h.respond(w, r, h.diag(d), nil)
+	h.respond(w, r, h.diag(r, d), nil)
 }
 
 // pingResponse is v0.0.41_openapi_ping_array_resp's own member.
@@ -582,8 +592,13 @@ func (h *Handler) getDBJobs(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, src, err, warnings, emptyDBJobs())
 		return
 	}
+	parts, err := h.opts.Backend.Partitions(r.Context())
+	if err != nil {
+		h.fail(w, r, src, err, warnings, emptyDBJobs())
+		return
+	}
 	jobs := slices.DeleteFunc(slices.Clone(resp.Jobs), func(j *api.Job) bool { return !f.match(j) })
-	h.respond(w, r, h.dbJobs(jobs, resp.Now), warnings)
+	h.respond(w, r, h.dbJobs(r, jobs, parts.Partitions, resp.Now), warnings)
 }
 
 // getDBJob answers GET /slurmdb/v0.0.41/job/{job_id}.
@@ -603,7 +618,12 @@ func (h *Handler) getDBJob(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, src, err, nil, emptyDBJobs())
 		return
 	}
-	h.respond(w, r, h.dbJobs([]*api.Job{redactJob(j)}, h.opts.Now().Unix()), nil)
+	parts, err := h.opts.Backend.Partitions(r.Context())
+	if err != nil {
+		h.fail(w, r, src, err, nil, emptyDBJobs())
+		return
+	}
+	h.respond(w, r, h.dbJobs(r, []*api.Job{redactJob(j)}, parts.Partitions, h.opts.Now().Unix()), nil)
 }
 
 // redactJob drops what accounting records never carry: the script, the
