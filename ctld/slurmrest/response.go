@@ -1,6 +1,7 @@
 package slurmrest
 
 import (
+	"bytes"
 	"encoding/json"
 	"net/http"
 )
@@ -26,9 +27,12 @@ type apiWarning struct {
 func (h *Handler) envelope(r *http.Request, body any, warnings []Warning, errs []apiError) map[string]any {
 	out := map[string]any{}
 	if body != nil {
+		// Numbers stay as written (json.Number): no float64 round trip.
 		b, err := json.Marshal(body)
 		if err == nil {
-			_ = json.Unmarshal(b, &out)
+			dec := json.NewDecoder(bytes.NewReader(b))
+			dec.UseNumber()
+			_ = dec.Decode(&out)
 		}
 	}
 	ws := make([]apiWarning, 0, len(warnings))
