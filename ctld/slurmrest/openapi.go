@@ -17,9 +17,10 @@ var pathsDocument []byte
 
 // buildDocument returns the served OpenAPI document: pathsDocument with the
 // component schemas of components (an OpenAPI document or fragment with
-// components.schemas, api/slurmdata's) added. A schema both define is
-// components'; the rest of pathsDocument's are kept.
-func buildDocument(components []byte) ([]byte, error) {
+// components.schemas, api/slurmdata's) added, and info.version naming the
+// Slurm release the data matches as slurmrestd does ("Slurm-RELEASE&...").
+// A schema both define is components'; the rest of pathsDocument's are kept.
+func buildDocument(components []byte, release string) ([]byte, error) {
 	var doc map[string]any
 	if err := json.Unmarshal(pathsDocument, &doc); err != nil {
 		return nil, fmt.Errorf("parse the embedded paths document: %w", err)
@@ -39,6 +40,9 @@ func buildDocument(components []byte) ([]byte, error) {
 	}
 	for name, s := range frag.Components.Schemas {
 		schemas[name] = s
+	}
+	if info, ok := doc["info"].(map[string]any); ok {
+		info["version"] = "Slurm-" + release + "&openapi/slurmdbd&openapi/slurmctld"
 	}
 	out, err := json.MarshalIndent(doc, "", " ")
 	if err != nil {

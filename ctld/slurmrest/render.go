@@ -13,7 +13,7 @@ import (
 // Document returns the OpenAPI document this API serves: its paths and
 // request schemas with api/slurmdata's component schemas.
 func Document() ([]byte, error) {
-	return buildDocument(slurmdata.OpenAPIComponents())
+	return buildDocument(slurmdata.OpenAPIComponents(), slurmdata.SlurmRelease)
 }
 
 // options are the converters' options for a response to r at now.
