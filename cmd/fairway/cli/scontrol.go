@@ -11,6 +11,7 @@ import (
 
 	"github.com/fairway-hpc/fairway/api"
 	"github.com/fairway-hpc/fairway/api/client"
+	"github.com/fairway-hpc/fairway/api/slurmdata"
 	"github.com/fairway-hpc/fairway/cmd/fairway/cli/hostlist"
 	"github.com/fairway-hpc/fairway/cmd/fairway/cli/slurmtime"
 )
@@ -22,6 +23,7 @@ func scontrolOpts() []*opt {
 		{long: "all", short: 'a', kind: optFlag, ignored: true},
 		{long: "quiet", short: 'Q', kind: optFlag, usage: "print no messages for errors"},
 		{long: "verbose", short: 'v', kind: optFlag, ignored: true},
+		dataOpts()[0], dataOpts()[1],
 		addrOpt(),
 		helpOpt('h'),
 	}
@@ -426,6 +428,10 @@ func showJobs(ctx context.Context, inv *invocation, args []string, oneLine bool)
 	if err != nil {
 		return err
 	}
+	data, err := dataFormat(inv.opts)
+	if err != nil {
+		return err
+	}
 	var jobs []*api.Job
 	var now int64
 	if len(refs) == 0 {
@@ -434,7 +440,7 @@ func showJobs(ctx context.Context, inv *invocation, args []string, oneLine bool)
 			return fmt.Errorf("list jobs: %w", err)
 		}
 		jobs, now = sortedJobs(resp.Jobs), resp.Now
-		if len(jobs) == 0 {
+		if len(jobs) == 0 && data == "" {
 			fmt.Fprintln(inv.env.Stdout, "No jobs in the system")
 			return nil
 		}
@@ -453,6 +459,14 @@ func showJobs(ctx context.Context, inv *invocation, args []string, oneLine bool)
 			}
 			jobs = append(jobs, more...)
 		}
+	}
+	if data != "" {
+		if now == 0 {
+			now = inv.env.Now().Unix()
+		}
+		return showData(ctx, inv, data, func(parts []api.Partition, o slurmdata.Options) any {
+			return slurmdata.JobInfoResponse(jobs, parts, o)
+		}, now)
 	}
 	v := inv.view(now)
 	if v.parts, err = fetchPartitions(ctx, c); err != nil {
@@ -521,6 +535,12 @@ func showNodes(ctx context.Context, inv *invocation, args []string, oneLine bool
 			nodes = append(nodes, n)
 		}
 	}
+	if data, err := dataFormat(inv.opts); err != nil || data != "" {
+		if err != nil {
+			return err
+		}
+		return writeData(inv, data, slurmdata.NodesResponse(nodeValues(nodes), dataOptions(inv, resp.Now, data)))
+	}
 	v := inv.view(resp.Now)
 	var b strings.Builder
 	for _, n := range nodes {
@@ -551,6 +571,12 @@ func showPartitions(ctx context.Context, inv *invocation, args []string, oneLine
 				return fmt.Errorf("Partition %s not found", name)
 			}
 		}
+	}
+	if data, err := dataFormat(inv.opts); err != nil || data != "" {
+		if err != nil {
+			return err
+		}
+		return writeData(inv, data, slurmdata.PartitionResponse(parts, nodeValues(d.nodes), dataOptions(inv, inv.env.Now().Unix(), data)))
 	}
 	var b strings.Builder
 	for _, p := range parts {
