@@ -428,10 +428,6 @@ func showJobs(ctx context.Context, inv *invocation, args []string, oneLine bool)
 	if err != nil {
 		return err
 	}
-	data, err := dataFormat(inv.opts)
-	if err != nil {
-		return err
-	}
 	var jobs []*api.Job
 	var now int64
 	if len(refs) == 0 {
@@ -440,7 +436,7 @@ func showJobs(ctx context.Context, inv *invocation, args []string, oneLine bool)
 			return fmt.Errorf("list jobs: %w", err)
 		}
 		jobs, now = sortedJobs(resp.Jobs), resp.Now
-		if len(jobs) == 0 && data == "" {
+		if len(jobs) == 0 && !wantsData(inv.opts) {
 			fmt.Fprintln(inv.env.Stdout, "No jobs in the system")
 			return nil
 		}
@@ -460,13 +456,11 @@ func showJobs(ctx context.Context, inv *invocation, args []string, oneLine bool)
 			jobs = append(jobs, more...)
 		}
 	}
-	if data != "" {
-		if now == 0 {
-			now = inv.env.Now().Unix()
-		}
-		return showData(ctx, inv, data, func(parts []api.Partition, o slurmdata.Options) any {
-			return slurmdata.JobInfoResponse(jobs, parts, o)
-		}, now)
+	if ok, err := scontrolData(inv, now, func(o slurmdata.Options) (any, error) {
+		parts, err := fetchPartitionList(ctx, inv)
+		return slurmdata.JobInfoResponse(jobs, parts, o), err
+	}); ok {
+		return err
 	}
 	v := inv.view(now)
 	if v.parts, err = fetchPartitions(ctx, c); err != nil {
@@ -535,11 +529,10 @@ func showNodes(ctx context.Context, inv *invocation, args []string, oneLine bool
 			nodes = append(nodes, n)
 		}
 	}
-	if data, err := dataFormat(inv.opts); err != nil || data != "" {
-		if err != nil {
-			return err
-		}
-		return writeData(inv, data, slurmdata.NodesResponse(nodeValues(nodes), dataOptions(inv, resp.Now, data)))
+	if ok, err := scontrolData(inv, resp.Now, func(o slurmdata.Options) (any, error) {
+		return slurmdata.NodesResponse(nodeValues(nodes), o), nil
+	}); ok {
+		return err
 	}
 	v := inv.view(resp.Now)
 	var b strings.Builder
@@ -572,11 +565,10 @@ func showPartitions(ctx context.Context, inv *invocation, args []string, oneLine
 			}
 		}
 	}
-	if data, err := dataFormat(inv.opts); err != nil || data != "" {
-		if err != nil {
-			return err
-		}
-		return writeData(inv, data, slurmdata.PartitionResponse(parts, nodeValues(d.nodes), dataOptions(inv, inv.env.Now().Unix(), data)))
+	if ok, err := scontrolData(inv, 0, func(o slurmdata.Options) (any, error) {
+		return slurmdata.PartitionResponse(parts, nodeValues(d.nodes), o), nil
+	}); ok {
+		return err
 	}
 	var b strings.Builder
 	for _, p := range parts {

@@ -134,12 +134,23 @@ func sacctData(ctx context.Context, inv *invocation, format string, now int64, j
 	return writeData(inv, format, slurmdata.SlurmdbdJobsResponse(keep, parts, dataOptions(inv, now, format)))
 }
 
-// showData prints what build makes of the cluster's partitions (scontrol
-// show job --json).
-func showData(ctx context.Context, inv *invocation, format string, build func([]api.Partition, slurmdata.Options) any, now int64) error {
-	parts, err := fetchPartitionList(ctx, inv)
-	if err != nil {
-		return err
+// wantsData reports whether --json or --yaml was given.
+func wantsData(o optSet) bool { return o.has("json") || o.has("yaml") }
+
+// scontrolData prints what build makes as scontrol show --json or --yaml
+// at now (the controller's clock; 0: the local clock). ok is false, and
+// nothing printed, when neither option was given.
+func scontrolData(inv *invocation, now int64, build func(slurmdata.Options) (any, error)) (ok bool, err error) {
+	format, err := dataFormat(inv.opts)
+	if err != nil || format == "" {
+		return err != nil, err
 	}
-	return writeData(inv, format, build(parts, dataOptions(inv, now, format)))
+	if now == 0 {
+		now = inv.env.Now().Unix()
+	}
+	v, err := build(dataOptions(inv, now, format))
+	if err != nil {
+		return true, err
+	}
+	return true, writeData(inv, format, v)
 }
