@@ -149,18 +149,16 @@ func PartitionResponse(parts []api.Partition, nodes []api.Node, o Options) Parti
 	return resp
 }
 
-// PartitionNodes is the names of a partition's nodes: its own list, or
-// every node that names it.
+// PartitionNodes is the names of a partition's nodes, in hostlist order:
+// those it lists and those that name it when they register.
 func PartitionNodes(p *api.Partition, nodes []api.Node) []string {
-	if len(p.Nodes) > 0 {
-		return slices.Clone(p.Nodes)
-	}
-	var names []string
+	names := slices.Clone(p.Nodes)
 	for _, n := range nodes {
-		if slices.Contains(n.Partitions, p.Name) {
+		if slices.Contains(n.Partitions, p.Name) && !slices.Contains(names, n.Name) {
 			names = append(names, n.Name)
 		}
 	}
+	hostlist.Sort(names)
 	return names
 }
 

@@ -6,7 +6,6 @@ import (
 	"strings"
 
 	"github.com/fairway-hpc/fairway/api"
-	"github.com/fairway-hpc/fairway/cmd/fairway/cli/hostlist"
 )
 
 // SinfoResponse is sinfo --json: for each partition (in the order given),
@@ -14,6 +13,13 @@ import (
 // Slurm 24.05's sinfo groups them for JSON (its default line's fields and
 // gres_used). Nodes of no listed partition are left out.
 func SinfoResponse(nodes []api.Node, parts []api.Partition, o Options) SinfoResp {
+	return SinfoResponseFiltered(nodes, nil, parts, o)
+}
+
+// SinfoResponseFiltered is SinfoResponse listing only the nodes keep
+// accepts (sinfo -t, -n, -r; nil keeps all); the partitions' own figures
+// still count all of nodes.
+func SinfoResponseFiltered(nodes []api.Node, keep func(*api.Node) bool, parts []api.Partition, o Options) SinfoResp {
 	resp := SinfoResp{Sinfo: SinfoDataList{}, Meta: NewMeta(o), Errors: Errors{}, Warnings: Warnings{}}
 	byName := make(map[string]*api.Node, len(nodes))
 	for i := range nodes {
@@ -23,7 +29,6 @@ func SinfoResponse(nodes []api.Node, parts []api.Partition, o Options) SinfoResp
 		p := &parts[i]
 		info := FromPartition(p, nodes, o)
 		names := PartitionNodes(p, nodes)
-		hostlist.Sort(names)
 		type group struct {
 			key   string
 			nodes []*api.Node
@@ -31,7 +36,7 @@ func SinfoResponse(nodes []api.Node, parts []api.Partition, o Options) SinfoResp
 		var groups []*group
 		for _, name := range names {
 			n, ok := byName[name]
-			if !ok {
+			if !ok || (keep != nil && !keep(n)) {
 				continue
 			}
 			key := strings.Join(NodeState(n), "+") + "|" + gresUsed(n)
