@@ -2,6 +2,7 @@ package slurmdata
 
 import (
 	"fmt"
+	"math"
 	"net"
 	"slices"
 	"strconv"
@@ -105,7 +106,8 @@ func FromNode(n *api.Node, o Options) Node {
 		BootTime:             setU64(n.BootTime),
 		ClusterName:          o.Cluster,
 		Cores:                int32(n.Resources.CPUs),
-		FreeMem:              Uint64NoVal{},
+		FreeMem:              freeMem(n),
+		CPULoad:              cpuLoad(n),
 		CPUs:                 int32(n.Resources.CPUs),
 		EffectiveCPUs:        int32(n.Resources.CPUs),
 		Energy:               AcctGatherEnergy{},
@@ -226,4 +228,22 @@ func FromPartition(p *api.Partition, nodes []api.Node, o Options) PartitionInfo 
 		Partition:   PartitionInfoPartition{State: []string{state}},
 		SuspendTime: Uint32NoVal{},
 	}
+}
+
+// freeMem is the node's available memory in MB from its latest heartbeat,
+// not set when the controller has no figure.
+func freeMem(n *api.Node) Uint64NoVal {
+	if n.FreeMemMB == nil {
+		return Uint64NoVal{}
+	}
+	return setU64(*n.FreeMemMB)
+}
+
+// cpuLoad is the node's load average in hundredths, as slurmd reports it
+// (0.52 is 52); 0 when the controller has no figure.
+func cpuLoad(n *api.Node) int32 {
+	if n.CPULoad == nil {
+		return 0
+	}
+	return int32(math.Round(*n.CPULoad * 100))
 }

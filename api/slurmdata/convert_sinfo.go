@@ -70,6 +70,7 @@ func sinfoGroup(nodes []*api.Node, part PartitionInfo, o Options) SinfoData {
 	d.Sockets = SinfoMinMax{Minimum: 1, Maximum: 1}
 	d.Threads = SinfoMinMax{Minimum: 1, Maximum: 1}
 	d.Weight = SinfoMinMax{Minimum: 1, Maximum: 1}
+	loadSeen := false
 	for i, n := range nodes {
 		cpus, used := int32(n.Resources.CPUs), int32(min(n.Used.CPUs, n.Resources.CPUs))
 		d.Nodes.Total++
@@ -100,6 +101,22 @@ func sinfoGroup(nodes []*api.Node, part PartitionInfo, o Options) SinfoData {
 		}
 		d.Memory.Maximum = max(d.Memory.Maximum, n.Resources.MemoryMB)
 		d.Memory.Allocated += n.Used.MemoryMB
+		if f := freeMem(n); f.Set {
+			if !d.Memory.Free.Minimum.Set || f.Number < d.Memory.Free.Minimum.Number {
+				d.Memory.Free.Minimum = f
+			}
+			if !d.Memory.Free.Maximum.Set || f.Number > d.Memory.Free.Maximum.Number {
+				d.Memory.Free.Maximum = f
+			}
+		}
+		if n.CPULoad != nil {
+			load := cpuLoad(n)
+			if !loadSeen || load < d.CPUs.Load.Minimum {
+				d.CPUs.Load.Minimum = load
+			}
+			d.CPUs.Load.Maximum = max(d.CPUs.Load.Maximum, load)
+			loadSeen = true
+		}
 		host, _, err := net.SplitHostPort(n.Addr)
 		if err != nil {
 			host = n.Addr

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/fairway-hpc/fairway/api"
 	"github.com/google/go-cmp/cmp"
 	yaml "go.yaml.in/yaml/v3"
 )
@@ -305,5 +306,59 @@ func TestExitCode(t *testing.T) {
 		if diff := cmp.Diff(tt.want, ExitCode(tt.code, tt.sig)); diff != "" {
 			t.Errorf("ExitCode(%d, %d) (-want +got):\n%s", tt.code, tt.sig, diff)
 		}
+	}
+}
+
+// TestNodeFigures: the free memory and load a node's daemon reported show
+// as Slurm prints them (load in hundredths), and as not set without them.
+func TestNodeFigures(t *testing.T) {
+	mem := func(v int64) *int64 { return &v }
+	load := func(v float64) *float64 { return &v }
+	base := func(name string, free *int64, l *float64) api.Node {
+		return api.Node{Name: name, State: api.NodeIdle, Partitions: []string{"gpu"}, FreeMemMB: free, CPULoad: l,
+			Resources: api.NodeResources{CPUs: 8, MemoryMB: 1000}}
+	}
+	tests := []struct {
+		name     string
+		nodes    []api.Node
+		wantFree []Uint64NoVal
+		wantLoad []int32
+		wantMin  SinfoDataMemoryFree
+		wantCPU  SinfoMinMax
+	}{
+		{"unknown", []api.Node{base("a", nil, nil)}, []Uint64NoVal{{}}, []int32{0}, SinfoDataMemoryFree{}, SinfoMinMax{}},
+		{"reported", []api.Node{base("a", mem(512), load(0.52)), base("b", mem(300), load(1.5))},
+			[]Uint64NoVal{u64(512), u64(300)}, []int32{52, 150},
+			SinfoDataMemoryFree{Minimum: u64(300), Maximum: u64(512)}, SinfoMinMax{Minimum: 52, Maximum: 150}},
+		{"one of two known", []api.Node{base("a", nil, nil), base("b", mem(700), load(0.25))},
+			[]Uint64NoVal{{}, u64(700)}, []int32{0, 25},
+			SinfoDataMemoryFree{Minimum: u64(700), Maximum: u64(700)}, SinfoMinMax{Minimum: 25, Maximum: 25}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			o := newFixture().opts()
+			var free []Uint64NoVal
+			var loads []int32
+			for _, n := range NodesResponse(tt.nodes, o).Nodes {
+				free, loads = append(free, n.FreeMem), append(loads, n.CPULoad)
+			}
+			if d := cmp.Diff(tt.wantFree, free); d != "" {
+				t.Errorf("free_mem (-want +got):\n%s", d)
+			}
+			if d := cmp.Diff(tt.wantLoad, loads); d != "" {
+				t.Errorf("cpu_load (-want +got):\n%s", d)
+			}
+			parts := []api.Partition{{Name: "gpu", Nodes: []string{"a", "b"}}}
+			sinfo := SinfoResponse(tt.nodes, parts, o).Sinfo
+			if len(sinfo) != 1 {
+				t.Fatalf("sinfo has %d entries, want 1", len(sinfo))
+			}
+			if d := cmp.Diff(tt.wantMin, sinfo[0].Memory.Free); d != "" {
+				t.Errorf("sinfo memory.free (-want +got):\n%s", d)
+			}
+			if d := cmp.Diff(tt.wantCPU, sinfo[0].CPUs.Load); d != "" {
+				t.Errorf("sinfo cpus.load (-want +got):\n%s", d)
+			}
+		})
 	}
 }
