@@ -111,10 +111,12 @@ bench-cli: build
 	contrib/bench-cli.sh $(BIN)
 
 # bench-list: squeue/sacct with 20,000 and 200,000 jobs (the whole command and the
-# controller's part), bytes per pending and finished job, snapshot size, write and restore.
+# controller's part), bytes per pending and finished job, snapshot size, write and restore,
+# and a controller's restart until it serves reads with 0, 20,000 and 200,000 jobs.
 bench-list:
 	$(GO) test ./ctld -run '^$$' -bench BenchmarkListJobs -benchmem -count 5
 	$(GO) test ./raftstore -run '^$$' -bench 'BenchmarkJobMemory|BenchmarkSnapshot200k' -count 3
+	$(GO) test ./raftstore -run '^$$' -bench BenchmarkRestart -benchtime 2x
 
 # bench-scale: the scale harness, reduced (500 simulated nodes, 20,000 jobs at 200/s,
 # 3 controllers on loopback; about 4 minutes on 2 cores); report in scale-report/.
