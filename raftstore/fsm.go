@@ -265,8 +265,21 @@ func (f *fsm) Restore(rc io.ReadCloser) error {
 	}
 	// Jobs are inserted as they are read, sharing equal scripts and
 	// environments (interner), instead of decoding the whole snapshot first.
-	data, err := readSnapshot(rc, func(j *api.Job) error {
-		f.intern.spec(&j.Spec)
+	// A version 2 snapshot holds each distinct environment once: it is
+	// interned for the first job that refers to it, and the others take
+	// that copy without hashing it again.
+	byRef := map[int]map[string]string{}
+	data, err := readSnapshot(rc, func(j *api.Job, envRef int) error {
+		if env, ok := byRef[envRef]; ok && envRef > 0 {
+			j.Spec.Env = nil
+			f.intern.spec(&j.Spec)
+			j.Spec.Env = env
+		} else {
+			f.intern.spec(&j.Spec)
+			if envRef > 0 {
+				byRef[envRef] = j.Spec.Env
+			}
+		}
 		return insert(tableJobs, j)
 	})
 	if err == nil {

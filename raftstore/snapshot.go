@@ -162,7 +162,7 @@ func (s *fsmSnapshot) write(w io.Writer) error {
 // time: each job (its environment and script resolved) is passed to job
 // as soon as it is read; the rest is returned. It refuses another version
 // before passing any job.
-func readSnapshot(r io.Reader, job func(*api.Job) error) (*snapshotHead, error) {
+func readSnapshot(r io.Reader, job func(j *api.Job, envRef int) error) (*snapshotHead, error) {
 	dec := json.NewDecoder(bufio.NewReaderSize(r, 256<<10))
 	head := &snapshotHead{}
 	if err := expectDelim(dec, '{'); err != nil {
@@ -208,8 +208,10 @@ func readSnapshot(r io.Reader, job func(*api.Job) error) (*snapshotHead, error) 
 }
 
 // readSnapshotJobs reads the jobs array (or null), resolving each job's
-// references to the tables read before it.
-func readSnapshotJobs(dec *json.Decoder, head *snapshotHead, job func(*api.Job) error) error {
+// references to the tables read before it; job gets each job with its
+// environment's reference (0: the job carried its own), so that jobs with
+// the same reference can share one environment.
+func readSnapshotJobs(dec *json.Decoder, head *snapshotHead, job func(j *api.Job, envRef int) error) error {
 	tok, err := dec.Token()
 	if err != nil {
 		return fmt.Errorf("jobs: %w", err)
@@ -229,13 +231,14 @@ func readSnapshotJobs(dec *json.Decoder, head *snapshotHead, job func(*api.Job) 
 			return fmt.Errorf("job %d: env_ref %d or script_ref %d outside the tables (%d, %d)", sj.ID, sj.EnvRef, sj.ScriptRef, len(head.Envs), len(head.Scripts))
 		}
 		if sj.EnvRef > 0 {
-			// Shared: Restore interns it, which copies.
+			// Shared by the jobs with this reference: Restore interns it
+			// once, which copies.
 			sj.Spec.Env = head.Envs[sj.EnvRef-1]
 		}
 		if sj.ScriptRef > 0 {
 			sj.Spec.Script = head.Scripts[sj.ScriptRef-1]
 		}
-		if err := job(sj.Job); err != nil {
+		if err := job(sj.Job, sj.EnvRef); err != nil {
 			return err
 		}
 	}
