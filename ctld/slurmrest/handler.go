@@ -133,7 +133,7 @@ func New(opts Options) (*Handler, error) {
 
 	v := "/slurm/" + Version
 	db := "/slurmdb/" + Version
-	route := func(method, path string, fn http.HandlerFunc, empty any) {
+	route := func(method, path, source string, fn endpoint, empty any) {
 		patterns := []string{method + " " + path}
 		// slurmrestd takes each path with and without a trailing slash.
 		if strings.HasSuffix(path, "/") {
@@ -142,22 +142,22 @@ func New(opts Options) (*Handler, error) {
 			patterns = append(patterns, method+" "+path+"/")
 		}
 		for _, p := range patterns {
-			h.paths.HandleFunc(p, fn)
+			h.paths.HandleFunc(p, h.serve(source, fn, empty))
 			h.empties[p] = empty
 		}
 	}
-	route("GET", v+"/jobs/", h.getJobs, emptyJobInfo())
-	route("GET", v+"/job/{job_id}", h.getJob, emptyJobInfo())
-	route("DELETE", v+"/job/{job_id}", h.deleteJob, nil)
-	route("POST", v+"/job/submit", h.submitJob, submitResponse{})
-	route("GET", v+"/nodes/", h.getNodes, emptyNodes())
-	route("GET", v+"/node/{node_name}", h.getNode, emptyNodes())
-	route("GET", v+"/partitions/", h.getPartitions, emptyPartitions())
-	route("GET", v+"/partition/{partition_name}", h.getPartition, emptyPartitions())
-	route("GET", v+"/diag/", h.getDiag, emptyDiag())
-	route("GET", v+"/ping/", h.getPing, pingResponse{Pings: []controllerPing{}})
-	route("GET", db+"/jobs/", h.getDBJobs, emptyDBJobs())
-	route("GET", db+"/job/{job_id}", h.getDBJob, emptyDBJobs())
+	route("GET", v+"/jobs/", "_op_handler_jobs", h.getJobs, emptyJobInfo())
+	route("GET", v+"/job/{job_id}", "_op_handler_job", h.getJob, emptyJobInfo())
+	route("DELETE", v+"/job/{job_id}", "_op_handler_job", h.deleteJob, nil)
+	route("POST", v+"/job/submit", "_op_handler_submit_job", h.submitJob, submitResponse{})
+	route("GET", v+"/nodes/", "_op_handler_nodes", h.getNodes, emptyNodes())
+	route("GET", v+"/node/{node_name}", "_op_handler_node", h.getNode, emptyNodes())
+	route("GET", v+"/partitions/", "_op_handler_partitions", h.getPartitions, emptyPartitions())
+	route("GET", v+"/partition/{partition_name}", "_op_handler_partition", h.getPartition, emptyPartitions())
+	route("GET", v+"/diag/", "_op_handler_diag", h.getDiag, emptyDiag())
+	route("GET", v+"/ping/", "_op_handler_ping", h.getPing, pingResponse{Pings: []controllerPing{}})
+	route("GET", db+"/jobs/", "_op_handler_jobs", h.getDBJobs, emptyDBJobs())
+	route("GET", db+"/job/{job_id}", "_op_handler_job", h.getDBJob, emptyDBJobs())
 	h.paths.HandleFunc("/", h.unknownURL)
 	return h, nil
 }
@@ -242,6 +242,41 @@ func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, e *Error, w
 	writeJSON(w, e.Status, h.envelope(r, empty, warnings, []apiError{{
 		Description: desc, ErrorNumber: e.Num, Error: errorString(e.Num), Source: e.Source,
 	}}))
+}
+
+// answer is what a route sends with 200: the body's own members and the
+// warnings.
+type answer struct {
+	body     any
+	warnings []Warning
+}
+
+// endpoint is one route's work. Its error is sent in slurmrestd's shape,
+// with the warnings of the answer returned beside it, as coming from the
+// route's source unless the error names its own (from).
+type endpoint func(r *http.Request) (answer, error)
+
+// serve runs a route: its body is bounded by MaxBodyBytes; its answer or
+// error is written as slurmrestd does, with empty as the body of an error.
+func (h *Handler) serve(source string, fn endpoint, empty any) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		r.Body = http.MaxBytesReader(w, r.Body, h.opts.MaxBodyBytes)
+		a, err := fn(r)
+		if err != nil {
+			h.fail(w, r, source, err, a.warnings, empty)
+			return
+		}
+		h.respond(w, r, a.body, a.warnings)
+	}
+}
+
+// from is err as slurmrestd reports a failed step of a route: source names
+// the step ("slurm_kill_jobs()").
+func (h *Handler) from(source string, err error) *Error {
+	e := asError(err, h.opts.Backend.Classify)
+	c := *e
+	c.Source = source
+	return &c
 }
 
 // fail answers a Backend (or this package's) error, from source, in the

@@ -87,68 +87,49 @@ func jobChanged(j *api.Job) int64 {
 // (pending, running, and finished ones it keeps until the retention), as
 // slurmctld lists the jobs in its memory. With update_time, the list is
 // empty unless some job changed since then.
-func (h *Handler) getJobs(w http.ResponseWriter, r *http.Request) {
-	const src = "_op_handler_jobs"
+func (h *Handler) getJobs(r *http.Request) (answer, error) {
 	q := r.URL.Query()
 	if err := checkQuery(q, "update_time", "flags"); err != nil {
-		h.fail(w, r, src, err, nil, emptyJobInfo())
-		return
+		return answer{}, err
 	}
 	since, err := timestampParam(q, "update_time")
-	if err == nil {
-		_, err = flagList(q, "flags", jobShowFlags)
-	}
 	if err != nil {
-		h.fail(w, r, src, err, nil, emptyJobInfo())
-		return
+		return answer{}, err
+	}
+	if _, err := flagList(q, "flags", jobShowFlags); err != nil {
+		return answer{}, err
 	}
 	resp, err := h.opts.Backend.Jobs(r.Context())
 	if err != nil {
-		h.fail(w, r, src, err, nil, emptyJobInfo())
-		return
+		return answer{}, err
 	}
 	parts, err := h.opts.Backend.Partitions(r.Context())
 	if err != nil {
-		h.fail(w, r, src, err, nil, emptyJobInfo())
-		return
+		return answer{}, err
 	}
 	jobs := resp.Jobs
 	if since > 0 && !slices.ContainsFunc(jobs, func(j *api.Job) bool { return jobChanged(j) >= since }) {
 		jobs = nil
 	}
-	h.respond(w, r, h.jobInfo(r, jobs, parts.Partitions, resp.Now), nil)
+	return answer{body: h.jobInfo(r, jobs, parts.Partitions, resp.Now)}, nil
 }
 
 // getJob answers GET /slurm/v0.0.41/job/{job_id}: the job, or an array's
 // tasks for an array job ID.
-func (h *Handler) getJob(w http.ResponseWriter, r *http.Request) {
-	const src = "_op_handler_job"
+func (h *Handler) getJob(r *http.Request) (answer, error) {
 	q := r.URL.Query()
 	if err := checkQuery(q, "update_time", "flags"); err != nil {
-		h.fail(w, r, src, err, nil, emptyJobInfo())
-		return
+		return answer{}, err
 	}
 	if _, err := flagList(q, "flags", jobShowFlags); err != nil {
-		h.fail(w, r, src, err, nil, emptyJobInfo())
-		return
+		return answer{}, err
 	}
-	ref, err := jobRefParam(r)
+	j, parts, err := h.jobAndPartitions(r)
 	if err != nil {
-		h.fail(w, r, src, err, nil, emptyJobInfo())
-		return
-	}
-	j, err := h.opts.Backend.Job(r.Context(), ref)
-	if err != nil {
-		h.fail(w, r, src, err, nil, emptyJobInfo())
-		return
-	}
-	parts, err := h.opts.Backend.Partitions(r.Context())
-	if err != nil {
-		h.fail(w, r, src, err, nil, emptyJobInfo())
-		return
+		return answer{}, err
 	}
 	jobs := []*api.Job{j}
-	if ref.Task == nil && j.ArrayJobID == j.ID {
+	if ref, _ := jobRefParam(r); ref.Task == nil && j.ArrayJobID == j.ID {
 		// An array job ID names the whole array, as in slurmctld.
 		all, err := h.opts.Backend.Jobs(r.Context())
 		if err == nil {
@@ -156,7 +137,24 @@ func (h *Handler) getJob(w http.ResponseWriter, r *http.Request) {
 			jobs = append([]*api.Job{j}, jobs...)
 		}
 	}
-	h.respond(w, r, h.jobInfo(r, jobs, parts.Partitions, h.opts.Now().Unix()), nil)
+	return answer{body: h.jobInfo(r, jobs, parts, h.opts.Now().Unix())}, nil
+}
+
+// jobAndPartitions reads the job {job_id} names and the partitions.
+func (h *Handler) jobAndPartitions(r *http.Request) (*api.Job, []api.Partition, error) {
+	ref, err := jobRefParam(r)
+	if err != nil {
+		return nil, nil, err
+	}
+	j, err := h.opts.Backend.Job(r.Context(), ref)
+	if err != nil {
+		return nil, nil, err
+	}
+	parts, err := h.opts.Backend.Partitions(r.Context())
+	if err != nil {
+		return nil, nil, err
+	}
+	return j, parts.Partitions, nil
 }
 
 // killFlags are v0.0.41's WARN_FLAGS that DELETE accepts; Fairway cancels
@@ -167,32 +165,26 @@ var killFlags = []string{"BATCH_JOB", "ARRAY_TASK", "FULL_STEPS_ONLY", "FULL_JOB
 // deleteJob answers DELETE /slurm/v0.0.41/job/{job_id}: without signal (or
 // with SIGKILL, slurmrestd's default) it cancels the job as scancel does;
 // with another signal it sends that signal (scancel --signal).
-func (h *Handler) deleteJob(w http.ResponseWriter, r *http.Request) {
-	const src = "_op_handler_job"
+func (h *Handler) deleteJob(r *http.Request) (answer, error) {
 	q := r.URL.Query()
 	if err := checkQuery(q, "signal", "flags"); err != nil {
-		h.fail(w, r, src, err, nil, nil)
-		return
+		return answer{}, err
 	}
 	if _, err := flagList(q, "flags", killFlags); err != nil {
-		h.fail(w, r, src, err, nil, nil)
-		return
+		return answer{}, err
 	}
 	sig, err := signalParam(q.Get("signal"))
 	if err != nil {
-		h.fail(w, r, src, err, nil, nil)
-		return
+		return answer{}, err
 	}
 	ref, err := jobRefParam(r)
 	if err != nil {
-		h.fail(w, r, src, err, nil, nil)
-		return
+		return answer{}, err
 	}
 	if err := h.opts.Backend.Cancel(r.Context(), ref, sig); err != nil {
-		h.fail(w, r, "slurm_kill_jobs()", err, nil, nil)
-		return
+		return answer{}, h.from("slurm_kill_jobs()", err)
 	}
-	h.respond(w, r, nil, nil)
+	return answer{}, nil
 }
 
 // signalParam reads DELETE's signal: a name ("TERM", "SIGTERM") or number;
@@ -251,54 +243,44 @@ type submitResponse struct {
 // submitJob answers POST /slurm/v0.0.41/job/submit: the job description
 // becomes a Fairway job spec (JobDescMsg.JobSpec) and is submitted as the
 // caller; nothing is submitted when any field is wrong.
-func (h *Handler) submitJob(w http.ResponseWriter, r *http.Request) {
-	const src = "_op_handler_submit_job"
-	empty := submitResponse{}
+func (h *Handler) submitJob(r *http.Request) (answer, error) {
 	if err := checkQuery(r.URL.Query()); err != nil {
-		h.fail(w, r, src, err, nil, empty)
-		return
+		return answer{}, err
 	}
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, h.opts.MaxBodyBytes))
+	dec := json.NewDecoder(r.Body)
 	dec.DisallowUnknownFields()
 	var req JobSubmitReq
 	if err := dec.Decode(&req); err != nil {
 		var tooLarge *http.MaxBytesError
 		if errors.As(err, &tooLarge) {
-			h.fail(w, r, src, &Error{Status: http.StatusRequestEntityTooLarge, Num: errFailParsing, Msg: fmt.Sprintf("the request body is larger than %d bytes", h.opts.MaxBodyBytes)}, nil, empty)
-			return
+			return answer{}, &Error{Status: http.StatusRequestEntityTooLarge, Num: errFailParsing, Msg: fmt.Sprintf("the request body is larger than %d bytes", h.opts.MaxBodyBytes)}
 		}
-		h.fail(w, r, src, &Error{Status: http.StatusBadRequest, Num: errFailParsing,
-			Msg: "not a v0.0.41_job_submit_req JSON object: " + err.Error()}, nil, empty)
-		return
+		return answer{}, &Error{Status: http.StatusBadRequest, Num: errFailParsing,
+			Msg: "not a v0.0.41_job_submit_req JSON object: " + err.Error()}
 	}
 	if len(req.Jobs) > 0 && string(req.Jobs) != "null" {
-		h.fail(w, r, src, &Error{Status: http.StatusBadRequest, Num: errNotSupported, Field: "jobs",
-			Msg: "heterogeneous jobs are not supported by Fairway; submit one job in \"job\""}, nil, empty)
-		return
+		return answer{}, &Error{Status: http.StatusBadRequest, Num: errNotSupported, Field: "jobs",
+			Msg: "heterogeneous jobs are not supported by Fairway; submit one job in \"job\""}
 	}
 	if len(req.Job) == 0 || string(req.Job) == "null" {
-		h.fail(w, r, src, &Error{Status: http.StatusUnprocessableEntity, Num: errInvalidQuery, Field: "job",
-			Msg: "Specifing either \"job\" or \"jobs\" fields are required to submit job"}, nil, empty)
-		return
+		return answer{}, &Error{Status: http.StatusUnprocessableEntity, Num: errInvalidQuery, Field: "job",
+			Msg: "Specifing either \"job\" or \"jobs\" fields are required to submit job"}
 	}
 	desc, warnings, err := decodeJobDesc(req.Job, "job")
 	if err != nil {
-		h.fail(w, r, src, err, nil, empty)
-		return
+		return answer{}, err
 	}
 	spec, err := desc.JobSpec(req.Script)
 	if err != nil {
-		h.fail(w, r, src, err, warnings, empty)
-		return
+		return answer{warnings: warnings}, err
 	}
 	id, err := h.opts.Backend.Submit(r.Context(), spec)
 	if err != nil {
-		e := asError(err, h.opts.Backend.Classify)
+		e := h.from("slurm_submit_batch_job()", err)
 		e.Field = jobDescField(e.Field)
-		h.fail(w, r, "slurm_submit_batch_job()", e, warnings, empty)
-		return
+		return answer{warnings: warnings}, e
 	}
-	h.respond(w, r, submitResponse{JobID: uint64(id), StepID: "batch"}, warnings)
+	return answer{body: submitResponse{JobID: uint64(id), StepID: "batch"}, warnings: warnings}, nil
 }
 
 // specFields maps the fields Fairway's spec checks name (sbatch's options
@@ -329,77 +311,63 @@ func jobDescField(f string) string {
 }
 
 // getNodes answers GET /slurm/v0.0.41/nodes.
-func (h *Handler) getNodes(w http.ResponseWriter, r *http.Request) {
-	const src = "_op_handler_nodes"
+func (h *Handler) getNodes(r *http.Request) (answer, error) {
 	if err := checkQuery(r.URL.Query(), "update_time", "flags"); err != nil {
-		h.fail(w, r, src, err, nil, emptyNodes())
-		return
+		return answer{}, err
 	}
 	resp, err := h.opts.Backend.Nodes(r.Context())
 	if err != nil {
-		h.fail(w, r, src, err, nil, emptyNodes())
-		return
+		return answer{}, err
 	}
-	h.respond(w, r, h.nodes(r, resp.Nodes, resp.Now), nil)
+	return answer{body: h.nodes(r, resp.Nodes, resp.Now)}, nil
 }
 
 // getNode answers GET /slurm/v0.0.41/node/{node_name}.
-func (h *Handler) getNode(w http.ResponseWriter, r *http.Request) {
-	const src = "_op_handler_node"
+func (h *Handler) getNode(r *http.Request) (answer, error) {
 	if err := checkQuery(r.URL.Query(), "update_time", "flags"); err != nil {
-		h.fail(w, r, src, err, nil, emptyNodes())
-		return
+		return answer{}, err
 	}
 	resp, err := h.opts.Backend.Nodes(r.Context())
 	if err != nil {
-		h.fail(w, r, src, err, nil, emptyNodes())
-		return
+		return answer{}, err
 	}
 	name := r.PathValue("node_name")
 	i := slices.IndexFunc(resp.Nodes, func(n *api.Node) bool { return n.Name == name })
 	if i < 0 {
-		h.fail(w, r, src, &Error{Status: http.StatusNotFound, Num: errInvalidNode, Field: "node_name",
-			Msg: fmt.Sprintf("Unable to query node %s: no such node", strconv.Quote(name))}, nil, emptyNodes())
-		return
+		return answer{}, &Error{Status: http.StatusNotFound, Num: errInvalidNode, Field: "node_name",
+			Msg: fmt.Sprintf("Unable to query node %s: no such node", strconv.Quote(name))}
 	}
-	h.respond(w, r, h.nodes(r, resp.Nodes[i:i+1], resp.Now), nil)
+	return answer{body: h.nodes(r, resp.Nodes[i:i+1], resp.Now)}, nil
 }
 
 // getPartitions answers GET /slurm/v0.0.41/partitions.
-func (h *Handler) getPartitions(w http.ResponseWriter, r *http.Request) {
-	const src = "_op_handler_partitions"
+func (h *Handler) getPartitions(r *http.Request) (answer, error) {
 	if err := checkQuery(r.URL.Query(), "update_time", "flags"); err != nil {
-		h.fail(w, r, src, err, nil, emptyPartitions())
-		return
+		return answer{}, err
 	}
 	parts, nodes, err := h.partitionsAndNodes(r)
 	if err != nil {
-		h.fail(w, r, src, err, nil, emptyPartitions())
-		return
+		return answer{}, err
 	}
-	h.respond(w, r, h.partitions(r, parts, nodes), nil)
+	return answer{body: h.partitions(r, parts, nodes)}, nil
 }
 
 // getPartition answers GET /slurm/v0.0.41/partition/{partition_name}.
-func (h *Handler) getPartition(w http.ResponseWriter, r *http.Request) {
-	const src = "_op_handler_partition"
+func (h *Handler) getPartition(r *http.Request) (answer, error) {
 	if err := checkQuery(r.URL.Query(), "update_time", "flags"); err != nil {
-		h.fail(w, r, src, err, nil, emptyPartitions())
-		return
+		return answer{}, err
 	}
 	parts, nodes, err := h.partitionsAndNodes(r)
 	if err != nil {
-		h.fail(w, r, src, err, nil, emptyPartitions())
-		return
+		return answer{}, err
 	}
 	name := r.PathValue("partition_name")
 	i := slices.IndexFunc(parts, func(p api.Partition) bool { return p.Name == name })
 	if i < 0 {
-		h.fail(w, r, src, &Error{Status: http.StatusNotFound, Num: errInvalidPart, Field: "partition_name",
-			Msg: fmt.Sprintf("Unable to find partition %s", strconv.Quote(name))}, nil, emptyPartitions())
-		return
+		return answer{}, &Error{Status: http.StatusNotFound, Num: errInvalidPart, Field: "partition_name",
+			Msg: fmt.Sprintf("Unable to find partition %s", strconv.Quote(name))}
 	}
-	h.respond(w, r, h.partitions(r, parts[i:i+1], nodes), nil)
+	return answer{body: h.partitions(r, parts[i:i+1], nodes)}, nil
 }
 
 func (h *Handler) partitionsAndNodes(r *http.Request) ([]api.Partition, []*api.Node, error) {
@@ -415,18 +383,15 @@ func (h *Handler) partitionsAndNodes(r *http.Request) ([]api.Partition, []*api.N
 }
 
 // getDiag answers GET /slurm/v0.0.41/diag.
-func (h *Handler) getDiag(w http.ResponseWriter, r *http.Request) {
-	const src = "_op_handler_diag"
+func (h *Handler) getDiag(r *http.Request) (answer, error) {
 	if err := checkQuery(r.URL.Query()); err != nil {
-		h.fail(w, r, src, err, nil, emptyDiag())
-		return
+		return answer{}, err
 	}
 	d, err := h.opts.Backend.Diag(r.Context())
 	if err != nil {
-		h.fail(w, r, src, err, nil, emptyDiag())
-		return
+		return answer{}, err
 	}
-	h.respond(w, r, h.diag(r, d), nil)
+	return answer{body: h.diag(r, d)}, nil
 }
 
 // pingResponse is v0.0.41_openapi_ping_array_resp's own member.
@@ -444,17 +409,13 @@ type controllerPing struct {
 
 // getPing answers GET /slurm/v0.0.41/ping: each controller, UP or DOWN,
 // "primary" for the raft leader and "backup" for the others.
-func (h *Handler) getPing(w http.ResponseWriter, r *http.Request) {
-	const src = "_op_handler_ping"
-	empty := pingResponse{Pings: []controllerPing{}}
+func (h *Handler) getPing(r *http.Request) (answer, error) {
 	if err := checkQuery(r.URL.Query()); err != nil {
-		h.fail(w, r, src, err, nil, empty)
-		return
+		return answer{}, err
 	}
 	pings, err := h.opts.Backend.Ping(r.Context())
 	if err != nil {
-		h.fail(w, r, src, err, nil, empty)
-		return
+		return answer{}, err
 	}
 	out := pingResponse{Pings: make([]controllerPing, 0, len(pings))}
 	for _, p := range pings {
@@ -467,7 +428,7 @@ func (h *Handler) getPing(w http.ResponseWriter, r *http.Request) {
 		}
 		out.Pings = append(out.Pings, cp)
 	}
-	h.respond(w, r, out, nil)
+	return answer{body: out}, nil
 }
 
 // dbJobParams are the query parameters of GET /slurmdb/v0.0.41/jobs
@@ -580,50 +541,33 @@ func (f dbFilter) match(j *api.Job) bool {
 
 // getDBJobs answers GET /slurmdb/v0.0.41/jobs: the accounting records of
 // the jobs the controller keeps (sacct's list), filtered.
-func (h *Handler) getDBJobs(w http.ResponseWriter, r *http.Request) {
-	const src = "_op_handler_jobs"
+func (h *Handler) getDBJobs(r *http.Request) (answer, error) {
 	f, warnings, err := parseDBFilter(r.URL.Query())
 	if err != nil {
-		h.fail(w, r, src, err, nil, emptyDBJobs())
-		return
+		return answer{}, err
 	}
 	resp, err := h.opts.Backend.Jobs(r.Context())
 	if err != nil {
-		h.fail(w, r, src, err, warnings, emptyDBJobs())
-		return
+		return answer{warnings: warnings}, err
 	}
 	parts, err := h.opts.Backend.Partitions(r.Context())
 	if err != nil {
-		h.fail(w, r, src, err, warnings, emptyDBJobs())
-		return
+		return answer{warnings: warnings}, err
 	}
 	jobs := slices.DeleteFunc(slices.Clone(resp.Jobs), func(j *api.Job) bool { return !f.match(j) })
-	h.respond(w, r, h.dbJobs(r, jobs, parts.Partitions, resp.Now), warnings)
+	return answer{body: h.dbJobs(r, jobs, parts.Partitions, resp.Now), warnings: warnings}, nil
 }
 
 // getDBJob answers GET /slurmdb/v0.0.41/job/{job_id}.
-func (h *Handler) getDBJob(w http.ResponseWriter, r *http.Request) {
-	const src = "_op_handler_job"
+func (h *Handler) getDBJob(r *http.Request) (answer, error) {
 	if err := checkQuery(r.URL.Query()); err != nil {
-		h.fail(w, r, src, err, nil, emptyDBJobs())
-		return
+		return answer{}, err
 	}
-	ref, err := jobRefParam(r)
+	j, parts, err := h.jobAndPartitions(r)
 	if err != nil {
-		h.fail(w, r, src, err, nil, emptyDBJobs())
-		return
+		return answer{}, err
 	}
-	j, err := h.opts.Backend.Job(r.Context(), ref)
-	if err != nil {
-		h.fail(w, r, src, err, nil, emptyDBJobs())
-		return
-	}
-	parts, err := h.opts.Backend.Partitions(r.Context())
-	if err != nil {
-		h.fail(w, r, src, err, nil, emptyDBJobs())
-		return
-	}
-	h.respond(w, r, h.dbJobs(r, []*api.Job{redactJob(j)}, parts.Partitions, h.opts.Now().Unix()), nil)
+	return answer{body: h.dbJobs(r, []*api.Job{redactJob(j)}, parts, h.opts.Now().Unix())}, nil
 }
 
 // redactJob drops what accounting records never carry: the script, the
