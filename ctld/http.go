@@ -402,7 +402,42 @@ func (c *Controller) handleJobs(w http.ResponseWriter, r *http.Request) {
 		c.writeErr(w, r, err)
 		return
 	}
+	writeJobList(w, r, resp)
+}
+
+// writeJobList writes GET /v1/jobs's answer in the view the request asks
+// for: view=brief, the brief list (api.BriefJobsContentType, what squeue
+// prints); anything else, the JSON list of whole jobs. A view this
+// controller does not know gets the JSON list, as from a controller
+// before views: the Content-Type tells the client which it got.
+func writeJobList(w http.ResponseWriter, r *http.Request, resp api.JobsResponse) {
+	if r.URL.Query().Get(api.JobsViewParam) == api.JobsViewBrief {
+		writeBriefJobs(w, resp)
+		return
+	}
 	writeJobs(w, resp)
+}
+
+// writeBriefJobs writes the brief job list, one job at a time into a
+// buffered writer.
+func writeBriefJobs(w http.ResponseWriter, resp api.JobsResponse) {
+	w.Header().Set(api.IndexHeader, strconv.FormatUint(resp.Index, 10))
+	w.Header().Set("Content-Type", api.BriefJobsContentType)
+	w.WriteHeader(http.StatusOK)
+	const flushAt = 64 << 10
+	buf := api.AppendBriefJobsHeader(make([]byte, 0, flushAt+4<<10), resp.Index, resp.Now)
+	for _, j := range resp.Jobs {
+		buf = api.AppendBriefJob(buf, j)
+		if len(buf) >= flushAt {
+			if _, err := w.Write(buf); err != nil {
+				// The client went away: the answer ends short, which
+				// the client's reader reports as a cut line.
+				return
+			}
+			buf = buf[:0]
+		}
+	}
+	_, _ = w.Write(buf)
 }
 
 // parseJobFilter reads GET /v1/jobs's filter from the query string: id

@@ -29,7 +29,7 @@ func listServer(l *raftstore.Local) http.Handler {
 			return
 		}
 		st := l.State()
-		writeJobs(w, api.JobsResponse{Index: st.Index(), Now: bigstate.Now + 3700, Jobs: listJobs(st, f)})
+		writeJobList(w, r, api.JobsResponse{Index: st.Index(), Now: bigstate.Now + 3700, Jobs: listJobs(st, f)})
 	})
 	mux.HandleFunc("GET /v1/partitions", func(w http.ResponseWriter, r *http.Request) {
 		st := l.State()

@@ -197,12 +197,24 @@ func decode(resp *http.Response, out any) (uint64, error) {
 		}
 		return idx, &Error{Status: resp.StatusCode, Msg: e.Error, Field: e.Field}
 	}
+	if d, ok := out.(bodyDecoder); ok {
+		if err := d.decodeBody(resp.Header.Get("Content-Type"), data); err != nil {
+			return idx, fmt.Errorf("decode response: %w", err)
+		}
+		return idx, nil
+	}
 	if out != nil && len(data) > 0 {
 		if err := json.Unmarshal(data, out); err != nil {
 			return idx, fmt.Errorf("decode response: %w", err)
 		}
 	}
 	return idx, nil
+}
+
+// bodyDecoder is an answer that is not always JSON: it decodes the body
+// by its Content-Type.
+type bodyDecoder interface {
+	decodeBody(contentType string, data []byte) error
 }
 
 // idempotentKey marks a request context whose write may be sent again.
