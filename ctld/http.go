@@ -86,6 +86,7 @@ func (c *Controller) routes() http.Handler {
 	mux.HandleFunc("POST /v1/token", c.authn(c.handleToken))
 	mux.Handle("GET /metrics", promhttp.HandlerFor(c.metrics.reg, promhttp.HandlerOpts{}))
 	c.dashboardRoutes(mux)
+	c.slurmRESTRoutes(mux)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, fmt.Sprintf("no such API endpoint: %s %s", r.Method, r.URL.Path), "")
 	})

@@ -45,6 +45,7 @@ func TestClientDependencies(t *testing.T) {
 		{"github.com/fairway-hpc/fairway/cgroups", "job cgroups (node daemon)"},
 		{"github.com/fairway-hpc/fairway/contrib", "deployment tooling (dev cluster)"},
 		{"github.com/russross/blackfriday", "urfave/cli's man-page generator (left out by the tag urfave_cli_no_docs)"},
+		{"github.com/getkin/kin-openapi", "OpenAPI validation (the slurmdata schemas are checked in tests only)"},
 		{"github.com/cpuguy83/go-md2man", "urfave/cli's man-page generator (left out by the tag urfave_cli_no_docs)"},
 	}
 	pkgs := make([]string, 0, len(graph))

@@ -47,6 +47,7 @@ func sacctOpts() []*opt {
 		{long: "helpformat", short: 'e', kind: optFlag, usage: "list the fields --format accepts"},
 		ignoredOpt("local", 0, optFlag), ignoredOpt("federation", 0, optFlag), ignoredOpt("array", 0, optFlag),
 		{long: "verbose", short: 'v', kind: optFlag, ignored: true},
+		dataOpts()[0], dataOpts()[1],
 		addrOpt(),
 		helpOpt('h'),
 	}
@@ -568,6 +569,10 @@ func sacct(ctx context.Context, inv *invocation) error {
 	if err != nil {
 		return err
 	}
+	data, err := dataFormat(o)
+	if err != nil {
+		return err
+	}
 
 	now := inv.env.Now().In(inv.env.Location)
 	f := sacctFilter{end: now.Unix()}
@@ -629,6 +634,9 @@ func sacct(ctx context.Context, inv *invocation) error {
 	v.units, v.noconvert = units, o.flag("noconvert")
 	if v.parts, err = fetchPartitions(ctx, c); err != nil {
 		return err
+	}
+	if data != "" {
+		return sacctData(ctx, inv, data, resp.Now, sortedJobs(resp.Jobs), &f)
 	}
 	var rows []sacctRow
 	for _, j := range sortedJobs(resp.Jobs) {

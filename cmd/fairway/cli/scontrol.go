@@ -11,6 +11,7 @@ import (
 
 	"github.com/fairway-hpc/fairway/api"
 	"github.com/fairway-hpc/fairway/api/client"
+	"github.com/fairway-hpc/fairway/api/slurmdata"
 	"github.com/fairway-hpc/fairway/cmd/fairway/cli/hostlist"
 	"github.com/fairway-hpc/fairway/cmd/fairway/cli/slurmtime"
 )
@@ -22,6 +23,7 @@ func scontrolOpts() []*opt {
 		{long: "all", short: 'a', kind: optFlag, ignored: true},
 		{long: "quiet", short: 'Q', kind: optFlag, usage: "print no messages for errors"},
 		{long: "verbose", short: 'v', kind: optFlag, ignored: true},
+		dataOpts()[0], dataOpts()[1],
 		addrOpt(),
 		helpOpt('h'),
 	}
@@ -434,7 +436,7 @@ func showJobs(ctx context.Context, inv *invocation, args []string, oneLine bool)
 			return fmt.Errorf("list jobs: %w", err)
 		}
 		jobs, now = sortedJobs(resp.Jobs), resp.Now
-		if len(jobs) == 0 {
+		if len(jobs) == 0 && !wantsData(inv.opts) {
 			fmt.Fprintln(inv.env.Stdout, "No jobs in the system")
 			return nil
 		}
@@ -453,6 +455,12 @@ func showJobs(ctx context.Context, inv *invocation, args []string, oneLine bool)
 			}
 			jobs = append(jobs, more...)
 		}
+	}
+	if ok, err := scontrolData(inv, now, func(o slurmdata.Options) (any, error) {
+		parts, err := fetchPartitionList(ctx, inv)
+		return slurmdata.JobInfoResponse(jobs, parts, o), err
+	}); ok {
+		return err
 	}
 	v := inv.view(now)
 	if v.parts, err = fetchPartitions(ctx, c); err != nil {
@@ -521,6 +529,11 @@ func showNodes(ctx context.Context, inv *invocation, args []string, oneLine bool
 			nodes = append(nodes, n)
 		}
 	}
+	if ok, err := scontrolData(inv, resp.Now, func(o slurmdata.Options) (any, error) {
+		return slurmdata.NodesResponse(nodeValues(nodes), o), nil
+	}); ok {
+		return err
+	}
 	v := inv.view(resp.Now)
 	var b strings.Builder
 	for _, n := range nodes {
@@ -551,6 +564,11 @@ func showPartitions(ctx context.Context, inv *invocation, args []string, oneLine
 				return fmt.Errorf("Partition %s not found", name)
 			}
 		}
+	}
+	if ok, err := scontrolData(inv, 0, func(o slurmdata.Options) (any, error) {
+		return slurmdata.PartitionResponse(parts, nodeValues(d.nodes), o), nil
+	}); ok {
+		return err
 	}
 	var b strings.Builder
 	for _, p := range parts {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/fairway-hpc/fairway/api"
 	"github.com/fairway-hpc/fairway/api/client"
+	"github.com/fairway-hpc/fairway/api/slurmdata"
 	"github.com/fairway-hpc/fairway/cmd/fairway/cli/hostlist"
 	"github.com/fairway-hpc/fairway/cmd/fairway/cli/slurmtime"
 )
@@ -42,6 +43,7 @@ func sinfoOpts() []*opt {
 		{long: "all", short: 'a', kind: optFlag, ignored: true},
 		{long: "exact", short: 'e', kind: optFlag, ignored: true},
 		{long: "verbose", short: 'v', kind: optFlag, ignored: true},
+		dataOpts()[0], dataOpts()[1],
 		addrOpt(),
 		helpOpt(0),
 	}
@@ -425,6 +427,10 @@ func (d *sinfoData) render(spec fmtSpec, rows []*sinfoRow, header bool) string {
 func sinfo(ctx context.Context, inv *invocation) error {
 	o := inv.opts
 	perNode := o.flag("Node")
+	data, err := dataFormat(o)
+	if err != nil {
+		return err
+	}
 	format := sinfoDefaultFormat
 	switch {
 	case o.flag("summarize"):
@@ -513,6 +519,13 @@ func sinfo(ctx context.Context, inv *invocation) error {
 	want := func(n *api.Node) bool {
 		return (states == nil || states[nodeStateName(n, false)]) && (onlyNodes == nil || onlyNodes[n.Name]) &&
 			(!onlyResponding || responding(n))
+	}
+	if data != "" {
+		// Slurm's sinfo --json: the lines sinfo would print, with the
+		// same partition, state and node filters.
+		keep := func(n *api.Node) bool { return want(n) }
+		return writeData(inv, data, slurmdata.SinfoResponseFiltered(nodeValues(d.nodes), keep, d.parts,
+			dataOptions(inv, inv.env.Now().Unix(), data)))
 	}
 	if o.flag("list-reasons") {
 		format := sinfoReasonsFormat

@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -15,6 +14,7 @@ import (
 
 	"github.com/fairway-hpc/fairway/api"
 	"github.com/fairway-hpc/fairway/api/client"
+	"github.com/fairway-hpc/fairway/api/slurmdata"
 	"github.com/fairway-hpc/fairway/cmd/fairway/cli/hostlist"
 	"github.com/fairway-hpc/fairway/cmd/fairway/cli/slurmtime"
 )
@@ -47,7 +47,6 @@ func squeueOpts() []*opt {
 		{long: "long", short: 'l', kind: optFlag, usage: "long format (state names and time limits), after the date"},
 		{long: "start", kind: optFlag, usage: "pending jobs by expected start time: the backfill reservation, else the P50 of the controller's start estimate, else N/A " +
 			"(format \"" + squeueStartFormat + "\", sort S, state PENDING; other options change them)"},
-		{long: "json", kind: optFlag, usage: "print the jobs as JSON (Fairway's job objects)"},
 		{long: "all", short: 'a', kind: optFlag, ignored: true},
 		{long: "array", short: 'r', kind: optFlag, usage: "one line per job array task, pending ones included"},
 		{long: "verbose", short: 'v', kind: optFlag, ignored: true},
@@ -56,6 +55,7 @@ func squeueOpts() []*opt {
 		{long: "clusters", short: 'M', aliases: []string{"cluster"}, usage: "clusters to query: this cluster's name ($" + envClusterName + ", default " + defaultClusterName + ") or all"},
 		ignoredOpt("hide", 0, optFlag), ignoredOpt("local", 0, optFlag), ignoredOpt("federation", 0, optFlag),
 		ignoredOpt("sibling", 0, optFlag), ignoredOpt("array-unique", 0, optFlag),
+		dataOpts()[0], dataOpts()[1],
 		addrOpt(),
 		helpOpt(0),
 	}
@@ -668,12 +668,15 @@ func squeue(ctx context.Context, inv *invocation) error {
 	if err != nil {
 		return err
 	}
+	if q.data, err = dataFormat(o); err != nil {
+		return err
+	}
 	for {
 		var b strings.Builder
-		if !o.flag("noheader") && (iterate > 0 || o.flag("long")) {
+		if q.data == "" && !o.flag("noheader") && (iterate > 0 || o.flag("long")) {
 			b.WriteString(inv.env.Now().In(inv.env.Location).Format("Mon Jan 02 15:04:05 2006") + "\n")
 		}
-		if clusters && !o.flag("noheader") {
+		if clusters && q.data == "" && !o.flag("noheader") {
 			b.WriteString("CLUSTER: " + clusterName(inv) + "\n")
 		}
 		if err := q.run(ctx, &b); err != nil {
@@ -709,6 +712,9 @@ type squeueQuery struct {
 	// single is squeue -j with one job id: Slurm loads that job alone and
 	// fails when the controller does not know it.
 	single bool
+	// data is "json" or "yaml" for --json and --yaml (Slurm's data_parser
+	// shape), "" for the table.
+	data string
 }
 
 func newSqueueQuery(inv *invocation) (*squeueQuery, error) {
@@ -861,13 +867,18 @@ func (q *squeueQuery) run(ctx context.Context, b *strings.Builder) error {
 	}
 	v.sortJobs(jobs, q.keys)
 
-	if o.flag("json") {
-		enc := json.NewEncoder(b)
-		enc.SetIndent("", "  ")
-		if jobs == nil {
-			jobs = []*api.Job{}
+	if q.data != "" {
+		// Slurm's squeue --json: the jobs the filters keep, in squeue's order.
+		parts, err := fetchPartitionList(ctx, inv)
+		if err != nil {
+			return err
 		}
-		return enc.Encode(map[string]any{"jobs": jobs})
+		out, err := encodeData(q.data, slurmdata.JobInfoResponse(jobs, parts, dataOptions(inv, resp.Now, q.data)))
+		if err != nil {
+			return err
+		}
+		b.Write(out)
+		return nil
 	}
 	spec := q.spec
 	if !o.flag("noheader") {
