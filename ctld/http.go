@@ -445,7 +445,7 @@ func writeBriefJobs(w http.ResponseWriter, resp api.JobsResponse) {
 // (job ids), all (finished jobs too), state (states: PENDING,RUNNING,...),
 // user and users (names or uids; clients send several in users=, which
 // controllers before it ignore), account, partition and name, each a
-// comma-separated list.
+// comma-separated list; view=brief asks for the brief list (writeJobList).
 func parseJobFilter(r *http.Request) (JobFilter, error) {
 	v := r.URL.Query()
 	var f JobFilter
@@ -461,6 +461,7 @@ func parseJobFilter(r *http.Request) (JobFilter, error) {
 	f.Accounts = listParam(v.Get("account"))
 	f.Partitions = listParam(v.Get("partition"))
 	f.Names = listParam(v.Get("name"))
+	f.Brief = v.Get(api.JobsViewParam) == api.JobsViewBrief
 	for _, s := range listParam(v.Get("state")) {
 		st := api.JobState(strings.ToUpper(s))
 		// Every state a job can be in, and REQUEUED, which only a run has

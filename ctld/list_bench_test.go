@@ -17,7 +17,7 @@ import (
 )
 
 // listServer serves GET /v1/jobs (the controller's filter parsing, list
-// and encoding: parseJobFilter, listJobs, writeJobs) and GET
+// and encoding: parseJobFilter, listJobs, writeJobList) and GET
 // /v1/partitions over a raftstore.Local's state, for BenchmarkListJobs. It
 // skips only authentication and the blocking-query wait.
 func listServer(l *raftstore.Local) http.Handler {
@@ -85,9 +85,9 @@ func BenchmarkListJobs(b *testing.B) {
 		args  []string
 		query string // the request the command sends (for the server part)
 	}{
-		{"squeue", []string{"squeue"}, ""},
-		{"squeue-u", []string{"squeue", "-u", "alice"}, "user=alice"},
-		{"squeue-all", []string{"squeue", "-t", "all", "-o", "%i %t"}, "all=1"},
+		{"squeue", []string{"squeue"}, "view=brief"},
+		{"squeue-u", []string{"squeue", "-u", "alice"}, "user=alice&view=brief"},
+		{"squeue-all", []string{"squeue", "-t", "all", "-o", "%i %t"}, "all=1&view=brief"},
 		{"sacct-u", []string{"sacct", "-u", "alice", "-S", "2020-01-01", "-X"}, "all=1&user=alice"},
 	}
 	for _, n := range []int{20_000, 200_000} {

@@ -832,7 +832,13 @@ func newSqueueQuery(inv *invocation) (*squeueQuery, error) {
 func (q *squeueQuery) run(ctx context.Context, b *strings.Builder) error {
 	inv, o := q.inv, q.inv.opts
 	c := inv.client()
-	resp, err := c.Jobs(ctx, q.filter, client.QueryOptions{})
+	// The table needs what the brief view carries; --json and --yaml
+	// print whole jobs.
+	list := c.JobsBrief
+	if q.data != "" {
+		list = c.Jobs
+	}
+	resp, err := list(ctx, q.filter, client.QueryOptions{})
 	if err != nil {
 		return fmt.Errorf("list jobs: %w", err)
 	}
