@@ -42,7 +42,7 @@ func TestBriefJobsRoundTrip(t *testing.T) {
 		{"running: the allocation",
 			Job{ID: 9, State: JobRunning, StartTime: 5, TimeLimitSecs: 60, RestartCount: 1, StdoutPath: "/o/9.out", StderrPath: "/o/9.err", StdinPath: "/in",
 				Alloc: []NodeAlloc{{Node: "n1", CPUs: 4, MemoryMB: 100, GPUs: []int{0, 3}, GPUUUIDs: []string{"GPU-a", "GPU-b"}}, {Node: "n2", CPUs: 2, MemoryMB: 50}},
-				Runs: []JobRun{{Run: 0, Nodes: []string{"n5"}, State: JobNodeFail}, {Run: 1, Nodes: []string{"n1", "n2"}, StartTime: 5}}},
+				Runs:  []JobRun{{Run: 0, Nodes: []string{"n5"}, State: JobNodeFail}, {Run: 1, Nodes: []string{"n1", "n2"}, StartTime: 5}}},
 			Job{ID: 9, State: JobRunning, StartTime: 5, TimeLimitSecs: 60, RestartCount: 1, StdoutPath: "/o/9.out", StderrPath: "/o/9.err", StdinPath: "/in",
 				Alloc: []NodeAlloc{{Node: "n1", CPUs: 4, MemoryMB: 100, GPUs: []int{0, 3}}, {Node: "n2", CPUs: 2, MemoryMB: 50}},
 				Runs:  []JobRun{{Run: 1, Nodes: []string{"n1", "n2"}}}}},

@@ -58,7 +58,7 @@ func TestSqueueBriefFields(t *testing.T) {
 	}
 	newView := func(noconvert bool) *view {
 		return &view{now: now, loc: time.UTC, cluster: "c1", noconvert: noconvert,
-			parts: map[string]api.Partition{"gpu": {Name: "gpu", DefaultTimeSecs: 1800, DefMemPerNodeMB: 2048}, "cpu": {Name: "cpu"}},
+			parts:     map[string]api.Partition{"gpu": {Name: "gpu", DefaultTimeSecs: 1800, DefMemPerNodeMB: 2048}, "cpu": {Name: "cpu"}},
 			estimates: map[api.JobID]api.StartEstimate{1: {P50: now + 900}},
 			groupName: func(gid int) string {
 				if gid == 100 {
