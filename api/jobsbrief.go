@@ -409,29 +409,46 @@ func appendEscaped(b []byte, s string, item bool) []byte {
 // column.
 func DecodeBriefJobs(data []byte) (JobsResponse, error) {
 	var resp JobsResponse
+	err := ReadBriefJobs(data, func(index uint64, now int64) error {
+		resp = JobsResponse{Index: index, Now: now, Jobs: make([]*Job, 0, bytes.Count(data, []byte{'\n'}))}
+		return nil
+	}, func(j *Job) error {
+		c := *j
+		resp.Jobs = append(resp.Jobs, &c)
+		return nil
+	})
+	return resp, err
+}
+
+// ReadBriefJobs reads a brief job list as DecodeBriefJobs does, without
+// holding the jobs: it calls head with the list's raft index and the
+// controller's clock, then each with every job in turn. The job passed to
+// each is reused for the next: each keeps what it needs (its slices and
+// strings may be kept; the Job may not). An error from head or each ends
+// the reading and is returned.
+func ReadBriefJobs(data []byte, head func(index uint64, now int64) error, each func(j *Job) error) error {
 	line, rest, ok := bytes.Cut(data, []byte{'\n'})
 	if !ok {
-		return resp, errors.New("brief job list: no header line")
+		return errors.New("brief job list: no header line")
 	}
-	head := bytes.Split(line, []byte{'\t'})
-	if len(head) < 4 || string(head[0]) != briefMagic {
-		return resp, fmt.Errorf("brief job list: header %q is not %q VERSION INDEX NOW", truncate(line), briefMagic)
+	fields := bytes.Split(line, []byte{'\t'})
+	if len(fields) < 4 || string(fields[0]) != briefMagic {
+		return fmt.Errorf("brief job list: header %q is not %q VERSION INDEX NOW", truncate(line), briefMagic)
 	}
-	if string(head[1]) != briefVersion {
-		return resp, fmt.Errorf("brief job list: version %q, want %s", truncate(head[1]), briefVersion)
+	if string(fields[1]) != briefVersion {
+		return fmt.Errorf("brief job list: version %q, want %s", truncate(fields[1]), briefVersion)
 	}
-	idx, err := parseInt(head[2])
+	idx, err := parseInt(fields[2])
 	if err != nil || idx < 0 {
-		return resp, fmt.Errorf("brief job list: index %q: not a raft index", truncate(head[2]))
+		return fmt.Errorf("brief job list: index %q: not a raft index", truncate(fields[2]))
 	}
-	now, err := parseInt(head[3])
+	now, err := parseInt(fields[3])
 	if err != nil {
-		return resp, fmt.Errorf("brief job list: now %q: %w", truncate(head[3]), err)
+		return fmt.Errorf("brief job list: now %q: %w", truncate(fields[3]), err)
 	}
-	resp.Index, resp.Now = uint64(idx), now
 	line, rest, ok = bytes.Cut(rest, []byte{'\n'})
 	if !ok {
-		return resp, errors.New("brief job list: no column line")
+		return errors.New("brief job list: no column line")
 	}
 	var cols []*briefColumn
 	var names []string
@@ -446,25 +463,25 @@ func DecodeBriefJobs(data []byte) (JobsResponse, error) {
 		cols = append(cols, col) // nil: a column this version does not know
 		names = append(names, string(name))
 	}
-	n := bytes.Count(rest, []byte{'\n'})
 	if len(rest) > 0 && rest[len(rest)-1] != '\n' {
-		return resp, fmt.Errorf("brief job list: line %d is cut short (no newline at the end)", n+3)
+		return fmt.Errorf("brief job list: line %d is cut short (no newline at the end)", bytes.Count(rest, []byte{'\n'})+3)
 	}
-	jobs := make([]Job, n)
-	resp.Jobs = make([]*Job, n)
+	if err := head(uint64(idx), now); err != nil {
+		return err
+	}
 	d := &briefDecoder{common: map[string]string{}}
-	for i := range n {
+	var j Job
+	for n := 3; len(rest) > 0; n++ {
 		line, rest, _ = bytes.Cut(rest, []byte{'\n'})
-		j := &jobs[i]
-		resp.Jobs[i] = j
+		j = Job{}
 		for c := 0; ; c++ {
 			v, tail, more := bytes.Cut(line, []byte{'\t'})
 			if c >= len(cols) {
-				return resp, fmt.Errorf("brief job list: line %d has more than the %d columns", i+3, len(cols))
+				return fmt.Errorf("brief job list: line %d has more than the %d columns", n, len(cols))
 			}
 			if cols[c] != nil {
-				if err := cols[c].get(d, j, v); err != nil {
-					return resp, fmt.Errorf("brief job list: line %d, column %s: %w", i+3, names[c], err)
+				if err := cols[c].get(d, &j, v); err != nil {
+					return fmt.Errorf("brief job list: line %d, column %s: %w", n, names[c], err)
 				}
 			}
 			line = tail
@@ -472,8 +489,11 @@ func DecodeBriefJobs(data []byte) (JobsResponse, error) {
 				break
 			}
 		}
+		if err := each(&j); err != nil {
+			return err
+		}
 	}
-	return resp, nil
+	return nil
 }
 
 // truncate shortens a bad value for an error message.

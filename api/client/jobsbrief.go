@@ -38,3 +38,44 @@ func (b *briefJobs) decodeBody(contentType string, data []byte) error {
 
 // briefMediaType is api.BriefJobsContentType without its parameters.
 var briefMediaType, _, _ = strings.Cut(api.BriefJobsContentType, ";")
+
+// JobsBriefEach lists jobs in the brief view as JobsBrief does, without
+// holding them: it calls head with the list's raft index and the
+// controller's clock, then each with every job, in the controller's order
+// (see api.ReadBriefJobs: the job passed to each is reused). head is
+// called again when the list is read anew from another controller, and
+// should drop what each collected before.
+func (c *Client) JobsBriefEach(ctx context.Context, f JobFilter, q QueryOptions, head func(index uint64, now int64) error, each func(j *api.Job) error) error {
+	v := f.values()
+	v.Set(api.JobsViewParam, api.JobsViewBrief)
+	out := &briefJobsEach{head: head, each: each}
+	_, err := c.do(ctx, http.MethodGet, withQuery("/v1/jobs", q.values(v)), nil, out)
+	return err
+}
+
+// briefJobsEach reads GET /v1/jobs?view=brief's answer job by job: the
+// brief list, or the JSON list from a controller without views.
+type briefJobsEach struct {
+	head func(index uint64, now int64) error
+	each func(j *api.Job) error
+}
+
+// decodeBody implements bodyDecoder.
+func (b *briefJobsEach) decodeBody(contentType string, data []byte) error {
+	if mt, _, _ := strings.Cut(contentType, ";"); strings.TrimSpace(mt) == briefMediaType {
+		return api.ReadBriefJobs(data, b.head, b.each)
+	}
+	var resp api.JobsResponse
+	if err := json.Unmarshal(data, &resp); err != nil {
+		return err
+	}
+	if err := b.head(resp.Index, resp.Now); err != nil {
+		return err
+	}
+	for _, j := range resp.Jobs {
+		if err := b.each(j); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -47,6 +47,23 @@ func TestJobsBrief(t *testing.T) {
 			if d := cmp.Diff(want, got); d != "" {
 				t.Errorf("jobs (-want +got):\n%s", d)
 			}
+			each := &api.JobsResponse{}
+			err = c.JobsBriefEach(context.Background(), JobFilter{User: "ann"}, QueryOptions{},
+				func(index uint64, now int64) error {
+					*each = api.JobsResponse{Index: index, Now: now}
+					return nil
+				},
+				func(j *api.Job) error {
+					c := *j
+					each.Jobs = append(each.Jobs, &c)
+					return nil
+				})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d := cmp.Diff(want, each); d != "" {
+				t.Errorf("JobsBriefEach's jobs (-want +got):\n%s", d)
+			}
 		})
 	}
 }
