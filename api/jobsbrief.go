@@ -1,9 +1,11 @@
 package api
 
 import (
+	"bufio"
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"strconv"
 )
 
@@ -385,7 +387,13 @@ func appendSep(b []byte, i int) []byte {
 // appendEscaped appends s with backslash, TAB, newline and carriage
 // return escaped, and commas too inside a list item.
 func appendEscaped(b []byte, s string, item bool) []byte {
-	for i := 0; i < len(s); i++ {
+	// Most text needs no escape: copy up to the first byte that does.
+	i := 0
+	for i < len(s) && s[i] != '\\' && s[i] != '\t' && s[i] != '\n' && s[i] != '\r' && (s[i] != ',' || !item) {
+		i++
+	}
+	b = append(b, s[:i]...)
+	for ; i < len(s); i++ {
 		switch c := s[i]; {
 		case c == '\\':
 			b = append(b, `\\`...)
@@ -409,8 +417,8 @@ func appendEscaped(b []byte, s string, item bool) []byte {
 // column.
 func DecodeBriefJobs(data []byte) (JobsResponse, error) {
 	var resp JobsResponse
-	err := ReadBriefJobs(data, func(index uint64, now int64) error {
-		resp = JobsResponse{Index: index, Now: now, Jobs: make([]*Job, 0, bytes.Count(data, []byte{'\n'}))}
+	err := ReadBriefJobs(bytes.NewReader(data), func(index uint64, now int64) error {
+		resp = JobsResponse{Index: index, Now: now, Jobs: []*Job{}}
 		return nil
 	}, func(j *Job) error {
 		c := *j
@@ -420,16 +428,17 @@ func DecodeBriefJobs(data []byte) (JobsResponse, error) {
 	return resp, err
 }
 
-// ReadBriefJobs reads a brief job list as DecodeBriefJobs does, without
-// holding the jobs: it calls head with the list's raft index and the
-// controller's clock, then each with every job in turn. The job passed to
-// each is reused for the next: each keeps what it needs (its slices and
-// strings may be kept; the Job may not). An error from head or each ends
-// the reading and is returned.
-func ReadBriefJobs(data []byte, head func(index uint64, now int64) error, each func(j *Job) error) error {
-	line, rest, ok := bytes.Cut(data, []byte{'\n'})
-	if !ok {
-		return errors.New("brief job list: no header line")
+// ReadBriefJobs reads a brief job list as DecodeBriefJobs does, as it
+// arrives and without holding the jobs: it calls head with the list's raft
+// index and the controller's clock, then each with every job in turn. The
+// job passed to each is reused for the next: each keeps what it needs (its
+// slices and strings may be kept; the Job may not). An error from head or
+// each ends the reading and is returned.
+func ReadBriefJobs(r io.Reader, head func(index uint64, now int64) error, each func(j *Job) error) error {
+	lr := &lineReader{r: bufio.NewReaderSize(r, 64<<10)}
+	line, err := lr.next()
+	if err != nil {
+		return fmt.Errorf("brief job list: header line: %w", err)
 	}
 	fields := bytes.Split(line, []byte{'\t'})
 	if len(fields) < 4 || string(fields[0]) != briefMagic {
@@ -446,9 +455,8 @@ func ReadBriefJobs(data []byte, head func(index uint64, now int64) error, each f
 	if err != nil {
 		return fmt.Errorf("brief job list: now %q: %w", truncate(fields[3]), err)
 	}
-	line, rest, ok = bytes.Cut(rest, []byte{'\n'})
-	if !ok {
-		return errors.New("brief job list: no column line")
+	if line, err = lr.next(); err != nil {
+		return fmt.Errorf("brief job list: column line: %w", err)
 	}
 	var cols []*briefColumn
 	var names []string
@@ -463,16 +471,19 @@ func ReadBriefJobs(data []byte, head func(index uint64, now int64) error, each f
 		cols = append(cols, col) // nil: a column this version does not know
 		names = append(names, string(name))
 	}
-	if len(rest) > 0 && rest[len(rest)-1] != '\n' {
-		return fmt.Errorf("brief job list: line %d is cut short (no newline at the end)", bytes.Count(rest, []byte{'\n'})+3)
-	}
 	if err := head(uint64(idx), now); err != nil {
 		return err
 	}
 	d := &briefDecoder{common: map[string]string{}}
 	var j Job
-	for n := 3; len(rest) > 0; n++ {
-		line, rest, _ = bytes.Cut(rest, []byte{'\n'})
+	for n := 3; ; n++ {
+		line, err := lr.next()
+		switch {
+		case err == io.EOF:
+			return nil
+		case err != nil:
+			return fmt.Errorf("brief job list: line %d: %w", n, err)
+		}
 		j = Job{}
 		for c := 0; ; c++ {
 			v, tail, more := bytes.Cut(line, []byte{'\t'})
@@ -493,7 +504,42 @@ func ReadBriefJobs(data []byte, head func(index uint64, now int64) error, each f
 			return err
 		}
 	}
-	return nil
+}
+
+// lineReader reads the lines of a brief list.
+type lineReader struct {
+	r    *bufio.Reader
+	long []byte // a line longer than r's buffer
+}
+
+// maxBriefLine bounds a line of the brief list.
+const maxBriefLine = 64 << 20
+
+// next returns the next line without its newline, valid until the next
+// call; io.EOF at the end, and an error for a last line without its
+// newline (an answer cut short).
+func (l *lineReader) next() ([]byte, error) {
+	line, err := l.r.ReadSlice('\n')
+	if err == bufio.ErrBufferFull {
+		l.long = append(l.long[:0], line...)
+		for err == bufio.ErrBufferFull {
+			if len(l.long) > maxBriefLine {
+				return nil, fmt.Errorf("longer than %d bytes", maxBriefLine)
+			}
+			line, err = l.r.ReadSlice('\n')
+			l.long = append(l.long, line...)
+		}
+		line = l.long
+	}
+	switch {
+	case err == io.EOF && len(line) == 0:
+		return nil, io.EOF
+	case err == io.EOF:
+		return nil, errors.New("cut short (no newline at the end)")
+	case err != nil:
+		return nil, err
+	}
+	return line[:len(line)-1], nil
 }
 
 // truncate shortens a bad value for an error message.

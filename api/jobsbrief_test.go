@@ -78,6 +78,19 @@ func TestBriefJobsRoundTrip(t *testing.T) {
 	}
 }
 
+// TestBriefJobsLongLine checks that a line longer than the reader's
+// buffer reads whole.
+func TestBriefJobsLongLine(t *testing.T) {
+	long := &Job{ID: 1, Spec: JobSpec{Name: strings.Repeat("x", 200<<10), Exclude: []string{strings.Repeat("n", 70<<10), "n2"}}}
+	got, err := DecodeBriefJobs(briefList(1, 2, long, &Job{ID: 2}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := cmp.Diff([]*Job{long, {ID: 2}}, got.Jobs); d != "" {
+		t.Errorf("decoded (-want +got):\n%s", d)
+	}
+}
+
 // TestBriefJobsColumns checks that a reader takes columns by name: it
 // ignores columns it does not know, and fields whose column is absent
 // stay zero.
@@ -111,18 +124,18 @@ func TestBriefJobsErrors(t *testing.T) {
 	for _, tc := range []struct {
 		name, data, want string
 	}{
-		{"empty", "", "no header line"},
+		{"empty", "", "header line: EOF"},
 		{"JSON", `{"index":1,"jobs":[]}` + "\n", `is not "fairway-jobs-brief" VERSION INDEX NOW`},
 		{"another version", "fairway-jobs-brief\t2\t3\t100\nid\n", `version "2", want 1`},
 		{"bad index", "fairway-jobs-brief\t1\t-3\t100\nid\n", `index "-3"`},
-		{"no columns", "fairway-jobs-brief\t1\t3\t100\n", "no column line"},
+		{"no columns", "fairway-jobs-brief\t1\t3\t100\n", "column line: EOF"},
 		{"bad id", head + "x7\n", `line 3, column id: "x7" is not an integer`},
 		{"huge uid", head + "1\t99999999999999999999\n", `line 3, column spec.uid: "99999999999999999999" is out of range`},
 		{"uid past int64", head + "1\t9223372036854775808\n", `column spec.uid: "9223372036854775808" is out of range`},
 		{"bad bool", head + "1\t\tyes\n", `line 3, column spec.exclusive: "yes" is not 0 or 1`},
 		{"bad item", "fairway-jobs-brief\t1\t3\t100\nid\talloc.cpus\n1\t4\n2\t4,x\n", `line 4, column alloc.cpus: item 2: "x" is not an integer`},
 		{"too many values", head + "1\t2\t\t4\t5\n", "line 3 has more than the 4 columns"},
-		{"cut short", head + "1\t2\n3", "line 4 is cut short"},
+		{"cut short", head + "1\t2\n3", "line 4: cut short"},
 		{"bad array", "fairway-jobs-brief\t1\t3\t100\nid\tarray_pending\n1\t5-x\n", "line 3, column array_pending"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

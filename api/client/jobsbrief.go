@@ -3,6 +3,8 @@ package client
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"io"
 	"net/http"
 	"strings"
 
@@ -27,13 +29,20 @@ func (c *Client) JobsBrief(ctx context.Context, f JobFilter, q QueryOptions) (*a
 type briefJobs struct{ api.JobsResponse }
 
 // decodeBody implements bodyDecoder.
-func (b *briefJobs) decodeBody(contentType string, data []byte) error {
-	if mt, _, _ := strings.Cut(contentType, ";"); strings.TrimSpace(mt) == briefMediaType {
-		resp, err := api.DecodeBriefJobs(data)
-		b.JobsResponse = resp
-		return err
+func (b *briefJobs) decodeBody(contentType string, body io.Reader) error {
+	b.JobsResponse = api.JobsResponse{}
+	each := &briefJobsEach{
+		head: func(index uint64, now int64) error {
+			b.JobsResponse = api.JobsResponse{Index: index, Now: now, Jobs: []*api.Job{}}
+			return nil
+		},
+		each: func(j *api.Job) error {
+			c := *j
+			b.Jobs = append(b.Jobs, &c)
+			return nil
+		},
 	}
-	return json.Unmarshal(data, &b.JobsResponse)
+	return each.decodeBody(contentType, body)
 }
 
 // briefMediaType is api.BriefJobsContentType without its parameters.
@@ -61,9 +70,13 @@ type briefJobsEach struct {
 }
 
 // decodeBody implements bodyDecoder.
-func (b *briefJobsEach) decodeBody(contentType string, data []byte) error {
+func (b *briefJobsEach) decodeBody(contentType string, body io.Reader) error {
 	if mt, _, _ := strings.Cut(contentType, ";"); strings.TrimSpace(mt) == briefMediaType {
-		return api.ReadBriefJobs(data, b.head, b.each)
+		return api.ReadBriefJobs(body, b.head, b.each)
+	}
+	data, err := io.ReadAll(body)
+	if err != nil {
+		return fmt.Errorf("read response: %w", err)
 	}
 	var resp api.JobsResponse
 	if err := json.Unmarshal(data, &resp); err != nil {

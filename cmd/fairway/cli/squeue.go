@@ -985,6 +985,11 @@ func (q *squeueQuery) table(ctx context.Context, b *strings.Builder) error {
 		}
 		return x.id.compare(y.id)
 	})
+	size := 0
+	for _, r := range rows {
+		size += len(r.line) + 1
+	}
+	b.Grow(size + 256)
 	if !o.flag("noheader") {
 		b.WriteString(spec.render(headers(spec, squeueColumn), squeueColumn, true) + "\n")
 	}
