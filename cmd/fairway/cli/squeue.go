@@ -835,7 +835,8 @@ func newSqueueQuery(inv *invocation) (*squeueQuery, error) {
 	return q, nil
 }
 
-// run fetches the jobs and writes squeue's table.
+// run fetches the jobs and writes squeue's table (table, from the brief
+// view), or for --json and --yaml the whole jobs.
 func (q *squeueQuery) run(ctx context.Context, b *strings.Builder) error {
 	inv, o := q.inv, q.inv.opts
 	if q.data == "" {
