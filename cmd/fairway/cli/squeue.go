@@ -1017,8 +1017,7 @@ func squeueSteps(ctx context.Context, inv *invocation) error {
 			want[s] = true
 		}
 	}
-	// The running jobs, brief: their steps are read one job at a time.
-	resp, err := c.JobsBrief(ctx, client.JobFilter{States: []api.JobState{api.JobRunning}}, client.QueryOptions{})
+	resp, err := c.Jobs(ctx, client.JobFilter{}, client.QueryOptions{})
 	if err != nil {
 		return fmt.Errorf("list jobs: %w", err)
 	}
