@@ -403,14 +403,49 @@ func (c *Controller) handleJobs(w http.ResponseWriter, r *http.Request) {
 		c.writeErr(w, r, err)
 		return
 	}
+	writeJobList(w, r, resp)
+}
+
+// writeJobList writes GET /v1/jobs's answer in the view the request asks
+// for: view=brief, the brief list (api.BriefJobsContentType, what squeue
+// prints); anything else, the JSON list of whole jobs. A view this
+// controller does not know gets the JSON list, as from a controller
+// before views: the Content-Type tells the client which it got.
+func writeJobList(w http.ResponseWriter, r *http.Request, resp api.JobsResponse) {
+	if r.URL.Query().Get(api.JobsViewParam) == api.JobsViewBrief {
+		writeBriefJobs(w, resp)
+		return
+	}
 	writeJobs(w, resp)
+}
+
+// writeBriefJobs writes the brief job list, one job at a time into a
+// buffered writer.
+func writeBriefJobs(w http.ResponseWriter, resp api.JobsResponse) {
+	w.Header().Set(api.IndexHeader, strconv.FormatUint(resp.Index, 10))
+	w.Header().Set("Content-Type", api.BriefJobsContentType)
+	w.WriteHeader(http.StatusOK)
+	const flushAt = 64 << 10
+	buf := api.AppendBriefJobsHeader(make([]byte, 0, flushAt+4<<10), resp.Index, resp.Now)
+	for _, j := range resp.Jobs {
+		buf = api.AppendBriefJob(buf, j)
+		if len(buf) >= flushAt {
+			if _, err := w.Write(buf); err != nil {
+				// The client went away: the answer ends short, which
+				// the client's reader reports as a cut line.
+				return
+			}
+			buf = buf[:0]
+		}
+	}
+	_, _ = w.Write(buf)
 }
 
 // parseJobFilter reads GET /v1/jobs's filter from the query string: id
 // (job ids), all (finished jobs too), state (states: PENDING,RUNNING,...),
 // user and users (names or uids; clients send several in users=, which
 // controllers before it ignore), account, partition and name, each a
-// comma-separated list.
+// comma-separated list; view=brief asks for the brief list (writeJobList).
 func parseJobFilter(r *http.Request) (JobFilter, error) {
 	v := r.URL.Query()
 	var f JobFilter
@@ -426,6 +461,7 @@ func parseJobFilter(r *http.Request) (JobFilter, error) {
 	f.Accounts = listParam(v.Get("account"))
 	f.Partitions = listParam(v.Get("partition"))
 	f.Names = listParam(v.Get("name"))
+	f.Brief = v.Get(api.JobsViewParam) == api.JobsViewBrief
 	for _, s := range listParam(v.Get("state")) {
 		st := api.JobState(strings.ToUpper(s))
 		// Every state a job can be in, and REQUEUED, which only a run has

@@ -247,6 +247,11 @@ type JobFilter struct {
 	Accounts   []string
 	Partitions []string
 	Names      []string
+	// Brief is set when the answer is written in the brief view
+	// (api.AppendBriefJob), which carries no scripts, environments or
+	// arguments: the list then holds the stored jobs themselves, not
+	// redacted copies, and must only be read.
+	Brief bool
 }
 
 // Jobs lists jobs (a blocking query waits on the jobs table). Every caller
@@ -310,8 +315,11 @@ func listJobs(st *raftstore.State, f JobFilter) []*api.Job {
 	for _, j := range jobs {
 		if m.match(j) {
 			// Lists never carry scripts, environments or arguments: read
-			// a job to see them (Job).
-			out = append(out, redact(j))
+			// a job to see them (Job). The brief view writes none.
+			if !f.Brief {
+				j = redact(j)
+			}
+			out = append(out, j)
 		}
 	}
 	return out

@@ -295,6 +295,15 @@ type JobFilter struct {
 
 // Jobs lists jobs.
 func (c *Client) Jobs(ctx context.Context, f JobFilter, q QueryOptions) (*api.JobsResponse, error) {
+	var resp api.JobsResponse
+	if _, err := c.do(ctx, http.MethodGet, withQuery("/v1/jobs", q.values(f.values())), nil, &resp); err != nil {
+		return nil, err
+	}
+	return &resp, nil
+}
+
+// values is the filter as GET /v1/jobs's query parameters.
+func (f JobFilter) values() url.Values {
 	v := url.Values{}
 	if f.All {
 		v.Set("all", "1")
@@ -333,11 +342,7 @@ func (c *Client) Jobs(ctx context.Context, f JobFilter, q QueryOptions) (*api.Jo
 			v.Set(p.key, strings.Join(p.list, ","))
 		}
 	}
-	var resp api.JobsResponse
-	if _, err := c.do(ctx, http.MethodGet, withQuery("/v1/jobs", q.values(v)), nil, &resp); err != nil {
-		return nil, err
-	}
-	return &resp, nil
+	return v
 }
 
 // Job returns one job.

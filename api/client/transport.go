@@ -186,6 +186,12 @@ func (c *Client) attempt(ctx context.Context, method, base, path string, body []
 func decode(resp *http.Response, out any) (uint64, error) {
 	defer resp.Body.Close()
 	idx, _ := strconv.ParseUint(resp.Header.Get(api.IndexHeader), 10, 64)
+	if d, ok := out.(bodyDecoder); ok && resp.StatusCode < 300 {
+		if err := d.decodeBody(resp.Header.Get("Content-Type"), resp.Body); err != nil {
+			return idx, fmt.Errorf("decode response: %w", err)
+		}
+		return idx, nil
+	}
 	data, err := io.ReadAll(resp.Body)
 	if err != nil {
 		return idx, fmt.Errorf("read response: %w", err)
@@ -203,6 +209,12 @@ func decode(resp *http.Response, out any) (uint64, error) {
 		}
 	}
 	return idx, nil
+}
+
+// bodyDecoder is an answer that is not always JSON: it reads a successful
+// answer's body as it arrives, by its Content-Type.
+type bodyDecoder interface {
+	decodeBody(contentType string, body io.Reader) error
 }
 
 // idempotentKey marks a request context whose write may be sent again.

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -517,56 +518,62 @@ func orNull(s string) string {
 
 // squeueCompare compares two jobs by one sort letter (-1, 0 or 1).
 func (v *view) squeueCompare(a, b *api.Job, letter byte) int {
-	num := func(x, y int64) int {
-		switch {
-		case x < y:
-			return -1
-		case x > y:
-			return 1
-		}
-		return 0
-	}
+	return v.squeueSortVal(a, letter).compare(v.squeueSortVal(b, letter))
+}
+
+// sortVal is a job's value for one sort letter: numbers (n, then n2)
+// compare first, then text.
+type sortVal struct {
+	n, n2 int64
+	s     string
+}
+
+// compare compares two values of one sort letter (-1, 0 or 1).
+func (a sortVal) compare(b sortVal) int {
+	return cmp.Or(cmp.Compare(a.n, b.n), cmp.Compare(a.n2, b.n2), strings.Compare(a.s, b.s))
+}
+
+// squeueSortVal is the value a job sorts by for one sort letter: numbers
+// for ids, states (in Slurm's order), times and counts, else the printed
+// value.
+func (v *view) squeueSortVal(j *api.Job, letter byte) sortVal {
 	switch letter {
 	case 'i':
-		return compareJobIDs(a, b)
+		return sortVal{n: int64(arrayBase(j)), n2: int64(arrayTask(j))}
 	case 'A':
-		return num(int64(a.ID), int64(b.ID))
+		return sortVal{n: int64(j.ID)}
 	case 'F':
-		return num(int64(arrayBase(a)), int64(arrayBase(b)))
+		return sortVal{n: int64(arrayBase(j))}
 	case 'K':
-		return num(int64(arrayTask(a)), int64(arrayTask(b)))
+		return sortVal{n: int64(arrayTask(j))}
 	case 't', 'T':
-		return num(int64(stateRank(a.State)), int64(stateRank(b.State)))
+		return sortVal{n: int64(stateRank(j.State))}
 	case 'p', 'Q':
-		return num(int64(a.Priority), int64(b.Priority))
+		return sortVal{n: int64(j.Priority)}
 	case 'M':
-		return num(v.runTime(a), v.runTime(b))
+		return sortVal{n: v.runTime(j)}
 	case 'l', 'L':
-		as, _, _ := v.timeLimit(a)
-		bs, _, _ := v.timeLimit(b)
-		return num(as, bs)
+		secs, _, _ := v.timeLimit(j)
+		return sortVal{n: secs}
 	case 'D':
-		return num(int64(numNodes(a)), int64(numNodes(b)))
+		return sortVal{n: int64(numNodes(j))}
 	case 'C':
-		return num(int64(numCPUs(a)), int64(numCPUs(b)))
+		return sortVal{n: int64(numCPUs(j))}
 	case 'V':
-		return num(a.SubmitTime, b.SubmitTime)
+		return sortVal{n: j.SubmitTime}
 	case 'S':
 		// Pending jobs without an expected start sort last.
-		as, bs := v.startTime(a), v.startTime(b)
-		if as == 0 {
-			as = math.MaxInt64
+		t := v.startTime(j)
+		if t == 0 {
+			t = math.MaxInt64
 		}
-		if bs == 0 {
-			bs = math.MaxInt64
-		}
-		return num(as, bs)
+		return sortVal{n: t}
 	case 'e':
-		return num(a.EndTime, b.EndTime)
+		return sortVal{n: j.EndTime}
 	case 'U', 'G', 'g':
-		return num(int64(a.Spec.UID), int64(b.Spec.UID))
+		return sortVal{n: int64(j.Spec.UID)}
 	}
-	return strings.Compare(v.squeueValue(a, letter), v.squeueValue(b, letter))
+	return sortVal{s: v.squeueValue(j, letter)}
 }
 
 func (v *view) sortJobs(jobs []*api.Job, keys []sortKey) {
@@ -828,9 +835,14 @@ func newSqueueQuery(inv *invocation) (*squeueQuery, error) {
 	return q, nil
 }
 
-// run fetches the jobs and writes squeue's table.
+// run fetches the jobs and writes squeue's table (table, from the brief
+// view), or for --json and --yaml the whole jobs.
 func (q *squeueQuery) run(ctx context.Context, b *strings.Builder) error {
 	inv, o := q.inv, q.inv.opts
+	if q.data == "" {
+		return q.table(ctx, b)
+	}
+	// --json and --yaml print whole jobs.
 	c := inv.client()
 	resp, err := c.Jobs(ctx, q.filter, client.QueryOptions{})
 	if err != nil {
@@ -878,18 +890,113 @@ func (q *squeueQuery) run(ctx context.Context, b *strings.Builder) error {
 			return err
 		}
 		b.Write(out)
-		return nil
+	}
+	return nil
+}
+
+// squeueRow is one line of squeue's table: what it sorts by and its text.
+type squeueRow struct {
+	keys []sortVal // one per sort key
+	id   sortVal   // the job id, which orders equal keys
+	line string
+}
+
+// table fetches the jobs in the brief view and writes squeue's table. It
+// keeps each job's sort keys and line, not the job: 200,000 jobs hold a
+// few tens of megabytes.
+func (q *squeueQuery) table(ctx context.Context, b *strings.Builder) error {
+	inv, o := q.inv, q.inv.opts
+	c := inv.client()
+	v := inv.view(0)
+	v.cluster = clusterName(inv)
+	v.noconvert = o.flag("noconvert")
+	if q.spec.has("S") || slices.ContainsFunc(q.keys, func(k sortKey) bool { return k.letter == 'S' }) {
+		// Without estimates (none made yet, an older controller) the
+		// column shows the reservations alone.
+		if est, err := c.Estimates(ctx); err == nil {
+			v.estimates = est.Estimates
+		}
+	}
+	if q.spec.has("lLme") {
+		var err error
+		if v.parts, err = fetchPartitions(ctx, c); err != nil {
+			return err
+		}
 	}
 	spec := q.spec
-	if !o.flag("noheader") {
-		b.WriteString(spec.render(headers(spec, squeueColumn), squeueColumn, true) + "\n")
-	}
-	for _, j := range jobs {
-		values := make([]string, len(spec.fields))
+	values := make([]string, len(spec.fields))
+	var rows []squeueRow
+	var keys []sortVal // rows' keys, allocated together
+	found := false
+	add := func(j *api.Job) {
+		if !q.f.match(j) {
+			return
+		}
+		if len(keys) < len(q.keys) {
+			keys = make([]sortVal, len(q.keys)*1024)
+		}
+		row := squeueRow{keys: keys[:len(q.keys):len(q.keys)], id: v.squeueSortVal(j, 'i')}
+		keys = keys[len(q.keys):]
+		for i, k := range q.keys {
+			row.keys[i] = v.squeueSortVal(j, k.letter)
+		}
 		for i, fl := range spec.fields {
 			values[i] = v.squeueValue(j, fl.letter)
 		}
-		b.WriteString(spec.render(values, squeueColumn, false) + "\n")
+		row.line = spec.render(values, squeueColumn, false)
+		rows = append(rows, row)
+	}
+	head := func(_ uint64, now int64) error {
+		if now == 0 {
+			now = inv.env.Now().Unix()
+		}
+		v.now, rows, found = now, rows[:0], false
+		return nil
+	}
+	each := func(j *api.Job) error {
+		found = found || q.single && q.f.refs.match(j)
+		if !o.flag("array") || !j.IsArrayRecord() || j.State != api.JobPending {
+			add(j)
+			return nil
+		}
+		// squeue -r: one line per pending task.
+		for _, t := range j.ArrayPending {
+			task := *j
+			task.ArrayTaskID, task.ArrayPending, task.ArrayMaxRun = t, nil, 0
+			add(&task)
+		}
+		return nil
+	}
+	if err := c.JobsBriefEach(ctx, q.filter, client.QueryOptions{}, head, each); err != nil {
+		return fmt.Errorf("list jobs: %w", err)
+	}
+	if q.single && !found {
+		fmt.Fprintln(inv.env.Stderr, "slurm_load_jobs error: Invalid job id specified")
+		return &exitError{code: 1}
+	}
+	slices.SortStableFunc(rows, func(x, y squeueRow) int {
+		for i, k := range q.keys {
+			c := x.keys[i].compare(y.keys[i])
+			if k.desc {
+				c = -c
+			}
+			if c != 0 {
+				return c
+			}
+		}
+		return x.id.compare(y.id)
+	})
+	size := 0
+	for _, r := range rows {
+		size += len(r.line) + 1
+	}
+	b.Grow(size + 256)
+	if !o.flag("noheader") {
+		b.WriteString(spec.render(headers(spec, squeueColumn), squeueColumn, true) + "\n")
+	}
+	for _, r := range rows {
+		b.WriteString(r.line)
+		b.WriteByte('\n')
 	}
 	return nil
 }
