@@ -34,6 +34,8 @@ type Service struct {
 
 	// estimates are the leader's start estimates (explain, what-if).
 	estimates *estimator
+	// nodeCfg is the stored nodes submissions are checked against.
+	nodeCfg nodeConfigCache
 }
 
 // newService returns the service of a controller.

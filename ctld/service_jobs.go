@@ -33,7 +33,9 @@ func (s *Service) Submit(ctx context.Context, caller Identity, specs []api.JobSp
 	}
 	st := s.store.State()
 	cfg := st.Config()
-	nodes := st.Nodes()
+	// The nodes' configuration, not their derived state: what they have,
+	// not what is free (api.CheckNodeConfiguration).
+	nodes, nodeNames := s.nodeCfg.get(s.store)
 	for i := range specs {
 		spec := &specs[i]
 		if err := submitAs(caller, spec); err != nil {
@@ -60,7 +62,7 @@ func (s *Service) Submit(ctx context.Context, caller Identity, specs []api.JobSp
 			err = checkDependencyJobs(st, spec)
 		}
 		if err == nil {
-			err = checkNodeNames(spec, nodes)
+			err = checkNodeNames(spec, nodeNames)
 		}
 		if err != nil {
 			if len(specs) > 1 {
@@ -101,11 +103,7 @@ func checkDependencyJobs(st *raftstore.State, spec *api.JobSpec) error {
 
 // checkNodeNames refuses a --nodelist or --exclude naming a node the
 // cluster does not have, as Slurm does ("Invalid node name specified").
-func checkNodeNames(spec *api.JobSpec, nodes []*api.Node) error {
-	known := map[string]bool{}
-	for _, n := range nodes {
-		known[n.Name] = true
-	}
+func checkNodeNames(spec *api.JobSpec, known map[string]bool) error {
 	for _, l := range []struct {
 		field string
 		names []string
