@@ -36,6 +36,8 @@ type Service struct {
 	estimates *estimator
 	// nodeCfg is the stored nodes submissions are checked against.
 	nodeCfg nodeConfigCache
+	// events is the group commit of the nodes' event reports.
+	events eventBatch
 }
 
 // newService returns the service of a controller.

@@ -109,8 +109,8 @@ func (s *Service) ReportEvents(ctx context.Context, caller Identity, node string
 		return WriteResult{}, newError(KindNotFound, "unknown node %s: register first", node)
 	}
 	if len(events) > 0 {
-		if _, err := s.apply(ctx, raftstore.JobEvents{Now: s.now().Unix(), Node: node, Events: events}); err != nil {
-			return WriteResult{}, err
+		if err := s.commitEvents(ctx, node, events); err != nil {
+			return WriteResult{}, s.classify(err)
 		}
 		s.metrics.starts.record(events)
 	}
