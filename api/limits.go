@@ -147,13 +147,20 @@ func PartitionNodes(p Partition, nodes []*Node) []*Node {
 // of the doubt (nodes may not have registered yet). The error is a
 // *FieldError naming the first request that does not fit.
 func CheckNodeConfiguration(spec *JobSpec, cfg *ClusterConfig, nodes []*Node) error {
+	return CheckNodeConfigurationOf(spec, cfg, func(p Partition) []*Node { return PartitionNodes(p, nodes) })
+}
+
+// CheckNodeConfigurationOf is CheckNodeConfiguration with each partition's
+// nodes given by members (PartitionNodes of the registered nodes, which a
+// caller checking many submissions against the same nodes may keep).
+func CheckNodeConfigurationOf(spec *JobSpec, cfg *ClusterConfig, members func(Partition) []*Node) error {
 	var first *FieldError
 	for _, name := range spec.Partitions {
 		p, ok := cfg.Partition(name)
 		if !ok {
 			continue
 		}
-		members := PartitionNodes(p, nodes)
+		members := members(p)
 		if len(members) == 0 {
 			return nil
 		}

@@ -35,7 +35,7 @@ func (s *Service) Submit(ctx context.Context, caller Identity, specs []api.JobSp
 	cfg := st.Config()
 	// The nodes' configuration, not their derived state: what they have,
 	// not what is free (api.CheckNodeConfiguration).
-	nodes, nodeNames := s.nodeCfg.get(s.store)
+	nodes := s.nodeCfg.get(s.store)
 	for i := range specs {
 		spec := &specs[i]
 		if err := submitAs(caller, spec); err != nil {
@@ -56,13 +56,13 @@ func (s *Service) Submit(ctx context.Context, caller Identity, specs []api.JobSp
 			}
 		}
 		if err == nil {
-			err = api.CheckNodeConfiguration(spec, &cfg, nodes)
+			err = api.CheckNodeConfigurationOf(spec, &cfg, nodes.membersOf)
 		}
 		if err == nil {
 			err = checkDependencyJobs(st, spec)
 		}
 		if err == nil {
-			err = checkNodeNames(spec, nodeNames)
+			err = checkNodeNames(spec, nodes.names)
 		}
 		if err != nil {
 			if len(specs) > 1 {
