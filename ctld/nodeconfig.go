@@ -19,19 +19,21 @@ type nodeConfigCache struct {
 	mu      sync.Mutex
 	view    *raftstore.StaticNodes
 	names   map[string]bool
-	members map[string]partitionNodeList // by partition name
+	members map[string]*partitionNodeList // by partition name
 }
 
 // partitionNodeList is a partition's nodes, for the node list the
 // partition had when they were listed (the configuration may change while
-// the nodes do not).
+// the nodes do not), and the requests known to fit them.
 type partitionNodeList struct {
 	list  []string
 	nodes []*api.Node
+	fits  map[api.FitKey]bool
 }
 
 // nodeConfig is what one submission is checked against: the stored nodes
-// (read-only), their names, and each partition's members.
+// (read-only), their names, and each partition's members (an
+// api.NodeSource).
 type nodeConfig struct {
 	cache *nodeConfigCache
 	view  *raftstore.StaticNodes
@@ -48,24 +50,53 @@ func (c *nodeConfigCache) get(store *raftstore.Store) nodeConfig {
 		for _, n := range c.view.Nodes {
 			c.names[n.Name] = true
 		}
-		c.members = map[string]partitionNodeList{}
+		c.members = map[string]*partitionNodeList{}
 	}
 	return nodeConfig{cache: c, view: c.view, names: c.names}
 }
 
-// membersOf returns partition p's nodes (api.PartitionNodes), kept while the
-// nodes and the partition's node list stay the same.
-func (nc nodeConfig) membersOf(p api.Partition) []*api.Node {
+// partition returns partition p's entry, listing its nodes when the cache
+// has none for its node list. The cache's mutex must be held; nil when the
+// cache has moved on to newer nodes than nc's.
+func (nc nodeConfig) partition(p api.Partition) *partitionNodeList {
 	c := nc.cache
-	c.mu.Lock()
-	defer c.mu.Unlock()
 	if c.view != nc.view {
-		return api.PartitionNodes(p, nc.view.Nodes) // the cache moved on
+		return nil
 	}
 	if m, ok := c.members[p.Name]; ok && slices.Equal(m.list, p.Nodes) {
+		return m
+	}
+	m := &partitionNodeList{list: slices.Clone(p.Nodes), nodes: api.PartitionNodes(p, nc.view.Nodes), fits: map[api.FitKey]bool{}}
+	c.members[p.Name] = m
+	return m
+}
+
+// Members implements api.NodeSource.
+func (nc nodeConfig) Members(p api.Partition) []*api.Node {
+	nc.cache.mu.Lock()
+	defer nc.cache.mu.Unlock()
+	if m := nc.partition(p); m != nil {
 		return m.nodes
 	}
-	nodes := api.PartitionNodes(p, nc.view.Nodes)
-	c.members[p.Name] = partitionNodeList{list: slices.Clone(p.Nodes), nodes: nodes}
-	return nodes
+	return api.PartitionNodes(p, nc.view.Nodes)
+}
+
+// Fits implements api.NodeSource.
+func (nc nodeConfig) Fits(p api.Partition, key api.FitKey) bool {
+	nc.cache.mu.Lock()
+	defer nc.cache.mu.Unlock()
+	m := nc.partition(p)
+	return m != nil && m.fits[key]
+}
+
+// maxFitsKept bounds the request shapes remembered per partition.
+const maxFitsKept = 4096
+
+// Fitted implements api.NodeSource.
+func (nc nodeConfig) Fitted(p api.Partition, key api.FitKey) {
+	nc.cache.mu.Lock()
+	defer nc.cache.mu.Unlock()
+	if m := nc.partition(p); m != nil && len(m.fits) < maxFitsKept {
+		m.fits[key] = true
+	}
 }

@@ -56,7 +56,7 @@ func (s *Service) Submit(ctx context.Context, caller Identity, specs []api.JobSp
 			}
 		}
 		if err == nil {
-			err = api.CheckNodeConfigurationOf(spec, &cfg, nodes.membersOf)
+			err = api.CheckNodeConfigurationOf(spec, &cfg, nodes)
 		}
 		if err == nil {
 			err = checkDependencyJobs(st, spec)
