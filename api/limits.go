@@ -147,18 +147,64 @@ func PartitionNodes(p Partition, nodes []*Node) []*Node {
 // of the doubt (nodes may not have registered yet). The error is a
 // *FieldError naming the first request that does not fit.
 func CheckNodeConfiguration(spec *JobSpec, cfg *ClusterConfig, nodes []*Node) error {
+	return CheckNodeConfigurationOf(spec, cfg, registeredNodes(nodes))
+}
+
+// NodeSource gives CheckNodeConfigurationOf each partition's nodes and may
+// remember which requests fit them: a controller checks every submission
+// against the same nodes until one registers or changes.
+type NodeSource interface {
+	// Members returns partition p's nodes (PartitionNodes of the
+	// registered nodes).
+	Members(p Partition) []*Node
+	// Fits reports whether requests like key are known to fit partition
+	// p's nodes.
+	Fits(p Partition, key FitKey) bool
+	// Fitted records that requests like key fit partition p's nodes.
+	Fitted(p Partition, key FitKey)
+}
+
+// FitKey is all that decides whether a request fits a partition's nodes:
+// enough of them (Nodes) with the CPUs, memory and GPUs (of GPUType, lower
+// case) per node.
+type FitKey struct {
+	CPUs     int
+	MemoryMB int64
+	GPUs     int
+	GPUType  string
+	Nodes    int
+}
+
+// registeredNodes is a NodeSource over a list of nodes that remembers
+// nothing.
+type registeredNodes []*Node
+
+func (r registeredNodes) Members(p Partition) []*Node { return PartitionNodes(p, r) }
+func (registeredNodes) Fits(Partition, FitKey) bool   { return false }
+func (registeredNodes) Fitted(Partition, FitKey)      {}
+
+// CheckNodeConfigurationOf is CheckNodeConfiguration with the nodes given
+// by src, which may remember the requests that fit (a request that does
+// not is explained anew each time).
+func CheckNodeConfigurationOf(spec *JobSpec, cfg *ClusterConfig, src NodeSource) error {
 	var first *FieldError
 	for _, name := range spec.Partitions {
 		p, ok := cfg.Partition(name)
 		if !ok {
 			continue
 		}
-		members := PartitionNodes(p, nodes)
+		key := FitKey{CPUs: spec.TotalCPUsPerNode(), MemoryMB: spec.MemoryIn(p), GPUs: spec.GPUs,
+			GPUType: strings.ToLower(spec.GPUType), Nodes: max(spec.Nodes, 1)}
+		if src.Fits(p, key) {
+			return nil
+		}
+		members := src.Members(p)
 		if len(members) == 0 {
 			return nil
 		}
 		err := fitPartition(spec, p, members)
 		if err == nil {
+			src.Fitted(p, key)
 			return nil
 		}
 		if first == nil {

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -99,17 +100,46 @@ func TestCheckNodeConfiguration(t *testing.T) {
 		{"one partition of several fits", JobSpec{Partitions: []string{"cpu", "gpu"}, Nodes: 1, NTasks: 1, CPUsPerTask: 64}, ""},
 		{"partition without nodes yet", JobSpec{Partitions: []string{"empty"}, Nodes: 100, NTasks: 100, CPUsPerTask: 1000}, ""},
 	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			got := ""
-			if err := CheckNodeConfiguration(&tc.spec, cfg, nodes); err != nil {
-				got = err.Error()
-			}
-			if diff := cmp.Diff(tc.want, got); diff != "" {
-				t.Errorf("CheckNodeConfiguration (-want +got):\n%s", diff)
-			}
-		})
+	// A source that remembers what fits (the controller's) answers alike,
+	// the first time and again, with every case's shape remembered.
+	memo := &memoSource{nodes: nodes, fits: map[FitKey]bool{}}
+	for _, round := range []string{"plain", "remembering", "remembered"} {
+		for _, tc := range tests {
+			t.Run(round+"/"+tc.name, func(t *testing.T) {
+				var err error
+				if round == "plain" {
+					err = CheckNodeConfiguration(&tc.spec, cfg, nodes)
+				} else {
+					err = CheckNodeConfigurationOf(&tc.spec, cfg, memo)
+				}
+				got := ""
+				if err != nil {
+					got = err.Error()
+				}
+				if diff := cmp.Diff(tc.want, got); diff != "" {
+					t.Errorf("CheckNodeConfiguration (-want +got):\n%s", diff)
+				}
+			})
+		}
 	}
+}
+
+// memoSource is a NodeSource that remembers what fits, by partition name.
+type memoSource struct {
+	nodes []*Node
+	fits  map[FitKey]bool
+	parts map[FitKey]string
+}
+
+func (m *memoSource) Members(p Partition) []*Node { return PartitionNodes(p, m.nodes) }
+func (m *memoSource) Fits(p Partition, k FitKey) bool {
+	return m.fits[k] && m.parts[k] == p.Name
+}
+func (m *memoSource) Fitted(p Partition, k FitKey) {
+	if m.parts == nil {
+		m.parts = map[FitKey]string{}
+	}
+	m.fits[k], m.parts[k] = true, p.Name
 }
 
 func TestValidateRoles(t *testing.T) {
@@ -142,4 +172,35 @@ func TestValidateRoles(t *testing.T) {
 			}
 		})
 	}
+}
+
+// BenchmarkCheckNodeConfiguration measures a submission's check against
+// 10,000 nodes of 8 GPUs: listing and scanning them (plain) against a
+// source that remembers which request shapes fit (the controller's).
+func BenchmarkCheckNodeConfiguration(b *testing.B) {
+	cfg := &ClusterConfig{Partitions: []Partition{{Name: "gpu"}}}
+	var nodes []*Node
+	for i := range 10_000 {
+		n := &Node{Name: fmt.Sprintf("n%05d", i), Partitions: []string{"gpu"}, Resources: NodeResources{CPUs: 128, MemoryMB: 1 << 20}}
+		for g := range 8 {
+			n.Resources.GPUs = append(n.Resources.GPUs, GPU{Index: g, Type: "h100"})
+		}
+		nodes = append(nodes, n)
+	}
+	spec := JobSpec{Partitions: []string{"gpu"}, Nodes: 1, NTasks: 1, CPUsPerTask: 8, MemoryMB: 1000, GPUs: 4}
+	b.Run("plain", func(b *testing.B) {
+		for b.Loop() {
+			if err := CheckNodeConfiguration(&spec, cfg, nodes); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("remembered", func(b *testing.B) {
+		memo := &memoSource{nodes: nodes, fits: map[FitKey]bool{}}
+		for b.Loop() {
+			if err := CheckNodeConfigurationOf(&spec, cfg, memo); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }

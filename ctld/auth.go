@@ -119,7 +119,7 @@ func newAuthenticator(cfg Config, log *slog.Logger) (*authenticator, error) {
 	a := &authenticator{
 		insecure: cfg.InsecureNoAuth,
 		munge:    munge.Client{Socket: cfg.MungeSocket},
-		users:    hostUsers{},
+		users:    newCachedUsers(hostUsers{}, time.Now),
 		now:      cfg.Clock,
 		log:      log,
 	}

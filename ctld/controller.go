@@ -121,10 +121,14 @@ func Start(ctx context.Context, cfg Config) (*Controller, error) {
 		ln.Close()
 		return nil, fmt.Errorf("controller %s: %w", cfg.ID, err)
 	}
-	transport := &http.Transport{MaxIdleConnsPerHost: 64, IdleConnTimeout: time.Minute}
+	// Requests forwarded to the leader share HTTP/2 connections (a forward
+	// abandoned resets its stream, not the connection) and resume TLS
+	// sessions when a connection is made again.
+	transport := &http.Transport{MaxIdleConnsPerHost: 64, IdleConnTimeout: time.Minute, ForceAttemptHTTP2: true}
 	if cfg.TLS != nil {
 		ln = tls.NewListener(ln, cfg.TLS.HTTPServerConfig())
 		transport.TLSClientConfig = cfg.TLS.ClientConfig()
+		transport.TLSClientConfig.ClientSessionCache = tls.NewLRUClientSessionCache(0)
 	} else {
 		log.Warn("INSECURE: serving plain HTTP and raft over plain TCP; anyone who reaches these ports can act as any node or controller",
 			"http", advertise, "raft", cfg.RaftAddr)

@@ -350,7 +350,7 @@ func (c *Controller) expireJobs(ctx context.Context) {
 	now := c.now()
 	before := now.Add(-jobRetention(&cfg)).Unix()
 	expired := false
-	for _, j := range st.Jobs() {
+	for _, j := range st.RetainedJobsShared() { // read only: no copies
 		if j.State.Final() && j.EndTime < before {
 			expired = true
 			break

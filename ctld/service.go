@@ -34,6 +34,10 @@ type Service struct {
 
 	// estimates are the leader's start estimates (explain, what-if).
 	estimates *estimator
+	// nodeCfg is the stored nodes submissions are checked against.
+	nodeCfg nodeConfigCache
+	// events is the group commit of the nodes' event reports.
+	events eventBatch
 }
 
 // newService returns the service of a controller.

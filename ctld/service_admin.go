@@ -114,7 +114,7 @@ func (s *Service) Diag(ctx context.Context, caller Identity) (api.DiagResponse, 
 	if !since.IsZero() {
 		d.StatsSince = since.Unix()
 	}
-	diagJobs(&d, st.Jobs(), d.StatsSince)
+	diagJobs(&d, st.RetainedJobsShared(), d.StatsSince) // read only: no copies
 	l := s.store.Local()
 	d.Raft = api.DiagRaft{Role: l.Role, LeaderID: s.store.LeaderID(), Term: l.Term, CommitIndex: l.CommitIndex,
 		AppliedIndex: l.Applied, LastContactMS: -1}

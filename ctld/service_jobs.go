@@ -34,7 +34,9 @@ func (s *Service) Submit(ctx context.Context, caller Identity, specs []api.JobSp
 	}
 	st := s.store.State()
 	cfg := st.Config()
-	nodes := st.Nodes()
+	// The nodes' configuration, not their derived state: what they have,
+	// not what is free (api.CheckNodeConfiguration).
+	nodes := s.nodeCfg.get(s.store)
 	for i := range specs {
 		if e := s.checkSubmission(caller, st, &cfg, nodes, &specs[i]); e != nil {
 			if len(specs) > 1 {
@@ -74,11 +76,7 @@ func checkDependencyJobs(st *raftstore.State, spec *api.JobSpec) error {
 
 // checkNodeNames refuses a --nodelist or --exclude naming a node the
 // cluster does not have, as Slurm does ("Invalid node name specified").
-func checkNodeNames(spec *api.JobSpec, nodes []*api.Node) error {
-	known := map[string]bool{}
-	for _, n := range nodes {
-		known[n.Name] = true
-	}
+func checkNodeNames(spec *api.JobSpec, known map[string]bool) error {
 	for _, l := range []struct {
 		field string
 		names []string

@@ -105,12 +105,12 @@ func (s *Service) ReportEvents(ctx context.Context, caller Identity, node string
 	if err := api.ValidateEvents(node, events); err != nil {
 		return WriteResult{}, s.classify(err)
 	}
-	if _, ok := s.store.State().Node(node); !ok {
+	if !s.nodeCfg.get(s.store).names[node] { // registered: no need to derive its usage
 		return WriteResult{}, newError(KindNotFound, "unknown node %s: register first", node)
 	}
 	if len(events) > 0 {
-		if _, err := s.apply(ctx, raftstore.JobEvents{Now: s.now().Unix(), Node: node, Events: events}); err != nil {
-			return WriteResult{}, err
+		if err := s.commitEvents(ctx, node, events); err != nil {
+			return WriteResult{}, s.classify(err)
 		}
 		s.metrics.starts.record(events)
 	}

@@ -36,7 +36,7 @@ func (s *Service) WillRun(ctx context.Context, caller Identity, specs []api.JobS
 	if len(cfg.Partitions) == 0 {
 		return api.WillRunResponse{}, newError(KindUnavailable, "the cluster has no configuration yet; retry")
 	}
-	if err := s.checkSubmission(caller, st, &cfg, st.Nodes(), &spec); err != nil {
+	if err := s.checkSubmission(caller, st, &cfg, s.nodeCfg.get(s.store), &spec); err != nil {
 		return api.WillRunResponse{}, err
 	}
 	now := s.now()
@@ -82,7 +82,7 @@ func (s *Service) WillRun(ctx context.Context, caller Identity, specs []api.JobS
 // configuration, partitions taking jobs, authorization, node
 // configuration, dependencies on known jobs, known node names. The error
 // is an *Error.
-func (s *Service) checkSubmission(caller Identity, st *raftstore.State, cfg *api.ClusterConfig, nodes []*api.Node, spec *api.JobSpec) *Error {
+func (s *Service) checkSubmission(caller Identity, st *raftstore.State, cfg *api.ClusterConfig, nodes nodeConfig, spec *api.JobSpec) *Error {
 	if err := submitAs(caller, spec); err != nil {
 		return err
 	}
@@ -98,13 +98,13 @@ func (s *Service) checkSubmission(caller Identity, st *raftstore.State, cfg *api
 		}
 	}
 	if err == nil {
-		err = api.CheckNodeConfiguration(spec, cfg, nodes)
+		err = api.CheckNodeConfigurationOf(spec, cfg, nodes)
 	}
 	if err == nil {
 		err = checkDependencyJobs(st, spec)
 	}
 	if err == nil {
-		err = checkNodeNames(spec, nodes)
+		err = checkNodeNames(spec, nodes.names)
 	}
 	return s.classify(err)
 }

@@ -2,6 +2,7 @@ package raftstore
 
 import (
 	"context"
+	"fmt"
 	"testing"
 
 	"github.com/fairway-hpc/fairway/api"
@@ -60,6 +61,53 @@ func BenchmarkReadActiveJobs(b *testing.B) {
 			for b.Loop() {
 				if got := len(bc.read()); got != 100_000 {
 					b.Fatalf("%d active jobs, want 100000", got)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkNodesForSubmit measures what a submission reads to check a job
+// against the nodes' configuration, on 2,000 nodes of 8 GPUs with 8,000
+// running jobs: every node with its usage derived from its running jobs
+// (Nodes, what Submit read before) against the stored nodes (Store.StaticNodes).
+func BenchmarkNodesForSubmit(b *testing.B) {
+	const nodes, perNode = 2000, 4
+	h := newHarness(b)
+	h.must(SetConfig{Config: testConfig()})
+	var starts []api.Start
+	specs := make([]api.JobSpec, 0, nodes*perNode)
+	for i := range nodes {
+		name := fmt.Sprintf("n%05d", i)
+		h.must(RegisterNode{Now: setupNow, Req: api.RegisterNodeRequest{
+			Name: name, Addr: "10.0.0.1:6820", Partitions: []string{"gpu"},
+			Resources: api.NodeResources{CPUs: 128, MemoryMB: 1 << 20, GPUs: gpus("a", "b", "c", "d", "e", "f", "g", "h")},
+		}})
+		for g := range perNode {
+			spec := testSpec("run")
+			spec.GPUs = 1
+			specs = append(specs, spec)
+			starts = append(starts, api.Start{JobID: api.JobID(len(specs)), Partition: "gpu",
+				Alloc: []api.NodeAlloc{{Node: name, CPUs: 1, MemoryMB: 10, GPUs: []int{g}}}})
+		}
+	}
+	h.must(SubmitJobs{Now: setupNow, Specs: specs})
+	if got := len(h.must(ApplyPlan{Plan: api.Plan{Now: setupNow, Starts: starts}}).IDs); got != len(starts) {
+		b.Fatalf("%d jobs started, want %d", got, len(starts))
+	}
+	st := h.state()
+	for _, bc := range []struct {
+		name string
+		read func() []*api.Node
+	}{
+		{"derived", st.Nodes},
+		{"static", func() []*api.Node { n, _ := st.nodesStatic(); return n }},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if got := len(bc.read()); got != nodes {
+					b.Fatalf("%d nodes, want %d", got, nodes)
 				}
 			}
 		})

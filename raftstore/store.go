@@ -73,6 +73,9 @@ type Store struct {
 	trans *raft.NetworkTransport
 	bolt  *raftboltdb.BoltStore
 
+	// leaderCheck coalesces concurrent VerifyLeader calls.
+	leaderCheck leaderCheck
+
 	// bootIndex is the index of the last command entry in the raft log on
 	// disk when the store opened; the replica is Ready once its state
 	// machine has applied it.
@@ -470,15 +473,11 @@ func waitFuture(ctx context.Context, f raft.Future) error {
 
 // VerifyLeader checks with a quorum that this controller is still the
 // leader; it returns ErrNotLeader when it is not.
+//
+// Concurrent calls share quorum rounds (leaderCheck): each is answered by a
+// round that began after it was made.
 func (s *Store) VerifyLeader(ctx context.Context) error {
-	if err := waitFuture(ctx, s.raft.VerifyLeader()); err != nil {
-		var unknown *outcomeUnknownError
-		if errors.As(err, &unknown) {
-			return ErrNotLeader // nothing was written: only leadership is in doubt
-		}
-		return fmt.Errorf("verify leadership: %w", err)
-	}
-	return nil
+	return s.leaderCheck.verify(ctx, s.raft.VerifyLeader)
 }
 
 // State returns a consistent read-only view of the current state.

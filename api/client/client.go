@@ -154,10 +154,8 @@ func NewWithOptions(opts Options) *Client {
 	scheme := "http://"
 	if tlsCfg != nil {
 		scheme = "https://"
-		tr := http.DefaultTransport.(*http.Transport).Clone()
-		tr.TLSClientConfig = tlsCfg
-		c.http.Transport = tr
 	}
+	c.http.Transport = NewTransport(tlsCfg)
 	addrs := opts.Addrs
 	if addrs == "" {
 		addrs = os.Getenv(EnvAddr)

@@ -3,6 +3,7 @@ package client
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -227,4 +228,34 @@ func withIdempotent(ctx context.Context) context.Context {
 func isIdempotent(ctx context.Context) bool {
 	v, _ := ctx.Value(idempotentKey{}).(bool)
 	return v
+}
+
+// IdleConnsPerController is how many idle HTTP/1.1 connections a client keeps
+// to each controller: more than the requests a node daemon has in flight at
+// once (its watch, a heartbeat, an event report, a step report), so that none
+// is closed after its request and made again, a TLS handshake each time.
+// Over HTTP/2 one connection carries them all.
+const IdleConnsPerController = 8
+
+// NewTransport is the HTTP transport of a client of the controllers, with tlsCfg
+// (nil: plain HTTP). Over TLS it speaks HTTP/2 when the controller offers it
+// (pki's HTTPServerConfig does): one connection per controller carries a node
+// daemon's watch, heartbeats and event reports at once, and a request that
+// gives up (its attempt timeout) resets its stream instead of closing the
+// connection. It resumes TLS sessions (a client session cache on a clone of
+// tlsCfg), so a connection made again, after a controller restarted or an
+// idle timeout, skips the certificate exchange and its verification. Over
+// HTTP/1.1 it keeps IdleConnsPerController idle connections per controller.
+func NewTransport(tlsCfg *tls.Config) *http.Transport {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.ForceAttemptHTTP2 = true
+	tr.MaxIdleConnsPerHost = IdleConnsPerController
+	if tlsCfg != nil {
+		cfg := tlsCfg.Clone()
+		if cfg.ClientSessionCache == nil {
+			cfg.ClientSessionCache = tls.NewLRUClientSessionCache(0)
+		}
+		tr.TLSClientConfig = cfg
+	}
+	return tr
 }
