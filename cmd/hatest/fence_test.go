@@ -115,6 +115,12 @@ func TestFencing(t *testing.T) {
 				if spans := readSpans(t, dir, id); spans[oldRun[id]+1].start.IsZero() {
 					return false
 				}
+				// Its first beat is on its stdout too (the stamp comes
+				// first: under load the line may lag it).
+				out, err := os.ReadFile(filepath.Join(c.workDir, fmt.Sprintf("slurm-%d.out", id)))
+				if err != nil || !strings.Contains(string(out), fmt.Sprintf("run %d beat", oldRun[id]+1)) {
+					return false
+				}
 			}
 			return true
 		})
