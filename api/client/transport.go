@@ -118,6 +118,11 @@ func (c *Client) doOnce(ctx context.Context, method, path string, in, out any) (
 		if err == nil {
 			if i != first && c.preferred != nil {
 				c.preferred.Store(int32(i))
+				// The controllers tried before are not used any more:
+				// their idle connections would stay open (an HTTP/2
+				// connection each) until the idle timeout, a file
+				// descriptor on both sides for each node daemon.
+				c.http.CloseIdleConnections()
 			}
 			return idx, nil
 		}
