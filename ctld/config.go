@@ -62,6 +62,11 @@ type Config struct {
 	// controller asks it (POST /v1/cluster/join) to add it as a voter, and
 	// retries until that succeeds.
 	Join string
+	// RaftTimingMultiplier scales raft's timeouts (raftstore.Config's
+	// TimingMultiplier: 500 ms at 1, the default) for controllers starved
+	// of CPU or far apart; every controller of a cluster should use the
+	// same.
+	RaftTimingMultiplier int
 	// ClusterConfigFile is a JSON api.ClusterConfig applied by the first
 	// leader when the replicated state has no configuration yet. Without it,
 	// DefaultClusterConfig is applied.

@@ -137,14 +137,15 @@ func Start(ctx context.Context, cfg Config) (*Controller, error) {
 	// index through its API (leaderCommit) while it catches up.
 	var self atomic.Pointer[Controller]
 	store, err := raftstore.Open(ctx, raftstore.Config{
-		ID:        cfg.ID,
-		DataDir:   cfg.DataDir,
-		RaftAddr:  cfg.RaftAddr,
-		HTTPAddr:  advertise,
-		Bootstrap: cfg.Bootstrap,
-		Peers:     cfg.Peers,
-		Logger:    base,
-		TLS:       cfg.TLS,
+		ID:               cfg.ID,
+		DataDir:          cfg.DataDir,
+		RaftAddr:         cfg.RaftAddr,
+		HTTPAddr:         advertise,
+		Bootstrap:        cfg.Bootstrap,
+		Peers:            cfg.Peers,
+		Logger:           base,
+		TimingMultiplier: cfg.RaftTimingMultiplier,
+		TLS:              cfg.TLS,
 		LeaderCommit: func(ctx context.Context) (uint64, error) {
 			c := self.Load()
 			if c == nil {

@@ -265,6 +265,10 @@ func TestNodeDown(t *testing.T) {
 	_, cl := startController(t, func(cfg *ctld.Config) { cfg.NodeDownAfter, cfg.ClusterConfigFile = 5*time.Second, file })
 	c := ctx(t)
 	node := registerNode(t, cl, "n1", 4, 0)
+	hb, err := cl.Heartbeat(c, "n1", api.HeartbeatRequest{})
+	if err != nil || hb.LeaseSecs != 1 || hb.FenceGraceSecs != 1 {
+		t.Fatalf("heartbeat: lease %d s, grace %d s, err %v; want the configuration's 1 s and 1 s", hb.LeaseSecs, hb.FenceGraceSecs, err)
+	}
 	node.beat(t)
 	ids, err := cl.Submit(c, spec("long"))
 	if err != nil {

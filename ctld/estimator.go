@@ -15,7 +15,8 @@ import (
 // Defaults of the start-time estimates (EstimateConfig).
 const (
 	// DefaultEstimateInterval is how often the leader estimates the start
-	// of every pending job.
+	// of every pending job (less often when an estimate takes more than a
+	// tenth of it).
 	DefaultEstimateInterval = time.Minute
 	// DefaultEstimateTimeout bounds one estimate (all its replays).
 	DefaultEstimateTimeout = 20 * time.Second
@@ -164,23 +165,36 @@ func (e *estimator) arrivals(st *raftstore.State, now time.Time) *forecast.Arriv
 }
 
 // estimateLoop runs on the leader: an estimate at once and then every
-// Interval, until the leadership (ctx) ends.
+// Interval, until the leadership (ctx) ends. An estimate that took long
+// spaces the next one out to estimateSpacing times its duration, so that
+// a long queue on many nodes costs the leader a bounded share of its time
+// (a 4 s replay at 10,000 pending jobs is then repeated every 40 s at
+// most often, not every Interval).
 func (c *Controller) estimateLoop(ctx context.Context) {
 	e := c.estimates
 	if e.cfg.Interval < 0 {
 		return
 	}
 	defer e.clear()
-	tick := time.NewTicker(e.cfg.Interval)
-	defer tick.Stop()
 	for {
-		c.estimate(ctx)
+		took := c.estimate(ctx)
 		select {
 		case <-ctx.Done():
 			return
-		case <-tick.C:
+		case <-time.After(nextEstimateIn(e.cfg.Interval, took)):
 		}
 	}
+}
+
+// estimateSpacing is the least time between the starts of two estimates,
+// in durations of the last one: estimates take at most about a tenth of
+// the leader's time.
+const estimateSpacing = 10
+
+// nextEstimateIn is how long after an estimate that took took the next one
+// starts: the interval, or longer after a long estimate.
+func nextEstimateIn(interval, took time.Duration) time.Duration {
+	return max(interval, estimateSpacing*took) - took
 }
 
 // snapshot is the forecast's view of a state, read the way the scheduling
@@ -198,12 +212,13 @@ func snapshot(st *raftstore.State, now time.Time) (forecast.Snapshot, []*api.Job
 }
 
 // estimate makes one estimate of every pending job's start, keeps it for
-// explain, and records the first estimate of the jobs that have none.
-func (c *Controller) estimate(ctx context.Context) {
+// explain, and records the first estimate of the jobs that have none. It
+// returns how long the replays took.
+func (c *Controller) estimate(ctx context.Context) time.Duration {
 	e := c.estimates
 	st := c.store.State()
 	if cfg := st.Config(); len(cfg.Partitions) == 0 {
-		return
+		return 0
 	}
 	now := c.now()
 	snap, finished := snapshot(st, now)
@@ -215,7 +230,7 @@ func (c *Controller) estimate(ctx context.Context) {
 	took := time.Since(start)
 	if err != nil {
 		if ctx.Err() != nil {
-			return
+			return took
 		}
 		e.mu.Lock()
 		changed := e.err == nil || e.err.Error() != err.Error()
@@ -224,7 +239,7 @@ func (c *Controller) estimate(ctx context.Context) {
 		if changed {
 			c.log.Warn("start-time estimate failed", "err", err, "took", took)
 		}
-		return
+		return took
 	}
 	e.mu.Lock()
 	e.err = nil
@@ -241,11 +256,12 @@ func (c *Controller) estimate(ctx context.Context) {
 		}
 	}
 	if len(rec) == 0 {
-		return
+		return took
 	}
 	if _, err := c.apply(ctx, raftstore.RecordEstimates{Now: now.Unix(), Estimates: rec}); err != nil && ctx.Err() == nil {
 		c.log.Warn("cannot record first start estimates", "jobs", len(rec), "err", err)
 	}
+	return took
 }
 
 // accuracy is the accuracy of the recorded first estimates over the

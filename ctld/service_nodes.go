@@ -81,18 +81,18 @@ func (s *Service) Heartbeat(ctx context.Context, caller Identity, node string, r
 		return api.HeartbeatResponse{}, s.classify(err)
 	}
 	st := s.store.State()
-	n, ok := st.Node(node)
+	mark, ok := st.NodeMark(node)
 	switch {
 	case !ok:
 		return api.HeartbeatResponse{}, newError(KindNotFound, "unknown node %s: register first", node)
-	case n.State == api.NodeDown && n.ReasonUser == "":
+	case mark.State == api.NodeDown && mark.ReasonUser == "":
 		// An administrator's DOWN (scontrol update) is not lifted by
 		// registering: such a node goes on heartbeating.
-		return api.HeartbeatResponse{}, newError(KindNotFound, "node %s is DOWN (%s): register again", node, n.Reason)
+		return api.HeartbeatResponse{}, newError(KindNotFound, "node %s is DOWN (%s): register again", node, mark.Reason)
 	}
 	s.live.heartbeat(node, s.now(), req)
-	cfg := st.Config()
-	return api.HeartbeatResponse{Index: st.Index(), LeaseSecs: cfg.NodeLease(), FenceGraceSecs: cfg.FenceGrace()}, nil
+	lease, grace := st.LeaseTerms()
+	return api.HeartbeatResponse{Index: st.Index(), LeaseSecs: lease, FenceGraceSecs: grace}, nil
 }
 
 // ReportEvents commits the job events a node reports (api.ValidateEvents);

@@ -10,7 +10,8 @@ import (
 )
 
 // MaxLeaderSilence is how long a follower serves reads without hearing
-// from a leader (ten election timeouts). After that it is not Ready ("no
+// from a leader (twenty election timeouts; scaled by
+// Config.TimingMultiplier). After that it is not Ready ("no
 // contact with a raft leader") and catches up again once contact returns,
 // so that a partitioned controller stops showing an ever older state.
 const MaxLeaderSilence = 20 * electionTimeout
@@ -58,7 +59,7 @@ func (s *Store) ReadyReason() string {
 	case last.IsZero():
 		cu.ready, cu.target, cu.hinted = false, 0, false
 		return "catching up: no contact with a raft leader yet"
-	case time.Since(last) > MaxLeaderSilence:
+	case time.Since(last) > s.maxLeaderSilence():
 		cu.ready, cu.target, cu.hinted = false, 0, false
 		return fmt.Sprintf("no contact with a raft leader for %v", time.Since(last).Round(time.Millisecond))
 	case cu.ready:

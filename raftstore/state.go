@@ -157,6 +157,35 @@ func (st *State) Node(name string) (*api.Node, bool) {
 	return st.derivedNode(n), true
 }
 
+// NodeMark is what a node's heartbeat needs of its stored row: whether an
+// administrator or the controller marked it DOWN or DRAIN, and why.
+type NodeMark struct {
+	// State is the stored state: DOWN or DRAIN when marked; any other
+	// value means neither (the derived IDLE/MIXED/ALLOCATED is not
+	// computed).
+	State api.NodeState
+	// Reason and ReasonUser are the mark's reason and who set it ("" when
+	// the controller did).
+	Reason, ReasonUser string
+}
+
+// NodeMark returns a node's mark without deriving its usage (Node does),
+// and whether the node is registered.
+func (st *State) NodeMark(name string) (NodeMark, bool) {
+	n := getNode(st.txn, name)
+	if n == nil {
+		return NodeMark{}, false
+	}
+	return NodeMark{State: n.State, Reason: n.Reason, ReasonUser: n.ReasonUser}, true
+}
+
+// LeaseTerms returns the configuration's node lease and fencing grace in
+// seconds (api.ClusterConfig.NodeLease and FenceGrace) without copying the
+// configuration, for the heartbeats.
+func (st *State) LeaseTerms() (leaseSecs, fenceGraceSecs int64) {
+	return st.meta.Config.NodeLease(), st.meta.Config.FenceGrace()
+}
+
 // Nodes returns every node ordered by name, with Used and State derived from
 // the jobs running on them: DOWN and DRAIN as stored, otherwise IDLE, MIXED or
 // ALLOCATED (all CPUs or all GPUs in use).

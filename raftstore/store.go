@@ -42,9 +42,39 @@ type Config struct {
 	// asked for leaderCommitFallback, the follower's own commit index is
 	// used instead.
 	LeaderCommit func(ctx context.Context) (uint64, error)
+	// TimingMultiplier scales raft's heartbeat, election and leader lease
+	// timeouts (500 ms each at 1) and with them MaxLeaderSilence, as
+	// Consul's and Nomad's raft_multiplier: a larger value tolerates
+	// controllers that are starved of CPU or far apart, at the cost of a
+	// slower failover. 0 means 1; at most MaxTimingMultiplier.
+	TimingMultiplier int
 }
 
-// Raft settings for a small cluster of controllers on a fast network.
+// MaxTimingMultiplier is the largest Config.TimingMultiplier.
+const MaxTimingMultiplier = 10
+
+// timing is raft's timeouts under Config.TimingMultiplier.
+type timing struct {
+	heartbeat, election, leaderLease time.Duration
+}
+
+// timingFor returns the timeouts of a multiplier (0 means 1), refusing one
+// outside 0..MaxTimingMultiplier.
+func timingFor(multiplier int) (timing, error) {
+	if multiplier < 0 || multiplier > MaxTimingMultiplier {
+		return timing{}, fmt.Errorf("raft timing multiplier %d: must be 1 to %d", multiplier, MaxTimingMultiplier)
+	}
+	m := time.Duration(max(multiplier, 1))
+	return timing{heartbeat: m * heartbeatTimeout, election: m * electionTimeout, leaderLease: m * leaderLeaseTimeout}, nil
+}
+
+// maxLeaderSilence is MaxLeaderSilence under the store's multiplier.
+func (s *Store) maxLeaderSilence() time.Duration {
+	return time.Duration(max(s.cfg.TimingMultiplier, 1)) * MaxLeaderSilence
+}
+
+// Raft settings for a small cluster of controllers on a fast network
+// (the timeouts are scaled by Config.TimingMultiplier).
 const (
 	heartbeatTimeout   = 500 * time.Millisecond
 	electionTimeout    = 500 * time.Millisecond
@@ -119,6 +149,9 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	case cfg.RaftAddr == "":
 		return nil, fmt.Errorf("open raft store %s: a raft address is required", cfg.ID)
 	}
+	if _, err := timingFor(cfg.TimingMultiplier); err != nil {
+		return nil, fmt.Errorf("open raft store %s: %w", cfg.ID, err)
+	}
 	logger := cfg.Logger
 	if logger == nil {
 		logger = slog.Default()
@@ -176,9 +209,13 @@ func (s *Store) start() error {
 	rc := raft.DefaultConfig()
 	rc.LocalID = raft.ServerID(cfg.ID)
 	rc.Logger = hlog
-	rc.HeartbeatTimeout = heartbeatTimeout
-	rc.ElectionTimeout = electionTimeout
-	rc.LeaderLeaseTimeout = leaderLeaseTimeout
+	t, err := timingFor(cfg.TimingMultiplier)
+	if err != nil {
+		return err
+	}
+	rc.HeartbeatTimeout = t.heartbeat
+	rc.ElectionTimeout = t.election
+	rc.LeaderLeaseTimeout = t.leaderLease
 	rc.CommitTimeout = commitTimeout
 	rc.MaxAppendEntries = maxAppendEntries
 	rc.BatchApplyCh = true

@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -295,5 +296,40 @@ func TestApplyContext(t *testing.T) {
 	idx := s.Index()
 	if got := s.WaitIndex(short, idx+1000); got < idx {
 		t.Errorf("WaitIndex = %d, want >= %d", got, idx)
+	}
+}
+
+func TestTimingMultiplier(t *testing.T) {
+	tests := []struct {
+		multiplier int
+		want       timing
+		wantErr    bool
+	}{
+		{multiplier: 0, want: timing{heartbeat: 500 * time.Millisecond, election: 500 * time.Millisecond, leaderLease: 500 * time.Millisecond}},
+		{multiplier: 1, want: timing{heartbeat: 500 * time.Millisecond, election: 500 * time.Millisecond, leaderLease: 500 * time.Millisecond}},
+		{multiplier: 4, want: timing{heartbeat: 2 * time.Second, election: 2 * time.Second, leaderLease: 2 * time.Second}},
+		{multiplier: MaxTimingMultiplier, want: timing{heartbeat: 5 * time.Second, election: 5 * time.Second, leaderLease: 5 * time.Second}},
+		{multiplier: -1, wantErr: true},
+		{multiplier: MaxTimingMultiplier + 1, wantErr: true},
+	}
+	for _, tc := range tests {
+		got, err := timingFor(tc.multiplier)
+		if (err != nil) != tc.wantErr {
+			t.Fatalf("timingFor(%d) error = %v, want error %v", tc.multiplier, err, tc.wantErr)
+		}
+		if diff := cmp.Diff(tc.want, got, cmp.AllowUnexported(timing{})); diff != "" {
+			t.Errorf("timingFor(%d) (-want +got):\n%s", tc.multiplier, diff)
+		}
+	}
+}
+
+func TestOpenRefusesTimingMultiplier(t *testing.T) {
+	dir := t.TempDir()
+	_, err := Open(context.Background(), Config{ID: "c1", DataDir: filepath.Join(dir, "c1"), RaftAddr: "127.0.0.1:0", TimingMultiplier: 11})
+	if err == nil || !strings.Contains(err.Error(), "raft timing multiplier 11") {
+		t.Fatalf("Open with multiplier 11: err = %v, want one naming the multiplier", err)
+	}
+	if _, statErr := os.Stat(filepath.Join(dir, "c1")); !os.IsNotExist(statErr) {
+		t.Errorf("Open refused the multiplier but created the data directory (stat: %v)", statErr)
 	}
 }

@@ -32,6 +32,7 @@ type options struct {
 	probeJobs                     int
 	heartbeat, watchWait, sample  time.Duration
 	schedInterval, nodeDownAfter  time.Duration
+	raftMultiplier                int
 	killLeader, profile           bool
 	profileSecs                   int
 	registerWait, failoverWait    time.Duration
@@ -51,6 +52,7 @@ func (o *options) register(fs *flag.FlagSet) {
 	fs.IntVar(&o.httpPort, "http-port", 26817, "controllers' API port")
 	fs.IntVar(&o.raftPort, "raft-port", 26818, "controllers' raft port")
 	fs.IntVar(&o.pprofPort, "pprof-port", 26819, "controllers' Go profile port (0: none)")
+	fs.IntVar(&o.raftMultiplier, "raft-multiplier", 0, "controllers' --raft-multiplier: raft timeouts of 500 ms times this (0: their default, 1)")
 	fs.IntVar(&o.nodes, "nodes", 500, "simulated nodes")
 	fs.IntVar(&o.gpusPerNode, "gpus-per-node", 8, "GPUs of each simulated node")
 	fs.IntVar(&o.cpus, "cpus-per-node", 128, "CPUs of each simulated node")

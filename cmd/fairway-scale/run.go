@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -163,8 +164,14 @@ func (h *harness) startCluster(ctx context.Context) error {
 		}
 	}
 	h.log.Info("starting controllers", "count", o.controllers, "dir", dir)
+	var extra []string
+	if o.raftMultiplier > 0 {
+		extra = append(extra, "--raft-multiplier", strconv.Itoa(o.raftMultiplier))
+		h.note("controllers run with --raft-multiplier %d: raft timeouts of %d ms", o.raftMultiplier, 500*o.raftMultiplier)
+	}
 	cl, err := cluster.Start(ctx, cluster.Options{Fairwayd: o.fairwayd, Dir: dir, Count: o.controllers, IPPrefix: o.ipPrefix,
-		HTTPPort: o.httpPort, RaftPort: o.raftPort, PprofPort: o.pprofPort, SchedInterval: o.schedInterval, Config: cfg, Log: h.log})
+		HTTPPort: o.httpPort, RaftPort: o.raftPort, PprofPort: o.pprofPort, SchedInterval: o.schedInterval, Config: cfg,
+		ExtraArgs: extra, Log: h.log})
 	if err != nil {
 		return err
 	}
