@@ -1,11 +1,14 @@
 package main
 
 import (
+	"cmp"
 	"errors"
 	"flag"
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/fairway-hpc/fairway/api"
 )
 
 // options are the harness's flags: every size and every bound.
@@ -33,6 +36,7 @@ type options struct {
 	heartbeat, watchWait, sample  time.Duration
 	schedInterval, nodeDownAfter  time.Duration
 	raftMultiplier                int
+	nodeLease                     time.Duration
 	killLeader, profile           bool
 	profileSecs                   int
 	registerWait, failoverWait    time.Duration
@@ -78,6 +82,7 @@ func (o *options) register(fs *flag.FlagSet) {
 	fs.StringVar(&o.probeUser, "probe-user", "news", "the user who submits exactly -probe-jobs jobs (squeue -u)")
 	fs.IntVar(&o.probeJobs, "probe-jobs", 100, "jobs of -probe-user")
 	fs.DurationVar(&o.heartbeat, "heartbeat", 3*time.Second, "simulated nodes' heartbeat interval (noded's default)")
+	fs.DurationVar(&o.nodeLease, "node-lease", 0, "cluster node_lease_secs, at least twice -heartbeat (0: the default, 10 s)")
 	fs.DurationVar(&o.watchWait, "watch-wait", 60*time.Second, "longest a node's watch blocks (noded's)")
 	fs.DurationVar(&o.sample, "sample-interval", 2*time.Second, "time between samples of the controllers")
 	fs.DurationVar(&o.schedInterval, "sched-interval", 0, "controllers' periodic pass interval (0: their default)")
@@ -123,6 +128,12 @@ func (o *options) check() error {
 		if d <= 0 {
 			bad(name, "%s, want more than 0", d)
 		}
+	}
+	if o.raftMultiplier < 0 || o.raftMultiplier > 10 {
+		bad("raft-multiplier", "%d, want 0-10", o.raftMultiplier)
+	}
+	if lease := cmp.Or(o.nodeLease, time.Duration(api.DefaultNodeLeaseSecs)*time.Second); lease < 2*o.heartbeat || lease%time.Second != 0 {
+		bad("node-lease", "%s, want whole seconds and at least twice -heartbeat (%s), as noded expects", lease, o.heartbeat)
 	}
 	if o.attach != "" && (o.pkiDir == "" || o.jwtKey == "") {
 		bad("attach", "needs -pki-dir and -jwt-key")

@@ -147,6 +147,7 @@ func (h *harness) startCluster(ctx context.Context) error {
 	o := h.o
 	users := o.userList()
 	cfg := workload.ClusterConfig(workload.Accounts(users, o.accounts), o.nodeDownAfter)
+	cfg.NodeLeaseSecs = int64(o.nodeLease / time.Second)
 	if o.attach != "" {
 		cl, err := cluster.Attach(strings.Split(o.attach, ","), o.pkiDir, o.jwtKey)
 		if err != nil {
