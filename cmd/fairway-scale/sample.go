@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"os"
 	"slices"
@@ -265,14 +266,25 @@ func (h *harness) failover(ctx context.Context) {
 		return
 	}
 	f.NewLeader, f.NewLeaderSecs = nl.ID, time.Since(t).Seconds()
-	sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	st, err := h.cl.Admin(nl).Status(sctx)
-	cancel()
+	// The new leader may be slow to answer while the killed one's nodes
+	// reconnect to it: ask again until -failover-wait.
+	var target uint64
+	var lastErr error
+	err = waitFor(ctx, o.failoverWait, func() bool {
+		sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+		st, err := h.cl.Admin(nl).Status(sctx)
+		if err != nil {
+			lastErr = err
+			return false
+		}
+		target = st.Index
+		return true
+	})
 	if err != nil {
-		f.Err = err.Error()
+		f.Err = fmt.Sprintf("new leader's status: %v (last: %v)", err, lastErr)
 		return
 	}
-	target := st.Index
 	d := cluster.ReadDisk(l.DataDir)
 	f.SnapshotBytes, f.RaftDBBytes = d.SnapBytes, d.RaftDB
 	t = time.Now()
