@@ -39,10 +39,13 @@ type harness struct {
 	rep    *report.Report
 	t0     time.Time
 
-	mu         sync.Mutex
-	submitAt   map[api.JobID]time.Time
-	lat, latQ  []float64
-	firstStart time.Time
+	mu        sync.Mutex
+	submitAt  map[api.JobID]time.Time
+	lat, latQ []float64
+	// waitingGPUs is the GPUs the acknowledged jobs not started yet ask
+	// for (the demand the cluster could not meet yet).
+	waitingGPUs atomic.Int64
+	firstStart  time.Time
 
 	pending   atomic.Int64 // the last sample's pending jobs
 	running   atomic.Int64 // and running jobs (-1 before the first sample)
@@ -192,8 +195,18 @@ func (h *harness) onStart(job *api.Job, at time.Time) {
 	if h.firstStart.IsZero() {
 		h.firstStart = at
 	}
+	if job.RestartCount > 0 {
+		return // a requeued job's demand was not counted again
+	}
+	gpus := 0
+	for _, a := range job.Alloc {
+		gpus += len(a.GPUs)
+	}
+	// Before its submission's answer was recorded, the count dips below
+	// zero for a moment.
+	h.waitingGPUs.Add(-int64(gpus))
 	t, ok := h.submitAt[key]
-	if !ok || job.RestartCount > 0 {
+	if !ok {
 		return
 	}
 	d := at.Sub(t).Seconds()
@@ -208,6 +221,7 @@ type submission struct {
 	user  string
 	specs []api.JobSpec
 	jobs  int
+	gpus  int // GPUs its jobs ask for, all nodes and array tasks together
 }
 
 // submit paces the workload's submissions at -rate jobs per second over
@@ -268,6 +282,7 @@ func (h *harness) submit(ctx context.Context) error {
 					h.submitAt[id] = t
 				}
 				h.mu.Unlock()
+				h.waitingGPUs.Add(int64(s.gpus))
 				h.submitted.Add(int64(s.jobs))
 			}
 		}()
@@ -288,7 +303,7 @@ pace:
 				seq++
 				s.user = users[0]
 				s.specs = append(s.specs, workload.Spec(workload.Job{Nodes: 1, GPUsPerNode: 1, Duration: o.minRun}, accounts[users[0]]))
-				s.jobs = 1
+				s.jobs, s.gpus = 1, 1
 				break
 			}
 			j, ok := src.Next()
@@ -309,6 +324,7 @@ pace:
 			}
 			s.specs = append(s.specs, workload.Spec(j, accounts[s.user]))
 			s.jobs += j.Count()
+			s.gpus += j.Count() * j.GPUs()
 		}
 		if len(s.specs) == 0 {
 			break

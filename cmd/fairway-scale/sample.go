@@ -34,9 +34,12 @@ type sampler struct {
 	snapAt     []time.Time
 	samples    []report.Sample
 	busy       []int // GPUs busy at samples while jobs were pending
-	peakRSS    float64
-	baseRSS    float64
-	leaderID   string
+	// usable is, at the same samples, the GPUs the cluster could have kept
+	// busy: those held plus those the waiting jobs ask for, at most all.
+	usable   []int
+	peakRSS  float64
+	baseRSS  float64
+	leaderID string
 }
 
 func newSampler(h *harness) *sampler {
@@ -134,6 +137,8 @@ func (s *sampler) take(ctx context.Context) {
 	s.lastAt = now
 	if smp.Pending > 0 && fs.Started > 0 {
 		s.busy = append(s.busy, int(fs.GPUsBusy))
+		total := h.o.nodes * h.o.gpusPerNode
+		s.usable = append(s.usable, min(total, int(fs.GPUsBusy)+max(int(h.waitingGPUs.Load()), 0)))
 	}
 	s.samples = append(s.samples, smp)
 }
@@ -162,6 +167,13 @@ func (h *harness) summarize(s *sampler, before, after []report.Series) {
 		}
 		r.BusyFraction = float64(sum) / float64(len(s.busy)) / totalGPUs
 		r.BusyWindowSecs = float64(len(s.busy)) * o.sample.Seconds()
+		usable := 0
+		for _, u := range s.usable {
+			usable += u
+		}
+		if usable > 0 {
+			r.BusyOfUsable = float64(sum) / float64(usable)
+		}
 	}
 	if before != nil && after != nil {
 		pass := report.SubtractBuckets(report.Buckets(after, "fairway_scheduler_pass_duration_seconds", nil),

@@ -15,16 +15,22 @@ type Report struct {
 	Machine string            `json:"machine"`
 
 	// Submission phase.
-	SubmittedJobs     int     `json:"submitted_jobs"`      // jobs (array tasks count one each)
-	SubmitRequests    int     `json:"submit_requests"`     // POST /v1/jobs answered
-	SubmitErrors      int     `json:"submit_errors"`       // POST /v1/jobs refused or failed
-	SubmitSecs        float64 `json:"submit_secs"`         // wall time of the submission phase
-	SubmitJobsPerSec  float64 `json:"submit_jobs_per_sec"` // achieved
-	StartedJobs       int     `json:"started_jobs"`
-	FinishedJobs      int     `json:"finished_jobs"`
-	RunSecs           float64 `json:"run_secs"`
-	BusyFraction      float64 `json:"busy_fraction"`    // GPU-seconds held by started jobs / GPUs x window
-	BusyWindowSecs    float64 `json:"busy_window_secs"` // from the first start to the end of submission
+	SubmittedJobs    int     `json:"submitted_jobs"`      // jobs (array tasks count one each)
+	SubmitRequests   int     `json:"submit_requests"`     // POST /v1/jobs answered
+	SubmitErrors     int     `json:"submit_errors"`       // POST /v1/jobs refused or failed
+	SubmitSecs       float64 `json:"submit_secs"`         // wall time of the submission phase
+	SubmitJobsPerSec float64 `json:"submit_jobs_per_sec"` // achieved
+	StartedJobs      int     `json:"started_jobs"`
+	FinishedJobs     int     `json:"finished_jobs"`
+	RunSecs          float64 `json:"run_secs"`
+	BusyFraction     float64 `json:"busy_fraction"`    // GPU-seconds held by started jobs / GPUs x window
+	BusyWindowSecs   float64 `json:"busy_window_secs"` // from the first start to the end of submission
+	// BusyOfUsable is, over the same samples, the GPUs held over the GPUs
+	// that could have been held: those held plus those the waiting jobs
+	// asked for, at most all. Below 1 the scheduler left GPUs idle that
+	// waiting jobs could have used; BusyFraction is lower than it when the
+	// submissions did not ask for the whole cluster.
+	BusyOfUsable      float64 `json:"busy_of_usable"`
 	PeakPending       int     `json:"peak_pending"`
 	SubmitToStart     Summary `json:"submit_to_start_seconds"`
 	SubmitToStartBusy Summary `json:"submit_to_start_queued_seconds"` // starts while jobs were pending
@@ -230,6 +236,7 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 	p("| jobs started / finished | %d / %d |\n", r.StartedJobs, r.FinishedJobs)
 	p("| peak pending | %d |\n", r.PeakPending)
 	p("| cluster busy (GPU-time held / GPU-time available) | %.1f%% over %s |\n", 100*r.BusyFraction, secs(r.BusyWindowSecs))
+	p("| GPU-time held / GPU-time usable (held + asked by waiting jobs, at most all) | %.1f%% |\n", 100*r.BusyOfUsable)
 	p("| submit-to-start, all starts | p50 %s, p99 %s (%d) |\n", secs(r.SubmitToStart.P50), secs(r.SubmitToStart.P99), r.SubmitToStart.Count)
 	p("| submit-to-start, while jobs were pending | p50 %s, p99 %s (%d) |\n", secs(r.SubmitToStartBusy.P50), secs(r.SubmitToStartBusy.P99), r.SubmitToStartBusy.Count)
 	p("| scheduler pass (leader histogram) | p50 %s, p99 %s (%.0f passes) |\n", ms(r.SchedPassHist.P50), ms(r.SchedPassHist.P99), r.SchedPassHist.Count)

@@ -135,7 +135,7 @@ var errTest = testErr{}
 
 func TestMarkdownShowsTheFigures(t *testing.T) {
 	r := &Report{Params: map[string]string{"nodes": "20"}, SubmittedJobs: 200, SubmitRequests: 130,
-		SubmitToStart: Summary{Count: 200, P50: 0.06, P99: 3.6}, BusyFraction: 0.912,
+		SubmitToStart: Summary{Count: 200, P50: 0.06, P99: 3.6}, BusyFraction: 0.912, BusyOfUsable: 0.987,
 		Squeue:   []SqueueRow{{When: "end", Command: "squeue -t all -o '%i %t'", JobsHeld: 200, Lines: 201, WallSecs: 0.04}},
 		Failover: &FailoverRow{Killed: "ctl3", NewLeader: "ctl1", NewLeaderSecs: 0.85}}
 	var b bytes.Buffer
@@ -143,7 +143,7 @@ func TestMarkdownShowsTheFigures(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, want := range []string{"| nodes | 20 |", "| jobs submitted | 200 in 130 requests", "p50 0.06 s, p99 3.60 s (200)",
-		"91.2%", "| end | `squeue -t all -o '%i %t'` | 200 | 201 | 0.04 s |", "| new leader | ctl1 after 0.85 s |"} {
+		"91.2%", "| GPU-time held / GPU-time usable (held + asked by waiting jobs, at most all) | 98.7% |", "| end | `squeue -t all -o '%i %t'` | 200 | 201 | 0.04 s |", "| new leader | ctl1 after 0.85 s |"} {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("markdown lacks %q:\n%s", want, b.String())
 		}
