@@ -96,6 +96,7 @@ func ctldCommand() *cli.Command {
 			&cli.DurationFlag{Name: "sched-interval", Usage: "periodic scheduling pass interval"},
 			&cli.DurationFlag{Name: "estimate-interval", Usage: "how often the leader replays the queue to estimate pending jobs' start times (default 1m; negative: never)"},
 			&cli.IntFlag{Name: "estimate-replays", Usage: "sampled replays per start-time estimate (default 20)"},
+			&cli.IntFlag{Name: "estimate-max-jobs", Usage: "start-time estimates replay at most this many pending jobs, the first by priority, as Slurm's bf_max_job_test (default 5000; negative: all)"},
 			&cli.DurationFlag{Name: "estimate-horizon", Usage: "how far ahead a start-time estimate replays the queue (default a week)"},
 			&cli.DurationFlag{Name: "estimate-arrivals-window", Usage: "start-time estimates and what-if replays add arrivals like the jobs submitted in this last window, at their rate (default 1h; negative: none)"},
 			&cli.StringFlag{Name: "munge-socket", Value: munge.DefaultSocket, Usage: "socket of the munged that decodes users' MUNGE credentials (the cluster's munge key)"},
@@ -156,7 +157,7 @@ func ctldConfig(c *cli.Context) (ctld.Config, error) {
 		Logger:                    log,
 		TLS:                       creds,
 
-		Estimates: ctld.EstimateConfig{Interval: c.Duration("estimate-interval"), Replays: c.Int("estimate-replays"),
+		Estimates: ctld.EstimateConfig{Interval: c.Duration("estimate-interval"), Replays: c.Int("estimate-replays"), MaxJobs: c.Int("estimate-max-jobs"),
 			Horizon: c.Duration("estimate-horizon"), ArrivalsWindow: c.Duration("estimate-arrivals-window")},
 	}, nil
 }

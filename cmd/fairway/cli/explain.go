@@ -104,7 +104,7 @@ func writeExplanation(w io.Writer, e *api.Explanation, now time.Time, loc *time.
 // estimateRange says a start estimate as a range of local times.
 func estimateRange(est *api.StartEstimate, now time.Time, loc *time.Location) string {
 	if est == nil {
-		return "no estimate yet (the controller replays the queue about once a minute)"
+		return "no estimate yet (the controller replays the queue about once a minute, the first 5,000 pending jobs by priority by default)"
 	}
 	horizon := slurmtime.Short(max(est.Horizon-est.MadeAt, 0))
 	switch {

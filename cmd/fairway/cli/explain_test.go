@@ -130,7 +130,7 @@ func TestExplainCommand(t *testing.T) {
 		{name: "not within the horizon", args: []string{"fairway", "explain", "41"}, want: lines(never.Summary,
 			"Expected start: not within 7-00:00:00 in most replays (it started in 3 of 20)")},
 		{name: "array task, no estimate yet", args: []string{"fairway", "explain", "30_2"}, want: lines(task.Summary,
-			"Expected start: no estimate yet (the controller replays the queue about once a minute)"), wantPath: "/v1/jobs/30_2/explain"},
+			"Expected start: no estimate yet (the controller replays the queue about once a minute, the first 5,000 pending jobs by priority by default)"), wantPath: "/v1/jobs/30_2/explain"},
 		{name: "running", args: []string{"fairway", "explain", "1"}, want: lines(running.Summary)},
 		{name: "unknown job", args: []string{"fairway", "explain", "99"}, wantCode: 1, want: "explain: error: job 99: Invalid job id specified\n"},
 		{name: "bad job id", args: []string{"fairway", "explain", "12x"}, wantCode: 1,
