@@ -352,9 +352,12 @@ func jobRef(r *http.Request) (api.JobRef, error) {
 	return ref, nil
 }
 
-// parseIDs reads a comma-separated list of job IDs (?id=1,2).
+// parseIDs reads a comma-separated list of job IDs (?id=1,2); "" is none.
 func parseIDs(s string, allowZero bool) ([]api.JobID, error) {
 	var ids []api.JobID
+	if s == "" {
+		return nil, nil
+	}
 	for _, part := range strings.Split(s, ",") {
 		n, err := strconv.ParseUint(strings.TrimSpace(part), 10, 64)
 		if err != nil || (n == 0 && !allowZero) {
@@ -407,16 +410,16 @@ func (c *Controller) cancel(ctx context.Context, caller Identity, ref api.JobRef
 // user, comma-separated lists.
 func priorityFilter(_ http.ResponseWriter, r *http.Request) (PriorityFilter, error) {
 	v := r.URL.Query()
+	ids, err := parseIDs(v.Get("id"), false)
+	if err != nil {
+		return PriorityFilter{}, err
+	}
 	var f PriorityFilter
-	if s := v.Get("id"); s != "" {
-		ids, err := parseIDs(s, false)
-		if err != nil {
-			return PriorityFilter{}, err
+	for _, id := range ids {
+		if f.IDs == nil {
+			f.IDs = map[api.JobID]bool{}
 		}
-		f.IDs = map[api.JobID]bool{}
-		for _, id := range ids {
-			f.IDs[id] = true
-		}
+		f.IDs[id] = true
 	}
 	if s := v.Get("user"); s != "" {
 		f.Users = map[string]bool{}
@@ -499,14 +502,11 @@ func writeBriefJobs(w http.ResponseWriter, resp api.JobsResponse) {
 // comma-separated list; view=brief asks for the brief list (writeJobList).
 func parseJobFilter(r *http.Request) (JobFilter, error) {
 	v := r.URL.Query()
-	var f JobFilter
-	if s := v.Get("id"); s != "" {
-		ids, err := parseIDs(s, true)
-		if err != nil {
-			return JobFilter{}, err
-		}
-		f.IDs = ids
+	ids, err := parseIDs(v.Get("id"), true)
+	if err != nil {
+		return JobFilter{}, err
 	}
+	f := JobFilter{IDs: ids}
 	f.All = v.Get("all") != "" && v.Get("all") != "0" && v.Get("all") != "false"
 	f.Users = append(listParam(v.Get("user")), listParam(v.Get("users"))...)
 	f.Accounts = listParam(v.Get("account"))
