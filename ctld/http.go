@@ -48,28 +48,27 @@ const msgInvalidJobID = "Invalid job id specified"
 func (c *Controller) routes() http.Handler {
 	mux := http.NewServeMux()
 	s := c.svc
-	// Where a route runs: on any controller, on the leader only, or on the
-	// leader when one is known.
-	anyone := func(e endpoint) http.HandlerFunc { return c.authn(c.serve(e)) }
+	// Where a route runs: on any replica, on the leader only (followers
+	// forward), or on the leader when one is known.
+	anyReplica := func(e endpoint) http.HandlerFunc { return c.authn(c.serve(e)) }
 	leader := func(e endpoint) http.HandlerFunc { return c.leaderOnly(c.authn(c.serve(e))) }
 	preferLeader := func(e endpoint) http.HandlerFunc { return c.leaderPreferred(c.authn(c.serve(e))) }
-	jobsIndex := func(r api.JobsResponse) uint64 { return r.Index }
 	small, node, big := int64(smallBodyBytes), int64(nodeBodyBytes), int64(configBodyBytes)
 
 	mux.HandleFunc("POST /v1/jobs", leader(callOf(c.submission(true), c.submit)))
 	mux.HandleFunc("POST /v1/jobs/will-run", preferLeader(callOf(c.submission(false), c.willRun)))
 	// Streamed in the view asked for (writeJobList), not one JSON value.
 	mux.HandleFunc("GET /v1/jobs", c.authn(c.handleJobs))
-	mux.HandleFunc("GET /v1/jobs/{id}", anyone(readIndexedOf(jobParam, c.job)))
+	mux.HandleFunc("GET /v1/jobs/{id}", anyReplica(readIndexedOf(jobParam, c.job)))
 	mux.HandleFunc("POST /v1/jobs/{id}/cancel", leader(callOf2(jobParam, body[api.CancelRequest](true, small), c.cancel)))
 	mux.HandleFunc("POST /v1/jobs/{id}/steps", leader(callOf2(jobParam, body[api.StepRequest](false, small), s.CreateStep)))
-	mux.HandleFunc("GET /v1/jobs/{id}/steps", anyone(readOf(jobParam, s.Steps, func(r api.StepsResponse) uint64 { return r.Index })))
+	mux.HandleFunc("GET /v1/jobs/{id}/steps", anyReplica(readOf(jobParam, s.Steps, func(r api.StepsResponse) uint64 { return r.Index })))
 	mux.HandleFunc("GET /v1/jobs/{id}/explain", preferLeader(readIndexedOf(jobParam, s.Explain)))
 	mux.HandleFunc("GET /v1/estimates", preferLeader(call(s.Estimates)))
-	mux.HandleFunc("GET /v1/estimates/accuracy", anyone(readIndexed(s.EstimateAccuracy)))
-	mux.HandleFunc("POST /v1/whatif", anyone(callOf(body[api.WhatIfRequest](true, big), s.WhatIf)))
-	mux.HandleFunc("GET /v1/priorities", anyone(readOf(priorityFilter, s.Priorities, func(r api.PrioritiesResponse) uint64 { return r.Index })))
-	mux.HandleFunc("GET /v1/shares", anyone(read(s.Shares, func(r api.SharesResponse) uint64 { return r.Index })))
+	mux.HandleFunc("GET /v1/estimates/accuracy", anyReplica(readIndexed(s.EstimateAccuracy)))
+	mux.HandleFunc("POST /v1/whatif", anyReplica(callOf(body[api.WhatIfRequest](true, big), s.WhatIf)))
+	mux.HandleFunc("GET /v1/priorities", anyReplica(readOf(priorityFilter, s.Priorities, func(r api.PrioritiesResponse) uint64 { return r.Index })))
+	mux.HandleFunc("GET /v1/shares", anyReplica(read(s.Shares, func(r api.SharesResponse) uint64 { return r.Index })))
 	mux.HandleFunc("POST /v1/jobs/{id}/hold", leader(callOf(jobParam, s.Hold)))
 	mux.HandleFunc("POST /v1/jobs/{id}/release", leader(callOf(jobParam, s.Release)))
 	mux.HandleFunc("POST /v1/jobs/{id}/requeue", leader(callOf(jobParam, s.Requeue)))
@@ -85,17 +84,17 @@ func (c *Controller) routes() http.Handler {
 	mux.HandleFunc("POST /v1/nodes/{name}/heartbeat", leader(callOf2(nameParam, body[api.HeartbeatRequest](true, node), c.heartbeat)))
 	mux.HandleFunc("POST /v1/nodes/{name}/events", leader(callOf2(nameParam, body[api.EventsRequest](false, node), c.reportEvents)))
 	mux.HandleFunc("POST /v1/nodes/{name}/steps", leader(callOf2(nameParam, body[api.StepReport](false, node), s.ReportStep)))
-	mux.HandleFunc("GET /v1/nodes/{name}/jobs", anyone(readOf(nameParam, s.NodeJobs, jobsIndex)))
-	mux.HandleFunc("GET /v1/partitions", anyone(read(s.Partitions, func(r api.PartitionsResponse) uint64 { return r.Index })))
-	mux.HandleFunc("GET /v1/config", anyone(readIndexed(s.Config)))
+	mux.HandleFunc("GET /v1/nodes/{name}/jobs", anyReplica(readOf(nameParam, s.NodeJobs, func(r api.JobsResponse) uint64 { return r.Index })))
+	mux.HandleFunc("GET /v1/partitions", anyReplica(read(s.Partitions, func(r api.PartitionsResponse) uint64 { return r.Index })))
+	mux.HandleFunc("GET /v1/config", anyReplica(readIndexed(s.Config)))
 	mux.HandleFunc("PUT /v1/config", leader(callOf(body[api.ClusterConfig](false, big), s.SetConfig)))
 	mux.HandleFunc("POST /v1/assoc", leader(callOf(body[api.AssocRequest](false, big), s.ChangeAssociations)))
-	mux.HandleFunc("GET /v1/status", anyone(read(s.Status, func(r api.StatusResponse) uint64 { return r.Index })))
+	mux.HandleFunc("GET /v1/status", anyReplica(read(s.Status, func(r api.StatusResponse) uint64 { return r.Index })))
 	mux.HandleFunc("POST /v1/cluster/join", leader(callOf(body[JoinRequest](false, small), s.AddController)))
+	mux.HandleFunc("POST /v1/token", anyReplica(callOf(body[api.TokenRequest](true, small), s.Token)))
 	// Handlers of service_members.go.
 	mux.HandleFunc("GET /v1/cluster", c.authn(c.handleCluster))
 	mux.HandleFunc("POST /v1/cluster/remove", c.leaderOnly(c.authn(c.handleRemoveController)))
-	mux.HandleFunc("POST /v1/token", anyone(callOf(body[api.TokenRequest](true, small), s.Token)))
 	mux.Handle("GET /metrics", promhttp.HandlerFor(c.metrics.reg, promhttp.HandlerOpts{}))
 	c.dashboardRoutes(mux)
 	c.slurmRESTRoutes(mux)
