@@ -40,50 +40,61 @@ const msgInvalidJobID = "Invalid job id specified"
 
 // routes builds the API's handler (Go 1.22 method and wildcard patterns).
 // Writes go through leaderOnly: a follower forwards them to the leader,
-// which authenticates them (authn) itself. authn identifies the caller
-// before the handler runs; handlers decode the request, call one Service
-// method with the caller (callerOf) and encode its result; errors are
-// answered by writeErr.
+// which authenticates them (authn) itself; leaderPreferred routes go to the
+// leader when one is known. authn identifies the caller before the route
+// runs. Most routes are endpoints (http_endpoint.go): they read their
+// inputs, call one Service method with the caller and return its answer,
+// which serve writes, or its error, which writeErr answers.
 func (c *Controller) routes() http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("POST /v1/jobs", c.leaderOnly(c.authn(c.handleSubmit)))
-	mux.HandleFunc("POST /v1/jobs/will-run", c.leaderPreferred(c.authn(c.handleWillRun)))
+	s := c.svc
+	// Where a route runs: on any replica, on the leader only (followers
+	// forward), or on the leader when one is known.
+	anyReplica := func(e endpoint) http.HandlerFunc { return c.authn(c.serve(e)) }
+	leader := func(e endpoint) http.HandlerFunc { return c.leaderOnly(c.authn(c.serve(e))) }
+	preferLeader := func(e endpoint) http.HandlerFunc { return c.leaderPreferred(c.authn(c.serve(e))) }
+	small, node, big := int64(smallBodyBytes), int64(nodeBodyBytes), int64(configBodyBytes)
+
+	mux.HandleFunc("POST /v1/jobs", leader(callOf(c.submission(true), c.submit)))
+	mux.HandleFunc("POST /v1/jobs/will-run", preferLeader(callOf(c.submission(false), c.willRun)))
+	// Streamed in the view asked for (writeJobList), not one JSON value.
 	mux.HandleFunc("GET /v1/jobs", c.authn(c.handleJobs))
-	mux.HandleFunc("GET /v1/jobs/{id}", c.authn(c.handleJob))
-	mux.HandleFunc("POST /v1/jobs/{id}/cancel", c.leaderOnly(c.authn(c.handleCancel)))
-	mux.HandleFunc("POST /v1/jobs/{id}/steps", c.leaderOnly(c.authn(c.handleCreateStep)))
-	mux.HandleFunc("GET /v1/jobs/{id}/steps", c.authn(c.handleSteps))
-	mux.HandleFunc("GET /v1/jobs/{id}/explain", c.leaderPreferred(c.authn(c.handleExplain)))
-	mux.HandleFunc("GET /v1/estimates", c.leaderPreferred(c.authn(c.handleEstimates)))
-	mux.HandleFunc("GET /v1/estimates/accuracy", c.authn(c.handleEstimateAccuracy))
-	mux.HandleFunc("POST /v1/whatif", c.authn(c.handleWhatIf))
-	mux.HandleFunc("GET /v1/priorities", c.authn(c.handlePriorities))
-	mux.HandleFunc("GET /v1/shares", c.authn(c.handleShares))
-	mux.HandleFunc("POST /v1/jobs/{id}/hold", c.leaderOnly(c.authn(c.handleJobAction(c.svc.Hold))))
-	mux.HandleFunc("POST /v1/jobs/{id}/release", c.leaderOnly(c.authn(c.handleJobAction(c.svc.Release))))
-	mux.HandleFunc("POST /v1/jobs/{id}/requeue", c.leaderOnly(c.authn(c.handleJobAction(c.svc.Requeue))))
-	mux.HandleFunc("POST /v1/jobs/{id}/end-grace", c.leaderOnly(c.authn(c.handleJobAction(c.svc.EndGrace))))
-	mux.HandleFunc("POST /v1/jobs/{id}/checkpoint", c.leaderOnly(c.authn(c.handleJobAction(c.svc.RecordCheckpoint))))
-	mux.HandleFunc("POST /v1/jobs/{id}/update", c.leaderOnly(c.authn(c.handleUpdateJob)))
-	mux.HandleFunc("GET /v1/nodes", c.leaderPreferred(c.authn(c.handleNodes)))
-	mux.HandleFunc("POST /v1/nodes/update", c.leaderOnly(c.authn(c.handleUpdateNodes)))
-	mux.HandleFunc("POST /v1/partitions/{name}/update", c.leaderOnly(c.authn(c.handleUpdatePartition)))
-	mux.HandleFunc("GET /v1/diag", c.leaderPreferred(c.authn(c.handleDiag)))
-	mux.HandleFunc("POST /v1/diag/reset", c.leaderPreferred(c.authn(c.handleResetDiag)))
-	mux.HandleFunc("POST /v1/nodes/register", c.leaderOnly(c.authn(c.handleRegister)))
-	mux.HandleFunc("POST /v1/nodes/{name}/heartbeat", c.leaderOnly(c.authn(c.handleHeartbeat)))
-	mux.HandleFunc("POST /v1/nodes/{name}/events", c.leaderOnly(c.authn(c.handleEvents)))
-	mux.HandleFunc("POST /v1/nodes/{name}/steps", c.leaderOnly(c.authn(c.handleReportStep)))
-	mux.HandleFunc("GET /v1/nodes/{name}/jobs", c.authn(c.handleNodeJobs))
-	mux.HandleFunc("GET /v1/partitions", c.authn(c.handlePartitions))
-	mux.HandleFunc("GET /v1/config", c.authn(c.handleGetConfig))
-	mux.HandleFunc("PUT /v1/config", c.leaderOnly(c.authn(c.handlePutConfig)))
-	mux.HandleFunc("POST /v1/assoc", c.leaderOnly(c.authn(c.handleAssoc)))
-	mux.HandleFunc("GET /v1/status", c.authn(c.handleStatus))
-	mux.HandleFunc("POST /v1/cluster/join", c.leaderOnly(c.authn(c.handleJoin)))
+	mux.HandleFunc("GET /v1/jobs/{id}", anyReplica(readIndexedOf(jobParam, c.job)))
+	mux.HandleFunc("POST /v1/jobs/{id}/cancel", leader(callOf2(jobParam, body[api.CancelRequest](true, small), c.cancel)))
+	mux.HandleFunc("POST /v1/jobs/{id}/steps", leader(callOf2(jobParam, body[api.StepRequest](false, small), s.CreateStep)))
+	mux.HandleFunc("GET /v1/jobs/{id}/steps", anyReplica(readOf(jobParam, s.Steps, func(r api.StepsResponse) uint64 { return r.Index })))
+	mux.HandleFunc("GET /v1/jobs/{id}/explain", preferLeader(readIndexedOf(jobParam, s.Explain)))
+	mux.HandleFunc("GET /v1/estimates", preferLeader(call(s.Estimates)))
+	mux.HandleFunc("GET /v1/estimates/accuracy", anyReplica(readIndexed(s.EstimateAccuracy)))
+	mux.HandleFunc("POST /v1/whatif", anyReplica(callOf(body[api.WhatIfRequest](true, big), s.WhatIf)))
+	mux.HandleFunc("GET /v1/priorities", anyReplica(readOf(priorityFilter, s.Priorities, func(r api.PrioritiesResponse) uint64 { return r.Index })))
+	mux.HandleFunc("GET /v1/shares", anyReplica(read(s.Shares, func(r api.SharesResponse) uint64 { return r.Index })))
+	mux.HandleFunc("POST /v1/jobs/{id}/hold", leader(callOf(jobParam, s.Hold)))
+	mux.HandleFunc("POST /v1/jobs/{id}/release", leader(callOf(jobParam, s.Release)))
+	mux.HandleFunc("POST /v1/jobs/{id}/requeue", leader(callOf(jobParam, s.Requeue)))
+	mux.HandleFunc("POST /v1/jobs/{id}/end-grace", leader(callOf(jobParam, s.EndGrace)))
+	mux.HandleFunc("POST /v1/jobs/{id}/checkpoint", leader(callOf(jobParam, s.RecordCheckpoint)))
+	mux.HandleFunc("POST /v1/jobs/{id}/update", leader(callOf2(jobParam, body[api.JobUpdate](false, small), s.UpdateJob)))
+	mux.HandleFunc("GET /v1/nodes", preferLeader(read(s.Nodes, func(r api.NodesResponse) uint64 { return r.Index })))
+	mux.HandleFunc("POST /v1/nodes/update", leader(callOf(body[api.NodeUpdate](false, small), c.updateNodes)))
+	mux.HandleFunc("POST /v1/partitions/{name}/update", leader(callOf2(nameParam, body[api.PartitionUpdate](false, small), c.updatePartition)))
+	mux.HandleFunc("GET /v1/diag", preferLeader(call(s.Diag)))
+	mux.HandleFunc("POST /v1/diag/reset", preferLeader(call(c.resetDiag)))
+	mux.HandleFunc("POST /v1/nodes/register", leader(callOf(body[api.RegisterNodeRequest](false, node), s.RegisterNode)))
+	mux.HandleFunc("POST /v1/nodes/{name}/heartbeat", leader(callOf2(nameParam, body[api.HeartbeatRequest](true, node), c.heartbeat)))
+	mux.HandleFunc("POST /v1/nodes/{name}/events", leader(callOf2(nameParam, body[api.EventsRequest](false, node), c.reportEvents)))
+	mux.HandleFunc("POST /v1/nodes/{name}/steps", leader(callOf2(nameParam, body[api.StepReport](false, node), s.ReportStep)))
+	mux.HandleFunc("GET /v1/nodes/{name}/jobs", anyReplica(readOf(nameParam, s.NodeJobs, func(r api.JobsResponse) uint64 { return r.Index })))
+	mux.HandleFunc("GET /v1/partitions", anyReplica(read(s.Partitions, func(r api.PartitionsResponse) uint64 { return r.Index })))
+	mux.HandleFunc("GET /v1/config", anyReplica(readIndexed(s.Config)))
+	mux.HandleFunc("PUT /v1/config", leader(callOf(body[api.ClusterConfig](false, big), s.SetConfig)))
+	mux.HandleFunc("POST /v1/assoc", leader(callOf(body[api.AssocRequest](false, big), s.ChangeAssociations)))
+	mux.HandleFunc("GET /v1/status", anyReplica(read(s.Status, func(r api.StatusResponse) uint64 { return r.Index })))
+	mux.HandleFunc("POST /v1/cluster/join", leader(callOf(body[JoinRequest](false, small), s.AddController)))
+	mux.HandleFunc("POST /v1/token", anyReplica(callOf(body[api.TokenRequest](true, small), s.Token)))
+	// Handlers of service_members.go.
 	mux.HandleFunc("GET /v1/cluster", c.authn(c.handleCluster))
 	mux.HandleFunc("POST /v1/cluster/remove", c.leaderOnly(c.authn(c.handleRemoveController)))
-	mux.HandleFunc("POST /v1/token", c.authn(c.handleToken))
 	mux.Handle("GET /metrics", promhttp.HandlerFor(c.metrics.reg, promhttp.HandlerOpts{}))
 	c.dashboardRoutes(mux)
 	c.slurmRESTRoutes(mux)
@@ -341,9 +352,12 @@ func jobRef(r *http.Request) (api.JobRef, error) {
 	return ref, nil
 }
 
-// parseIDs reads a comma-separated list of job IDs (?id=1,2).
+// parseIDs reads a comma-separated list of job IDs (?id=1,2); "" is none.
 func parseIDs(s string, allowZero bool) ([]api.JobID, error) {
 	var ids []api.JobID
+	if s == "" {
+		return nil, nil
+	}
 	for _, part := range strings.Split(s, ",") {
 		n, err := strconv.ParseUint(strings.TrimSpace(part), 10, 64)
 		if err != nil || (n == 0 && !allowZero) {
@@ -354,38 +368,77 @@ func parseIDs(s string, allowZero bool) ([]api.JobID, error) {
 	return ids, nil
 }
 
-func (c *Controller) handleSubmit(w http.ResponseWriter, r *http.Request) {
-	var req api.SubmitRequest
-	cfg := c.store.State().Config()
-	if err := decodeBody(w, r, &req, false, cfg.MaxScriptBytesOrDefault()+submitSlackBytes); err != nil {
+// submission is a SubmitRequest body of at most the cluster's
+// max_script_bytes plus submitSlackBytes. When script, a body over it is
+// answered as a batch script too large (field "script").
+func (c *Controller) submission(script bool) param[api.SubmitRequest] {
+	return func(w http.ResponseWriter, r *http.Request) (api.SubmitRequest, error) {
+		var req api.SubmitRequest
+		cfg := c.store.State().Config()
+		err := decodeBody(w, r, &req, false, cfg.MaxScriptBytesOrDefault()+submitSlackBytes)
 		var e *Error
-		if errors.As(err, &e) && e.Kind == KindTooLarge {
+		if script && errors.As(err, &e) && e.Kind == KindTooLarge {
 			err = &Error{Kind: KindTooLarge, Field: "script", Err: err,
 				Msg: fmt.Sprintf("batch script too large: %s (the cluster's max_script_bytes is %d)", e.Msg, cfg.MaxScriptBytesOrDefault())}
 		}
-		c.writeErr(w, r, err)
-		return
+		return req, err
 	}
-	res, err := c.svc.Submit(r.Context(), callerOf(r), req.Jobs, req.Key)
-	if err != nil {
-		c.writeErr(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, api.SubmitResponse{IDs: res.IDs, Index: res.Index})
 }
 
-func (c *Controller) handleToken(w http.ResponseWriter, r *http.Request) {
-	var req api.TokenRequest
-	if err := decodeBody(w, r, &req, true, smallBodyBytes); err != nil {
-		c.writeErr(w, r, err)
-		return
+// submit answers POST /v1/jobs with the new jobs' IDs.
+func (c *Controller) submit(ctx context.Context, caller Identity, req api.SubmitRequest) (api.SubmitResponse, error) {
+	res, err := c.svc.Submit(ctx, caller, req.Jobs, req.Key)
+	return api.SubmitResponse{IDs: res.IDs, Index: res.Index}, err
+}
+
+// job answers GET /v1/jobs/{id} with the job alone.
+func (c *Controller) job(ctx context.Context, caller Identity, ref api.JobRef, q Query) (*api.Job, uint64, error) {
+	res, err := c.svc.Job(ctx, caller, ref, q)
+	return res.Job, res.Index, err
+}
+
+// cancel cancels a job, or with a signal (scancel --signal) commits the
+// signal for its node daemon to deliver.
+func (c *Controller) cancel(ctx context.Context, caller Identity, ref api.JobRef, req api.CancelRequest) (WriteResult, error) {
+	if req.Signal != "" {
+		return c.svc.Signal(ctx, caller, ref, req.Signal)
 	}
-	resp, err := c.svc.Token(r.Context(), callerOf(r), req)
+	return c.svc.Cancel(ctx, caller, ref, CancelOptions{JobOnly: req.JobOnly})
+}
+
+// priorityFilter reads GET /v1/priorities's filter: id (job IDs, not 0) and
+// user, comma-separated lists.
+func priorityFilter(_ http.ResponseWriter, r *http.Request) (PriorityFilter, error) {
+	v := r.URL.Query()
+	ids, err := parseIDs(v.Get("id"), false)
 	if err != nil {
-		c.writeErr(w, r, err)
-		return
+		return PriorityFilter{}, err
 	}
-	writeJSON(w, http.StatusOK, resp)
+	var f PriorityFilter
+	for _, id := range ids {
+		if f.IDs == nil {
+			f.IDs = map[api.JobID]bool{}
+		}
+		f.IDs[id] = true
+	}
+	if s := v.Get("user"); s != "" {
+		f.Users = map[string]bool{}
+		for _, u := range strings.Split(s, ",") {
+			f.Users[strings.TrimSpace(u)] = true
+		}
+	}
+	return f, nil
+}
+
+// heartbeat answers a node's heartbeat with the index header.
+func (c *Controller) heartbeat(ctx context.Context, caller Identity, node string, req api.HeartbeatRequest) (reply, error) {
+	res, err := c.svc.Heartbeat(ctx, caller, node, req)
+	return readReply(res, res.Index), err
+}
+
+// reportEvents records a node's job events.
+func (c *Controller) reportEvents(ctx context.Context, caller Identity, node string, req api.EventsRequest) (WriteResult, error) {
+	return c.svc.ReportEvents(ctx, caller, node, req.Events)
 }
 
 func (c *Controller) handleJobs(w http.ResponseWriter, r *http.Request) {
@@ -449,14 +502,11 @@ func writeBriefJobs(w http.ResponseWriter, resp api.JobsResponse) {
 // comma-separated list; view=brief asks for the brief list (writeJobList).
 func parseJobFilter(r *http.Request) (JobFilter, error) {
 	v := r.URL.Query()
-	var f JobFilter
-	if s := v.Get("id"); s != "" {
-		ids, err := parseIDs(s, true)
-		if err != nil {
-			return JobFilter{}, err
-		}
-		f.IDs = ids
+	ids, err := parseIDs(v.Get("id"), true)
+	if err != nil {
+		return JobFilter{}, err
 	}
+	f := JobFilter{IDs: ids}
 	f.All = v.Get("all") != "" && v.Get("all") != "0" && v.Get("all") != "false"
 	f.Users = append(listParam(v.Get("user")), listParam(v.Get("users"))...)
 	f.Accounts = listParam(v.Get("account"))
@@ -522,61 +572,6 @@ func writeJobs(w http.ResponseWriter, resp api.JobsResponse) {
 	_ = bw.Flush()
 }
 
-func (c *Controller) handleJob(w http.ResponseWriter, r *http.Request) {
-	ref, err := jobRef(r)
-	if err != nil {
-		c.writeErr(w, r, err)
-		return
-	}
-	q, err := query(r)
-	if err != nil {
-		c.writeErr(w, r, err)
-		return
-	}
-	res, err := c.svc.Job(r.Context(), callerOf(r), ref, q)
-	if err != nil {
-		c.writeErr(w, r, err)
-		return
-	}
-	writeRead(w, res.Index, res.Job)
-}
-
-// handleCancel cancels a job, or with a signal (scancel --signal) commits
-// the signal for its node daemon to deliver.
-func (c *Controller) handleCancel(w http.ResponseWriter, r *http.Request) {
-	ref, err := jobRef(r)
-	if err != nil {
-		c.writeErr(w, r, err)
-		return
-	}
-	var req api.CancelRequest
-	if err := decodeBody(w, r, &req, true, smallBodyBytes); err != nil {
-		c.writeErr(w, r, err)
-		return
-	}
-	var res WriteResult
-	if req.Signal != "" {
-		res, err = c.svc.Signal(r.Context(), callerOf(r), ref, req.Signal)
-	} else {
-		res, err = c.svc.Cancel(r.Context(), callerOf(r), ref, CancelOptions{JobOnly: req.JobOnly})
-	}
-	c.writeAction(w, r, res, err)
-}
-
-// handleJobAction returns a handler calling a Service job action on the
-// job in the path.
-func (c *Controller) handleJobAction(action func(context.Context, Identity, api.JobRef) (WriteResult, error)) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		ref, err := jobRef(r)
-		if err != nil {
-			c.writeErr(w, r, err)
-			return
-		}
-		res, err := action(r.Context(), callerOf(r), ref)
-		c.writeAction(w, r, res, err)
-	}
-}
-
 // writeAction answers a write with an api.ActionResponse, or its error.
 func (c *Controller) writeAction(w http.ResponseWriter, r *http.Request, res WriteResult, err error) {
 	if err != nil {
@@ -584,228 +579,4 @@ func (c *Controller) writeAction(w http.ResponseWriter, r *http.Request, res Wri
 		return
 	}
 	writeJSON(w, http.StatusOK, api.ActionResponse{Index: res.Index})
-}
-
-func (c *Controller) handlePriorities(w http.ResponseWriter, r *http.Request) {
-	v := r.URL.Query()
-	var f PriorityFilter
-	if s := v.Get("id"); s != "" {
-		ids, err := parseIDs(s, false)
-		if err != nil {
-			c.writeErr(w, r, err)
-			return
-		}
-		f.IDs = map[api.JobID]bool{}
-		for _, id := range ids {
-			f.IDs[id] = true
-		}
-	}
-	if s := v.Get("user"); s != "" {
-		f.Users = map[string]bool{}
-		for _, u := range strings.Split(s, ",") {
-			f.Users[strings.TrimSpace(u)] = true
-		}
-	}
-	q, err := query(r)
-	if err != nil {
-		c.writeErr(w, r, err)
-		return
-	}
-	resp, err := c.svc.Priorities(r.Context(), callerOf(r), f, q)
-	if err != nil {
-		c.writeErr(w, r, err)
-		return
-	}
-	writeRead(w, resp.Index, resp)
-}
-
-func (c *Controller) handleShares(w http.ResponseWriter, r *http.Request) {
-	q, err := query(r)
-	if err != nil {
-		c.writeErr(w, r, err)
-		return
-	}
-	resp, err := c.svc.Shares(r.Context(), callerOf(r), q)
-	if err != nil {
-		c.writeErr(w, r, err)
-		return
-	}
-	writeRead(w, resp.Index, resp)
-}
-
-func (c *Controller) handleNodes(w http.ResponseWriter, r *http.Request) {
-	q, err := query(r)
-	if err != nil {
-		c.writeErr(w, r, err)
-		return
-	}
-	resp, err := c.svc.Nodes(r.Context(), callerOf(r), q)
-	if err != nil {
-		c.writeErr(w, r, err)
-		return
-	}
-	writeRead(w, resp.Index, resp)
-}
-
-func (c *Controller) handleRegister(w http.ResponseWriter, r *http.Request) {
-	var req api.RegisterNodeRequest
-	if err := decodeBody(w, r, &req, false, nodeBodyBytes); err != nil {
-		c.writeErr(w, r, err)
-		return
-	}
-	resp, err := c.svc.RegisterNode(r.Context(), callerOf(r), req)
-	if err != nil {
-		c.writeErr(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, resp)
-}
-
-func (c *Controller) handleHeartbeat(w http.ResponseWriter, r *http.Request) {
-	var req api.HeartbeatRequest
-	if err := decodeBody(w, r, &req, true, nodeBodyBytes); err != nil {
-		c.writeErr(w, r, err)
-		return
-	}
-	res, err := c.svc.Heartbeat(r.Context(), callerOf(r), r.PathValue("name"), req)
-	if err != nil {
-		c.writeErr(w, r, err)
-		return
-	}
-	w.Header().Set(api.IndexHeader, strconv.FormatUint(res.Index, 10))
-	writeJSON(w, http.StatusOK, res)
-}
-
-func (c *Controller) handleEvents(w http.ResponseWriter, r *http.Request) {
-	var req api.EventsRequest
-	if err := decodeBody(w, r, &req, false, nodeBodyBytes); err != nil {
-		c.writeErr(w, r, err)
-		return
-	}
-	res, err := c.svc.ReportEvents(r.Context(), callerOf(r), r.PathValue("name"), req.Events)
-	c.writeAction(w, r, res, err)
-}
-
-func (c *Controller) handleNodeJobs(w http.ResponseWriter, r *http.Request) {
-	q, err := query(r)
-	if err != nil {
-		c.writeErr(w, r, err)
-		return
-	}
-	resp, err := c.svc.NodeJobs(r.Context(), callerOf(r), r.PathValue("name"), q)
-	if err != nil {
-		c.writeErr(w, r, err)
-		return
-	}
-	writeRead(w, resp.Index, resp)
-}
-
-func (c *Controller) handlePartitions(w http.ResponseWriter, r *http.Request) {
-	q, err := query(r)
-	if err != nil {
-		c.writeErr(w, r, err)
-		return
-	}
-	resp, err := c.svc.Partitions(r.Context(), callerOf(r), q)
-	if err != nil {
-		c.writeErr(w, r, err)
-		return
-	}
-	writeRead(w, resp.Index, resp)
-}
-
-func (c *Controller) handleGetConfig(w http.ResponseWriter, r *http.Request) {
-	q, err := query(r)
-	if err != nil {
-		c.writeErr(w, r, err)
-		return
-	}
-	cfg, idx, err := c.svc.Config(r.Context(), callerOf(r), q)
-	if err != nil {
-		c.writeErr(w, r, err)
-		return
-	}
-	writeRead(w, idx, cfg)
-}
-
-func (c *Controller) handlePutConfig(w http.ResponseWriter, r *http.Request) {
-	var cfg api.ClusterConfig
-	if err := decodeBody(w, r, &cfg, false, configBodyBytes); err != nil {
-		c.writeErr(w, r, err)
-		return
-	}
-	res, err := c.svc.SetConfig(r.Context(), callerOf(r), cfg)
-	c.writeAction(w, r, res, err)
-}
-
-func (c *Controller) handleStatus(w http.ResponseWriter, r *http.Request) {
-	q, err := query(r)
-	if err != nil {
-		c.writeErr(w, r, err)
-		return
-	}
-	resp, err := c.svc.Status(r.Context(), callerOf(r), q)
-	if err != nil {
-		c.writeErr(w, r, err)
-		return
-	}
-	writeRead(w, resp.Index, resp)
-}
-
-func (c *Controller) handleJoin(w http.ResponseWriter, r *http.Request) {
-	var req JoinRequest
-	if err := decodeBody(w, r, &req, false, smallBodyBytes); err != nil {
-		c.writeErr(w, r, err)
-		return
-	}
-	res, err := c.svc.AddController(r.Context(), callerOf(r), req)
-	c.writeAction(w, r, res, err)
-}
-
-func (c *Controller) handleCreateStep(w http.ResponseWriter, r *http.Request) {
-	ref, err := jobRef(r)
-	if err != nil {
-		c.writeErr(w, r, err)
-		return
-	}
-	var req api.StepRequest
-	if err := decodeBody(w, r, &req, false, smallBodyBytes); err != nil {
-		c.writeErr(w, r, err)
-		return
-	}
-	step, err := c.svc.CreateStep(r.Context(), callerOf(r), ref, req)
-	if err != nil {
-		c.writeErr(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, step)
-}
-
-func (c *Controller) handleSteps(w http.ResponseWriter, r *http.Request) {
-	ref, err := jobRef(r)
-	if err != nil {
-		c.writeErr(w, r, err)
-		return
-	}
-	q, err := query(r)
-	if err != nil {
-		c.writeErr(w, r, err)
-		return
-	}
-	resp, err := c.svc.Steps(r.Context(), callerOf(r), ref, q)
-	if err != nil {
-		c.writeErr(w, r, err)
-		return
-	}
-	writeRead(w, resp.Index, resp)
-}
-
-func (c *Controller) handleReportStep(w http.ResponseWriter, r *http.Request) {
-	var rep api.StepReport
-	if err := decodeBody(w, r, &rep, false, nodeBodyBytes); err != nil {
-		c.writeErr(w, r, err)
-		return
-	}
-	res, err := c.svc.ReportStep(r.Context(), callerOf(r), r.PathValue("name"), rep)
-	c.writeAction(w, r, res, err)
 }

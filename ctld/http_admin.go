@@ -1,65 +1,29 @@
 package ctld
 
 import (
-	"net/http"
+	"context"
 
 	"github.com/fairway-hpc/fairway/api"
 )
 
-// The administration routes (scontrol update, sdiag); registered by
-// Controller.handler.
+// The administration routes' own steps (scontrol update, sdiag); routes
+// registers them.
 
-func (c *Controller) handleUpdateJob(w http.ResponseWriter, r *http.Request) {
-	ref, err := jobRef(r)
-	if err != nil {
-		c.writeErr(w, r, err)
-		return
-	}
-	var u api.JobUpdate
-	if err := decodeBody(w, r, &u, false, smallBodyBytes); err != nil {
-		c.writeErr(w, r, err)
-		return
-	}
-	res, err := c.svc.UpdateJob(r.Context(), callerOf(r), ref, u)
-	c.writeAction(w, r, res, err)
+// updateNodes answers POST /v1/nodes/update with the nodes it changed.
+func (c *Controller) updateNodes(ctx context.Context, caller Identity, u api.NodeUpdate) (api.NodeUpdateResponse, error) {
+	res, err := c.svc.UpdateNodes(ctx, caller, u)
+	return api.NodeUpdateResponse{Index: res.Index, Affected: res.Affected}, err
 }
 
-func (c *Controller) handleUpdateNodes(w http.ResponseWriter, r *http.Request) {
-	var u api.NodeUpdate
-	if err := decodeBody(w, r, &u, false, smallBodyBytes); err != nil {
-		c.writeErr(w, r, err)
-		return
-	}
-	res, err := c.svc.UpdateNodes(r.Context(), callerOf(r), u)
-	if err != nil {
-		c.writeErr(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, api.NodeUpdateResponse{Index: res.Index, Affected: res.Affected})
+// updatePartition answers POST /v1/partitions/{name}/update: the path
+// names the partition, whatever the body says.
+func (c *Controller) updatePartition(ctx context.Context, caller Identity, name string, u api.PartitionUpdate) (WriteResult, error) {
+	u.Name = name
+	return c.svc.UpdatePartition(ctx, caller, u)
 }
 
-func (c *Controller) handleUpdatePartition(w http.ResponseWriter, r *http.Request) {
-	var u api.PartitionUpdate
-	if err := decodeBody(w, r, &u, false, smallBodyBytes); err != nil {
-		c.writeErr(w, r, err)
-		return
-	}
-	u.Name = r.PathValue("name")
-	res, err := c.svc.UpdatePartition(r.Context(), callerOf(r), u)
-	c.writeAction(w, r, res, err)
-}
-
-func (c *Controller) handleDiag(w http.ResponseWriter, r *http.Request) {
-	resp, err := c.svc.Diag(r.Context(), callerOf(r))
-	if err != nil {
-		c.writeErr(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, resp)
-}
-
-// handleResetDiag answers POST /v1/diag/reset (sdiag -r).
-func (c *Controller) handleResetDiag(w http.ResponseWriter, r *http.Request) {
-	err := c.svc.ResetDiag(r.Context(), callerOf(r))
-	c.writeAction(w, r, WriteResult{Index: c.store.Index()}, err)
+// resetDiag answers POST /v1/diag/reset (sdiag -r) with the index now.
+func (c *Controller) resetDiag(ctx context.Context, caller Identity) (WriteResult, error) {
+	err := c.svc.ResetDiag(ctx, caller)
+	return WriteResult{Index: c.store.Index()}, err
 }
