@@ -20,7 +20,7 @@ import (
 type controllerStub struct {
 	srv           *httptest.Server
 	reads, writes atomic.Int32
-	leader        atomic.Value                  // string
+	leader        atomic.Value // string
 	freeze        atomic.Pointer[chan struct{}] // set: writes get no answer until it is closed
 }
 
