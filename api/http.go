@@ -49,13 +49,6 @@ import (
 // IndexHeader carries the raft index a read reflects.
 const IndexHeader = "X-Fairway-Index"
 
-// LeaderHeader carries, on the answers to the writes the leader serves
-// (forwarded by a follower or not), the leader's advertised API address
-// (host:port). A client that has that address among its controllers sends
-// its next writes there directly, sparing a follower the forwarding; its
-// reads stay where they were.
-const LeaderHeader = "X-Fairway-Leader"
-
 // ErrorResponse is the body of every failed request.
 type ErrorResponse struct {
 	Error string `json:"error"`

@@ -199,7 +199,6 @@ func (c *Controller) leaderOnly(h http.HandlerFunc) http.HandlerFunc {
 				writeError(w, http.StatusServiceUnavailable, "controller "+c.cfg.ID+" became the leader and is still setting up; retry", "")
 				return
 			}
-			w.Header().Set(api.LeaderHeader, c.advertise)
 			h(w, r)
 			return
 		}

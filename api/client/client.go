@@ -92,12 +92,6 @@ type Client struct {
 	// requests try it first, so a frozen or unreachable controller costs
 	// one timeout, not one per request. Shared by the client's copies.
 	preferred *atomic.Int32
-	// leader is the index in addrs of the controller the last write's
-	// answer named as the leader (api.LeaderHeader), or -1: writes try it
-	// first. Shared by the client's copies.
-	leader *atomic.Int32
-	// hosts are the host:port of addrs, to find the leader's address.
-	hosts []string
 }
 
 // Options configure a Client.
@@ -140,8 +134,7 @@ func New(addrs string) *Client {
 // cannot be read makes every request fail with the reason.
 func NewWithOptions(opts Options) *Client {
 	c := &Client{http: &http.Client{}, auth: DefaultAuth(), attemptTimeout: opts.AttemptTimeout, consistent: opts.Consistent,
-		preferred: new(atomic.Int32), leader: new(atomic.Int32)}
-	c.leader.Store(-1)
+		preferred: new(atomic.Int32)}
 	if c.attemptTimeout <= 0 {
 		c.attemptTimeout = AttemptTimeout
 	}
@@ -179,11 +172,6 @@ func NewWithOptions(opts Options) *Client {
 			a = scheme + a
 		}
 		c.addrs = append(c.addrs, strings.TrimRight(a, "/"))
-		host := strings.TrimRight(a, "/")
-		if u, err := url.Parse(host); err == nil {
-			host = u.Host
-		}
-		c.hosts = append(c.hosts, host)
 	}
 	return c
 }

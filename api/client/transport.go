@@ -112,17 +112,11 @@ func (c *Client) doOnce(ctx context.Context, method, path string, in, out any) (
 	if c.preferred != nil {
 		first = int(c.preferred.Load())
 	}
-	// A write goes first to the controller last named as the leader: a
-	// follower would forward it there anyway.
-	toLeader := false
-	if l := c.leaderIndex(); method != http.MethodGet && method != http.MethodHead && l >= 0 {
-		first, toLeader = l, true
-	}
 	for n := range c.addrs {
 		i := (first + n) % len(c.addrs)
 		idx, sent, err := c.attempt(ctx, method, c.addrs[i], path, body, in != nil, out, blocking)
 		if err == nil {
-			if i != first && c.preferred != nil && !toLeader {
+			if i != first && c.preferred != nil {
 				c.preferred.Store(int32(i))
 				// The controllers tried before are not used any more:
 				// their idle connections would stay open (an HTTP/2
@@ -136,11 +130,6 @@ func (c *Client) doOnce(ctx context.Context, method, path string, in, out any) (
 			return 0, fmt.Errorf("%s %s: %w", method, path, ctx.Err())
 		}
 		var apiErr *Error
-		if toLeader && i == first && (!errors.As(err, &apiErr) || apiErr.Status == http.StatusServiceUnavailable) {
-			// The controller named as the leader failed or no longer
-			// leads: forget it, so that a frozen one costs one timeout.
-			c.leader.CompareAndSwap(int32(i), -1)
-		}
 		switch {
 		case errors.As(err, &apiErr) && apiErr.Status == http.StatusServiceUnavailable:
 			unavailable, reached = err, true // not applied here; try the next controller
@@ -192,40 +181,12 @@ func (c *Client) attempt(ctx context.Context, method, base, path string, body []
 		}
 		return 0, !dialFailed, fmt.Errorf("controller %s: %w", base, err)
 	}
-	c.noteLeader(resp.Header.Get(api.LeaderHeader))
 	idx, err = decode(resp, out)
 	var apiErr *Error
 	if err != nil && authErr != nil && errors.As(err, &apiErr) && apiErr.Status == http.StatusUnauthorized {
 		apiErr.Msg += " (" + authErr.Error() + ")"
 	}
 	return idx, true, err
-}
-
-// leaderIndex returns the index in addrs of the controller last named as
-// the leader, or -1.
-func (c *Client) leaderIndex() int {
-	if c.leader == nil {
-		return -1
-	}
-	if l := int(c.leader.Load()); l < len(c.addrs) {
-		return l
-	}
-	return -1
-}
-
-// noteLeader remembers the leader an answer named (api.LeaderHeader), when
-// it is one of the client's controllers; an address the client was not
-// given is never used.
-func (c *Client) noteLeader(addr string) {
-	if addr == "" || c.leader == nil {
-		return
-	}
-	for i, h := range c.hosts {
-		if h == addr {
-			c.leader.Store(int32(i))
-			return
-		}
-	}
 }
 
 func decode(resp *http.Response, out any) (uint64, error) {
