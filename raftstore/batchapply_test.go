@@ -3,6 +3,8 @@ package raftstore
 import (
 	"fmt"
 	"math/rand/v2"
+	"slices"
+	"sync"
 	"testing"
 
 	"github.com/fairway-hpc/fairway/api"
@@ -187,5 +189,85 @@ func TestApplyBatchHaltsAtUndecodable(t *testing.T) {
 	}
 	if got := len(h.state().Jobs()); got != 2 {
 		t.Errorf("%d jobs in the state, want the 2 submitted before the bad entry", got)
+	}
+}
+
+// TestClusterConcurrentSubmissions: many submitters at once on three
+// replicas (their entries committed and applied in batches): every
+// acknowledged job is on every replica, the IDs are given in order without
+// gaps, a refused submission creates nothing, and the replicas agree.
+func TestClusterConcurrentSubmissions(t *testing.T) {
+	const submitters, each = 16, 20
+	ctx := testCtx(t)
+	addrs := freeAddrs(t, 3)
+	var peers []Peer
+	for i, a := range addrs {
+		peers = append(peers, Peer{ID: fmt.Sprintf("c%d", i+1), RaftAddr: a})
+	}
+	var stores []*Store
+	for _, p := range peers {
+		stores = append(stores, open(t, Config{ID: p.ID, RaftAddr: p.RaftAddr, DataDir: t.TempDir(), Bootstrap: true, Peers: peers}))
+	}
+	leader := waitLeaderAmong(ctx, t, stores)
+	if _, err := leader.Apply(ctx, SetConfig{Config: testConfig()}); err != nil {
+		t.Fatal(err)
+	}
+	var (
+		mu      sync.Mutex
+		got     []api.JobID
+		refused int
+		wg      sync.WaitGroup
+	)
+	for g := range submitters {
+		wg.Go(func() {
+			for i := range each {
+				s := testSpec(fmt.Sprintf("s%d-%d", g, i))
+				bad := i%7 == 3
+				if bad {
+					s.Partitions = []string{"nope"}
+				}
+				res, err := leader.Apply(ctx, SubmitJobs{Now: cmdNow, Specs: []api.JobSpec{s, testSpec("second")}, Key: fmt.Sprintf("g%d-%d", g, i)})
+				mu.Lock()
+				switch {
+				case bad && err != nil:
+					refused++
+				case err != nil:
+					t.Errorf("submit %d-%d: %v", g, i, err)
+				case bad:
+					t.Errorf("submit %d-%d to partition nope: accepted as %v", g, i, res.IDs)
+				default:
+					got = append(got, res.IDs...)
+				}
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	slices.Sort(got)
+	want := make([]api.JobID, len(got))
+	for i := range want {
+		want[i] = api.JobID(i + 1)
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("job IDs acknowledged (-1..n +got):\n%s", diff)
+	}
+	if wantRefused := submitters * 3; refused != wantRefused {
+		t.Errorf("%d submissions refused, want %d", refused, wantRefused)
+	}
+	idx := leader.Index()
+	lead := stateContents(leader.State())
+	if len(lead.Jobs) != len(got) {
+		t.Errorf("%d jobs on the leader, want the %d acknowledged", len(lead.Jobs), len(got))
+	}
+	for _, s := range stores {
+		if s == leader {
+			continue
+		}
+		if at := s.WaitIndex(ctx, idx-1); at < idx {
+			t.Fatalf("%s: at index %d, want %d", s.cfg.ID, at, idx)
+		}
+		if diff := cmp.Diff(lead, stateContents(s.State())); diff != "" {
+			t.Errorf("%s: state differs from the leader's (-leader +follower):\n%s", s.cfg.ID, diff)
+		}
 	}
 }
