@@ -109,6 +109,7 @@ type authenticator struct {
 	insecure bool
 	munge    munge.Client
 	jwtKey   []byte // nil: tokens are not accepted or issued
+	tokens   *tokenCache
 	users    userDB
 	now      func() time.Time
 	log      *slog.Logger
@@ -120,6 +121,7 @@ func newAuthenticator(cfg Config, log *slog.Logger) (*authenticator, error) {
 		insecure: cfg.InsecureNoAuth,
 		munge:    munge.Client{Socket: cfg.MungeSocket},
 		users:    newCachedUsers(hostUsers{}, time.Now),
+		tokens:   newTokenCache(),
 		now:      cfg.Clock,
 		log:      log,
 	}
@@ -261,8 +263,12 @@ func (a *authenticator) fromToken(r *http.Request, tok string) (Identity, error)
 	return id, nil
 }
 
-// parseToken checks a token's signature, algorithm and times.
+// parseToken checks a token's signature, algorithm and times (a token
+// that verified before: its times, see tokenCache).
 func (a *authenticator) parseToken(tok string) (*slurmClaims, error) {
+	if cl, ok := a.tokens.get(tok, a.now()); ok {
+		return &cl, nil
+	}
 	var claims slurmClaims
 	parsed, err := jwt.ParseWithClaims(tok, &claims, func(*jwt.Token) (any, error) { return a.jwtKey, nil },
 		jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}),
@@ -297,6 +303,7 @@ func (a *authenticator) parseToken(tok string) (*slurmClaims, error) {
 	if claims.Sun == "" {
 		return nil, unauthenticated(nil, "token names no user (claim sun)")
 	}
+	a.tokens.put(tok, claims)
 	return &claims, nil
 }
 

@@ -91,6 +91,109 @@ func (f *fsm) Apply(l *raft.Log) any {
 	return res
 }
 
+// ApplyBatch implements raft.BatchingFSM: raft hands over the entries it
+// committed together (up to MaxAppendEntries). A run of two or more
+// consecutive SubmitJobs entries is applied in one memdb write transaction
+// (applySubmitRun), which shares the copied index nodes among the jobs
+// instead of copying each root-to-leaf path once per entry; every other
+// entry, and a run that cannot be applied that way, is applied on its own
+// as Apply does. Each entry's result, the state and the watch indexes are
+// what applying the entries one by one gives.
+func (f *fsm) ApplyBatch(logs []*raft.Log) []any {
+	out := make([]any, len(logs))
+	for i := 0; i < len(logs); {
+		end := i
+		for end < len(logs) && isSubmitEntry(logs[end]) {
+			end++
+		}
+		if end-i >= 2 && f.halted.Load() == nil {
+			if res, ok := f.applySubmitRun(logs[i:end]); ok {
+				copy(out[i:end], res)
+				i = end
+				continue
+			}
+		}
+		end = max(end, i+1)
+		for ; i < end; i++ {
+			if logs[i].Type == raft.LogCommand {
+				out[i] = f.Apply(logs[i])
+			}
+		}
+	}
+	return out
+}
+
+// isSubmitEntry reports whether l is a command entry of type SubmitJobs.
+func isSubmitEntry(l *raft.Log) bool {
+	return l.Type == raft.LogCommand && len(l.Data) > 0 && l.Data[0] == byte(cmdSubmitJobs)
+}
+
+// applySubmitRun applies consecutive SubmitJobs entries in one write
+// transaction, each with its own result and the watch indexes of what it
+// changed, as applyEntry would one by one. If any entry cannot be applied
+// that way (it does not decode, fails validation, or the state has no meta
+// row or already holds a job under an ID the entry would give), nothing is
+// committed and ok is false: the caller then applies the entries one by
+// one, which gives each its error or halts the replica as Apply does.
+func (f *fsm) applySubmitRun(logs []*raft.Log) (res []any, ok bool) {
+	db := f.db.Load()
+	txn := db.Txn(true)
+	defer func() {
+		if !ok {
+			txn.Abort()
+		}
+	}()
+	res = make([]any, len(logs))
+	w := &writer{txn: txn, log: f.log, intern: f.intern}
+	for k, l := range logs {
+		cmd, err := decodeCommand(l.Data)
+		if err != nil {
+			return nil, false
+		}
+		c, isSubmit := cmd.(*SubmitJobs)
+		if !isSubmit {
+			return nil, false
+		}
+		raw, err := txn.First(tableMeta, indexID, metaKey)
+		if err != nil || raw == nil {
+			return nil, false
+		}
+		before := raw.(*meta)
+		for n := range len(c.Specs) {
+			if getJob(txn, before.NextJobID+api.JobID(n)) != nil {
+				return nil, false
+			}
+		}
+		ids, err := w.submitJobs(c)
+		if err != nil {
+			return nil, false
+		}
+		// The changes applyEntry's transaction would track: the new jobs
+		// (no job had their IDs) and the meta row, unless the submission
+		// key was known and nothing changed.
+		var changes memdb.Changes
+		if after := getMeta(txn); after != before {
+			for _, id := range ids {
+				changes = append(changes, memdb.Change{Table: tableJobs, After: getJob(txn, id)})
+			}
+			changes = append(changes, memdb.Change{Table: tableMeta, Before: before, After: after})
+		}
+		if err := putIndexRows(txn, touchedTopics(changes), l.Index); err != nil {
+			return nil, false
+		}
+		res[k] = &applyResult{res: ApplyResult{Index: l.Index, IDs: ids}}
+	}
+	last := logs[len(logs)-1].Index
+	m := *getMeta(txn)
+	m.Index = last
+	if err := txn.Insert(tableMeta, &m); err != nil {
+		return nil, false
+	}
+	txn.Commit()
+	f.setIndex(last)
+	return res, true
+}
+
 // halt stops the replica at the entry at index: it logs why, marks the
 // state machine halted and calls onHalt.
 func (f *fsm) halt(index uint64, data []byte, err error) *applyResult {

@@ -81,15 +81,19 @@ const (
 	leaderLeaseTimeout = 500 * time.Millisecond
 	commitTimeout      = 5 * time.Millisecond
 	maxAppendEntries   = 256
-	snapshotThreshold  = 8192
-	trailingLogs       = 10240
-	snapshotsRetained  = 2
-	transportPool      = 3
-	transportTimeout   = 10 * time.Second
-	boltOpenTimeout    = time.Second
-	barrierTimeout     = 30 * time.Second
-	leaderRetryDelay   = 250 * time.Millisecond
-	waitLeaderPoll     = 20 * time.Millisecond
+	// logCacheEntries is how many of the last raft log entries are kept in
+	// memory for replication (raft.NewLogCache): two of the largest
+	// appends (maxAppendEntries).
+	logCacheEntries   = 2 * maxAppendEntries
+	snapshotThreshold = 8192
+	trailingLogs      = 10240
+	snapshotsRetained = 2
+	transportPool     = 3
+	transportTimeout  = 10 * time.Second
+	boltOpenTimeout   = time.Second
+	barrierTimeout    = 30 * time.Second
+	leaderRetryDelay  = 250 * time.Millisecond
+	waitLeaderPoll    = 20 * time.Millisecond
 )
 
 // Store is a controller's replica of the cluster state: a raft node whose
@@ -233,7 +237,13 @@ func (s *Store) start() error {
 			}
 		}
 	}
-	r, err := raft.NewRaft(rc, s.fsm, store, store, snaps, trans)
+	// The leader sends followers the entries it has just written: a cache
+	// of the last ones spares reading each back from bolt and decoding it.
+	logs, err := raft.NewLogCache(logCacheEntries, store)
+	if err != nil {
+		return fmt.Errorf("raft log cache: %w", err)
+	}
+	r, err := raft.NewRaft(rc, s.fsm, logs, store, snaps, trans)
 	if err != nil {
 		return fmt.Errorf("start raft: %w", err)
 	}

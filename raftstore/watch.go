@@ -67,8 +67,13 @@ func putIndexRows(txn *memdb.Txn, topics []Topic, index uint64) error {
 // changes (txn.TrackChanges) touch to index. It is deterministic, but
 // replicas need not agree on it: the index table is not in snapshots.
 func recordChanges(txn *memdb.Txn, index uint64) error {
+	return putIndexRows(txn, touchedTopics(txn.Changes()), index)
+}
+
+// touchedTopics returns the topics that changes touch, sorted.
+func touchedTopics(changes memdb.Changes) []Topic {
 	touched := map[Topic]bool{}
-	for _, ch := range txn.Changes() {
+	for _, ch := range changes {
 		switch ch.Table {
 		case tableJobs:
 			touched[TopicJobs] = true
@@ -105,8 +110,7 @@ func recordChanges(txn *memdb.Txn, index uint64) error {
 			}
 		}
 	}
-	topics := slices.Sorted(maps.Keys(touched))
-	return putIndexRows(txn, topics, index)
+	return slices.Sorted(maps.Keys(touched))
 }
 
 // topicIndex returns a topic's watch index and adds the channel that closes
