@@ -9,6 +9,7 @@
 #   make bench-cli  submissions through 16 parallel sbatch processes of the client
 #               binary against the HTTP API alone
 #   make bench-list  squeue/sacct at 20,000 and 200,000 jobs, memory per job, snapshots
+#   make bench-submit  CPU and allocations per submission on three in-process controllers
 #   make bench-scale  the scale harness, reduced: 3 controllers on loopback, 500 simulated
 #               node daemons in one process, 20,000 jobs at 200/s (cmd/fairway-scale,
 #               docs/scale.md); report in scale-report/
@@ -30,7 +31,7 @@ export CGO_CFLAGS := -Wno-deprecated-declarations
 TEST_TIMEOUT ?= 12m
 PKGS      ?= ./...
 
-.PHONY: all build sim dev deps test-deps test unit vet lint bench bench-cli bench-list bench-scale fuzz clean ha cluster cluster-down
+.PHONY: all build sim dev deps test-deps test unit vet lint bench bench-cli bench-list bench-submit bench-scale fuzz clean ha cluster cluster-down
 
 all: build
 
@@ -117,6 +118,12 @@ bench-list:
 	$(GO) test ./ctld -run '^$$' -bench BenchmarkListJobs -benchmem -count 5
 	$(GO) test ./raftstore -run '^$$' -bench 'BenchmarkJobMemory|BenchmarkSnapshot200k' -count 3
 	$(GO) test ./raftstore -run '^$$' -bench BenchmarkRestart -benchtime 2x
+
+# bench-submit: CPU per submission through the whole HTTP path on three in-process
+# controllers, and through raft and the state machine alone (1 and 16 jobs a command).
+bench-submit:
+	$(GO) test ./ctld -run '^$$' -bench BenchmarkSubmitCluster -benchtime 3000x -count 6
+	$(GO) test ./raftstore -run '^$$' -bench 'BenchmarkSubmitReplicated|BenchmarkSubmitApply' -benchtime 2000x -count 6
 
 # bench-scale: the scale harness, reduced (500 simulated nodes, 20,000 jobs at 200/s,
 # 3 controllers on loopback; about 4 minutes on 2 cores); report in scale-report/.
