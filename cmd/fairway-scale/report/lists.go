@@ -42,8 +42,9 @@ type ListSize struct {
 type ListCommand struct {
 	Command string    `json:"command"`
 	Lines   int       `json:"lines"` // of the last run's output, header included
-	Walls   []float64 `json:"wall_seconds"`
-	Err     string    `json:"error,omitempty"` // of the first failed run
+	Walls   []float64 `json:"wall_seconds"`     // of the runs that succeeded
+	Failed  int       `json:"failed,omitempty"` // runs that failed
+	Err     string    `json:"error,omitempty"`  // of the first failed run
 }
 
 // Median is the median of the command's wall times (0 with none).
@@ -126,10 +127,14 @@ func ListsTable(l *Lists) [][]string {
 			switch {
 			case !ok:
 				row = append(row, "-")
-			case c.Err != "":
+			case len(c.Walls) == 0:
 				row = append(row, "failed: "+c.Err)
 			default:
-				row = append(row, fmt.Sprintf("%s (%s; %d)", secs3(c.Median()), secs3(c.Min()), c.Lines))
+				cell := fmt.Sprintf("%s (%s; %d)", secs3(c.Median()), secs3(c.Min()), c.Lines)
+				if c.Failed > 0 {
+					cell += fmt.Sprintf("; %d of %d runs failed: %s", c.Failed, c.Failed+len(c.Walls), c.Err)
+				}
+				row = append(row, cell)
 			}
 		}
 		if withRatio {

@@ -45,7 +45,7 @@ func listsFixture() *Lists {
 			RestartLeaderSecs: 11, RaftDBBytes: 64_000, RSSRestartMB: 2000, RSSEndMB: 2500, Commands: []ListCommand{
 				{Command: "squeue", Lines: 108_001, Walls: []float64{2, 1, 3}},
 				{Command: "squeue -t all -u alice", Err: "exit status 1: timeout"},
-				{Command: "sacct -a", Lines: 5, Walls: []float64{0.5}},
+				{Command: "sacct -a", Lines: 5, Walls: []float64{0.5}, Failed: 1, Err: "deadline"},
 			}},
 	}}
 }
@@ -55,7 +55,7 @@ func TestListsTable(t *testing.T) {
 		{"figure", "20000 jobs", "200000 jobs", "200000 / 20000"},
 		{"`squeue` median (min; lines)", "0.200 s (0.100 s; 10801)", "2.000 s (1.000 s; 108001)", "10.0x"},
 		{"`squeue -t all -u alice` median (min; lines)", "0.020 s (0.020 s; 101)", "failed: exit status 1: timeout", "-"},
-		{"`sacct -a` median (min; lines)", "-", "0.500 s (0.500 s; 5)", "-"},
+		{"`sacct -a` median (min; lines)", "-", "0.500 s (0.500 s; 5); 1 of 2 runs failed: deadline", "-"},
 		{"restart: until it serves `GET /v1/jobs/1`", "1.200 s", "12.000 s", "10.0x"},
 		{"restart: until it leads", "1.100 s", "11.000 s", "10.0x"},
 		{"first start on the written snapshot: until it leads", "1.500 s", "12.000 s", "8.0x"},
