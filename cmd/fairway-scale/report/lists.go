@@ -41,7 +41,7 @@ type ListSize struct {
 // ListCommand is one client command run Runs times.
 type ListCommand struct {
 	Command string    `json:"command"`
-	Lines   int       `json:"lines"` // of the last run's output, header included
+	Lines   int       `json:"lines"`            // of the last run's output, header included
 	Walls   []float64 `json:"wall_seconds"`     // of the runs that succeeded
 	Failed  int       `json:"failed,omitempty"` // runs that failed
 	Err     string    `json:"error,omitempty"`  // of the first failed run
