@@ -306,7 +306,7 @@ func listJobs(st *raftstore.State, f JobFilter) []*api.Job {
 		// One user named: that user's jobs alone, through the user index.
 		jobs = st.JobsShared(users[0], states...)
 	default:
-		jobs = st.JobsShared("", states...)
+		jobs = jobsInStates(st, states)
 	}
 	m := newJobMatcher(f, states, users)
 	out := make([]*api.Job, 0, len(jobs))

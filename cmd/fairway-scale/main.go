@@ -27,11 +27,16 @@ func main() {
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	rep, err := run(ctx, o, log)
-	if rep != nil {
-		if werr := writeReport(o.out, rep); werr != nil {
-			log.Error("cannot write the report", "err", werr)
+	if o.mode == "lists" {
+		err = mainLists(ctx, o, log)
+	} else {
+		rep, rerr := run(ctx, o, log)
+		if rep != nil {
+			if werr := writeReport(o.out, rep); werr != nil {
+				log.Error("cannot write the report", "err", werr)
+			}
 		}
+		err = rerr
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "fairway-scale:", err)

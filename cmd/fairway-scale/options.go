@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -41,6 +42,12 @@ type options struct {
 	profileSecs                   int
 	registerWait, failoverWait    time.Duration
 	seed                          uint64
+
+	// The lists mode (lists.go).
+	mode          string
+	listJobs      string
+	listRuns      int
+	listEstimates bool
 }
 
 func (o *options) register(fs *flag.FlagSet) {
@@ -93,6 +100,10 @@ func (o *options) register(fs *flag.FlagSet) {
 	fs.DurationVar(&o.registerWait, "register-wait", 5*time.Minute, "longest wait for every node to register")
 	fs.DurationVar(&o.failoverWait, "failover-wait", 3*time.Minute, "longest wait in each step of the kill -9")
 	fs.Uint64Var(&o.seed, "seed", 1, "workload seed")
+	fs.StringVar(&o.mode, "mode", "scale", "scale: the cluster under submissions (above); lists: squeue and a restart against one controller started on a snapshot of -list-jobs jobs (docs/scale.md)")
+	fs.StringVar(&o.listJobs, "list-jobs", "20000,200000", "with -mode lists: comma-separated state sizes, in jobs")
+	fs.IntVar(&o.listRuns, "list-runs", 5, "with -mode lists: runs of each client command")
+	fs.BoolVar(&o.listEstimates, "list-estimates", false, "with -mode lists: let the controller replay the queue for start-time estimates (off: its list path is measured alone)")
 }
 
 // check validates the options, naming the flag at fault.
@@ -147,7 +158,32 @@ func (o *options) check() error {
 	if o.probeJobs > 0 && len(o.userList()) < 2 {
 		bad("users", "-probe-jobs needs another user besides -probe-user")
 	}
+	switch o.mode {
+	case "scale":
+	case "lists":
+		if _, err := o.listSizes(); err != nil {
+			errs = append(errs, err)
+		}
+		if o.listRuns < 1 || o.listRuns > 1000 {
+			bad("list-runs", "%d, want 1-1000", o.listRuns)
+		}
+	default:
+		bad("mode", "%q, want scale or lists", o.mode)
+	}
 	return errors.Join(errs...)
+}
+
+// listSizes is -list-jobs parsed.
+func (o *options) listSizes() ([]int, error) {
+	var out []int
+	for _, f := range strings.Split(o.listJobs, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 1 || n > 2_000_000 {
+			return nil, fmt.Errorf("-list-jobs: %q, want comma-separated job counts of 1-2000000", f)
+		}
+		out = append(out, n)
+	}
+	return out, nil
 }
 
 // userList is -users split, the probe user first.
