@@ -79,7 +79,8 @@ type Client struct {
 	addrs []string
 	http  *http.Client
 	auth  Auth
-	// attemptTimeout bounds one request to one controller.
+	// attemptTimeout bounds one request to one controller's silence:
+	// before its answer starts and between reads of it.
 	attemptTimeout time.Duration
 	// retryFor is how long a request no controller could take is retried.
 	retryFor time.Duration
@@ -108,8 +109,9 @@ type Options struct {
 	// TLS, when set, is the TLS configuration used as is (the daemons':
 	// their client certificate, the CA, the controller identity check).
 	TLS *tls.Config
-	// AttemptTimeout bounds one request to one controller; 0 means
-	// AttemptTimeout.
+	// AttemptTimeout bounds how long one controller may stay silent on a
+	// request: before its answer starts, and between reads of the answer;
+	// 0 means AttemptTimeout.
 	AttemptTimeout time.Duration
 	// RetryFor is how long a request no controller could take is retried;
 	// 0 means RetryUnavailable, a negative value not at all.

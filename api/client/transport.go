@@ -60,7 +60,9 @@ const RetryUnavailable = 15 * time.Second
 
 // AttemptTimeout is the default bound on one request to one controller
 // (Options.AttemptTimeout; blocking queries, which name their own wait,
-// excepted): a frozen controller must not stall a command.
+// excepted): how long the controller may take to start answering, and
+// how long its answer may pause while it arrives. A frozen controller
+// must not stall a command; a long answer that keeps coming is not cut.
 const AttemptTimeout = 10 * time.Second
 
 // unreachedError is a request no controller received (every connection
@@ -159,10 +161,10 @@ func (c *Client) doOnce(ctx context.Context, method, path string, in, out any) (
 // attempt sends one request to one controller. sent is false when the
 // connection could not be made (the controller did not receive it).
 func (c *Client) attempt(ctx context.Context, method, base, path string, body []byte, hasBody bool, out any, blocking bool) (idx uint64, sent bool, err error) {
+	var stall *stallTimer
 	if !blocking {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, c.attemptTimeout)
-		defer cancel()
+		ctx, stall = withStallTimeout(ctx, c.attemptTimeout)
+		defer stall.stop()
 	}
 	req, err := http.NewRequestWithContext(ctx, method, base+path, bytes.NewReader(body))
 	if err != nil {
@@ -176,17 +178,76 @@ func (c *Client) attempt(ctx context.Context, method, base, path string, body []
 	if err != nil {
 		var opErr *net.OpError
 		dialFailed := errors.As(err, &opErr) && opErr.Op == "dial"
-		if errors.Is(err, context.DeadlineExceeded) && ctx.Err() != nil {
+		if stall.fired(ctx) {
 			err = fmt.Errorf("no answer within %v", c.attemptTimeout)
 		}
 		return 0, !dialFailed, fmt.Errorf("controller %s: %w", base, err)
 	}
+	if stall != nil {
+		resp.Body = progressBody{ReadCloser: resp.Body, stall: stall}
+	}
 	idx, err = decode(resp, out)
+	if err != nil && stall.fired(ctx) {
+		err = fmt.Errorf("controller %s: the answer stopped arriving for %v: %w", base, c.attemptTimeout, err)
+	}
 	var apiErr *Error
 	if err != nil && authErr != nil && errors.As(err, &apiErr) && apiErr.Status == http.StatusUnauthorized {
 		apiErr.Msg += " (" + authErr.Error() + ")"
 	}
 	return idx, true, err
+}
+
+// errStalled is the cause of an attempt's end when the controller did not
+// answer, or stopped sending its answer, for the attempt timeout.
+var errStalled = errors.New("attempt timeout")
+
+// stallTimer ends an attempt (its context) when the controller has sent
+// nothing for its duration: before the answer starts, or between two reads
+// of the answer. A long answer that keeps arriving (squeue of 200,000 jobs
+// on a loaded machine) is not cut short, a frozen controller still costs
+// one timeout.
+type stallTimer struct {
+	d      time.Duration
+	t      *time.Timer
+	cancel context.CancelCauseFunc
+}
+
+// withStallTimeout returns ctx ended by a stall of d, and its timer.
+func withStallTimeout(ctx context.Context, d time.Duration) (context.Context, *stallTimer) {
+	ctx, cancel := context.WithCancelCause(ctx)
+	s := &stallTimer{d: d, cancel: cancel}
+	s.t = time.AfterFunc(d, func() { cancel(errStalled) })
+	return ctx, s
+}
+
+// progress restarts the timer: bytes arrived.
+func (s *stallTimer) progress() { s.t.Reset(s.d) }
+
+// stop ends the timer and the attempt's context.
+func (s *stallTimer) stop() {
+	s.t.Stop()
+	s.cancel(nil)
+}
+
+// fired reports whether the attempt's context ctx ended by a stall (false
+// for a nil timer: blocking queries have none).
+func (s *stallTimer) fired(ctx context.Context) bool {
+	return s != nil && errors.Is(context.Cause(ctx), errStalled)
+}
+
+// progressBody is an answer's body whose reads restart the stall timer.
+type progressBody struct {
+	io.ReadCloser
+	stall *stallTimer
+}
+
+// Read reads from the body and restarts the stall timer when bytes came.
+func (b progressBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if n > 0 {
+		b.stall.progress()
+	}
+	return n, err
 }
 
 func decode(resp *http.Response, out any) (uint64, error) {
