@@ -8,7 +8,9 @@
 #               one scheduling pass at 1k/10k/100k pending jobs, fair share)
 #   make bench-cli  submissions through 16 parallel sbatch processes of the client
 #               binary against the HTTP API alone
-#   make bench-list  squeue/sacct at 20,000 and 200,000 jobs, memory per job, snapshots
+#   make bench-list  squeue/sacct at 20,000 and 200,000 jobs, memory per job, snapshots, and
+#               the real binaries: one ctld restarted on a snapshot of each size, squeue and
+#               sacct timed (scale-report/lists.md)
 #   make bench-submit  CPU and allocations per submission on three in-process controllers
 #   make bench-scale  the scale harness, reduced: 3 controllers on loopback, 500 simulated
 #               node daemons in one process, 20,000 jobs at 200/s (cmd/fairway-scale,
@@ -113,11 +115,17 @@ bench-cli: build
 
 # bench-list: squeue/sacct with 20,000 and 200,000 jobs (the whole command and the
 # controller's part), bytes per pending and finished job, snapshot size, write and restore,
-# and a controller's restart until it serves reads with 0, 20,000 and 200,000 jobs.
-bench-list:
+# and a controller's restart until it serves reads with 0, 20,000 and 200,000 jobs; then the
+# real binaries: fairwayd ctld started on a snapshot of 20,000 and 200,000 jobs, killed -9 and
+# restarted, and bin/fairway's squeue and sacct timed (fairway-scale -mode lists).
+bench-list: build
 	$(GO) test ./ctld -run '^$$' -bench BenchmarkListJobs -benchmem -count 5
 	$(GO) test ./raftstore -run '^$$' -bench 'BenchmarkJobMemory|BenchmarkSnapshot200k' -count 3
 	$(GO) test ./raftstore -run '^$$' -bench BenchmarkRestart -benchtime 2x
+	$(GO) build $(GOFLAGS) -o $(BIN)/fairway-scale ./cmd/fairway-scale
+	$(BIN)/fairway-scale -fairwayd $(BIN)/fairwayd -fairway $(BIN)/fairway -mode lists -list-jobs 20000,200000 \
+	  -list-runs 5 -out scale-report
+	@cat scale-report/lists.md
 
 # bench-submit: CPU per submission through the whole HTTP path on three in-process
 # controllers, and through raft and the state machine alone (1 and 16 jobs a command).
