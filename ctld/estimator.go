@@ -18,7 +18,7 @@ import (
 const (
 	// DefaultEstimateInterval is how often the leader estimates the start
 	// of every pending job (less often when an estimate takes more than a
-	// tenth of it).
+	// quarter of it).
 	DefaultEstimateInterval = time.Minute
 	// DefaultEstimateTimeout bounds one estimate (all its replays).
 	DefaultEstimateTimeout = 20 * time.Second
@@ -183,8 +183,8 @@ func (e *estimator) arrivals(st *raftstore.State, now time.Time) *forecast.Arriv
 // Interval, until the leadership (ctx) ends. An estimate that took long
 // spaces the next one out to estimateSpacing times its duration, so that
 // a long queue on many nodes costs the leader a bounded share of its time
-// (a 4 s replay at 10,000 pending jobs is then repeated every 40 s at
-// most often, not every Interval).
+// (a 20 s replay is then repeated every 80 s at most often, not every
+// Interval), as the scheduling passes are bounded.
 func (c *Controller) estimateLoop(ctx context.Context) {
 	e := c.estimates
 	if e.cfg.Interval < 0 {
@@ -202,9 +202,11 @@ func (c *Controller) estimateLoop(ctx context.Context) {
 }
 
 // estimateSpacing is the least time between the starts of two estimates,
-// in durations of the last one: estimates take at most about a tenth of
-// the leader's time.
-const estimateSpacing = 10
+// in durations of the last one: estimates take at most about a quarter
+// of the leader's time, as the passes (which wait three times their
+// duration). A tenth spaced the estimates of a loaded test machine's
+// small cluster out past a minute.
+const estimateSpacing = 4
 
 // nextEstimateIn is how long after an estimate that took took the next one
 // starts: the interval, or longer after a long estimate.

@@ -16,9 +16,9 @@ func TestNextEstimateIn(t *testing.T) {
 		want           time.Duration
 	}{
 		{name: "quick estimate waits the interval's rest", interval: time.Minute, took: time.Second, want: 59 * time.Second},
-		{name: "a tenth of the interval", interval: time.Minute, took: 6 * time.Second, want: 54 * time.Second},
-		{name: "long estimate spaces the next out", interval: time.Minute, took: 10 * time.Second, want: 90 * time.Second},
-		{name: "short interval", interval: time.Second, took: 400 * time.Millisecond, want: 3600 * time.Millisecond},
+		{name: "a quarter of the interval", interval: time.Minute, took: 15 * time.Second, want: 45 * time.Second},
+		{name: "long estimate spaces the next out", interval: time.Minute, took: 20 * time.Second, want: 60 * time.Second},
+		{name: "short interval", interval: time.Second, took: 400 * time.Millisecond, want: 1200 * time.Millisecond},
 		{name: "no estimate made", interval: time.Minute, took: 0, want: time.Minute},
 	}
 	for _, tc := range tests {
