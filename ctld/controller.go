@@ -56,6 +56,11 @@ type Controller struct {
 
 	// estimates are the leader's start-time estimates (estimator.go).
 	estimates *estimator
+
+	// prioritiesWrittenAt is when the leader last committed every pending
+	// job's changed priority (priorityRewrite); only the leader loop's
+	// goroutine uses it.
+	prioritiesWrittenAt time.Time
 }
 
 // Run starts a controller and blocks until ctx is done, then shuts it down

@@ -15,6 +15,14 @@ import (
 // before it schedules, so that a burst of changes costs one pass.
 const schedDebounce = 50 * time.Millisecond
 
+// priorityRewrite is how often the leader commits the pending jobs whose
+// priority alone changed (squeue's %Q, sorting by priority; sprio computes
+// them live), as Slurm recalculates priorities every PriorityCalcPeriod (5
+// minutes by default). Rewriting them on every pass put thousands of job
+// rewrites into a plan every few seconds at 10,000 pending jobs, applied on
+// every replica.
+const priorityRewrite = time.Minute
+
 // leadershipPoll is how often leadership is re-checked besides the store's
 // leadership notifications.
 const leadershipPoll = 200 * time.Millisecond
@@ -319,9 +327,16 @@ func (c *Controller) schedule(ctx context.Context, in sched.Input) (computed tim
 	for _, j := range jobs {
 		byID[j.ID] = j
 	}
+	// A priority that changed alone (age, fair share) is written with the
+	// others every priorityRewrite; a new reason or expected start, or a
+	// job's first priority, at once.
+	now := c.now()
+	rewrite := now.Sub(c.prioritiesWrittenAt) >= priorityRewrite || now.Before(c.prioritiesWrittenAt)
 	pending := plan.Pending[:0]
 	for _, p := range plan.Pending {
-		if j := byID[p.JobID]; j == nil || j.Reason != p.Reason || j.Priority != p.Priority || j.ExpectedStart != p.ExpectedStart {
+		j := byID[p.JobID]
+		if j == nil || j.Reason != p.Reason || j.ExpectedStart != p.ExpectedStart ||
+			j.Priority != p.Priority && (rewrite || j.Priority == 0) {
 			pending = append(pending, p)
 		}
 	}
@@ -336,6 +351,9 @@ func (c *Controller) schedule(ctx context.Context, in sched.Input) (computed tim
 			c.log.Warn("cannot commit plan", "err", err)
 		}
 		return computed
+	}
+	if rewrite {
+		c.prioritiesWrittenAt = now
 	}
 	started := res.IDs
 	if len(plan.Preemptions) > 0 || len(started) > 0 {
