@@ -213,9 +213,10 @@ func (c *Controller) establishOnce(ctx context.Context) error {
 }
 
 // pass is one round of the leader's duties on a fresh snapshot: mark silent
-// nodes DOWN, stop jobs past their time limit, then schedule. The active jobs
-// are read once per pass, as stored (not copied: copying 100,000 jobs took
-// longer than scheduling them); nothing in the pass modifies them. It
+// nodes DOWN, stop jobs past their time limit, then schedule. The nodes and
+// the active jobs are read once per pass, as stored (not copied: copying
+// 100,000 jobs took longer than scheduling them); nothing in the pass
+// modifies them. It
 // returns the time the pass computed (reading the state, making the plan),
 // not counting the waits for its commits.
 func (c *Controller) pass(ctx context.Context) time.Duration {
@@ -226,13 +227,15 @@ func (c *Controller) pass(ctx context.Context) time.Duration {
 	if len(cfg.Partitions) == 0 {
 		return time.Since(start)
 	}
-	nodes := st.Nodes()
+	// The nodes as stored, shared: the scheduler derives their usage from
+	// the running jobs itself.
+	nodes := st.NodesShared()
 	read := time.Since(start)
 	if c.checkLiveness(ctx, nodes, &cfg, now) {
 		// Jobs on the nodes just marked DOWN were requeued or ended.
 		reread := time.Now()
 		st = c.store.State()
-		cfg, nodes = st.Config(), st.Nodes()
+		cfg, nodes = st.Config(), st.NodesShared()
 		read += time.Since(reread)
 	}
 	reread := time.Now()

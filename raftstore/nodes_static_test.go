@@ -58,3 +58,39 @@ func TestStaticNodesChanged(t *testing.T) {
 		})
 	}
 }
+
+// TestNodesShared: the pass's view of the nodes is the stored rows (a
+// drained node DRAIN, a busy node with its registered state and no usage),
+// while Nodes derives the state and usage from the running jobs.
+func TestNodesShared(t *testing.T) {
+	h := setup(t) // jobs run on n1
+	h.must(MarkNodeDown{Now: cmdNow, Node: "n2", Reason: "test"})
+	type row struct {
+		Name  string
+		State api.NodeState
+		Used  api.NodeResources
+	}
+	rows := func(nodes []*api.Node) []row {
+		var out []row
+		for _, n := range nodes {
+			out = append(out, row{n.Name, n.State, n.Used})
+		}
+		return out
+	}
+	st := h.f.state()
+	shared, derived := rows(st.NodesShared()), rows(st.Nodes())
+	if shared[0].Used.CPUs != 0 || derived[0].Used.CPUs == 0 {
+		t.Errorf("n1's CPUs used: shared %d, derived %d; want none stored and some derived", shared[0].Used.CPUs, derived[0].Used.CPUs)
+	}
+	for i := range shared {
+		if shared[i].Name != derived[i].Name {
+			t.Fatalf("node %d: shared %s, derived %s", i, shared[i].Name, derived[i].Name)
+		}
+		if (shared[i].State == api.NodeDown) != (derived[i].State == api.NodeDown) {
+			t.Errorf("%s: stored %s, derived %s: DOWN must agree", shared[i].Name, shared[i].State, derived[i].State)
+		}
+	}
+	if shared[1].State != api.NodeDown {
+		t.Errorf("n2 stored as %s, want DOWN", shared[1].State)
+	}
+}

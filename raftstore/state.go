@@ -186,6 +186,18 @@ func (st *State) LeaseTerms() (leaseSecs, fenceGraceSecs int64) {
 	return st.meta.Config.NodeLease(), st.meta.Config.FenceGrace()
 }
 
+// NodesShared returns every node as stored, ordered by name: its
+// registration and stored state (DOWN and DRAIN; not the IDLE, MIXED or
+// ALLOCATED and the usage Nodes derives from the running jobs). They are
+// the store's own objects: read-only. The scheduling pass reads them so,
+// since the scheduler derives each node's usage from the running jobs it
+// is given; copying and deriving 10,000 nodes on every pass was a tenth of
+// the leader's allocations.
+func (st *State) NodesShared() []*api.Node {
+	nodes, _ := st.nodesStatic()
+	return nodes
+}
+
 // Nodes returns every node ordered by name, with Used and State derived from
 // the jobs running on them: DOWN and DRAIN as stored, otherwise IDLE, MIXED or
 // ALLOCATED (all CPUs or all GPUs in use).
