@@ -218,7 +218,7 @@ func nextEstimateIn(interval, took time.Duration) time.Duration {
 // pass reads it, and the finished jobs whose run times the model samples.
 func snapshot(st *raftstore.State, now time.Time) (forecast.Snapshot, []*api.Job) {
 	cfg := st.Config()
-	in := schedInput(st, now.Unix(), cfg, st.Nodes(), st.ActiveJobsShared())
+	in := schedInput(st, now.Unix(), cfg, st.NodesShared(), st.ActiveJobsShared())
 	var finished []*api.Job
 	for _, j := range st.RetainedJobsShared() {
 		if j.State.Final() || len(j.Runs) > 0 {
