@@ -36,19 +36,7 @@ import (
 func BenchmarkSubmitHTTP(b *testing.B) {
 	const clients = 16
 	d := mungetest.Start(b)
-	keyFile := filepath.Join(b.TempDir(), "jwt_hs256.key")
-	key := []byte("bench-jwt-key-of-32-bytes-or-more")
-	if err := os.WriteFile(keyFile, key, 0o600); err != nil {
-		b.Fatal(err)
-	}
-	u, err := user.Current()
-	if err != nil {
-		b.Fatal(err)
-	}
-	tok, err := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{"sun": u.Username, "exp": time.Now().Add(time.Hour).Unix()}).SignedString(key)
-	if err != nil {
-		b.Fatal(err)
-	}
+	keyFile, tok := benchJWT(b)
 	ca, err := pki.NewCA("bench CA", time.Now())
 	if err != nil {
 		b.Fatal(err)
@@ -242,19 +230,7 @@ func BenchmarkReadConsistency(b *testing.B) {
 // the allocations per submission, in the same process.
 func BenchmarkSubmitCluster(b *testing.B) {
 	const submitters = 64
-	keyFile := filepath.Join(b.TempDir(), "jwt_hs256.key")
-	key := []byte("bench-jwt-key-of-32-bytes-or-more")
-	if err := os.WriteFile(keyFile, key, 0o600); err != nil {
-		b.Fatal(err)
-	}
-	u, err := user.Current()
-	if err != nil {
-		b.Fatal(err)
-	}
-	tok, err := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{"sun": u.Username, "exp": time.Now().Add(time.Hour).Unix()}).SignedString(key)
-	if err != nil {
-		b.Fatal(err)
-	}
+	keyFile, tok := benchJWT(b)
 	modes := []struct {
 		name string
 		edit func(cfg *ctld.Config)
@@ -311,4 +287,24 @@ func startBenchCluster(b *testing.B, edit func(cfg *ctld.Config)) (map[string]*c
 		return leader != "", "no leader yet"
 	})
 	return ctls, leader
+}
+
+// benchJWT writes a JWT key file and returns it with a token for the
+// current user, valid for an hour.
+func benchJWT(b *testing.B) (keyFile, token string) {
+	b.Helper()
+	keyFile = filepath.Join(b.TempDir(), "jwt_hs256.key")
+	key := []byte("bench-jwt-key-of-32-bytes-or-more")
+	if err := os.WriteFile(keyFile, key, 0o600); err != nil {
+		b.Fatal(err)
+	}
+	u, err := user.Current()
+	if err != nil {
+		b.Fatal(err)
+	}
+	token, err = jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{"sun": u.Username, "exp": time.Now().Add(time.Hour).Unix()}).SignedString(key)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return keyFile, token
 }

@@ -294,30 +294,9 @@ func runListCommand(ctx context.Context, o options, cl *cluster.Cluster, tok str
 func mainLists(ctx context.Context, o options, log *slog.Logger) error {
 	rep, err := runLists(ctx, o, log)
 	if rep != nil {
-		if werr := writeLists(o.out, rep); werr != nil {
+		if werr := writeReport(o.out, "lists", rep); werr != nil {
 			err = errors.Join(err, werr)
 		}
 	}
 	return err
-}
-
-// writeLists writes lists.json and lists.md into dir.
-func writeLists(dir string, r *report.Lists) error {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fmt.Errorf("report directory: %w", err)
-	}
-	var js, md bytes.Buffer
-	if err := r.WriteJSON(&js); err != nil {
-		return err
-	}
-	if err := r.WriteMarkdown(&md); err != nil {
-		return err
-	}
-	if err := os.WriteFile(filepath.Join(dir, "lists.json"), js.Bytes(), 0o644); err != nil {
-		return fmt.Errorf("write report: %w", err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "lists.md"), md.Bytes(), 0o644); err != nil {
-		return fmt.Errorf("write report: %w", err)
-	}
-	return nil
 }

@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"log/slog"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"testing"
 	"time"
@@ -22,21 +21,11 @@ import (
 // snapshot with its jobs, is restarted and serves them again, and every
 // command lists what the state holds. No figure is asserted.
 func TestListsSmoke(t *testing.T) {
-	bin := t.TempDir()
-	build := func(out string, env []string, args ...string) {
-		cmd := exec.Command("go", append([]string{"build", "-o", filepath.Join(bin, out)}, args...)...)
-		cmd.Dir = "../.."
-		cmd.Env = append(os.Environ(), env...)
-		if b, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("build %s: %v\n%s", out, err, b)
-		}
-	}
-	build("fairwayd", []string{"CGO_CFLAGS=-Wno-deprecated-declarations"}, "./cmd/fairwayd")
-	build("fairway", []string{"CGO_ENABLED=0"}, "-tags", "urfave_cli_no_docs,urfave_cli_no_suggest", "./cmd/fairway")
+	fairwayd, fairway := buildBinaries(t)
 
 	out := t.TempDir()
 	o, err := parseFlags([]string{"-mode", "lists", "-list-jobs", "2000", "-list-runs", "2",
-		"-fairwayd", filepath.Join(bin, "fairwayd"), "-fairway", filepath.Join(bin, "fairway"),
+		"-fairwayd", fairwayd, "-fairway", fairway,
 		"-dir", t.TempDir(), "-out", out, "-ip-prefix", "127.77.17", "-max-run", "2m", "-failover-wait", "1m"})
 	if err != nil {
 		t.Fatal(err)

@@ -32,7 +32,7 @@ func main() {
 	} else {
 		rep, rerr := run(ctx, o, log)
 		if rep != nil {
-			if werr := writeReport(o.out, rep); werr != nil {
+			if werr := writeReport(o.out, "report", rep); werr != nil {
 				log.Error("cannot write the report", "err", werr)
 			}
 		}

@@ -504,8 +504,14 @@ func sleepCtx(ctx context.Context, d time.Duration) bool {
 	}
 }
 
-// writeReport writes report.json and report.md into dir.
-func writeReport(dir string, r *report.Report) error {
+// reportWriter is a report that writes itself as JSON and Markdown.
+type reportWriter interface {
+	WriteJSON(w io.Writer) error
+	WriteMarkdown(w io.Writer) error
+}
+
+// writeReport writes r into dir as NAME.json and NAME.md.
+func writeReport(dir, name string, r reportWriter) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("report directory: %w", err)
 	}
@@ -516,10 +522,10 @@ func writeReport(dir string, r *report.Report) error {
 	if err := r.WriteMarkdown(&md); err != nil {
 		return err
 	}
-	if err := os.WriteFile(filepath.Join(dir, "report.json"), js.Bytes(), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, name+".json"), js.Bytes(), 0o644); err != nil {
 		return fmt.Errorf("write report: %w", err)
 	}
-	if err := os.WriteFile(filepath.Join(dir, "report.md"), md.Bytes(), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, name+".md"), md.Bytes(), 0o644); err != nil {
 		return fmt.Errorf("write report: %w", err)
 	}
 	return nil

@@ -6,7 +6,6 @@ import (
 	"context"
 	"log/slog"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"testing"
 	"time"
@@ -17,20 +16,10 @@ import (
 // starts on a simulated node and ends, squeue answers, and a killed
 // leader is replaced and restarted. No figure is asserted.
 func TestSmoke(t *testing.T) {
-	bin := t.TempDir()
-	build := func(out string, env []string, args ...string) {
-		cmd := exec.Command("go", append([]string{"build", "-o", filepath.Join(bin, out)}, args...)...)
-		cmd.Dir = "../.."
-		cmd.Env = append(os.Environ(), env...)
-		if b, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("build %s: %v\n%s", out, err, b)
-		}
-	}
-	build("fairwayd", []string{"CGO_CFLAGS=-Wno-deprecated-declarations"}, "./cmd/fairwayd")
-	build("fairway", []string{"CGO_ENABLED=0"}, "-tags", "urfave_cli_no_docs,urfave_cli_no_suggest", "./cmd/fairway")
+	fairwayd, fairway := buildBinaries(t)
 
 	out := t.TempDir()
-	o, err := parseFlags([]string{"-fairwayd", filepath.Join(bin, "fairwayd"), "-fairway", filepath.Join(bin, "fairway"),
+	o, err := parseFlags([]string{"-fairwayd", fairwayd, "-fairway", fairway,
 		"-dir", t.TempDir(), "-out", out, "-ip-prefix", "127.77.16", "-nodes", "20", "-jobs", "200", "-rate", "50",
 		"-mean-runtime", "1s", "-min-runtime", "500ms", "-max-runtime", "3s", "-probe-jobs", "10",
 		"-drain", "30s", "-max-run", "90s", "-profile-secs", "2", "-failover-wait", "30s", "-sample-interval", "1s"})
@@ -43,7 +32,7 @@ func TestSmoke(t *testing.T) {
 	if err != nil {
 		t.Fatalf("run: %v", err)
 	}
-	if err := writeReport(out, rep); err != nil {
+	if err := writeReport(out, "report", rep); err != nil {
 		t.Fatal(err)
 	}
 	if rep.SubmittedJobs != 200 || rep.FinishedJobs != 200 {
